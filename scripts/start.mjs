@@ -1,0 +1,22 @@
+// `npm start`: build when the sources are newer than dist/, then run the server.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+const entry = "dist/main.js";
+if (!existsSync(entry) || newest("src") > statSync(entry).mtimeMs) {
+  console.log("building dist/ ...");
+  execFileSync(process.execPath, ["node_modules/@swc/cli/bin/swc.js", "src", "-d", "dist", "--strip-leading-paths", "--config-file", ".swcrc", "--quiet"], {
+    stdio: "inherit",
+  });
+}
+await import("../dist/main.js");

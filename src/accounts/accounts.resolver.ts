@@ -1,0 +1,45 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { organizations } from "../db/schema.js";
+import type { Context } from "../graphql/context.js";
+import { parseId } from "../graphql/ids.js";
+import { ApiKey, CreateOrganizationInput, Organization, Viewer } from "./accounts.types.js";
+import * as accounts from "./accounts.service.js";
+
+export function toOrganization(row: accounts.OrganizationRow): Organization {
+  return Object.assign(new Organization(), { ...row, id: String(row.id) });
+}
+
+@Resolver()
+export class AccountsResolver {
+  @Authorized()
+  @Query(() => Viewer, { description: "Who is calling" })
+  async me(@Ctx() ctx: Context): Promise<Viewer> {
+    const viewer = ctx.viewer!;
+    const org = viewer.organizationId == null ? null : await ctx.loaders.byId(organizations).load(viewer.organizationId);
+    return Object.assign(new Viewer(), { role: viewer.role, organization: org ? toOrganization(org) : null });
+  }
+
+  @Authorized("ADMIN")
+  @Mutation(() => Organization)
+  async createOrganization(@Arg("input") input: CreateOrganizationInput, @Ctx() ctx: Context): Promise<Organization> {
+    return toOrganization(await accounts.createOrganization(ctx.db, input));
+  }
+
+  @Authorized("ADMIN")
+  @Mutation(() => ApiKey, { description: "The token is shown once; only its hash is kept" })
+  async createApiKey(@Arg("organizationId", () => ID) organizationId: string, @Ctx() ctx: Context): Promise<ApiKey> {
+    const key = await accounts.createApiKey(ctx.db, parseId("organizationId", organizationId));
+    return Object.assign(new ApiKey(), { id: String(key.id), token: key.token });
+  }
+
+  @Authorized("ADMIN")
+  @Mutation(() => Boolean, { description: "Affiliated organizations may not subsidize each other's rentals" })
+  async declareAffiliation(
+    @Arg("organizationId", () => ID) organizationId: string,
+    @Arg("affiliatedId", () => ID) affiliatedId: string,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
+    await accounts.declareAffiliation(ctx.db, parseId("organizationId", organizationId), parseId("affiliatedId", affiliatedId));
+    return true;
+  }
+}

@@ -1,0 +1,71 @@
+// Organizations, API keys and affiliations: the admin's tools.
+import { and, eq, or } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { affiliations, apiKeys, organizations } from "../db/schema.js";
+import { badInput, conflict, notFound } from "../graphql/errors.js";
+import { newToken, hashToken } from "./tokens.js";
+
+export type OrganizationRow = typeof organizations.$inferSelect;
+
+const CREDIT_CODE = /^[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$/;
+
+export function requireText(field: string, value: string, max = 200): string {
+  const text = value.trim();
+  if (text.length === 0 || text.length > max) throw badInput(field, `${field} must have 1 to ${max} characters`);
+  return text;
+}
+
+export async function createOrganization(
+  db: Executor,
+  input: { name: string; kind: OrganizationRow["kind"]; city?: string | null; creditCode?: string | null },
+): Promise<OrganizationRow> {
+  const name = requireText("name", input.name);
+  const city = input.city == null || input.city.trim() === "" ? null : requireText("city", input.city, 100);
+  if (input.kind === "CITY_FINANCE" && !city) throw badInput("city", "city is required for a CITY_FINANCE organization");
+  const creditCode = input.creditCode ? input.creditCode.trim().toUpperCase() : null;
+  if (creditCode && !CREDIT_CODE.test(creditCode)) {
+    throw badInput("creditCode", "creditCode must be an 18-character unified social credit code");
+  }
+  const [row] = await db
+    .insert(organizations)
+    .values({ name, kind: input.kind, city, creditCode })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) throw conflict("An organization with this creditCode already exists");
+  return row;
+}
+
+export async function createApiKey(db: Executor, organizationId: number): Promise<{ id: number; token: string }> {
+  const [org] = await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, organizationId));
+  if (!org) throw notFound("Organization");
+  const token = newToken();
+  const [key] = await db.insert(apiKeys).values({ organizationId, tokenHash: hashToken(token) }).returning({ id: apiKeys.id });
+  return { id: key.id, token };
+}
+
+export async function declareAffiliation(db: Executor, organizationId: number, affiliatedId: number): Promise<void> {
+  if (organizationId === affiliatedId) throw badInput("affiliatedId", "An organization is always affiliated with itself");
+  const found = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(or(eq(organizations.id, organizationId), eq(organizations.id, affiliatedId)));
+  if (found.length !== 2) throw notFound("Organization");
+  await db
+    .insert(affiliations)
+    .values([
+      { organizationId, affiliatedId },
+      { organizationId: affiliatedId, affiliatedId: organizationId },
+    ])
+    .onConflictDoNothing();
+}
+
+/** True when two organizations are the same or declared affiliated. */
+export async function areAffiliated(db: Executor, a: number, b: number): Promise<boolean> {
+  if (a === b) return true;
+  const [row] = await db
+    .select({ a: affiliations.organizationId })
+    .from(affiliations)
+    .where(and(eq(affiliations.organizationId, a), eq(affiliations.affiliatedId, b)))
+    .limit(1);
+  return !!row;
+}

@@ -1,0 +1,136 @@
+// The HTTP server: POST /graphql (Apollo), POST /webhooks/stripe (raw body), GET /healthz.
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import express from "express";
+import type { Config } from "./config.js";
+import { openDatabase, type Database } from "./db/client.js";
+import { migrate } from "./db/migrate.js";
+import { ensureReferenceData } from "./db/reference.js";
+import { isEmpty, seedDemo } from "./db/seed.js";
+import { Authenticator } from "./accounts/auth.js";
+import { bearerToken } from "./accounts/tokens.js";
+import type { AppServices, Context } from "./graphql/context.js";
+import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
+import { Loaders } from "./graphql/loaders.js";
+import { buildSchema } from "./graphql/schema.js";
+import { Catalog } from "./offers/catalog.js";
+import { createLogger, type Logger } from "./logger.js";
+
+export interface App {
+  services: AppServices;
+  logger: Logger;
+  seeded: boolean;
+  /** Listens on the port (0 = any free one) and returns the base URL. */
+  listen(port: number): Promise<string>;
+  /** Stops accepting, lets requests in flight finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens the database, migrates and seeds it, and builds the server (not yet listening). */
+export async function createApp(config: Config): Promise<App> {
+  const logger = createLogger(config.logLevel);
+  const database: Database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+  });
+  const db = database.db;
+
+  let seeded = false;
+  await database.migrateWithLock(async () => {
+    await migrate(database);
+    await ensureReferenceData(db);
+    if (config.seed === "demo" && (await isEmpty(db))) {
+      await db.transaction((tx) => seedDemo(tx, new Date()));
+      seeded = true;
+    }
+  });
+
+  const services: AppServices = {
+    config,
+    database,
+    db,
+    catalog: await Catalog.load(db),
+    afterCapacityFreed: async () => {},
+  };
+  const authenticator = new Authenticator(db, config.adminToken);
+
+  const expressApp = express();
+  expressApp.disable("x-powered-by");
+  const httpServer = http.createServer(expressApp);
+  const apollo = new ApolloServer<Context>({
+    schema: await buildSchema(),
+    introspection: true,
+    includeStacktraceInErrorResponses: config.development,
+    formatError: (formatted, error) => formatError(formatted, error, config.development),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  await apollo.start();
+
+  expressApp.get("/healthz", async (_req, res) => {
+    try {
+      await database.db.execute("select 1" as never);
+      res.json({ status: "ok", database: database.kind });
+    } catch {
+      res.status(503).json({ status: "unavailable" });
+    }
+  });
+
+  expressApp.use(
+    "/graphql",
+    express.json({ limit: "256kb" }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const token = bearerToken(req.headers.authorization);
+        const viewer = token ? await authenticator.viewerOf(token) : null;
+        if (token && !viewer) throw unauthenticated();
+        const testNow = config.testClock ? req.headers["x-now"] : undefined;
+        const now = typeof testNow === "string" ? new Date(testNow) : new Date();
+        if (Number.isNaN(now.getTime())) throw httpError("BAD_USER_INPUT", "X-Now must be an ISO-8601 time", 400);
+        return {
+          app: services,
+          db,
+          viewer,
+          now,
+          loaders: new Loaders(db),
+          requestId: (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
+          ip: req.ip ?? "unknown",
+        };
+      },
+    }),
+  );
+
+  // A malformed JSON body or an oversized one: a client error with a code, never a 500.
+  expressApp.use((error: { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, "unhandled error");
+    const code = status === 413 ? "BAD_USER_INPUT" : status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+    const message = status === 413 ? "The request body is too large" : status === 500 ? "Internal error" : "The request body is not valid JSON";
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  });
+
+  let closed = false;
+  return {
+    services,
+    logger,
+    seeded,
+    listen: (port) =>
+      new Promise((resolve) => {
+        httpServer.listen(port, "0.0.0.0", () => {
+          const { port: actual } = httpServer.address() as AddressInfo;
+          resolve(`http://127.0.0.1:${actual}`);
+        });
+      }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await apollo.stop(); // drains the HTTP server: in-flight requests finish first
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// Process configuration, read once from the environment (see the README's table).
+import { randomBytes } from "node:crypto";
+
+export interface Config {
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  seed: "demo" | "none";
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  holdMinutes: number;
+  rateLimitPerMinute: number;
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string | undefined;
+  stripeApiBase: string | undefined;
+  /** Lets a request set the clock with an `X-Now` header; for tests, never in production. */
+  testClock: boolean;
+  development: boolean;
+  dbPoolSize: number;
+  logLevel: string;
+  maintenanceIntervalMs: number;
+}
+
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a non-negative integer`);
+  return Number(raw);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const adminToken = env.ADMIN_TOKEN || `admin_${randomBytes(24).toString("base64url")}`;
+  return {
+    port: int("PORT", 4000, env),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR || ".data",
+    seed: env.SEED === "none" ? "none" : "demo",
+    adminToken,
+    adminTokenGenerated: !env.ADMIN_TOKEN,
+    holdMinutes: int("HOLD_MINUTES", 15, env),
+    rateLimitPerMinute: int("RATE_LIMIT_PER_MINUTE", 600, env),
+    stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+    stripeApiBase: env.STRIPE_API_BASE || undefined,
+    testClock: env.ENABLE_TEST_CLOCK === "1",
+    development: env.NODE_ENV === "development",
+    dbPoolSize: int("DB_POOL_SIZE", 10, env),
+    logLevel: env.LOG_LEVEL || "info",
+    maintenanceIntervalMs: int("MAINTENANCE_INTERVAL_MS", 30_000, env),
+  };
+}

@@ -1,0 +1,82 @@
+// One drizzle database over either embedded PGlite (DATA_DIR) or PostgreSQL (DATABASE_URL).
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import type { SQL } from "drizzle-orm";
+import postgres from "postgres";
+import * as schema from "./schema.js";
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Either the database or a transaction: services take this so callers choose the boundary. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  db: Db;
+  kind: "pglite" | "postgres";
+  /** Queries sent since start; tests read it to prove a fixed number of queries per request. */
+  queryCount(): number;
+  close(): Promise<void>;
+  migrateWithLock(run: () => Promise<void>): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  let queries = 0;
+  const logger = { logQuery: () => void queries++ };
+
+  if (options.databaseUrl) {
+    const client = postgres(options.databaseUrl, {
+      max: options.poolSize,
+      onnotice: () => {},
+      idle_timeout: 30,
+      connect_timeout: 10,
+      connection: { application_name: "gpu-voucher-market" },
+    });
+    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
+    return {
+      db,
+      kind: "postgres",
+      queryCount: () => queries,
+      close: () => client.end({ timeout: 5 }),
+      // Several processes may start at once on one database: one migrates and seeds at a time.
+      migrateWithLock: async (run) => {
+        const lockClient = postgres(options.databaseUrl!, { max: 1, onnotice: () => {} });
+        try {
+          await lockClient`select pg_advisory_lock(727001)`;
+          await run();
+        } finally {
+          await lockClient`select pg_advisory_unlock(727001)`.catch(() => {});
+          await lockClient.end({ timeout: 5 });
+        }
+      },
+    };
+  }
+
+  const memory = options.dataDir.startsWith("memory://");
+  if (!memory) mkdirSync(options.dataDir, { recursive: true });
+  const client = await PGlite.create(memory ? undefined : options.dataDir);
+  const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
+  return {
+    db,
+    kind: "pglite",
+    queryCount: () => queries,
+    close: () => client.close(),
+    migrateWithLock: (run) => run(),
+  };
+}
+
+/** Rows of a raw SQL statement, whichever driver runs it. */
+export async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
+  const result = (await executor.execute(query)) as unknown as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
+}

@@ -1,0 +1,401 @@
+// Every table of the marketplace. Money columns are bigint fen (read as BigInt); times are
+// timestamptz in UTC. Invariants that must survive concurrency live here as constraints.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const id = () => bigserial("id", { mode: "number" }).primaryKey();
+const ref = (name: string) => bigint(name, { mode: "number" });
+const fen = (name: string) => bigint(name, { mode: "bigint" });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const createdAt = () => ts("created_at").notNull().defaultNow();
+const updatedAt = () => ts("updated_at").notNull().defaultNow();
+
+// ---------------------------------------------------------------- accounts
+export const orgKind = pgEnum("org_kind", ["SME", "DATA_CENTER_OPERATOR", "CITY_FINANCE"]);
+
+export const organizations = pgTable(
+  "organizations",
+  {
+    id: id(),
+    name: text("name").notNull(),
+    kind: orgKind("kind").notNull(),
+    city: text("city"),
+    creditCode: text("credit_code"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("organizations_credit_code_uq").on(t.creditCode)],
+);
+
+/** Declared affiliations, stored in both directions so a lookup is one index probe. */
+export const affiliations = pgTable(
+  "affiliations",
+  {
+    organizationId: ref("organization_id").notNull().references(() => organizations.id),
+    affiliatedId: ref("affiliated_id").notNull().references(() => organizations.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.affiliatedId] })],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: id(),
+    organizationId: ref("organization_id").notNull().references(() => organizations.id),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_token_hash_uq").on(t.tokenHash), index("api_keys_org_idx").on(t.organizationId)],
+);
+
+// ---------------------------------------------------------------- catalog
+export const hubs = pgTable("hubs", {
+  name: text("name").primaryKey(),
+  province: text("province").notNull(),
+});
+
+export const gpuModels = pgTable("gpu_models", {
+  id: id(),
+  name: text("name").notNull().unique(),
+  vendor: text("vendor").notNull(),
+  memoryGb: integer("memory_gb").notNull(),
+  domestic: boolean("domestic").notNull(),
+});
+
+export const dataCenters = pgTable(
+  "data_centers",
+  {
+    id: id(),
+    name: text("name").notNull(),
+    hub: text("hub").notNull().references(() => hubs.name),
+    province: text("province").notNull(),
+    operatorId: ref("operator_id").notNull().references(() => organizations.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index("data_centers_hub_idx").on(t.hub), index("data_centers_operator_idx").on(t.operatorId)],
+);
+
+// ---------------------------------------------------------------- offers
+export const offerStatus = pgEnum("offer_status", ["ACTIVE", "PAUSED", "WITHDRAWN"]);
+
+export const offers = pgTable(
+  "offers",
+  {
+    id: id(),
+    dataCenterId: ref("data_center_id").notNull().references(() => dataCenters.id),
+    gpuModelId: ref("gpu_model_id").notNull().references(() => gpuModels.id),
+    gpuCount: integer("gpu_count").notNull(),
+    pricePerGpuHour: fen("price_per_gpu_hour").notNull(),
+    availableFrom: ts("available_from").notNull(),
+    availableUntil: ts("available_until").notNull(),
+    minHours: integer("min_hours").notNull(),
+    status: offerStatus("status").notNull().default("ACTIVE"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check("offers_gpu_count_positive", sql`${t.gpuCount} > 0`),
+    check("offers_price_positive", sql`${t.pricePerGpuHour} > 0`),
+    check("offers_window_ordered", sql`${t.availableUntil} > ${t.availableFrom}`),
+    check("offers_min_hours_positive", sql`${t.minHours} > 0`),
+    index("offers_search_idx").on(t.gpuModelId, t.status, t.pricePerGpuHour, t.id),
+    index("offers_status_price_idx").on(t.status, t.pricePerGpuHour, t.id),
+    index("offers_data_center_idx").on(t.dataCenterId, t.availableFrom),
+  ],
+);
+
+// ---------------------------------------------------------------- bids and reservations
+export const bidStatus = pgEnum("bid_status", ["OPEN", "MATCHED", "CANCELLED", "EXPIRED"]);
+
+export const bids = pgTable(
+  "bids",
+  {
+    id: id(),
+    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    gpuModelId: ref("gpu_model_id").notNull().references(() => gpuModels.id),
+    gpuCount: integer("gpu_count").notNull(),
+    hours: integer("hours").notNull(),
+    earliestStart: ts("earliest_start").notNull(),
+    latestEnd: ts("latest_end").notNull(),
+    maxPricePerGpuHour: fen("max_price_per_gpu_hour").notNull(),
+    hubs: text("hubs").array(),
+    status: bidStatus("status").notNull().default("OPEN"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check("bids_gpu_count_positive", sql`${t.gpuCount} > 0`),
+    check("bids_hours_positive", sql`${t.hours} > 0`),
+    index("bids_sme_idx").on(t.smeId, t.id),
+    // Open bids in price-time priority, per GPU model.
+    index("bids_open_priority_idx")
+      .on(t.gpuModelId, t.maxPricePerGpuHour.desc(), t.createdAt, t.id)
+      .where(sql`${t.status} = 'OPEN'`),
+  ],
+);
+
+export const reservationStatus = pgEnum("reservation_status", ["HELD", "CONFIRMED", "EXPIRED", "CANCELLED"]);
+
+export const reservations = pgTable(
+  "reservations",
+  {
+    id: id(),
+    bidId: ref("bid_id").notNull().references(() => bids.id),
+    offerId: ref("offer_id").notNull().references(() => offers.id),
+    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    gpuCount: integer("gpu_count").notNull(),
+    startsAt: ts("starts_at").notNull(),
+    endsAt: ts("ends_at").notNull(),
+    pricePerGpuHour: fen("price_per_gpu_hour").notNull(),
+    status: reservationStatus("status").notNull().default("HELD"),
+    holdExpiresAt: ts("hold_expires_at").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check("reservations_window_ordered", sql`${t.endsAt} > ${t.startsAt}`),
+    uniqueIndex("reservations_bid_uq").on(t.bidId),
+    index("reservations_offer_live_idx")
+      .on(t.offerId, t.startsAt, t.endsAt)
+      .where(sql`${t.status} in ('HELD', 'CONFIRMED')`),
+    index("reservations_held_expiry_idx").on(t.holdExpiresAt).where(sql`${t.status} = 'HELD'`),
+    index("reservations_sme_idx").on(t.smeId),
+  ],
+);
+
+// ---------------------------------------------------------------- subsidy programs and vouchers
+export const programStatus = pgEnum("program_status", ["ACTIVE", "SUSPENDED", "CLOSED"]);
+
+export const subsidyPrograms = pgTable(
+  "subsidy_programs",
+  {
+    id: id(),
+    city: text("city").notNull(),
+    name: text("name").notNull(),
+    financeOrgId: ref("finance_org_id").notNull().references(() => organizations.id),
+    budgetTotal: fen("budget_total").notNull(),
+    // The three balances of the budget; total = available + pending + spent, each >= 0.
+    available: fen("available").notNull(),
+    pending: fen("pending").notNull().default(sql`0`),
+    spent: fen("spent").notNull().default(sql`0`),
+    rateBasisPoints: integer("rate_basis_points").notNull(),
+    domesticRateBasisPoints: integer("domestic_rate_basis_points"),
+    perOrderCap: fen("per_order_cap"),
+    perSmeAnnualCap: fen("per_sme_annual_cap"),
+    maxSubsidizedPricePerGpuHour: fen("max_subsidized_price_per_gpu_hour"),
+    eligibleHubs: text("eligible_hubs").array().notNull().default(sql`'{}'::text[]`),
+    validFrom: ts("valid_from").notNull(),
+    validUntil: ts("valid_until").notNull(),
+    status: programStatus("status").notNull().default("ACTIVE"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("programs_balances_nonnegative", sql`${t.available} >= 0 and ${t.pending} >= 0 and ${t.spent} >= 0`),
+    check("programs_balances_sum", sql`${t.budgetTotal} = ${t.available} + ${t.pending} + ${t.spent}`),
+    check("programs_rate_range", sql`${t.rateBasisPoints} between 0 and 10000`),
+    check(
+      "programs_domestic_rate_range",
+      sql`${t.domesticRateBasisPoints} is null or ${t.domesticRateBasisPoints} between 0 and 10000`,
+    ),
+    check("programs_validity_ordered", sql`${t.validUntil} > ${t.validFrom}`),
+    index("programs_city_idx").on(t.city),
+  ],
+);
+
+export const applicationStatus = pgEnum("application_status", ["PENDING", "APPROVED", "REJECTED"]);
+
+export const voucherApplications = pgTable(
+  "voucher_applications",
+  {
+    id: id(),
+    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    requestedAmount: fen("requested_amount").notNull(),
+    purpose: text("purpose").notNull(),
+    status: applicationStatus("status").notNull().default("PENDING"),
+    decisionReason: text("decision_reason"),
+    decidedAt: ts("decided_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("applications_requested_positive", sql`${t.requestedAmount} > 0`),
+    index("applications_program_idx").on(t.programId, t.status),
+    index("applications_sme_idx").on(t.smeId),
+  ],
+);
+
+export const voucherStatus = pgEnum("voucher_status", ["ACTIVE", "REVOKED"]);
+
+export const vouchers = pgTable(
+  "vouchers",
+  {
+    id: id(),
+    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    applicationId: ref("application_id").notNull().references(() => voucherApplications.id),
+    grantedAmount: fen("granted_amount").notNull(),
+    remaining: fen("remaining").notNull(),
+    validUntil: ts("valid_until").notNull(),
+    status: voucherStatus("status").notNull().default("ACTIVE"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("vouchers_remaining_range", sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.grantedAmount}`),
+    uniqueIndex("vouchers_application_uq").on(t.applicationId),
+    index("vouchers_sme_idx").on(t.smeId),
+  ],
+);
+
+/** Subsidy an SME has pending or spent in a program per calendar year (UTC): the annual cap's counter. */
+export const smeAnnualSubsidy = pgTable(
+  "sme_annual_subsidy",
+  {
+    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    year: integer("year").notNull(),
+    committed: fen("committed").notNull().default(sql`0`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.programId, t.smeId, t.year] }),
+    check("sme_annual_subsidy_nonnegative", sql`${t.committed} >= 0`),
+  ],
+);
+
+// ---------------------------------------------------------------- orders and payments
+export const orderStatus = pgEnum("order_status", ["PENDING_PAYMENT", "PAID", "FAILED", "CANCELLED", "REFUNDED"]);
+
+export const orders = pgTable(
+  "orders",
+  {
+    id: id(),
+    reservationId: ref("reservation_id").notNull().references(() => reservations.id),
+    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    voucherId: ref("voucher_id").references(() => vouchers.id),
+    programId: ref("program_id").references(() => subsidyPrograms.id),
+    // Copied from the reservation at checkout so that reports aggregate one table.
+    offerId: ref("offer_id").notNull().references(() => offers.id),
+    dataCenterId: ref("data_center_id").notNull().references(() => dataCenters.id),
+    hub: text("hub").notNull(),
+    gpuModelId: ref("gpu_model_id").notNull().references(() => gpuModels.id),
+    gpuHours: bigint("gpu_hours", { mode: "number" }).notNull(),
+    gross: fen("gross").notNull(),
+    subsidy: fen("subsidy").notNull(),
+    smeShare: fen("sme_share").notNull(),
+    subsidyYear: integer("subsidy_year").notNull(),
+    status: orderStatus("status").notNull().default("PENDING_PAYMENT"),
+    idempotencyKey: text("idempotency_key").notNull(),
+    requestFingerprint: text("request_fingerprint").notNull(),
+    paymentProvider: text("payment_provider").notNull(),
+    paymentRef: text("payment_ref"),
+    paymentStatus: text("payment_status").notNull().default("PENDING"),
+    clientSecret: text("client_secret"),
+    paidAt: ts("paid_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check("orders_split_exact", sql`${t.subsidy} + ${t.smeShare} = ${t.gross}`),
+    check("orders_amounts_nonnegative", sql`${t.subsidy} >= 0 and ${t.smeShare} >= 0`),
+    uniqueIndex("orders_idempotency_uq").on(t.smeId, t.idempotencyKey),
+    // At most one live order per reservation.
+    uniqueIndex("orders_live_reservation_uq")
+      .on(t.reservationId)
+      .where(sql`${t.status} in ('PENDING_PAYMENT', 'PAID')`),
+    index("orders_sme_idx").on(t.smeId, t.id),
+    index("orders_pending_idx").on(t.updatedAt).where(sql`${t.status} = 'PENDING_PAYMENT'`),
+    index("orders_paid_program_idx").on(t.programId, t.paidAt).where(sql`${t.status} = 'PAID'`),
+    uniqueIndex("orders_payment_ref_uq").on(t.paymentRef),
+  ],
+);
+
+export const ledgerEntryKind = pgEnum("ledger_entry_kind", ["RESERVE", "POST", "VOID", "REFUND"]);
+
+/** Append-only: each move of a program's budget, one per order and kind. */
+export const ledgerEntries = pgTable(
+  "ledger_entries",
+  {
+    id: id(),
+    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    voucherId: ref("voucher_id").notNull().references(() => vouchers.id),
+    orderId: ref("order_id").notNull().references(() => orders.id),
+    kind: ledgerEntryKind("kind").notNull(),
+    amount: fen("amount").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("ledger_amount_positive", sql`${t.amount} > 0`),
+    uniqueIndex("ledger_order_kind_uq").on(t.orderId, t.kind),
+    index("ledger_program_idx").on(t.programId, t.id),
+  ],
+);
+
+export const statementStatus = pgEnum("statement_status", ["OPEN", "SETTLED"]);
+
+/** A program's monthly bill to the city; claims land in the oldest open statement at or after their month. */
+export const cityStatements = pgTable(
+  "city_statements",
+  {
+    id: id(),
+    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    month: text("month").notNull(),
+    status: statementStatus("status").notNull().default("OPEN"),
+    settledAt: ts("settled_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("city_statements_program_month_uq").on(t.programId, t.month)],
+);
+
+/** One line per paid order (positive) or refund of a paid order (negative). */
+export const claimLines = pgTable(
+  "claim_lines",
+  {
+    id: id(),
+    statementId: ref("statement_id").notNull().references(() => cityStatements.id),
+    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    orderId: ref("order_id").notNull().references(() => orders.id),
+    dataCenterId: ref("data_center_id").notNull().references(() => dataCenters.id),
+    amount: fen("amount").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("claim_lines_order_sign_uq").on(t.orderId, sql`sign(${t.amount})`),
+    index("claim_lines_statement_idx").on(t.statementId, t.dataCenterId),
+  ],
+);
+
+/** Payment provider events already handled, for deduplication. */
+export const webhookEvents = pgTable("webhook_events", {
+  id: text("id").primaryKey(),
+  type: text("type").notNull(),
+  receivedAt: createdAt(),
+});
+
+// ---------------------------------------------------------------- audit
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: id(),
+    organizationId: ref("organization_id"),
+    apiKeyId: ref("api_key_id"),
+    role: text("role").notNull(),
+    action: text("action").notNull(),
+    targetId: text("target_id"),
+    detail: text("detail"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_org_idx").on(t.organizationId, t.id), index("audit_log_action_idx").on(t.action, t.id)],
+);

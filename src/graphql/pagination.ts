@@ -1,0 +1,84 @@
+// Relay connections with opaque keyset cursors.
+import { ClassType, Field, Int, ObjectType } from "type-graphql";
+import { badInput } from "./errors.js";
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+export interface Page<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfo;
+  totalCount: number;
+}
+
+/** Declares `<Name>Edge` and `<Name>Connection` for a node type. */
+export function connectionOf<T extends object>(name: string, node: ClassType<T>) {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field()
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class Connection {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int)
+    totalCount!: number;
+  }
+  return Connection;
+}
+
+export const MAX_PAGE = 100;
+export const DEFAULT_PAGE = 20;
+
+export function pageSize(first: number | null | undefined): number {
+  if (first == null) return DEFAULT_PAGE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
+    throw badInput("first", `first must be between 0 and ${MAX_PAGE}`);
+  }
+  return first;
+}
+
+export function encodeCursor(values: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString("base64url");
+}
+
+/** The key values of a cursor; each must have the type the connection expects. */
+export function decodeCursor(cursor: string | null | undefined, shape: readonly ("string" | "number")[]): (string | number)[] | null {
+  if (cursor == null) return null;
+  try {
+    const values = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) {
+      return values;
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badInput("after", "after is not a cursor of this list");
+}
+
+/** Builds a page from rows fetched with `limit + 1` (the extra row tells whether more follow). */
+export function toPage<R, T>(rows: R[], limit: number, totalCount: number, cursorOf: (row: R) => string, nodeOf: (row: R) => T): Page<T> {
+  const hasNextPage = rows.length > limit;
+  const shown = rows.slice(0, limit);
+  const edges = shown.map((row) => ({ cursor: cursorOf(row), node: nodeOf(row) }));
+  return {
+    edges,
+    pageInfo: Object.assign(new PageInfo(), { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }),
+    totalCount,
+  };
+}

@@ -1,0 +1,200 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { dataCenters, offers, organizations } from "../db/schema.js";
+import type { Context } from "../graphql/context.js";
+import { orgIdOf } from "../graphql/context.js";
+import { badInput, notFound } from "../graphql/errors.js";
+import { idOrNull, parseId } from "../graphql/ids.js";
+import { Money } from "../graphql/money.type.js";
+import { pageSize } from "../graphql/pagination.js";
+import { toOrganization } from "../accounts/accounts.resolver.js";
+import { Organization } from "../accounts/accounts.types.js";
+import { freeGpus } from "./capacity.js";
+import type { GpuModelRow } from "./catalog.js";
+import {
+  CreateDataCenterInput,
+  DataCenter,
+  GpuModel,
+  Offer,
+  OfferConnection,
+  OfferFilter,
+  OfferSort,
+  OfferStatus,
+  PublishOfferInput,
+  UpdateOfferInput,
+} from "./offers.types.js";
+import * as service from "./offers.service.js";
+import { liveBookings } from "./reservations.query.js";
+import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
+
+export function toGpuModel(row: GpuModelRow): GpuModel {
+  return Object.assign(new GpuModel(), { ...row, id: String(row.id) });
+}
+
+export function toDataCenter(row: service.DataCenterRow): DataCenter {
+  return Object.assign(new DataCenter(), { ...row, id: String(row.id) });
+}
+
+export function toOffer(row: service.OfferRow): Offer {
+  return Object.assign(new Offer(), {
+    ...row,
+    id: String(row.id),
+    pricePerGpuHour: Money.of(row.pricePerGpuHour),
+    status: row.status as OfferStatus,
+    row,
+  });
+}
+
+function requirePeriod(from: Date, to: Date): void {
+  if (to <= from) throw badInput("to", "to must be after from");
+}
+
+@Resolver(() => Offer)
+export class OffersResolver {
+  @Query(() => [GpuModel], { description: "The GPU catalog" })
+  gpuModels(@Ctx() ctx: Context): GpuModel[] {
+    return ctx.app.catalog.all().map(toGpuModel);
+  }
+
+  @Query(() => OfferConnection, { description: "Active offers, anyone may search" })
+  async offers(
+    @Ctx() ctx: Context,
+    @Arg("filter", () => OfferFilter, { nullable: true }) filter?: OfferFilter,
+    @Arg("sort", () => OfferSort, { defaultValue: OfferSort.PRICE_ASC }) sort: OfferSort = OfferSort.PRICE_ASC,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    const search = {
+      ...filter,
+      dataCenterId: filter?.dataCenterId == null ? null : parseId("filter.dataCenterId", filter.dataCenterId),
+    };
+    const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
+  }
+
+  @Query(() => Offer, { nullable: true })
+  async offer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer | null> {
+    const offerId = idOrNull(id);
+    const row = offerId == null ? null : await ctx.loaders.byId(offers).load(offerId);
+    return row ? toOffer(row) : null;
+  }
+
+  @Authorized("DATA_CENTER")
+  @Query(() => OfferConnection, { description: "The calling operator's offers, newest first, in every status" })
+  async myOffers(
+    @Ctx() ctx: Context,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    const page = await service.operatorOffers(ctx.db, orgIdOf(ctx), pageSize(first), after);
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
+  }
+
+  @Authorized("DATA_CENTER")
+  @Mutation(() => Offer)
+  async publishOffer(@Arg("input") input: PublishOfferInput, @Ctx() ctx: Context): Promise<Offer> {
+    const dataCenterId = parseId("dataCenterId", input.dataCenterId);
+    const row = await service.publishOffer(ctx.db, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
+    await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId]);
+    return toOffer(row);
+  }
+
+  @Authorized("DATA_CENTER")
+  @Mutation(() => Offer, { description: "Reserved capacity can never be taken away (CONFLICT)" })
+  async updateOffer(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateOfferInput, @Ctx() ctx: Context): Promise<Offer> {
+    const offerId = idOrNull(id);
+    if (offerId == null) throw notFound("Offer");
+    const result = await ctx.db.transaction((tx) => service.updateOffer(tx, orgIdOf(ctx), offerId, input, ctx.now));
+    if (result.capacityGrew) await ctx.app.afterCapacityFreed(ctx, [result.offer.gpuModelId]);
+    return toOffer(result.offer);
+  }
+
+  @Authorized("DATA_CENTER")
+  @Mutation(() => Offer, { description: "Only an offer without live reservations can be withdrawn" })
+  async withdrawOffer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer> {
+    const offerId = idOrNull(id);
+    if (offerId == null) throw notFound("Offer");
+    return toOffer(await ctx.db.transaction((tx) => service.withdrawOffer(tx, orgIdOf(ctx), offerId, ctx.now)));
+  }
+
+  @FieldResolver(() => DataCenter)
+  async dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): Promise<DataCenter> {
+    const row = await ctx.loaders.byId(dataCenters).load(offer.dataCenterId);
+    return toDataCenter(row!);
+  }
+
+  @FieldResolver(() => GpuModel)
+  gpuModel(@Root() offer: Offer, @Ctx() ctx: Context): GpuModel {
+    return toGpuModel(ctx.app.catalog.model(offer.gpuModelId));
+  }
+
+  @FieldResolver(() => Int, { description: "The fewest free GPUs in any hour of [from, to); 0 outside the offer's window" })
+  async freeGpus(
+    @Root() offer: Offer,
+    @Arg("from") from: Date,
+    @Arg("to") to: Date,
+    @Ctx() ctx: Context,
+  ): Promise<number> {
+    requirePeriod(from, to);
+    // Batched: one query for the live reservations of every offer on the page.
+    const loader = ctx.loaders.named<{ offer: Offer["row"]; from: Date; to: Date }, number>(
+      "freeGpus",
+      async (keys) => {
+        const rangeFrom = new Date(Math.min(...keys.map((k) => k.from.getTime())));
+        const rangeTo = new Date(Math.max(...keys.map((k) => k.to.getTime())));
+        const offerIds = [...new Set(keys.map((k) => k.offer.id))];
+        const bookings = await liveBookings(ctx.db, offerIds, rangeFrom, rangeTo, ctx.now);
+        return keys.map((k) => freeGpus(k.offer, bookings.get(k.offer.id) ?? [], k.from, k.to));
+      },
+      (k) => `${k.offer.id}:${k.from.getTime()}:${k.to.getTime()}`,
+    );
+    return loader.load({ offer: offer.row, from, to });
+  }
+}
+
+@Resolver(() => DataCenter)
+export class DataCentersResolver {
+  @Query(() => [DataCenter], { description: "Data centers, optionally of one hub" })
+  async dataCenters(@Ctx() ctx: Context, @Arg("hub", () => String, { nullable: true }) hub?: string): Promise<DataCenter[]> {
+    return (await service.listDataCenters(ctx.db, hub)).map(toDataCenter);
+  }
+
+  @Authorized("ADMIN")
+  @Mutation(() => DataCenter)
+  async createDataCenter(@Arg("input") input: CreateDataCenterInput, @Ctx() ctx: Context): Promise<DataCenter> {
+    const operatorId = parseId("operatorId", input.operatorId);
+    return toDataCenter(await service.createDataCenter(ctx.db, { ...input, operatorId }));
+  }
+
+  @FieldResolver(() => Organization)
+  async operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Promise<Organization> {
+    return toOrganization((await ctx.loaders.byId(organizations).load(dc.operatorId))!);
+  }
+
+  @FieldResolver(() => Number, {
+    description: "Reserved GPU-hours (HELD and CONFIRMED) / offered GPU-hours of its offers in [from, to); 0 when nothing is offered",
+  })
+  async utilization(@Root() dc: DataCenter, @Arg("from") from: Date, @Arg("to") to: Date, @Ctx() ctx: Context): Promise<number> {
+    requirePeriod(from, to);
+    const loader = ctx.loaders.named<{ id: number; from: Date; to: Date }, number>(
+      "utilization",
+      async (keys) => {
+        // Usually one period per request: one query per distinct period.
+        const periods = new Map<string, { from: Date; to: Date; ids: number[] }>();
+        for (const k of keys) {
+          const key = `${k.from.getTime()}:${k.to.getTime()}`;
+          const period = periods.get(key) ?? { from: k.from, to: k.to, ids: [] };
+          period.ids.push(k.id);
+          periods.set(key, period);
+        }
+        const results = new Map<string, number>();
+        for (const [key, period] of periods) {
+          const byDc = await utilizationOf(ctx.db, period.ids, period.from, period.to, ctx.now);
+          for (const id of period.ids) results.set(`${id}:${key}`, utilizationRatio(byDc.get(id) ?? NO_UTILIZATION));
+        }
+        return keys.map((k) => results.get(`${k.id}:${k.from.getTime()}:${k.to.getTime()}`) ?? 0);
+      },
+      (k) => `${k.id}:${k.from.getTime()}:${k.to.getTime()}`,
+    );
+    return loader.load({ id: Number(dc.id), from, to });
+  }
+}

@@ -1,0 +1,268 @@
+// Data centers and offers: search, publish, update, withdraw. Tenant checks happen here.
+import { and, asc, count, desc, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { dataCenters, offers, organizations } from "../db/schema.js";
+import { badInput, conflict, notFound } from "../graphql/errors.js";
+import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
+import { parsePositiveYuan } from "../money.js";
+import { hoursBetween, requireWholeHour } from "../time.js";
+import { requireText } from "../accounts/accounts.service.js";
+import { type Catalog, requireHub } from "./catalog.js";
+import { peakReserved } from "./capacity.js";
+import { liveBookings } from "./reservations.query.js";
+
+export type OfferRow = typeof offers.$inferSelect;
+export type DataCenterRow = typeof dataCenters.$inferSelect;
+
+export const MAX_GPUS_PER_OFFER = 100_000;
+export const MAX_WINDOW_HOURS = 24 * 366;
+const MAX_PRICE_FEN = 10_000_000n; // 100,000 CNY per GPU-hour
+
+export function requireGpuCount(field: string, value: number, max = MAX_GPUS_PER_OFFER): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw badInput(field, `${field} must be between 1 and ${max}`);
+  return value;
+}
+
+export function requirePrice(field: string, value: string): bigint {
+  const fen = parsePositiveYuan(field, value);
+  if (fen > MAX_PRICE_FEN) throw badInput(field, `${field} must be at most 100000.00`);
+  return fen;
+}
+
+// ------------------------------------------------------------------ data centers
+
+export async function createDataCenter(
+  db: Executor,
+  input: { name: string; hub: string; province: string; operatorId: number },
+): Promise<DataCenterRow> {
+  const name = requireText("name", input.name);
+  const hub = requireHub("hub", input.hub);
+  const province = requireText("province", input.province, 100);
+  const [operator] = await db.select().from(organizations).where(eq(organizations.id, input.operatorId));
+  if (!operator) throw notFound("Organization");
+  if (operator.kind !== "DATA_CENTER_OPERATOR") throw badInput("operatorId", "operatorId must be a DATA_CENTER_OPERATOR");
+  const [row] = await db.insert(dataCenters).values({ name, hub, province, operatorId: operator.id }).returning();
+  return row;
+}
+
+export async function listDataCenters(db: Executor, hub: string | null | undefined): Promise<DataCenterRow[]> {
+  const where = hub == null ? undefined : eq(dataCenters.hub, requireHub("hub", hub));
+  return db.select().from(dataCenters).where(where).orderBy(dataCenters.id);
+}
+
+// ------------------------------------------------------------------ search
+
+export interface OfferSearch {
+  gpuModel?: string | null;
+  hub?: string | null;
+  province?: string | null;
+  dataCenterId?: number | null;
+  maxPricePerGpuHour?: string | null;
+  minGpuCount?: number | null;
+  availableFrom?: Date | null;
+  availableUntil?: Date | null;
+}
+
+export type OfferOrder = "PRICE_ASC" | "PRICE_DESC" | "NEWEST";
+
+function searchConditions(catalog: Catalog, filter: OfferSearch): SQL[] {
+  const where: SQL[] = [eq(offers.status, "ACTIVE")];
+  if (filter.gpuModel != null) where.push(eq(offers.gpuModelId, catalog.modelNamed("filter.gpuModel", filter.gpuModel).id));
+  if (filter.hub != null) where.push(eq(dataCenters.hub, requireHub("filter.hub", filter.hub)));
+  if (filter.province != null) where.push(eq(dataCenters.province, filter.province));
+  if (filter.dataCenterId != null) where.push(eq(offers.dataCenterId, filter.dataCenterId));
+  if (filter.maxPricePerGpuHour != null) {
+    where.push(lte(offers.pricePerGpuHour, requirePrice("filter.maxPricePerGpuHour", filter.maxPricePerGpuHour)));
+  }
+  if (filter.minGpuCount != null) where.push(gte(offers.gpuCount, requireGpuCount("filter.minGpuCount", filter.minGpuCount)));
+  const { availableFrom: from, availableUntil: until } = filter;
+  if (from && until && until <= from) throw badInput("filter.availableUntil", "filter.availableUntil must be after filter.availableFrom");
+  if (from) where.push(lte(offers.availableFrom, from), gt(offers.availableUntil, from));
+  if (until) where.push(gte(offers.availableUntil, until), lt(offers.availableFrom, until));
+  return where;
+}
+
+/** Keyset pagination: the cursor holds the sort key of the last row shown. */
+function ordering(sort: OfferOrder, after: string | null | undefined) {
+  if (sort === "NEWEST") {
+    const cursor = decodeCursor(after, ["number"]);
+    return {
+      orderBy: [desc(offers.id)],
+      seek: cursor ? lt(offers.id, cursor[0] as number) : undefined,
+      cursorOf: (row: OfferRow) => encodeCursor([row.id]),
+    };
+  }
+  const cursor = decodeCursor(after, ["string", "number"]);
+  const ascending = sort === "PRICE_ASC";
+  const [price, id] = cursor ? [BigInt(cursor[0] as string), cursor[1] as number] : [0n, 0];
+  const seek = !cursor
+    ? undefined
+    : ascending
+      ? or(gt(offers.pricePerGpuHour, price), and(eq(offers.pricePerGpuHour, price), gt(offers.id, id)))
+      : or(lt(offers.pricePerGpuHour, price), and(eq(offers.pricePerGpuHour, price), lt(offers.id, id)));
+  return {
+    orderBy: ascending ? [asc(offers.pricePerGpuHour), asc(offers.id)] : [desc(offers.pricePerGpuHour), desc(offers.id)],
+    seek,
+    cursorOf: (row: OfferRow) => encodeCursor([row.pricePerGpuHour.toString(), row.id]),
+  };
+}
+
+/** One page of active offers: two queries (the page and its count), whatever the page size. */
+export async function searchOffers(
+  db: Executor,
+  catalog: Catalog,
+  filter: OfferSearch,
+  sort: OfferOrder,
+  first: number,
+  after: string | null | undefined,
+): Promise<Page<OfferRow>> {
+  const where = searchConditions(catalog, filter);
+  const order = ordering(sort, after);
+  const needsJoin = filter.hub != null || filter.province != null;
+  const base = (fields: Record<string, unknown>) => {
+    const query = db.select(fields as never).from(offers);
+    return needsJoin ? query.innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)) : query;
+  };
+  const [rows, [{ total }]] = await Promise.all([
+    base({ offer: offers })
+      .where(and(...where, order.seek))
+      .orderBy(...order.orderBy)
+      .limit(first + 1) as unknown as Promise<{ offer: OfferRow }[]>,
+    base({ total: count() }).where(and(...where)) as unknown as Promise<{ total: number }[]>,
+  ]);
+  return toPage(rows, first, Number(total), (r) => order.cursorOf(r.offer), (r) => r.offer);
+}
+
+/** A data center operator's own offers, newest first, in every status. */
+export async function operatorOffers(db: Executor, operatorId: number, first: number, after: string | null | undefined) {
+  const cursor = decodeCursor(after, ["number"]);
+  const mine = eq(dataCenters.operatorId, operatorId);
+  const [rows, [{ total }]] = await Promise.all([
+    db
+      .select({ offer: offers })
+      .from(offers)
+      .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+      .where(and(mine, cursor ? lt(offers.id, cursor[0] as number) : undefined))
+      .orderBy(desc(offers.id))
+      .limit(first + 1),
+    db.select({ total: count() }).from(offers).innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)).where(mine),
+  ]);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.offer.id]), (r) => r.offer);
+}
+
+// ------------------------------------------------------------------ publish and change
+
+export async function ownDataCenter(db: Executor, operatorId: number, dataCenterId: number): Promise<DataCenterRow> {
+  const [dc] = await db.select().from(dataCenters).where(eq(dataCenters.id, dataCenterId));
+  if (!dc || dc.operatorId !== operatorId) throw notFound("Data center");
+  return dc;
+}
+
+export interface PublishOffer {
+  dataCenterId: number;
+  gpuModel: string;
+  gpuCount: number;
+  pricePerGpuHour: string;
+  availableFrom: Date;
+  availableUntil: Date;
+  minHours: number;
+}
+
+export function validateWindow(from: Date, until: Date, minHours: number, now: Date): void {
+  requireWholeHour("availableFrom", from);
+  requireWholeHour("availableUntil", until);
+  if (until <= from) throw badInput("availableUntil", "availableUntil must be after availableFrom");
+  if (until <= now) throw badInput("availableUntil", "availableUntil must be in the future");
+  const hours = hoursBetween(from, until);
+  if (hours > MAX_WINDOW_HOURS) throw badInput("availableUntil", `an offer's window may span at most ${MAX_WINDOW_HOURS} hours`);
+  if (!Number.isInteger(minHours) || minHours < 1 || minHours > hours) {
+    throw badInput("minHours", "minHours must be at least 1 and fit in the offer's window");
+  }
+}
+
+export async function publishOffer(db: Executor, catalog: Catalog, operatorId: number, input: PublishOffer, now: Date) {
+  const model = catalog.modelNamed("gpuModel", input.gpuModel);
+  const gpuCount = requireGpuCount("gpuCount", input.gpuCount);
+  const price = requirePrice("pricePerGpuHour", input.pricePerGpuHour);
+  validateWindow(input.availableFrom, input.availableUntil, input.minHours, now);
+  await ownDataCenter(db, operatorId, input.dataCenterId);
+  const [row] = await db
+    .insert(offers)
+    .values({
+      dataCenterId: input.dataCenterId,
+      gpuModelId: model.id,
+      gpuCount,
+      pricePerGpuHour: price,
+      availableFrom: input.availableFrom,
+      availableUntil: input.availableUntil,
+      minHours: input.minHours,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return row;
+}
+
+/** The operator's offer, locked for the rest of the transaction; others' offers are not found. */
+export async function lockOwnOffer(tx: Executor, operatorId: number, offerId: number): Promise<OfferRow> {
+  const [row] = await tx
+    .select({ offer: offers, operatorId: dataCenters.operatorId })
+    .from(offers)
+    .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+    .where(eq(offers.id, offerId))
+    .for("update", { of: offers });
+  if (!row || row.operatorId !== operatorId) throw notFound("Offer");
+  return row.offer;
+}
+
+export interface OfferChange {
+  pricePerGpuHour?: string | null;
+  gpuCount?: number | null;
+  availableUntil?: Date | null;
+  status?: "ACTIVE" | "PAUSED" | null;
+}
+
+/**
+ * Changes an offer under its row lock. Reserved capacity is untouchable: fewer GPUs than some hour
+ * has reserved, or a window that ends before a live reservation does, is a CONFLICT.
+ * Returns whether capacity may have grown, so open bids deserve another look.
+ */
+export async function updateOffer(tx: Executor, operatorId: number, offerId: number, change: OfferChange, now: Date) {
+  const offer = await lockOwnOffer(tx, operatorId, offerId);
+  if (offer.status === "WITHDRAWN") throw conflict("A withdrawn offer cannot be changed");
+  const next = {
+    pricePerGpuHour: change.pricePerGpuHour == null ? offer.pricePerGpuHour : requirePrice("pricePerGpuHour", change.pricePerGpuHour),
+    gpuCount: change.gpuCount == null ? offer.gpuCount : requireGpuCount("gpuCount", change.gpuCount),
+    availableUntil: change.availableUntil ?? offer.availableUntil,
+    status: change.status ?? offer.status,
+  };
+  if (change.availableUntil) validateWindow(offer.availableFrom, next.availableUntil, offer.minHours, now);
+
+  const shrinks = next.gpuCount < offer.gpuCount || next.availableUntil < offer.availableUntil;
+  if (shrinks) {
+    const bookings = (await liveBookings(tx, [offer.id], offer.availableFrom, offer.availableUntil, now)).get(offer.id) ?? [];
+    if (peakReserved(bookings) > next.gpuCount) {
+      throw conflict("Reserved GPUs cannot be taken away: gpuCount is below what some hour has reserved");
+    }
+    if (bookings.some((b) => b.endsAt > next.availableUntil)) {
+      throw conflict("Reserved hours cannot be taken away: a reservation runs past the new availableUntil");
+    }
+  }
+  const [row] = await tx.update(offers).set({ ...next, updatedAt: now }).where(eq(offers.id, offer.id)).returning();
+  const grew =
+    row.status === "ACTIVE" &&
+    (offer.status !== "ACTIVE" ||
+      next.gpuCount > offer.gpuCount ||
+      next.availableUntil > offer.availableUntil ||
+      next.pricePerGpuHour < offer.pricePerGpuHour);
+  return { offer: row, capacityGrew: grew };
+}
+
+export async function withdrawOffer(tx: Executor, operatorId: number, offerId: number, now: Date): Promise<OfferRow> {
+  const offer = await lockOwnOffer(tx, operatorId, offerId);
+  if (offer.status === "WITHDRAWN") return offer;
+  const bookings = (await liveBookings(tx, [offer.id], now, offer.availableUntil, now)).get(offer.id) ?? [];
+  if (bookings.length > 0) throw conflict("This offer has live reservations; it can be paused but not withdrawn");
+  const [row] = await tx.update(offers).set({ status: "WITHDRAWN", updatedAt: now }).where(eq(offers.id, offer.id)).returning();
+  return row;
+}

@@ -1,0 +1,39 @@
+// Times of offers, bids and reservations are whole UTC hours.
+import { badInput } from "./graphql/errors.js";
+
+export const HOUR_MS = 3_600_000;
+
+export function requireWholeHour(field: string, value: Date): Date {
+  if (value.getTime() % HOUR_MS !== 0) throw badInput(field, `${field} must be a whole UTC hour, like 2026-12-01T08:00:00Z`);
+  return value;
+}
+
+export function hoursBetween(from: Date, to: Date): number {
+  return Math.floor((to.getTime() - from.getTime()) / HOUR_MS);
+}
+
+export function addHours(at: Date, hours: number): Date {
+  return new Date(at.getTime() + hours * HOUR_MS);
+}
+
+export function addMinutes(at: Date, minutes: number): Date {
+  return new Date(at.getTime() + minutes * 60_000);
+}
+
+/** The next whole hour at or after `at`. */
+export function ceilHour(at: Date): Date {
+  return new Date(Math.ceil(at.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+export function maxDate(a: Date, b: Date): Date {
+  return a.getTime() >= b.getTime() ? a : b;
+}
+
+export function minDate(a: Date, b: Date): Date {
+  return a.getTime() <= b.getTime() ? a : b;
+}
+
+/** "2026-11" for a time, in UTC. */
+export function monthOf(at: Date): string {
+  return at.toISOString().slice(0, 7);
+}
