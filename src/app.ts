@@ -19,6 +19,7 @@ import { Loaders } from "./graphql/loaders.js";
 import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
 import { createLogger, type Logger } from "./logger.js";
+import { startMaintenanceTimer } from "./maintenance/maintenance.js";
 
 export interface App {
   services: AppServices;
@@ -55,7 +56,9 @@ export async function createApp(config: Config): Promise<App> {
     database,
     db,
     catalog: await Catalog.load(db),
+    // Domain wiring: what runs when capacity is freed, and the periodic maintenance tasks.
     afterCapacityFreed: async () => {},
+    maintenanceTasks: [],
   };
   const authenticator = new Authenticator(db, config.adminToken);
 
@@ -114,6 +117,7 @@ export async function createApp(config: Config): Promise<App> {
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
   });
 
+  let stopMaintenance = () => {};
   let closed = false;
   return {
     services,
@@ -123,12 +127,14 @@ export async function createApp(config: Config): Promise<App> {
       new Promise((resolve) => {
         httpServer.listen(port, "0.0.0.0", () => {
           const { port: actual } = httpServer.address() as AddressInfo;
+          stopMaintenance = startMaintenanceTimer(services, config.maintenanceIntervalMs, logger);
           resolve(`http://127.0.0.1:${actual}`);
         });
       }),
     close: async () => {
       if (closed) return;
       closed = true;
+      stopMaintenance();
       await apollo.stop(); // drains the HTTP server: in-flight requests finish first
       await database.close();
     },

@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { Database, Db } from "../db/client.js";
 import type { Catalog } from "../offers/catalog.js";
+import type { MaintenanceTask } from "../maintenance/maintenance.js";
 import type { Loaders } from "./loaders.js";
 
 export type Role = "ADMIN" | "SME" | "DATA_CENTER" | "CITY_FINANCE";
@@ -21,6 +22,8 @@ export interface AppServices {
   catalog: Catalog;
   /** Hooks the later domains register, run after capacity was freed (re-match open bids). */
   afterCapacityFreed: (ctx: Context, gpuModelIds: number[]) => Promise<void>;
+  /** Periodic tasks, run on a timer and by the admin's runMaintenance. */
+  maintenanceTasks: MaintenanceTask[];
 }
 
 export interface Context {
