@@ -15,7 +15,9 @@ import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
 import type { AppServices, Context } from "./graphql/context.js";
 import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
+import { batchTooLarge, costLimit, depthLimit, MAX_BATCH } from "./graphql/limits.js";
 import { Loaders } from "./graphql/loaders.js";
+import { rateLimit } from "./graphql/rate-limit.js";
 import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -64,13 +66,16 @@ export async function createApp(config: Config): Promise<App> {
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
-  const httpServer = http.createServer(expressApp);
+  const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, expressApp);
+  const schema = await buildSchema();
   const apollo = new ApolloServer<Context>({
-    schema: await buildSchema(),
+    schema,
     introspection: true,
     includeStacktraceInErrorResponses: config.development,
     formatError: (formatted, error) => formatError(formatted, error, config.development),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    allowBatchedHttpRequests: true,
+    validationRules: [depthLimit],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), costLimit(schema), rateLimit(config.rateLimitPerMinute)],
   });
   await apollo.start();
 
@@ -86,6 +91,10 @@ export async function createApp(config: Config): Promise<App> {
   expressApp.use(
     "/graphql",
     express.json({ limit: "256kb" }),
+    (req, res, next) => {
+      if (!batchTooLarge(req.body)) return next();
+      res.status(400).json({ errors: [{ message: `A batch holds 1 to ${MAX_BATCH} operations`, extensions: { code: "BAD_USER_INPUT" } }] });
+    },
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const token = bearerToken(req.headers.authorization);

@@ -40,7 +40,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       onnotice: () => {},
       idle_timeout: 30,
       connect_timeout: 10,
-      connection: { application_name: "gpu-voucher-market" },
+      // A runaway statement is cancelled rather than holding locks and connections.
+      connection: { application_name: "gpu-voucher-market", statement_timeout: 15_000 },
     });
     const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
     return {

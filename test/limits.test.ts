@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "./support/harness.js";
+import { organization } from "./support/fixtures.js";
+import { buildSchema as buildSdl, parse, validate } from "graphql";
+import { depthLimit, MAX_DEPTH } from "../src/graphql/limits.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ RATE_LIMIT_PER_MINUTE: "5" });
+});
+afterAll(() => server?.close());
+
+async function post(body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+}
+
+describe("depth limit", () => {
+  const schema = buildSdl(`type Query { node: Node } type Node { id: ID child: Node }`);
+  const nested = (depth: number) => {
+    let selection = "id";
+    for (let i = 1; i < depth; i++) selection = `child { ${selection} }`;
+    return `{ node { ${selection} } }`;
+  };
+
+  it(`accepts ${MAX_DEPTH} levels and refuses ${MAX_DEPTH + 1}, also through fragments`, () => {
+    expect(validate(schema, parse(nested(MAX_DEPTH - 1)), [depthLimit])).toEqual([]);
+    const errors = validate(schema, parse(nested(MAX_DEPTH)), [depthLimit]);
+    expect(errors.map((e) => e.message)).toEqual([`The query is nested ${MAX_DEPTH + 1} levels deep; at most ${MAX_DEPTH} are allowed`]);
+    const viaFragments = `{ node { ...A } } fragment A on Node { child { child { ...B } } } fragment B on Node { child { child { child { child { child { child { child { child { id } } } } } } } } }`;
+    expect(validate(schema, parse(viaFragments), [depthLimit])).toHaveLength(1);
+  });
+});
+
+describe("request limits", () => {
+  it("refuses a query that costs too much, never running it", async () => {
+    const costly = `{ ${Array.from({ length: 10 }, (_, i) => `o${i}: offers(first: 100) { edges { node { id gpuCount minHours dataCenter { name hub province operator { name } } gpuModel { name vendor } } } }`).join(" ")} }`;
+    const response = await post({ query: costly });
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    expect(response.body.errors[0].message).toMatch(/costs/);
+    expect(response.body.data).toBeUndefined();
+  });
+
+  it("caps the operations batched in one request", async () => {
+    const one = { query: "{ gpuModels { name } }" };
+    const ok = await post([one, one]);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toHaveLength(2);
+    const tooMany = await post(Array.from({ length: 11 }, () => one));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("refuses an oversized body with a code", async () => {
+    const response = await post({ query: `{ gpuModels { name } }`, variables: { pad: "x".repeat(300_000) } });
+    expect(response.status).toBe(413);
+    expect(response.body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("limits mutations per key and per IP, with a retry-after hint; queries are not limited", async () => {
+    const sme = await organization(server, "SME", "Busy SME");
+    // organization() used 2 admin mutations from this IP; 3 more are allowed this minute.
+    const mutation = `mutation { createApiKey(organizationId: "1") { id } }`;
+    let limited: Awaited<ReturnType<typeof post>> | undefined;
+    for (let i = 0; i < 12 && !limited; i++) {
+      const response = await post({ query: mutation }, { authorization: `Bearer ${sme.token}` });
+      if (response.status === 429) limited = response;
+    }
+    expect(limited).toBeDefined();
+    expect(limited!.body.errors[0].extensions.code).toBe("RATE_LIMITED");
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(limited!.body.errors[0].extensions.retryAfterSeconds).toBeGreaterThan(0);
+    const query = await post({ query: "{ gpuModels { name } }" });
+    expect(query.status).toBe(200);
+  });
+});
