@@ -18,10 +18,14 @@ import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
 import { batchTooLarge, costLimit, depthLimit, MAX_BATCH } from "./graphql/limits.js";
 import { Loaders } from "./graphql/loaders.js";
 import { rateLimit } from "./graphql/rate-limit.js";
+import { requestLog } from "./graphql/request-log.js";
 import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startMaintenanceTimer } from "./maintenance/maintenance.js";
+import { createPaymentProvider } from "./payments/payments.service.js";
+import { noPaymentEvents } from "./payments/provider.js";
+import { stripeWebhookRoute } from "./payments/webhook.route.js";
 
 export interface App {
   services: AppServices;
@@ -61,6 +65,8 @@ export async function createApp(config: Config): Promise<App> {
     // Domain wiring: what runs when capacity is freed, and the periodic maintenance tasks.
     afterCapacityFreed: async () => {},
     maintenanceTasks: [],
+    payments: createPaymentProvider(config),
+    paymentEvents: noPaymentEvents,
   };
   const authenticator = new Authenticator(db, config.adminToken);
 
@@ -75,9 +81,12 @@ export async function createApp(config: Config): Promise<App> {
     formatError: (formatted, error) => formatError(formatted, error, config.development),
     allowBatchedHttpRequests: true,
     validationRules: [depthLimit],
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), costLimit(schema), rateLimit(config.rateLimitPerMinute)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), costLimit(schema), rateLimit(config.rateLimitPerMinute), requestLog(logger)],
   });
   await apollo.start();
+
+  // Raw body, before any JSON parser: the signature covers the exact bytes.
+  expressApp.post("/webhooks/stripe", express.raw({ type: "*/*", limit: "1mb" }), stripeWebhookRoute(services, logger));
 
   expressApp.get("/healthz", async (_req, res) => {
     try {
