@@ -1,0 +1,178 @@
+// The life of a reservation after matching: lock, confirm, extend, release, and who may see it.
+//
+// Lock order everywhere: offer, then reservation, then bid. Every change that makes GPUs count
+// (a new HELD reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock and
+// re-checks the offer's free capacity, so a hold that lapsed on one process's clock and was booked
+// over by another can never come back to life on top of that booking.
+import { and, count, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
+import { rowsOf, type Executor } from "../db/client.js";
+import { dataCenters, offers, orders, reservations } from "../db/schema.js";
+import { conflict, notFound } from "../graphql/errors.js";
+import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
+import { freeGpus } from "../offers/capacity.js";
+import { isLive } from "../offers/reservations.query.js";
+import type { OfferRow } from "../offers/offers.service.js";
+import type { Viewer } from "../graphql/context.js";
+
+export type ReservationRow = typeof reservations.$inferSelect;
+
+export interface LockedReservation {
+  reservation: ReservationRow;
+  offer: OfferRow;
+}
+
+/**
+ * Locks the reservation's offer, then the reservation itself, for the rest of the transaction.
+ * Null when there is no such reservation; the caller checks who owns it.
+ */
+export async function lockReservation(tx: Executor, id: number): Promise<LockedReservation | null> {
+  const [ref] = await tx.select({ offerId: reservations.offerId }).from(reservations).where(eq(reservations.id, id));
+  if (!ref) return null;
+  const [offer] = await tx.select().from(offers).where(eq(offers.id, ref.offerId)).for("update");
+  const [reservation] = await tx.select().from(reservations).where(eq(reservations.id, id)).for("update");
+  return { reservation, offer };
+}
+
+/** Throws CONFLICT unless the reservation's GPUs fit next to every other live reservation of its offer. */
+async function requireStillFits(tx: Executor, locked: LockedReservation, now: Date): Promise<void> {
+  const { reservation: r, offer } = locked;
+  const others = await tx
+    .select({ startsAt: reservations.startsAt, endsAt: reservations.endsAt, gpuCount: reservations.gpuCount })
+    .from(reservations)
+    .where(
+      and(
+        eq(reservations.offerId, r.offerId),
+        ne(reservations.id, r.id),
+        sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
+        isLive(now),
+        lt(reservations.startsAt, r.endsAt),
+        gt(reservations.endsAt, r.startsAt),
+      ),
+    );
+  if (freeGpus(offer, others, r.startsAt, r.endsAt) < r.gpuCount) {
+    throw conflict("The hold on this reservation lapsed and its GPUs were taken");
+  }
+}
+
+/**
+ * HELD -> CONFIRMED (paid). Already CONFIRMED is returned as is; EXPIRED or CANCELLED is a CONFLICT,
+ * and so is a lapsed hold whose GPUs someone else has taken since.
+ */
+export async function confirmReservation(tx: Executor, id: number, now: Date): Promise<ReservationRow> {
+  const locked = await lockReservation(tx, id);
+  if (!locked) throw notFound("Reservation");
+  if (locked.reservation.status === "CONFIRMED") return locked.reservation;
+  if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
+  await requireStillFits(tx, locked, now);
+  const [row] = await tx
+    .update(reservations)
+    .set({ status: "CONFIRMED", updatedAt: now })
+    .where(and(eq(reservations.id, id), eq(reservations.status, "HELD")))
+    .returning();
+  return row;
+}
+
+/** Keeps a HELD reservation until `until` (never shortens it), with the same checks as confirming. */
+export async function extendHold(tx: Executor, id: number, until: Date, now: Date): Promise<ReservationRow> {
+  const locked = await lockReservation(tx, id);
+  if (!locked) throw notFound("Reservation");
+  if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
+  await requireStillFits(tx, locked, now);
+  const [row] = await tx
+    .update(reservations)
+    .set({ holdExpiresAt: sql`greatest(${reservations.holdExpiresAt}, ${until.toISOString()}::timestamptz)`, updatedAt: now })
+    .where(and(eq(reservations.id, id), eq(reservations.status, "HELD")))
+    .returning();
+  return row;
+}
+
+/**
+ * Frees a HELD or CONFIRMED reservation: it and its bid become `status`. Returns the GPU model whose
+ * capacity grew, so the caller can re-match open bids after commit; null when it was not live.
+ */
+export async function releaseReservation(
+  tx: Executor,
+  id: number,
+  status: "CANCELLED" | "EXPIRED",
+  now: Date,
+): Promise<number | null> {
+  const at = now.toISOString();
+  const rows = await rowsOf<{ gpu_model_id: string | number }>(
+    tx,
+    sql`
+      with released as (
+        update reservations set status = ${status}::reservation_status, updated_at = ${at}::timestamptz
+        where id = ${id} and status in ('HELD', 'CONFIRMED')
+        returning bid_id, offer_id
+      ), bid as (
+        update bids b set status = ${status}::bid_status, updated_at = ${at}::timestamptz
+        from released where b.id = released.bid_id and b.status = 'MATCHED'
+        returning b.id
+      )
+      select o.gpu_model_id, (select count(*) from bid) as bids
+      from released join offers o on o.id = released.offer_id`,
+  );
+  return rows.length ? Number(rows[0].gpu_model_id) : null;
+}
+
+/** Whether a checkout of the reservation is pending or paid: then only cancelling the order frees it. */
+export async function hasLiveOrder(tx: Executor, reservationId: number): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.reservationId, reservationId), inArray(orders.status, ["PENDING_PAYMENT", "PAID"])))
+    .limit(1);
+  return !!row;
+}
+
+// ------------------------------------------------------------------ reading
+
+/** A reservation the viewer may see: its SME, or the operator of the offer's data center. Else null. */
+export async function visibleReservation(db: Executor, viewer: Viewer, id: number): Promise<ReservationRow | null> {
+  if (viewer.organizationId == null) return null;
+  const [row] = await db
+    .select({ reservation: reservations, operatorId: dataCenters.operatorId })
+    .from(reservations)
+    .innerJoin(offers, eq(offers.id, reservations.offerId))
+    .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+    .where(eq(reservations.id, id));
+  if (!row) return null;
+  const mine =
+    (viewer.role === "SME" && row.reservation.smeId === viewer.organizationId) ||
+    (viewer.role === "DATA_CENTER" && row.operatorId === viewer.organizationId);
+  return mine ? row.reservation : null;
+}
+
+/** Reservations on one of the operator's offers, newest first; another operator's offer is NOT_FOUND. */
+export async function offerReservations(
+  db: Executor,
+  operatorId: number,
+  offerId: number,
+  first: number,
+  after: string | null | undefined,
+): Promise<Page<ReservationRow>> {
+  const cursor = decodeCursor(after, ["number"]);
+  const [owner] = await db
+    .select({ operatorId: dataCenters.operatorId })
+    .from(offers)
+    .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+    .where(eq(offers.id, offerId));
+  if (!owner || owner.operatorId !== operatorId) throw notFound("Offer");
+  const ofOffer = eq(reservations.offerId, offerId);
+  const [rows, [{ total }]] = await Promise.all([
+    db
+      .select()
+      .from(reservations)
+      .where(and(ofOffer, cursor ? lt(reservations.id, cursor[0] as number) : undefined))
+      .orderBy(desc(reservations.id))
+      .limit(first + 1),
+    db.select({ total: count() }).from(reservations).where(ofOffer),
+  ]);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r);
+}
+
+/** Reservations by bid, for batch loading. */
+export async function reservationsOfBids(db: Executor, bidIds: readonly number[]): Promise<Map<number, ReservationRow>> {
+  const rows = bidIds.length ? await db.select().from(reservations).where(inArray(reservations.bidId, bidIds as number[])) : [];
+  return new Map(rows.map((r) => [r.bidId, r]));
+}
