@@ -1,0 +1,209 @@
+import { inArray } from "drizzle-orm";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { organizations, reservations, subsidyPrograms, vouchers } from "../db/schema.js";
+import type { Context } from "../graphql/context.js";
+import { orgIdOf, requireViewer } from "../graphql/context.js";
+import { notFound } from "../graphql/errors.js";
+import { idOrNull } from "../graphql/ids.js";
+import { Money, moneyOrNull } from "../graphql/money.type.js";
+import { toOrganization } from "../accounts/accounts.resolver.js";
+import { Organization } from "../accounts/accounts.types.js";
+import {
+  ApplicationStatus,
+  ApplyForVoucherInput,
+  BudgetStatus,
+  CreateSubsidyProgramInput,
+  ProgramStatus,
+  Quote,
+  SubsidyProgram,
+  Voucher,
+  VoucherApplication,
+  VoucherStatus,
+} from "./vouchers.types.js";
+import * as programs from "./programs.service.js";
+import * as applications from "./applications.service.js";
+import { priceReservation } from "./quote.service.js";
+
+export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
+  return Object.assign(new SubsidyProgram(), {
+    id: String(row.id),
+    city: row.city,
+    name: row.name,
+    budget: Money.of(row.budgetTotal),
+    rateBasisPoints: row.rateBasisPoints,
+    domesticRateBasisPoints: row.domesticRateBasisPoints,
+    perOrderCap: moneyOrNull(row.perOrderCap),
+    perSmeAnnualCap: moneyOrNull(row.perSmeAnnualCap),
+    maxSubsidizedPricePerGpuHour: moneyOrNull(row.maxSubsidizedPricePerGpuHour),
+    eligibleHubs: row.eligibleHubs,
+    validFrom: row.validFrom,
+    validUntil: row.validUntil,
+    status: row.status as ProgramStatus,
+    budgetStatus: Object.assign(new BudgetStatus(), {
+      total: Money.of(row.budgetTotal),
+      available: Money.of(row.available),
+      pending: Money.of(row.pending),
+      spent: Money.of(row.spent),
+    }),
+    createdAt: row.createdAt,
+  });
+}
+
+export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
+  const status = row.status === "REVOKED" ? VoucherStatus.REVOKED : row.validUntil <= now ? VoucherStatus.EXPIRED : VoucherStatus.ACTIVE;
+  return Object.assign(new Voucher(), {
+    id: String(row.id),
+    programId: row.programId,
+    grantedAmount: Money.of(row.grantedAmount),
+    remaining: Money.of(row.remaining),
+    validUntil: row.validUntil,
+    status,
+    createdAt: row.createdAt,
+  });
+}
+
+export function toApplication(row: applications.ApplicationRow): VoucherApplication {
+  return Object.assign(new VoucherApplication(), {
+    id: String(row.id),
+    programId: row.programId,
+    smeId: row.smeId,
+    requestedAmount: Money.of(row.requestedAmount),
+    purpose: row.purpose,
+    status: row.status as ApplicationStatus,
+    decisionReason: row.decisionReason,
+    decidedAt: row.decidedAt,
+    createdAt: row.createdAt,
+  });
+}
+
+async function loadProgram(ctx: Context, programId: number): Promise<SubsidyProgram> {
+  return toSubsidyProgram((await ctx.loaders.byId(subsidyPrograms).load(programId))!);
+}
+
+@Resolver(() => SubsidyProgram)
+export class SubsidyProgramsResolver {
+  @Authorized()
+  @Query(() => [SubsidyProgram], { description: "Subsidy programs, optionally of one city; anyone signed in may read them" })
+  async subsidyPrograms(@Ctx() ctx: Context, @Arg("city", () => String, { nullable: true }) city?: string): Promise<SubsidyProgram[]> {
+    return (await programs.listPrograms(ctx.db, city)).map(toSubsidyProgram);
+  }
+
+  @Authorized("CITY_FINANCE")
+  @Mutation(() => SubsidyProgram, { description: "A program of the caller's own city" })
+  async createSubsidyProgram(@Arg("input") input: CreateSubsidyProgramInput, @Ctx() ctx: Context): Promise<SubsidyProgram> {
+    const viewer = requireViewer(ctx);
+    const row = await programs.createProgram(ctx.db, { organizationId: orgIdOf(ctx), city: viewer.city! }, input, ctx.now);
+    return toSubsidyProgram(row);
+  }
+
+  @Authorized("CITY_FINANCE")
+  @Mutation(() => SubsidyProgram, { description: "Suspend (no new subsidies), resume, or close for good; CONFLICT once CLOSED" })
+  async setSubsidyProgramStatus(
+    @Arg("programId", () => ID) programId: string,
+    @Arg("status", () => ProgramStatus) status: ProgramStatus,
+    @Ctx() ctx: Context,
+  ): Promise<SubsidyProgram> {
+    return toSubsidyProgram(await programs.setProgramStatus(ctx.db, requireViewer(ctx), idOrNull(programId), status));
+  }
+}
+
+@Resolver(() => VoucherApplication)
+export class VoucherApplicationsResolver {
+  @Authorized("SME")
+  @Mutation(() => VoucherApplication)
+  async applyForVoucher(@Arg("input") input: ApplyForVoucherInput, @Ctx() ctx: Context): Promise<VoucherApplication> {
+    const row = await applications.applyForVoucher(ctx.db, orgIdOf(ctx), { ...input, programId: idOrNull(input.programId) }, ctx.now);
+    return toApplication(row);
+  }
+
+  @Authorized("CITY_FINANCE", "ADMIN")
+  @Query(() => [VoucherApplication], { description: "A program's applications, oldest first (its city's finance team, or the admin)" })
+  async voucherApplications(
+    @Arg("programId", () => ID) programId: string,
+    @Ctx() ctx: Context,
+    @Arg("status", () => ApplicationStatus, { nullable: true }) status?: ApplicationStatus,
+  ): Promise<VoucherApplication[]> {
+    const rows = await applications.listApplications(ctx.db, requireViewer(ctx), idOrNull(programId), status);
+    return rows.map(toApplication);
+  }
+
+  @Authorized("SME")
+  @Query(() => [VoucherApplication], { description: "The calling SME's applications, oldest first" })
+  async myVoucherApplications(@Ctx() ctx: Context): Promise<VoucherApplication[]> {
+    return (await applications.smeApplications(ctx.db, orgIdOf(ctx))).map(toApplication);
+  }
+
+  @Authorized("CITY_FINANCE")
+  @Mutation(() => VoucherApplication, {
+    description: "Approve (grantedAmount defaults to the requested amount, within the per-SME annual cap) or reject with a reason; final",
+  })
+  async decideVoucherApplication(
+    @Arg("id", () => ID) id: string,
+    @Arg("approve") approve: boolean,
+    @Ctx() ctx: Context,
+    @Arg("grantedAmount", () => String, { nullable: true }) grantedAmount?: string,
+    @Arg("reason", () => String, { nullable: true }) reason?: string,
+  ): Promise<VoucherApplication> {
+    const { application } = await ctx.db.transaction((tx) =>
+      applications.decideApplication(tx, requireViewer(ctx), idOrNull(id), { approve, grantedAmount, reason }, ctx.now),
+    );
+    return toApplication(application);
+  }
+
+  @FieldResolver(() => SubsidyProgram)
+  program(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<SubsidyProgram> {
+    return loadProgram(ctx, application.programId);
+  }
+
+  @FieldResolver(() => Organization)
+  async sme(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<Organization> {
+    return toOrganization((await ctx.loaders.byId(organizations).load(application.smeId))!);
+  }
+
+  @FieldResolver(() => Voucher, { nullable: true })
+  async voucher(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<Voucher | null> {
+    if (application.status !== ApplicationStatus.APPROVED) return null;
+    const loader = ctx.loaders.named<number, applications.VoucherRow | null>("voucherByApplication", async (ids) => {
+      const rows = await ctx.db.select().from(vouchers).where(inArray(vouchers.applicationId, ids as number[]));
+      const byApplication = new Map(rows.map((row) => [row.applicationId, row]));
+      return ids.map((id) => byApplication.get(id) ?? null);
+    });
+    const row = await loader.load(Number(application.id));
+    return row ? toVoucher(row, ctx.now) : null;
+  }
+}
+
+@Resolver(() => Voucher)
+export class VouchersResolver {
+  @Authorized("SME")
+  @Query(() => [Voucher], { description: "The calling SME's vouchers, oldest first" })
+  async myVouchers(@Ctx() ctx: Context): Promise<Voucher[]> {
+    return (await applications.smeVouchers(ctx.db, orgIdOf(ctx))).map((row) => toVoucher(row, ctx.now));
+  }
+
+  @Authorized("SME")
+  @Query(() => Quote, { description: "What checking out this reservation would cost, with the voucher when given; NOT_ELIGIBLE with a reason otherwise" })
+  async quote(
+    @Arg("reservationId", () => ID) reservationId: string,
+    @Ctx() ctx: Context,
+    @Arg("voucherId", () => ID, { nullable: true }) voucherId?: string,
+  ): Promise<Quote> {
+    const smeId = orgIdOf(ctx);
+    const id = idOrNull(reservationId);
+    const reservation = id == null ? null : await ctx.loaders.byId(reservations).load(id);
+    if (!reservation || reservation.smeId !== smeId) throw notFound("Reservation");
+    // An id that cannot exist is refused like someone else's voucher: ids are never confirmed.
+    const voucher = voucherId == null ? null : (idOrNull(voucherId) ?? -1);
+    const priced = await priceReservation(ctx.db, { reservation, voucherId: voucher, smeId, now: ctx.now, lock: false });
+    return Object.assign(new Quote(), {
+      gross: Money.of(priced.gross),
+      subsidy: Money.of(priced.subsidy),
+      smeShare: Money.of(priced.smeShare),
+    });
+  }
+
+  @FieldResolver(() => SubsidyProgram)
+  program(@Root() voucher: Voucher, @Ctx() ctx: Context): Promise<SubsidyProgram> {
+    return loadProgram(ctx, voucher.programId);
+  }
+}
