@@ -23,8 +23,12 @@ import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startMaintenanceTimer } from "./maintenance/maintenance.js";
+import { rematcherFor } from "./bids/rematch.js";
+import { bidsMaintenanceTasks } from "./bids/sweeper.js";
 import { createPaymentProvider } from "./payments/payments.service.js";
 import { noPaymentEvents } from "./payments/provider.js";
+import { reconcilerTask } from "./checkout/reconciler.js";
+import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
 
 export interface App {
@@ -63,11 +67,13 @@ export async function createApp(config: Config): Promise<App> {
     db,
     catalog: await Catalog.load(db),
     // Domain wiring: what runs when capacity is freed, and the periodic maintenance tasks.
-    afterCapacityFreed: async () => {},
-    maintenanceTasks: [],
+    afterCapacityFreed: rematcherFor(logger),
+    // Payments first: an order settled by the provider keeps its reservation out of the hold sweep.
+    maintenanceTasks: [reconcilerTask, ...bidsMaintenanceTasks],
     payments: createPaymentProvider(config),
     paymentEvents: noPaymentEvents,
   };
+  services.paymentEvents = paymentEventsFor(services);
   const authenticator = new Authenticator(db, config.adminToken);
 
   const expressApp = express();

@@ -3,6 +3,7 @@ import "reflect-metadata";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { DEMO_TOKENS } from "./db/seed.js";
+import { describePayments } from "./payments/payments.service.js";
 
 const config = loadConfig();
 const app = await createApp(config);
@@ -11,6 +12,8 @@ const log = app.logger;
 
 log.info({ database: app.services.database.kind, dataDir: config.databaseUrl ? undefined : config.dataDir }, "database ready");
 log.info(`GraphQL API at ${url}/graphql`);
+const payments = describePayments(config);
+log[payments.level](payments.detail, payments.message);
 if (config.adminTokenGenerated) log.info(`admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
 if (config.seed === "demo") {
   log.info({ demoTokens: { ...DEMO_TOKENS } }, "demo tokens, one per role (demo data only)");

@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import type { Database, Db } from "../db/client.js";
 import type { Catalog } from "../offers/catalog.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import type { PaymentEventHandler, PaymentProvider } from "../payments/provider.js";
 import type { Loaders } from "./loaders.js";
 
 export type Role = "ADMIN" | "SME" | "DATA_CENTER" | "CITY_FINANCE";
@@ -24,6 +25,10 @@ export interface AppServices {
   afterCapacityFreed: (ctx: Context, gpuModelIds: number[]) => Promise<void>;
   /** Periodic tasks, run on a timer and by the admin's runMaintenance. */
   maintenanceTasks: MaintenanceTask[];
+  /** Stripe, or the simulated provider when STRIPE_SECRET_KEY is unset. */
+  payments: PaymentProvider;
+  /** What a verified payment webhook does; the checkout registers it (default: nothing). */
+  paymentEvents: PaymentEventHandler;
 }
 
 export interface Context {

@@ -1,0 +1,92 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { reservations, vouchers } from "../db/schema.js";
+import type { Context } from "../graphql/context.js";
+import { orgIdOf } from "../graphql/context.js";
+import { notFound } from "../graphql/errors.js";
+import { idOrNull, parseId } from "../graphql/ids.js";
+import { Money } from "../graphql/money.type.js";
+import { pageSize } from "../graphql/pagination.js";
+import { toReservation } from "../bids/bids.resolver.js";
+import { Reservation } from "../bids/bids.types.js";
+import { toVoucher } from "../vouchers/vouchers.resolver.js";
+import { Voucher } from "../vouchers/vouchers.types.js";
+import { CheckoutInput, Order, OrderConnection, OrderStatus, Payment } from "./checkout.types.js";
+import * as service from "./checkout.service.js";
+import type { OrderRow } from "./settlement.js";
+
+export function toOrder(row: OrderRow): Order {
+  return Object.assign(new Order(), {
+    id: String(row.id),
+    reservationId: row.reservationId,
+    voucherId: row.voucherId,
+    gross: Money.of(row.gross),
+    subsidy: Money.of(row.subsidy),
+    smeShare: Money.of(row.smeShare),
+    status: row.status as OrderStatus,
+    payment: Object.assign(new Payment(), {
+      provider: row.paymentProvider,
+      providerRef: row.paymentRef,
+      status: row.paymentStatus,
+      clientSecret: row.status === "PENDING_PAYMENT" ? row.clientSecret : null,
+    }),
+    paidAt: row.paidAt,
+    createdAt: row.createdAt,
+  });
+}
+
+@Resolver(() => Order)
+export class CheckoutResolver {
+  @Authorized("SME")
+  @Mutation(() => Order, {
+    description:
+      "Checks out a HELD reservation, with a voucher when given. The same idempotencyKey with the same input returns the same order; with other input it is CONFLICT.",
+  })
+  async checkout(@Arg("input") input: CheckoutInput, @Ctx() ctx: Context): Promise<Order> {
+    const request = {
+      smeId: orgIdOf(ctx),
+      reservationId: idOrNull(input.reservationId) ?? 0,
+      voucherId: input.voucherId == null ? null : parseId("voucherId", input.voucherId),
+      idempotencyKey: input.idempotencyKey,
+    };
+    return toOrder(await service.checkout(ctx.app, request, ctx.now));
+  }
+
+  @Authorized("SME")
+  @Mutation(() => Order, { description: "Before the rental starts: a paid order is refunded (REFUNDED), an unpaid one CANCELLED" })
+  async cancelOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
+    const orderId = idOrNull(id);
+    if (orderId == null) throw notFound("Order");
+    return toOrder(await service.cancelOrder(ctx.app, orgIdOf(ctx), orderId, ctx.now));
+  }
+
+  @Authorized("SME")
+  @Query(() => Order, { nullable: true, description: "One of the caller's orders; null for anyone else's" })
+  async order(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order | null> {
+    const orderId = idOrNull(id);
+    const row = orderId == null ? null : await service.ownOrder(ctx.db, orgIdOf(ctx), orderId);
+    return row ? toOrder(row) : null;
+  }
+
+  @Authorized("SME")
+  @Query(() => OrderConnection, { description: "The caller's orders, newest first" })
+  async myOrders(
+    @Ctx() ctx: Context,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    const page = await service.smeOrders(ctx.db, orgIdOf(ctx), pageSize(first), after);
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOrder(e.node) })) };
+  }
+
+  @FieldResolver(() => Reservation)
+  async reservation(@Root() order: Order, @Ctx() ctx: Context): Promise<Reservation> {
+    return toReservation((await ctx.loaders.byId(reservations).load(order.reservationId))!);
+  }
+
+  @FieldResolver(() => Voucher, { nullable: true })
+  async voucher(@Root() order: Order, @Ctx() ctx: Context): Promise<Voucher | null> {
+    if (order.voucherId == null) return null;
+    const row = await ctx.loaders.byId(vouchers).load(order.voucherId);
+    return row ? toVoucher(row, ctx.now) : null;
+  }
+}

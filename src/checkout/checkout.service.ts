@@ -1,0 +1,259 @@
+// Checkout: one transaction commits the order, its subsidy reservation and a longer hold; then the
+// provider is asked for the SME's share. Every provider call carries a key derived from the order,
+// so a retry (by the client, the reconciler or after a crash) can never charge twice.
+import { and, count, desc, eq, lt } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { orders, reservations } from "../db/schema.js";
+import type { AppServices } from "../graphql/context.js";
+import { appError, badInput, conflict, notFound } from "../graphql/errors.js";
+import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
+import { extendHold, hasLiveOrder, lockReservation, releaseReservation } from "../bids/reservations.service.js";
+import { rematchModels } from "../bids/rematch.js";
+import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
+import { priceReservation } from "../vouchers/quote.service.js";
+import { ProviderUnavailableError, PaymentProviderError } from "../payments/provider.js";
+import { addMinutes } from "../time.js";
+import { applyPaymentStatus, lockOrder, markPaid, markUnpaid, type OrderRow, type Settled } from "./settlement.js";
+
+/** How long a reservation stays held while its payment is pending; the reconciler cancels after it. */
+export const PAYMENT_WINDOW_MINUTES = 60;
+
+export const paymentKey = (orderId: number, step: "create" | "cancel" | "refund") => `order-${orderId}-${step}`;
+
+export interface CheckoutRequest {
+  smeId: number;
+  reservationId: number;
+  voucherId: number | null;
+  idempotencyKey: string;
+}
+
+function requireKey(key: string): string {
+  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw badInput("idempotencyKey", "idempotencyKey must be 1 to 200 printable ASCII characters without spaces");
+  }
+  return key;
+}
+
+/** What makes two checkouts "the same input" for one idempotency key. */
+const fingerprintOf = (request: CheckoutRequest) => `reservation:${request.reservationId};voucher:${request.voucherId ?? "none"}`;
+
+async function orderByKey(db: Executor, smeId: number, key: string): Promise<OrderRow | null> {
+  const [row] = await db.select().from(orders).where(and(eq(orders.smeId, smeId), eq(orders.idempotencyKey, key)));
+  return row ?? null;
+}
+
+function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
+  if (order.requestFingerprint !== fingerprintOf(request)) {
+    throw conflict("This idempotencyKey was already used for another checkout");
+  }
+  return order;
+}
+
+const isUniqueViolation = (error: unknown) => {
+  for (let e = error as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (e.code === "23505") return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+};
+
+/** The order, its subsidy reserved and its hold kept for the payment window: one transaction. */
+async function createOrder(tx: Executor, request: CheckoutRequest, provider: string, now: Date): Promise<OrderRow> {
+  const locked = await lockReservation(tx, request.reservationId);
+  if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
+  const reservation = locked.reservation;
+  if (await hasLiveOrder(tx, reservation.id)) {
+    // A concurrent request with the same key may have created it while we waited for the lock.
+    const sameKey = await orderByKey(tx, request.smeId, request.idempotencyKey);
+    if (sameKey) return sameRequest(sameKey, request);
+    throw conflict("This reservation already has an order");
+  }
+  if (reservation.status !== "HELD") throw conflict(`This reservation is ${reservation.status.toLowerCase()}, not held`);
+  if (reservation.holdExpiresAt <= now) throw conflict("The hold on this reservation has lapsed; place a new bid");
+
+  const priced = await priceReservation(tx, { reservation, voucherId: request.voucherId, smeId: request.smeId, now, lock: true });
+  const [order] = await tx
+    .insert(orders)
+    .values({
+      reservationId: reservation.id,
+      smeId: request.smeId,
+      voucherId: priced.voucherId,
+      programId: priced.programId,
+      offerId: priced.offerId,
+      dataCenterId: priced.dataCenterId,
+      hub: priced.hub,
+      gpuModelId: priced.gpuModelId,
+      gpuHours: priced.gpuHours,
+      gross: priced.gross,
+      subsidy: priced.subsidy,
+      smeShare: priced.smeShare,
+      subsidyYear: priced.year,
+      idempotencyKey: request.idempotencyKey,
+      requestFingerprint: fingerprintOf(request),
+      paymentProvider: provider,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  await reserveSubsidy(tx, order);
+  await extendHold(tx, reservation.id, addMinutes(now, PAYMENT_WINDOW_MINUTES), now);
+  return order;
+}
+
+/** Runs what a settlement left for after its commit: provider refunds or cancels, then re-matching. */
+export async function afterSettled(app: AppServices, settled: Settled, now: Date): Promise<void> {
+  const { order } = settled;
+  if (settled.refundDue && order.paymentRef) {
+    await app.payments.refundPayment(order.paymentRef, order.smeShare, paymentKey(order.id, "refund"));
+    await app.db.update(orders).set({ paymentStatus: "refunded", updatedAt: now }).where(eq(orders.id, order.id));
+  }
+  if (settled.cancelDue && order.paymentRef) {
+    await app.payments.cancelPayment(order.paymentRef, paymentKey(order.id, "cancel")).catch(() => {});
+  }
+  if (settled.freedGpuModelId != null) {
+    await rematchModels(app.db, [settled.freedGpuModelId], now, app.config.holdMinutes).catch(() => {});
+  }
+}
+
+/** Settles an order (locked in a transaction of its own) from a provider status. */
+export async function settleOrder(app: AppServices, orderId: number, step: (tx: Executor, order: OrderRow) => Promise<Settled>, now: Date): Promise<OrderRow> {
+  const settled = await app.db.transaction(async (tx) => {
+    const order = await lockOrder(tx, orderId);
+    if (!order) throw notFound("Order");
+    return step(tx, order);
+  });
+  await afterSettled(app, settled, now);
+  return settled.order;
+}
+
+/**
+ * Asks the provider for the SME's share of a PENDING_PAYMENT order that has no payment yet, and
+ * applies what it answers. The key derived from the order makes this safe to repeat.
+ */
+export async function startPayment(app: AppServices, order: OrderRow, now: Date): Promise<OrderRow> {
+  if (order.status !== "PENDING_PAYMENT" || order.paymentRef) return order;
+  if (order.smeShare === 0n) return settleOrder(app, order.id, (tx, locked) => markPaid(tx, locked, now), now);
+  let created;
+  try {
+    created = await app.payments.createPayment({
+      orderId: order.id,
+      amount: order.smeShare,
+      idempotencyKey: paymentKey(order.id, "create"),
+      metadata: { smeId: String(order.smeId), reservationId: String(order.reservationId) },
+    });
+  } catch (error) {
+    if (error instanceof ProviderUnavailableError) {
+      throw appError("PAYMENT_FAILED", "The payment provider is unavailable; retry the checkout with the same idempotencyKey", {
+        orderId: String(order.id),
+        retryable: true,
+      });
+    }
+    if (error instanceof PaymentProviderError) {
+      await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "refused"), now);
+      throw appError("PAYMENT_FAILED", "The payment provider refused the payment", { orderId: String(order.id), retryable: false });
+    }
+    throw error;
+  }
+  return settleOrder(
+    app,
+    order.id,
+    async (tx, locked) => {
+      const [withPayment] = await tx
+        .update(orders)
+        .set({ paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now })
+        .where(eq(orders.id, locked.id))
+        .returning();
+      return applyPaymentStatus(tx, withPayment, created.status, now);
+    },
+    now,
+  );
+}
+
+export async function checkout(app: AppServices, request: CheckoutRequest, now: Date): Promise<OrderRow> {
+  requireKey(request.idempotencyKey);
+  const existing = await orderByKey(app.db, request.smeId, request.idempotencyKey);
+  if (existing) return startPayment(app, sameRequest(existing, request), now);
+  let order: OrderRow;
+  try {
+    order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now));
+  } catch (error) {
+    // A concurrent checkout with the same key got there first.
+    if (!isUniqueViolation(error)) throw error;
+    const winner = await orderByKey(app.db, request.smeId, request.idempotencyKey);
+    if (!winner) throw error;
+    return startPayment(app, sameRequest(winner, request), now);
+  }
+  return startPayment(app, order, now);
+}
+
+// ------------------------------------------------------------------ cancelling
+
+/**
+ * Before the rental starts: an unpaid order's payment is cancelled at the provider (so it can no
+ * longer be paid) and the order ends CANCELLED; a paid order is refunded and ends REFUNDED. Either
+ * way the subsidy goes back and the capacity is freed.
+ */
+export async function cancelOrder(app: AppServices, smeId: number, orderId: number, now: Date): Promise<OrderRow> {
+  const [order] = await app.db.select().from(orders).where(eq(orders.id, orderId));
+  if (!order || order.smeId !== smeId) throw notFound("Order");
+  const [{ startsAt }] = await app.db.select({ startsAt: reservations.startsAt }).from(reservations).where(eq(reservations.id, order.reservationId));
+  if (startsAt <= now) throw conflict("The rental has started; the order can no longer be cancelled");
+  if (order.status !== "PENDING_PAYMENT" && order.status !== "PAID") throw conflict(`This order is already ${order.status.toLowerCase()}`);
+
+  try {
+    if (order.status === "PENDING_PAYMENT" && order.paymentRef) {
+      const result = await app.payments.cancelPayment(order.paymentRef, paymentKey(order.id, "cancel"));
+      // Paid in the meantime: settle it as paid, then refund below.
+      if (result.status === "succeeded") await settleOrder(app, order.id, (tx, locked) => markPaid(tx, locked, now), now);
+    }
+    const current = (await app.db.select().from(orders).where(eq(orders.id, order.id)))[0];
+    if (current.status === "PAID" && current.smeShare > 0n && current.paymentRef) {
+      await app.payments.refundPayment(current.paymentRef, current.smeShare, paymentKey(order.id, "refund"));
+    }
+  } catch (error) {
+    if (error instanceof PaymentProviderError) {
+      throw appError("PAYMENT_FAILED", "The payment provider could not cancel or refund the payment; retry", { retryable: error.retryable });
+    }
+    throw error;
+  }
+
+  return settleOrder(
+    app,
+    order.id,
+    async (tx, locked) => {
+      if (locked.status === "PENDING_PAYMENT") return { ...(await markUnpaid(tx, locked, "CANCELLED", now, "canceled")), cancelDue: false };
+      if (locked.status !== "PAID") throw conflict(`This order is already ${locked.status.toLowerCase()}`);
+      const [row] = await tx
+        .update(orders)
+        .set({ status: "REFUNDED", paymentStatus: locked.smeShare > 0n ? "refunded" : locked.paymentStatus, updatedAt: now })
+        .where(eq(orders.id, locked.id))
+        .returning();
+      const freedGpuModelId = await releaseReservation(tx, row.reservationId, "CANCELLED", now);
+      await refundSubsidy(tx, row, now);
+      return { order: row, freedGpuModelId, refundDue: false, cancelDue: false };
+    },
+    now,
+  );
+}
+
+// ------------------------------------------------------------------ reading
+
+export async function ownOrder(db: Executor, smeId: number, orderId: number): Promise<OrderRow | null> {
+  const [row] = await db.select().from(orders).where(eq(orders.id, orderId));
+  return row && row.smeId === smeId ? row : null;
+}
+
+export async function smeOrders(db: Executor, smeId: number, first: number, after: string | null | undefined) {
+  const cursor = decodeCursor(after, ["number"]);
+  const mine = eq(orders.smeId, smeId);
+  const [rows, [{ total }]] = await Promise.all([
+    db
+      .select()
+      .from(orders)
+      .where(and(mine, cursor ? lt(orders.id, cursor[0] as number) : undefined))
+      .orderBy(desc(orders.id))
+      .limit(first + 1),
+    db.select({ total: count() }).from(orders).where(mine),
+  ]);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r);
+}

@@ -1,0 +1,86 @@
+// Finishes orders whose payment outcome was never heard: the process died between reserving the
+// subsidy and hearing from the provider, or a webhook was lost. Safe on several processes at once:
+// each step locks the order and only moves it forward, and provider calls reuse the order's keys.
+import { and, asc, eq, inArray, lt } from "drizzle-orm";
+import { orders } from "../db/schema.js";
+import type { AppServices } from "../graphql/context.js";
+import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import { PaymentNotFoundError, ProviderUnavailableError } from "../payments/provider.js";
+import { addMinutes } from "../time.js";
+import { afterSettled, PAYMENT_WINDOW_MINUTES, paymentKey, settleOrder, startPayment } from "./checkout.service.js";
+import { applyPaymentStatus, markUnpaid, type OrderRow } from "./settlement.js";
+
+/** Orders younger than this are left to the request that created them. */
+const GRACE_MINUTES = 2;
+const BATCH = 100;
+
+async function reconcileOne(app: AppServices, order: OrderRow, now: Date): Promise<boolean> {
+  const expired = order.createdAt <= addMinutes(now, -PAYMENT_WINDOW_MINUTES);
+  if (!order.paymentRef) {
+    try {
+      const after = await startPayment(app, order, now);
+      if (after.status !== order.status || after.paymentRef) return true;
+    } catch (error) {
+      if (!expired) return false;
+    }
+    if (!expired) return false;
+    // The provider was never reached within the window: nobody can have paid (no client secret).
+    await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "unreachable"), now);
+    return true;
+  }
+  let status;
+  try {
+    status = (await app.payments.retrievePayment(order.paymentRef)).status;
+  } catch (error) {
+    if (error instanceof ProviderUnavailableError) return false;
+    if (!(error instanceof PaymentNotFoundError)) throw error;
+    status = "canceled" as const;
+  }
+  if (status === "processing" || !expired || status === "succeeded" || status === "failed" || status === "canceled") {
+    const settled = await settleOrder(app, order.id, (tx, locked) => applyPaymentStatus(tx, locked, status, now), now);
+    return settled.status !== order.status;
+  }
+  // Still waiting for the client after the window: cancel it so it cannot be paid, then free everything.
+  const cancelled = await app.payments.cancelPayment(order.paymentRef, paymentKey(order.id, "cancel"));
+  await settleOrder(app, order.id, (tx, locked) => applyPaymentStatus(tx, locked, cancelled.status, now), now);
+  return true;
+}
+
+/** Money taken for orders that could not be served (paid after they failed): give it back. */
+async function refundsDue(app: AppServices, now: Date): Promise<number> {
+  const due = await app.db
+    .select()
+    .from(orders)
+    .where(and(inArray(orders.status, ["FAILED", "CANCELLED"]), eq(orders.paymentStatus, "succeeded")))
+    .limit(BATCH);
+  let refunded = 0;
+  for (const order of due) {
+    try {
+      await afterSettled(app, { order, refundDue: true, cancelDue: false, freedGpuModelId: null }, now);
+      refunded++;
+    } catch {
+      // Retried on the next run.
+    }
+  }
+  return refunded;
+}
+
+export async function reconcilePayments(app: AppServices, now: Date): Promise<number> {
+  const stale = await app.db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.status, "PENDING_PAYMENT"), lt(orders.updatedAt, addMinutes(now, -GRACE_MINUTES))))
+    .orderBy(asc(orders.updatedAt))
+    .limit(BATCH);
+  let changed = 0;
+  for (const order of stale) {
+    try {
+      if (await reconcileOne(app, order, now)) changed++;
+    } catch {
+      // One order's trouble must not stop the others; the next run tries again.
+    }
+  }
+  return changed + (await refundsDue(app, now));
+}
+
+export const reconcilerTask: MaintenanceTask = { name: "reconcile-payments", run: reconcilePayments };

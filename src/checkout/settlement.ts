@@ -1,0 +1,85 @@
+// Moving an order forward once the payment's outcome is known, from whichever source tells first:
+// the checkout's own call, a webhook, the reconciler or a cancellation. Every step locks the order
+// row first and only moves it forward, so repeats and races settle on one outcome.
+// Lock order: order, then offer and reservation, then program (the ledger's), as everywhere else.
+import { eq } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { orders } from "../db/schema.js";
+import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
+import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
+import type { PaymentStatus } from "../payments/provider.js";
+
+export type OrderRow = typeof orders.$inferSelect;
+
+/** What a settlement step leaves for after the commit. */
+export interface Settled {
+  order: OrderRow;
+  /** GPU model whose capacity was freed: re-match its open bids. */
+  freedGpuModelId: number | null;
+  /** The provider took money for an order that can no longer be served: refund it. */
+  refundDue: boolean;
+  /** An unpaid payment that must be cancelled at the provider so that it cannot be paid later. */
+  cancelDue: boolean;
+}
+
+export async function lockOrder(tx: Executor, id: number): Promise<OrderRow | null> {
+  const [row] = await tx.select().from(orders).where(eq(orders.id, id)).for("update");
+  return row ?? null;
+}
+
+const unchanged = (order: OrderRow): Settled => ({ order, freedGpuModelId: null, refundDue: false, cancelDue: false });
+
+/** PENDING_PAYMENT -> PAID: the reservation is confirmed and the subsidy posted (with its claim line). */
+export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promise<Settled> {
+  if (order.status === "PAID" || order.status === "REFUNDED") return unchanged(order);
+  if (order.status !== "PENDING_PAYMENT") {
+    // Paid after we gave up on it (cancelled or failed): the money goes back.
+    const [row] = await tx.update(orders).set({ paymentStatus: "succeeded", updatedAt: now }).where(eq(orders.id, order.id)).returning();
+    return { ...unchanged(row), refundDue: order.smeShare > 0n };
+  }
+  try {
+    await confirmReservation(tx, order.reservationId, now);
+  } catch {
+    // The hold lapsed and its GPUs went to someone else before the money arrived: undo and refund.
+    const failed = await markUnpaid(tx, order, "FAILED", now);
+    return { ...failed, refundDue: order.smeShare > 0n, cancelDue: false };
+  }
+  const [row] = await tx
+    .update(orders)
+    .set({ status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now })
+    .where(eq(orders.id, order.id))
+    .returning();
+  await postSubsidy(tx, row, now);
+  return unchanged(row);
+}
+
+/** PENDING_PAYMENT -> FAILED or CANCELLED: the subsidy goes back and the capacity is freed. */
+export async function markUnpaid(tx: Executor, order: OrderRow, status: "FAILED" | "CANCELLED", now: Date, paymentStatus?: string): Promise<Settled> {
+  if (order.status !== "PENDING_PAYMENT") return unchanged(order);
+  const [row] = await tx
+    .update(orders)
+    .set({ status, updatedAt: now, ...(paymentStatus ? { paymentStatus } : {}) })
+    .where(eq(orders.id, order.id))
+    .returning();
+  // Reservation before program: the lock order every path keeps (offer, reservation, program).
+  const freedGpuModelId = await releaseReservation(tx, order.reservationId, "CANCELLED", now);
+  await voidSubsidy(tx, row);
+  return { order: row, freedGpuModelId, refundDue: false, cancelDue: !!order.paymentRef };
+}
+
+/** Applies a status the provider reported (created, re-read or pushed by a webhook). */
+export async function applyPaymentStatus(tx: Executor, order: OrderRow, status: PaymentStatus, now: Date): Promise<Settled> {
+  switch (status) {
+    case "succeeded":
+      return markPaid(tx, order, now);
+    case "failed":
+      return markUnpaid(tx, order, "FAILED", now, status);
+    case "canceled":
+      return { ...(await markUnpaid(tx, order, "CANCELLED", now, status)), cancelDue: false };
+    default: {
+      if (order.status !== "PENDING_PAYMENT" || order.paymentStatus === status) return unchanged(order);
+      const [row] = await tx.update(orders).set({ paymentStatus: status, updatedAt: now }).where(eq(orders.id, order.id)).returning();
+      return unchanged(row);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// DOMAIN.md's budget-ledger invariants, checked with SQL over the whole database.
+import { expect } from "vitest";
+
+export type RunSql = (text: string, params?: unknown[]) => Promise<any[]>;
+
+const CHECKS: Record<string, string> = {
+  "total = available + pending + spent, each >= 0": `
+    select id from subsidy_programs
+    where budget_total <> available + pending + spent or available < 0 or pending < 0 or spent < 0`,
+  "spent = subsidies of PAID orders; pending = subsidies of PENDING_PAYMENT orders": `
+    select p.id from subsidy_programs p
+    left join lateral (
+      select coalesce(sum(subsidy) filter (where status = 'PAID'), 0) as paid,
+             coalesce(sum(subsidy) filter (where status = 'PENDING_PAYMENT'), 0) as pending
+      from orders o where o.program_id = p.id) o on true
+    where p.spent <> o.paid or p.pending <> o.pending`,
+  "the ledger entries replay to the balances": `
+    select p.id from subsidy_programs p
+    left join lateral (
+      select coalesce(sum(amount) filter (where kind = 'RESERVE'), 0) as reserve,
+             coalesce(sum(amount) filter (where kind = 'POST'), 0) as post,
+             coalesce(sum(amount) filter (where kind = 'VOID'), 0) as void,
+             coalesce(sum(amount) filter (where kind = 'REFUND'), 0) as refund
+      from ledger_entries e where e.program_id = p.id) e on true
+    where p.pending <> e.reserve - e.post - e.void
+       or p.spent <> e.post - e.refund
+       or p.available <> p.budget_total - e.reserve + e.void + e.refund`,
+  "voucher remaining = granted - subsidies of its live orders": `
+    select v.id from vouchers v
+    left join lateral (
+      select coalesce(sum(subsidy), 0) as used from orders o
+      where o.voucher_id = v.id and o.status in ('PENDING_PAYMENT', 'PAID')) o on true
+    where v.remaining <> v.granted_amount - o.used or v.remaining < 0`,
+  "per-SME annual counters = subsidies of live orders, within the cap": `
+    select a.program_id from sme_annual_subsidy a
+    join subsidy_programs p on p.id = a.program_id
+    left join lateral (
+      select coalesce(sum(subsidy), 0) as used from orders o
+      where o.program_id = a.program_id and o.sme_id = a.sme_id and o.subsidy_year = a.year
+        and o.status in ('PENDING_PAYMENT', 'PAID')) o on true
+    where a.committed <> o.used or (p.per_sme_annual_cap is not null and a.committed > p.per_sme_annual_cap)`,
+  "every order: subsidy + smeShare = gross": `
+    select id from orders where subsidy + sme_share <> gross or subsidy < 0 or sme_share < 0`,
+  "a PAID order's reservation is CONFIRMED": `
+    select o.id from orders o join reservations r on r.id = o.reservation_id
+    where o.status = 'PAID' and r.status <> 'CONFIRMED'`,
+};
+
+/** The names of the invariants that some row breaks; empty when all hold. */
+export async function brokenLedgerInvariants(run: RunSql): Promise<string[]> {
+  const broken: string[] = [];
+  for (const [name, query] of Object.entries(CHECKS)) {
+    const rows = await run(query);
+    if (rows.length) broken.push(`${name}: ${rows.map((r) => Object.values(r)[0]).join(", ")}`);
+  }
+  return broken;
+}
+
+export async function assertLedgerInvariants(server: { sql: RunSql }): Promise<void> {
+  expect(await brokenLedgerInvariants((text, params) => server.sql(text, params))).toEqual([]);
+}
