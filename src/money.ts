@@ -3,13 +3,12 @@ import { badInput } from "./graphql/errors.js";
 
 const YUAN = /^(0|[1-9]\d{0,12})(\.\d{1,2})?$/;
 
-/** "12.5" -> 1250n. At most two decimals, no sign, no exponent, at most 10^13 yuan. */
+/** "12.5" -> 1250n. At most two decimals, no sign, no exponent, no spaces, at most 10^13 yuan. */
 export function parseYuan(field: string, value: string): bigint {
-  const text = value.trim();
-  if (!YUAN.test(text)) {
+  if (!YUAN.test(value)) {
     throw badInput(field, `${field} must be an amount in yuan with at most two decimals, like "12.50"`);
   }
-  const [whole, decimals = ""] = text.split(".");
+  const [whole, decimals = ""] = value.split(".");
   return BigInt(whole) * 100n + BigInt(decimals.padEnd(2, "0"));
 }
 

@@ -9,8 +9,14 @@ export type OrganizationRow = typeof organizations.$inferSelect;
 
 const CREDIT_CODE = /^[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$/;
 
+/** PostgreSQL text cannot hold a NUL character: refused as bad input before it reaches SQL. */
+export function requireStorable(field: string, value: string): string {
+  if (value.includes("\u0000")) throw badInput(field, `${field} may not contain a NUL character`);
+  return value;
+}
+
 export function requireText(field: string, value: string, max = 200): string {
-  const text = value.trim();
+  const text = requireStorable(field, value).trim();
   if (text.length === 0 || text.length > max) throw badInput(field, `${field} must have 1 to ${max} characters`);
   return text;
 }

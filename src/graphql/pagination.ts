@@ -57,12 +57,18 @@ export function encodeCursor(values: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(values)).toString("base64url");
 }
 
-/** The key values of a cursor; each must have the type the connection expects. */
-export function decodeCursor(cursor: string | null | undefined, shape: readonly ("string" | "number")[]): (string | number)[] | null {
+/** A cursor key: an integer id ("number"), or a bigint such as a price in fen, as its decimal digits ("digits"). */
+export type CursorKey = "number" | "digits";
+
+const fitsKey = (value: unknown, key: CursorKey) =>
+  key === "number" ? Number.isSafeInteger(value) : typeof value === "string" && /^\d{1,18}$/.test(value);
+
+/** The key values of a cursor; each must be what the connection expects (a forged one never reaches SQL). */
+export function decodeCursor(cursor: string | null | undefined, shape: readonly CursorKey[]): (string | number)[] | null {
   if (cursor == null) return null;
   try {
     const values = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) {
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => fitsKey(v, shape[i]))) {
       return values;
     }
   } catch {

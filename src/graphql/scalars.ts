@@ -1,16 +1,30 @@
 // DateTime: an ISO-8601 string with a time zone, always answered in UTC.
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Whether the written day and time exist: Date rolls 2027-02-30 over to March 2 and 24:00 to the next day. */
+function onTheCalendar([year, month, day, hour, minute, second = "0"]: string[]): boolean {
+  const at = new Date(Date.UTC(2000, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  at.setUTCFullYear(Number(year));
+  return (
+    at.getUTCMonth() === Number(month) - 1 &&
+    at.getUTCDate() === Number(day) &&
+    at.getUTCHours() === Number(hour) &&
+    at.getUTCMinutes() === Number(minute) &&
+    at.getUTCSeconds() === Number(second)
+  );
+}
 
 function parse(value: unknown): Date {
-  if (typeof value !== "string" || !ISO.test(value)) {
+  const match = typeof value === "string" ? ISO.exec(value) : null;
+  if (!match) {
     throw new GraphQLError("DateTime must be an ISO-8601 string with a time zone, like 2026-12-01T08:00:00Z", {
       extensions: { code: "BAD_USER_INPUT" },
     });
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()) || Math.abs(date.getUTCFullYear() - 2026) > 100) {
+  const date = new Date(value as string);
+  if (Number.isNaN(date.getTime()) || !onTheCalendar(match.slice(1, 7)) || Math.abs(date.getUTCFullYear() - 2026) > 100) {
     throw new GraphQLError("DateTime is not a valid date", { extensions: { code: "BAD_USER_INPUT" } });
   }
   return date;

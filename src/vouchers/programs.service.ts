@@ -5,7 +5,7 @@ import { subsidyPrograms } from "../db/schema.js";
 import type { Viewer } from "../graphql/context.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { parsePositiveYuan } from "../money.js";
-import { requireText } from "../accounts/accounts.service.js";
+import { requireStorable, requireText } from "../accounts/accounts.service.js";
 import { requireHub } from "../offers/catalog.js";
 
 export type ProgramRow = typeof subsidyPrograms.$inferSelect;
@@ -86,7 +86,7 @@ export async function createProgram(
 }
 
 export async function listPrograms(db: Executor, city: string | null | undefined): Promise<ProgramRow[]> {
-  const where = city == null ? undefined : eq(subsidyPrograms.city, city.trim());
+  const where = city == null ? undefined : eq(subsidyPrograms.city, requireStorable("city", city).trim());
   return db.select().from(subsidyPrograms).where(where).orderBy(asc(subsidyPrograms.id));
 }
 
