@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphq
 import { organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { parseId } from "../graphql/ids.js";
+import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { ApiKey, CreateOrganizationInput, Organization, Viewer } from "./accounts.types.js";
 import * as accounts from "./accounts.service.js";
 
@@ -22,13 +23,24 @@ export class AccountsResolver {
   @Authorized("ADMIN")
   @Mutation(() => Organization)
   async createOrganization(@Arg("input") input: CreateOrganizationInput, @Ctx() ctx: Context): Promise<Organization> {
-    return toOrganization(await accounts.createOrganization(ctx.db, input));
+    const row = await ctx.db.transaction(async (tx) => {
+      const org = await accounts.createOrganization(tx, input);
+      await recordAudit(tx, actorOf(ctx), { action: "CREATE_ORGANIZATION", targetId: org.id, detail: `${org.kind} ${org.name}` });
+      return org;
+    });
+    return toOrganization(row);
   }
 
   @Authorized("ADMIN")
   @Mutation(() => ApiKey, { description: "The token is shown once; only its hash is kept" })
   async createApiKey(@Arg("organizationId", () => ID) organizationId: string, @Ctx() ctx: Context): Promise<ApiKey> {
-    const key = await accounts.createApiKey(ctx.db, parseId("organizationId", organizationId));
+    const orgId = parseId("organizationId", organizationId);
+    const key = await ctx.db.transaction(async (tx) => {
+      const created = await accounts.createApiKey(tx, orgId);
+      // The key's id only: the token never reaches the audit trail.
+      await recordAudit(tx, actorOf(ctx), { action: "CREATE_API_KEY", targetId: created.id, detail: `API key for organization ${orgId}` });
+      return created;
+    });
     return Object.assign(new ApiKey(), { id: String(key.id), token: key.token });
   }
 
@@ -39,7 +51,12 @@ export class AccountsResolver {
     @Arg("affiliatedId", () => ID) affiliatedId: string,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
-    await accounts.declareAffiliation(ctx.db, parseId("organizationId", organizationId), parseId("affiliatedId", affiliatedId));
+    const orgId = parseId("organizationId", organizationId);
+    const otherId = parseId("affiliatedId", affiliatedId);
+    await ctx.db.transaction(async (tx) => {
+      await accounts.declareAffiliation(tx, orgId, otherId);
+      await recordAudit(tx, actorOf(ctx), { action: "DECLARE_AFFILIATION", targetId: orgId, detail: `affiliated with organization ${otherId}` });
+    });
     return true;
   }
 }

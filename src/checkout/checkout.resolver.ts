@@ -1,9 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { reservations, vouchers } from "../db/schema.js";
+import type { Executor } from "../db/client.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
 import { notFound } from "../graphql/errors.js";
 import { idOrNull, parseId } from "../graphql/ids.js";
+import { actorOf, recordAudit } from "../audit/audit.service.js";
+import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
 import { pageSize } from "../graphql/pagination.js";
 import { toReservation } from "../bids/bids.resolver.js";
@@ -34,6 +37,12 @@ export function toOrder(row: OrderRow): Order {
   });
 }
 
+/** The audit trail's view of an order: amounts and status, never the payment's client secret. */
+function orderDetail(order: OrderRow): string {
+  const voucher = order.voucherId == null ? "no voucher" : `voucher ${order.voucherId}`;
+  return `${order.status} reservation ${order.reservationId}, ${voucher}: gross ${formatYuan(order.gross)}, subsidy ${formatYuan(order.subsidy)}, SME ${formatYuan(order.smeShare)}`;
+}
+
 @Resolver(() => Order)
 export class CheckoutResolver {
   @Authorized("SME")
@@ -48,7 +57,15 @@ export class CheckoutResolver {
       voucherId: input.voucherId == null ? null : parseId("voucherId", input.voucherId),
       idempotencyKey: input.idempotencyKey,
     };
-    return toOrder(await service.checkout(ctx.app, request, ctx.now));
+    const actor = actorOf(ctx);
+    const created = (tx: Executor, order: OrderRow) =>
+      recordAudit(tx, actor, {
+        action: "CHECKOUT",
+        targetId: order.id,
+        programId: order.programId,
+        detail: orderDetail(order),
+      });
+    return toOrder(await service.checkout(ctx.app, request, ctx.now, created));
   }
 
   @Authorized("SME")
@@ -56,7 +73,10 @@ export class CheckoutResolver {
   async cancelOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
     const orderId = idOrNull(id);
     if (orderId == null) throw notFound("Order");
-    return toOrder(await service.cancelOrder(ctx.app, orgIdOf(ctx), orderId, ctx.now));
+    const actor = actorOf(ctx);
+    const cancelled = (tx: Executor, order: OrderRow) =>
+      recordAudit(tx, actor, { action: "CANCEL_ORDER", targetId: order.id, programId: order.programId, detail: orderDetail(order) });
+    return toOrder(await service.cancelOrder(ctx.app, orgIdOf(ctx), orderId, ctx.now, cancelled));
   }
 
   @Authorized("SME")

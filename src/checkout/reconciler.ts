@@ -14,23 +14,31 @@ import { applyPaymentStatus, markUnpaid, type OrderRow } from "./settlement.js";
 const GRACE_MINUTES = 2;
 const BATCH = 100;
 
-async function reconcileOne(app: AppServices, order: OrderRow, now: Date): Promise<boolean> {
+async function reconcileOne(app: AppServices, seen: OrderRow, now: Date): Promise<boolean> {
+  let order = seen;
   const expired = order.createdAt <= addMinutes(now, -PAYMENT_WINDOW_MINUTES);
   if (!order.paymentRef) {
+    let after: OrderRow | null = null;
     try {
-      const after = await startPayment(app, order, now);
-      if (after.status !== order.status || after.paymentRef) return true;
+      // Creates the payment, or finds the one a crashed request created, by the order's key.
+      after = await startPayment(app, order, now);
     } catch (error) {
       if (!expired) return false;
     }
-    if (!expired) return false;
-    // The provider was never reached within the window: nobody can have paid (no client secret).
-    await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "unreachable"), now);
-    return true;
+    if (!expired) return !!after && (after.status !== order.status || !!after.paymentRef);
+    if (after && after.status !== "PENDING_PAYMENT") return true;
+    if (!after?.paymentRef) {
+      // The provider was never reached within the window: nobody can have paid (no client secret).
+      await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "unreachable"), now);
+      return true;
+    }
+    // Past its window: that payment is settled or cancelled below, like any other.
+    order = after;
   }
+  const paymentRef = order.paymentRef!;
   let status;
   try {
-    status = (await app.payments.retrievePayment(order.paymentRef)).status;
+    status = (await app.payments.retrievePayment(paymentRef)).status;
   } catch (error) {
     if (error instanceof ProviderUnavailableError) return false;
     if (!(error instanceof PaymentNotFoundError)) throw error;
@@ -41,7 +49,7 @@ async function reconcileOne(app: AppServices, order: OrderRow, now: Date): Promi
     return settled.status !== order.status;
   }
   // Still waiting for the client after the window: cancel it so it cannot be paid, then free everything.
-  const cancelled = await app.payments.cancelPayment(order.paymentRef, paymentKey(order.id, "cancel"));
+  const cancelled = await app.payments.cancelPayment(paymentRef, paymentKey(order.id, "cancel"));
   await settleOrder(app, order.id, (tx, locked) => applyPaymentStatus(tx, locked, cancelled.status, now), now);
   return true;
 }

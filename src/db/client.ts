@@ -6,7 +6,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import type { SQL } from "drizzle-orm";
-import postgres from "postgres";
+import { postgres } from "./postgres-driver.js";
 import * as schema from "./schema.js";
 
 export type Schema = typeof schema;
@@ -40,6 +40,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       onnotice: () => {},
       idle_timeout: 30,
       connect_timeout: 10,
+      // The driver's default waits up to 20 s between reconnects after a few failed attempts,
+      // which holds requests long after the database is back; a short, capped wait instead.
+      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
       // A runaway statement is cancelled rather than holding locks and connections.
       connection: { application_name: "gpu-voucher-market", statement_timeout: 15_000 },
     });

@@ -115,6 +115,9 @@ export const offers = pgTable(
     index("offers_search_idx").on(t.gpuModelId, t.status, t.pricePerGpuHour, t.id),
     index("offers_status_price_idx").on(t.status, t.pricePerGpuHour, t.id),
     index("offers_data_center_idx").on(t.dataCenterId, t.availableFrom),
+    // A window filter (searches, matching) reads only offers still running at its end; with the
+    // data center and the price in the key, a count is an index-only scan.
+    index("offers_window_idx").on(t.gpuModelId, t.status, t.availableUntil, t.availableFrom, t.dataCenterId, t.pricePerGpuHour),
   ],
 );
 
@@ -317,7 +320,10 @@ export const orders = pgTable(
       .where(sql`${t.status} in ('PENDING_PAYMENT', 'PAID')`),
     index("orders_sme_idx").on(t.smeId, t.id),
     index("orders_pending_idx").on(t.updatedAt).where(sql`${t.status} = 'PENDING_PAYMENT'`),
-    index("orders_paid_program_idx").on(t.programId, t.paidAt).where(sql`${t.status} = 'PAID'`),
+    // Spend reports: a program's paid orders by payment time, with the figures they sum (index-only).
+    index("orders_paid_spend_idx")
+      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare)
+      .where(sql`${t.status} = 'PAID'`),
     uniqueIndex("orders_payment_ref_uq").on(t.paymentRef),
   ],
 );
@@ -395,7 +401,15 @@ export const auditLog = pgTable(
     action: text("action").notNull(),
     targetId: text("target_id"),
     detail: text("detail"),
+    /** The program acted on and its city: a finance team reads the entries of its own city. */
+    programId: ref("program_id"),
+    city: text("city"),
+    requestId: text("request_id"),
     createdAt: createdAt(),
   },
-  (t) => [index("audit_log_org_idx").on(t.organizationId, t.id), index("audit_log_action_idx").on(t.action, t.id)],
+  (t) => [
+    index("audit_log_org_idx").on(t.organizationId, t.id),
+    index("audit_log_action_idx").on(t.action, t.id),
+    index("audit_log_city_idx").on(t.city, t.id),
+  ],
 );

@@ -52,7 +52,7 @@ function isConnectionError(error: unknown): boolean {
   let current = error as { code?: unknown; cause?: unknown; message?: unknown } | undefined;
   for (let depth = 0; current && depth < 4; depth++) {
     const code = String(current.code ?? "");
-    if (/^(ECONNREFUSED|ECONNRESET|CONNECTION_|57P0|08)/.test(code)) return true;
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|CONNECT_TIMEOUT|CONNECTION_|57P0|08)/.test(code)) return true;
     current = current.cause as typeof current;
   }
   return false;

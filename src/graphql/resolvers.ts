@@ -8,6 +8,7 @@ import { DataCentersResolver, OffersResolver } from "../offers/offers.resolver.j
 import { SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver } from "../vouchers/vouchers.resolver.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
+import { AuditResolver } from "../audit/audit.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [AccountsResolver, OffersResolver, DataCentersResolver, MaintenanceResolver, BidsResolver, ReservationsResolver, SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver, LedgerResolver, ReportsResolver, StatementLineResolver, CheckoutResolver];
+export const resolvers: NonEmptyArray<Function> = [AccountsResolver, OffersResolver, DataCentersResolver, MaintenanceResolver, BidsResolver, ReservationsResolver, SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver, LedgerResolver, ReportsResolver, StatementLineResolver, CheckoutResolver, AuditResolver];

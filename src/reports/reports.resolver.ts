@@ -3,6 +3,8 @@ import { dataCenters } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
 import { idOrNull } from "../graphql/ids.js";
+import { actorOf, recordAudit } from "../audit/audit.service.js";
+import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
 import { toDataCenter } from "../offers/offers.resolver.js";
 import { DataCenter } from "../offers/offers.types.js";
@@ -76,7 +78,16 @@ export class ReportsResolver {
     @Arg("month") month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
-    const data = await ctx.db.transaction((tx) => reports.settleStatement(tx, requireViewer(ctx), idOrNull(programId), month, ctx.now));
+    const data = await ctx.db.transaction(async (tx) => {
+      const settled = await reports.settleStatement(tx, requireViewer(ctx), idOrNull(programId), month, ctx.now);
+      await recordAudit(tx, actorOf(ctx), {
+        action: "SETTLE_CITY_STATEMENT",
+        targetId: settled.program.id,
+        programId: settled.program.id,
+        detail: `statement ${settled.month}: ${settled.lines.length} lines, ${formatYuan(settled.total)}`,
+      });
+      return settled;
+    });
     return toStatement(data);
   }
 }

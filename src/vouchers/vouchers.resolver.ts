@@ -5,7 +5,9 @@ import type { Context } from "../graphql/context.js";
 import { orgIdOf, requireViewer } from "../graphql/context.js";
 import { notFound } from "../graphql/errors.js";
 import { idOrNull } from "../graphql/ids.js";
+import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money, moneyOrNull } from "../graphql/money.type.js";
+import { formatYuan } from "../money.js";
 import { toOrganization } from "../accounts/accounts.resolver.js";
 import { Organization } from "../accounts/accounts.types.js";
 import {
@@ -92,7 +94,16 @@ export class SubsidyProgramsResolver {
   @Mutation(() => SubsidyProgram, { description: "A program of the caller's own city" })
   async createSubsidyProgram(@Arg("input") input: CreateSubsidyProgramInput, @Ctx() ctx: Context): Promise<SubsidyProgram> {
     const viewer = requireViewer(ctx);
-    const row = await programs.createProgram(ctx.db, { organizationId: orgIdOf(ctx), city: viewer.city! }, input, ctx.now);
+    const row = await ctx.db.transaction(async (tx) => {
+      const program = await programs.createProgram(tx, { organizationId: orgIdOf(ctx), city: viewer.city! }, input, ctx.now);
+      await recordAudit(tx, actorOf(ctx), {
+        action: "CREATE_SUBSIDY_PROGRAM",
+        targetId: program.id,
+        programId: program.id,
+        detail: `${program.name}: budget ${formatYuan(program.budgetTotal)}, rate ${program.rateBasisPoints} bp`,
+      });
+      return program;
+    });
     return toSubsidyProgram(row);
   }
 
@@ -103,7 +114,12 @@ export class SubsidyProgramsResolver {
     @Arg("status", () => ProgramStatus) status: ProgramStatus,
     @Ctx() ctx: Context,
   ): Promise<SubsidyProgram> {
-    return toSubsidyProgram(await programs.setProgramStatus(ctx.db, requireViewer(ctx), idOrNull(programId), status));
+    const row = await ctx.db.transaction(async (tx) => {
+      const program = await programs.setProgramStatus(tx, requireViewer(ctx), idOrNull(programId), status);
+      await recordAudit(tx, actorOf(ctx), { action: "SET_SUBSIDY_PROGRAM_STATUS", targetId: program.id, programId: program.id, detail: program.status });
+      return program;
+    });
+    return toSubsidyProgram(row);
   }
 }
 
@@ -144,9 +160,19 @@ export class VoucherApplicationsResolver {
     @Arg("grantedAmount", () => String, { nullable: true }) grantedAmount?: string,
     @Arg("reason", () => String, { nullable: true }) reason?: string,
   ): Promise<VoucherApplication> {
-    const { application } = await ctx.db.transaction((tx) =>
-      applications.decideApplication(tx, requireViewer(ctx), idOrNull(id), { approve, grantedAmount, reason }, ctx.now),
-    );
+    const { application } = await ctx.db.transaction(async (tx) => {
+      const decided = await applications.decideApplication(tx, requireViewer(ctx), idOrNull(id), { approve, grantedAmount, reason }, ctx.now);
+      const voucher = decided.voucher;
+      await recordAudit(tx, actorOf(ctx), {
+        action: "DECIDE_VOUCHER_APPLICATION",
+        targetId: decided.application.id,
+        programId: decided.application.programId,
+        detail: voucher
+          ? `APPROVED for SME ${decided.application.smeId}: voucher ${voucher.id} of ${formatYuan(voucher.grantedAmount)}`
+          : `${decided.application.status} for SME ${decided.application.smeId}`,
+      });
+      return decided;
+    });
     return toApplication(application);
   }
 

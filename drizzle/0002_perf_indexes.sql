@@ -1,0 +1,3 @@
+DROP INDEX "orders_paid_program_idx";--> statement-breakpoint
+CREATE INDEX "offers_window_idx" ON "offers" USING btree ("gpu_model_id","status","available_until","available_from","data_center_id","price_per_gpu_hour");--> statement-breakpoint
+CREATE INDEX "orders_paid_spend_idx" ON "orders" USING btree ("program_id","paid_at","data_center_id","gpu_hours","gross","subsidy","sme_share") WHERE "orders"."status" = 'PAID';

@@ -1,0 +1,55 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { organizations } from "../db/schema.js";
+import type { Context } from "../graphql/context.js";
+import { requireViewer } from "../graphql/context.js";
+import { parseId } from "../graphql/ids.js";
+import { pageSize } from "../graphql/pagination.js";
+import { toOrganization } from "../accounts/accounts.resolver.js";
+import { Organization } from "../accounts/accounts.types.js";
+import { AuditAction, AuditEntry, AuditEntryConnection } from "./audit.types.js";
+import { auditEntries, type AuditRow } from "./audit.service.js";
+
+export function toAuditEntry(row: AuditRow): AuditEntry {
+  const id = (value: number | null) => (value == null ? null : String(value));
+  return Object.assign(new AuditEntry(), {
+    id: String(row.id),
+    action: row.action as AuditAction,
+    role: row.role,
+    organization: null,
+    organizationId: row.organizationId,
+    apiKeyId: id(row.apiKeyId),
+    targetId: row.targetId,
+    detail: row.detail,
+    programId: id(row.programId),
+    city: row.city,
+    requestId: row.requestId,
+    createdAt: row.createdAt,
+  });
+}
+
+@Resolver(() => AuditEntry)
+export class AuditResolver {
+  @Authorized("ADMIN", "CITY_FINANCE")
+  @Query(() => AuditEntryConnection, {
+    description: "Audited actions, newest first: the admin sees all, a finance team the entries on its own city's programs",
+  })
+  async auditLog(
+    @Ctx() ctx: Context,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("action", () => AuditAction, { nullable: true }) action?: AuditAction | null,
+    @Arg("organizationId", () => ID, { nullable: true }) organizationId?: string | null,
+  ) {
+    const limit = pageSize(first);
+    const filter = { action, organizationId: organizationId == null ? null : parseId("organizationId", organizationId) };
+    const page = await auditEntries(ctx.db, requireViewer(ctx), filter, limit, after);
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toAuditEntry(e.node) })) };
+  }
+
+  @FieldResolver(() => Organization, { nullable: true })
+  async organization(@Root() entry: AuditEntry, @Ctx() ctx: Context): Promise<Organization | null> {
+    if (entry.organizationId == null) return null;
+    const row = await ctx.loaders.byId(organizations).load(entry.organizationId);
+    return row ? toOrganization(row) : null;
+  }
+}
