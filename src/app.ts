@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import express from "express";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -39,6 +40,10 @@ export interface App {
   listen(port: number): Promise<string>;
   /** Stops accepting, lets requests in flight finish, then closes the database. */
   close(): Promise<void>;
+}
+
+function databaseUnavailable(): never {
+  throw httpError("SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly", 503);
 }
 
 /** Opens the database, migrates and seeds it, and builds the server (not yet listening). */
@@ -84,10 +89,20 @@ export async function createApp(config: Config): Promise<App> {
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: config.development,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handler would stop first, and the second stop()
+    // (from close()) then waits forever, so the database would never be closed.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, config.development),
     allowBatchedHttpRequests: true,
     validationRules: [depthLimit],
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), costLimit(schema), rateLimit(config.rateLimitPerMinute), requestLog(logger)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
+      ApolloServerPluginCacheControlDisabled(),
+      costLimit(schema),
+      rateLimit(config.rateLimitPerMinute),
+      requestLog(logger),
+    ],
   });
   await apollo.start();
 
@@ -113,7 +128,8 @@ export async function createApp(config: Config): Promise<App> {
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const token = bearerToken(req.headers.authorization);
-        const viewer = token ? await authenticator.viewerOf(token) : null;
+        // The key lookup needs the database: while it is away, a 503 with a code, not a 500.
+        const viewer = token ? await authenticator.viewerOf(token).catch(databaseUnavailable) : null;
         if (token && !viewer) throw unauthenticated();
         const testNow = config.testClock ? req.headers["x-now"] : undefined;
         const now = typeof testNow === "string" ? new Date(testNow) : new Date();

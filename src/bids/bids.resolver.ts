@@ -4,6 +4,7 @@ import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
 import { notFound } from "../graphql/errors.js";
 import { idOrNull } from "../graphql/ids.js";
+import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money } from "../graphql/money.type.js";
 import { pageSize } from "../graphql/pagination.js";
 import { toGpuModel, toOffer } from "../offers/offers.resolver.js";
@@ -34,6 +35,14 @@ export function toReservation(row: reservationsService.ReservationRow): Reservat
   });
 }
 
+/** Reservations by bid id, batched: one query for the reservations of every bid on a page. */
+function reservationOfBid(ctx: Context) {
+  return ctx.loaders.named<number, reservationsService.ReservationRow | null>("reservationOfBid", async (bidIds) => {
+    const byBid = await reservationsService.reservationsOfBids(ctx.db, bidIds);
+    return bidIds.map((id) => byBid.get(id) ?? null);
+  });
+}
+
 @Resolver(() => Bid)
 export class BidsResolver {
   @Authorized("SME")
@@ -41,9 +50,15 @@ export class BidsResolver {
     description: "Matched at once when some offer can serve it (status MATCHED, reservation HELD); otherwise OPEN until capacity appears",
   })
   async placeBid(@Arg("input") input: PlaceBidInput, @Ctx() ctx: Context): Promise<Bid> {
-    const { bid } = await ctx.db.transaction((tx) =>
-      service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, ctx.app.config.holdMinutes),
-    );
+    const { bid, reservation } = await ctx.db.transaction(async (tx) => {
+      const placed = await service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, ctx.app.config.holdMinutes);
+      const detail = `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
+        (placed.reservation ? `, reservation ${placed.reservation.id} on offer ${placed.reservation.offerId}` : "");
+      await recordAudit(tx, actorOf(ctx), { action: "PLACE_BID", targetId: placed.bid.id, detail });
+      return placed;
+    });
+    // The bid's reservation is known: its field resolver needs no query.
+    reservationOfBid(ctx).prime(bid.id, reservation);
     return toBid(bid);
   }
 
@@ -54,7 +69,12 @@ export class BidsResolver {
   async cancelBid(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Bid> {
     const bidId = idOrNull(id);
     if (bidId == null) throw notFound("Bid");
-    const result = await ctx.db.transaction((tx) => service.cancelBid(tx, orgIdOf(ctx), bidId, ctx.now));
+    const result = await ctx.db.transaction(async (tx) => {
+      const cancelled = await service.cancelBid(tx, orgIdOf(ctx), bidId, ctx.now);
+      const detail = cancelled.freedGpuModelId != null ? "cancelled, held reservation freed" : "cancelled";
+      await recordAudit(tx, actorOf(ctx), { action: "CANCEL_BID", targetId: bidId, detail });
+      return cancelled;
+    });
     if (result.freedGpuModelId != null) await ctx.app.afterCapacityFreed(ctx, [result.freedGpuModelId]);
     return toBid(result.bid);
   }
@@ -86,12 +106,7 @@ export class BidsResolver {
 
   @FieldResolver(() => Reservation, { nullable: true })
   async reservation(@Root() bid: Bid, @Ctx() ctx: Context): Promise<Reservation | null> {
-    // Batched: one query for the reservations of every bid on the page.
-    const loader = ctx.loaders.named<number, reservationsService.ReservationRow | null>("reservationOfBid", async (bidIds) => {
-      const byBid = await reservationsService.reservationsOfBids(ctx.db, bidIds);
-      return bidIds.map((id) => byBid.get(id) ?? null);
-    });
-    const row = await loader.load(Number(bid.id));
+    const row = await reservationOfBid(ctx).load(Number(bid.id));
     return row ? toReservation(row) : null;
   }
 }

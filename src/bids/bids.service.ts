@@ -1,5 +1,5 @@
 // Bids: validation, placing with immediate matching, cancelling, reading. Tenant checks live here.
-import { and, asc, count, desc, eq, gte, inArray, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { bids, dataCenters, offers, reservations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
@@ -10,7 +10,7 @@ import { MAX_WINDOW_HOURS, requireGpuCount, requirePrice } from "../offers/offer
 import { liveBookings, type LiveBooking } from "../offers/reservations.query.js";
 import { utilizationOf } from "../offers/utilization.js";
 import { addHours, addMinutes, ceilHour, maxDate, requireWholeHour } from "../time.js";
-import { dataCentersToCompare, feasibleCandidates, isStale, pickWinner, type BidTerms, type OfferTerms } from "./match.js";
+import { dataCentersToCompare, feasibleCandidates, isStale, pickWinner, type BidTerms, type Candidate, type OfferTerms } from "./match.js";
 import { hasLiveOrder, releaseReservation, type ReservationRow } from "./reservations.service.js";
 
 export type BidRow = typeof bids.$inferSelect;
@@ -59,12 +59,8 @@ export function validateBid(catalog: Catalog, input: PlaceBid, now: Date): BidTe
 
 export type LiveBookings = Map<number, LiveBooking[]>;
 
-/**
- * Locks, in id order, the offers that could serve any of these bids (the SQL mirrors the static
- * part of isCandidateOffer; the pure functions decide), and reads their live reservations.
- * Two queries whatever the number of offers.
- */
-export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date) {
+/** The SQL side of isCandidateOffer for these bids (the pure functions decide), and the span of time they cover. */
+function candidateConditions(terms: readonly BidTerms[], now: Date) {
   const conditions: SQL[] = [
     eq(offers.status, "ACTIVE"),
     eq(offers.gpuModelId, terms[0].gpuModelId),
@@ -74,6 +70,8 @@ export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms
   ];
   const earliest = maxDate(new Date(Math.min(...terms.map((b) => b.earliestStart.getTime()))), ceilHour(now));
   const latest = new Date(Math.max(...terms.map((b) => b.latestEnd.getTime())));
+  // Implied by the window test below, but usable by an index: offers still running in the window.
+  conditions.push(lt(offers.availableFrom, latest), sql`${offers.availableUntil} > ${earliest.toISOString()}::timestamptz`);
   if (terms.length === 1) {
     const [bid] = terms;
     if (bid.hubs) conditions.push(inArray(dataCenters.hub, [...bid.hubs]));
@@ -82,21 +80,130 @@ export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms
       sql`greatest(${offers.availableFrom}, ${earliest.toISOString()}::timestamptz) + ${bid.hours}::int * interval '1 hour'
           <= least(${offers.availableUntil}, ${latest.toISOString()}::timestamptz)`,
     );
-  } else {
-    conditions.push(lt(offers.availableFrom, latest), sql`${offers.availableUntil} > ${earliest.toISOString()}::timestamptz`);
   }
-  const rows = await tx
+  return { conditions, earliest, latest };
+}
+
+const candidateRows = (tx: Executor, where: SQL | undefined) =>
+  tx
     .select({ offer: offers, hub: dataCenters.hub })
     .from(offers)
     .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
-    .where(and(...conditions))
-    .orderBy(asc(offers.id))
-    .for("update", { of: offers });
+    .where(where);
+
+/**
+ * Locks, in id order, the offers that could serve any of these bids, and reads their live
+ * reservations. Two queries whatever the number of offers.
+ */
+export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date) {
+  const { conditions, earliest, latest } = candidateConditions(terms, now);
+  const rows = await candidateRows(tx, and(...conditions)).orderBy(asc(offers.id)).for("update", { of: offers });
   const candidates: OfferTerms[] = rows.map((r) => ({ ...r.offer, hub: r.hub }));
   const bookings: LiveBookings = candidates.length
     ? await liveBookings(tx, candidates.map((o) => o.id), earliest, latest, now)
     : new Map();
   return { offers: candidates, bookings };
+}
+
+/** Candidates read per query while looking for a new bid's winner, cheapest first. */
+export const CANDIDATE_BATCH = 64;
+
+/**
+ * A new bid's candidates with their live reservations, read without locks in price order (then
+ * id), a batch at a time. Every candidate cheaper than the last one read has been read, so once a
+ * feasible candidate is cheaper than that, the winner's price level is complete: most bids read
+ * one batch, however many offers could serve them.
+ */
+class CandidateReader {
+  offers: OfferTerms[] = [];
+  bookings: LiveBookings = new Map();
+  private cursor: { price: bigint; id: number } | null = null;
+  private exhausted = false;
+  readonly earliest: Date;
+  readonly latest: Date;
+  private conditions: SQL[];
+
+  constructor(
+    private tx: Executor,
+    private bid: BidTerms,
+    private now: Date,
+  ) {
+    ({ conditions: this.conditions, earliest: this.earliest, latest: this.latest } = candidateConditions([bid], now));
+  }
+
+  private async more(): Promise<void> {
+    const after = this.cursor;
+    const seek = after
+      ? or(gt(offers.pricePerGpuHour, after.price), and(eq(offers.pricePerGpuHour, after.price), gt(offers.id, after.id)))
+      : undefined;
+    const rows = await candidateRows(this.tx, and(...this.conditions, seek))
+      .orderBy(asc(offers.pricePerGpuHour), asc(offers.id))
+      .limit(CANDIDATE_BATCH);
+    if (rows.length < CANDIDATE_BATCH) this.exhausted = true;
+    if (rows.length === 0) return;
+    const batch: OfferTerms[] = rows.map((r) => ({ ...r.offer, hub: r.hub }));
+    const last = batch[batch.length - 1];
+    this.cursor = { price: last.pricePerGpuHour, id: last.id };
+    const fresh = new Set(batch.map((o) => o.id));
+    this.offers = [...this.offers.filter((o) => !fresh.has(o.id)), ...batch];
+    const bookings = await liveBookings(this.tx, [...fresh], this.earliest, this.latest, this.now);
+    for (const id of fresh) this.bookings.set(id, bookings.get(id) ?? []);
+  }
+
+  /** Reads on until the cheapest feasible candidate's price level is complete, or nothing is left. */
+  async untilDecidable(): Promise<void> {
+    for (;;) {
+      if (this.exhausted) return;
+      const feasible = feasibleCandidates(this.bid, this.offers, this.bookings, this.now);
+      if (this.cursor && feasible.some((c) => c.offer.pricePerGpuHour < this.cursor!.price)) return;
+      await this.more();
+    }
+  }
+
+  /** What a lock showed about an offer replaces what was read (or drops it, to be read again at its new price). */
+  refresh(current: OfferTerms, bookings: LiveBookings): void {
+    const index = this.offers.findIndex((o) => o.id === current.id);
+    const after = this.cursor;
+    const beyond = !this.exhausted && after != null &&
+      (current.pricePerGpuHour > after.price || (current.pricePerGpuHour === after.price && current.id > after.id));
+    if (beyond) this.offers.splice(index, 1);
+    else this.offers[index] = current;
+    this.bookings.set(current.id, bookings.get(current.id) ?? []);
+  }
+}
+
+/** Times a new bid chooses again after its winner changed under it, before it locks every candidate. */
+export const OPTIMISTIC_ATTEMPTS = 4;
+
+/**
+ * The winner for one new bid, with its offer row locked for the rest of the transaction. The
+ * candidates and their bookings are read without locks, cheapest first, and the winner chosen from
+ * them; then only that offer is locked, under a savepoint, and checked again against its row and
+ * live reservations as they are once the lock is held. When it changed meanwhile, the lock is
+ * given back (rollback to the savepoint), what was read replaces the stale view, and the choice is
+ * made again. An attempt holds no other offer lock while it waits, so attempts cannot deadlock;
+ * after OPTIMISTIC_ATTEMPTS, every candidate is locked in id order, as the re-match does.
+ */
+export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promise<Candidate | null> {
+  const reader = new CandidateReader(tx, bid, now);
+  for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
+    await reader.untilDecidable();
+    const winner = await chooseOffer(tx, bid, reader.offers, reader.bookings, now);
+    if (!winner) return null;
+    const savepoint = sql.raw(`match_attempt_${attempt}`);
+    await tx.execute(sql`savepoint ${savepoint}`);
+    const [row] = await candidateRows(tx, eq(offers.id, winner.offer.id)).for("update", { of: offers });
+    const current: OfferTerms = { ...row.offer, hub: row.hub };
+    const currentBookings = await liveBookings(tx, [current.id], reader.earliest, reader.latest, now);
+    const again = feasibleCandidates(bid, [current], currentBookings, now)[0];
+    if (again && again.startsAt.getTime() === winner.startsAt.getTime() && again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour) {
+      return again;
+    }
+    await tx.execute(sql`rollback to savepoint ${savepoint}`);
+    reader.refresh(current, currentBookings);
+  }
+  const locked = await lockCandidateOffers(tx, [bid], now);
+  return locked.offers.length ? chooseOffer(tx, bid, locked.offers, locked.bookings, now) : null;
 }
 
 /** Chooses the winning offer and start for one bid; at most one query (utilization, on a tie in price). */
@@ -143,13 +250,13 @@ export async function insertReservation(
 // ------------------------------------------------------------------ placing and cancelling
 
 /**
- * Inserts the bid and matches it at once, in the caller's transaction: the candidate offers are
- * locked first, so no concurrent match can take the same hours. No candidate: the bid stays OPEN.
+ * Inserts the bid and matches it at once, in the caller's transaction: the winning offer is locked
+ * and its capacity checked under the lock, so no concurrent match can take the same hours. No
+ * candidate: the bid stays OPEN.
  */
 export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, input: PlaceBid, now: Date, holdMinutes: number) {
   const terms = validateBid(catalog, input, now);
-  const { offers: offerTerms, bookings } = await lockCandidateOffers(tx, [terms], now);
-  const winner = offerTerms.length ? await chooseOffer(tx, terms, offerTerms, bookings, now) : null;
+  const winner = await matchNewBid(tx, terms, now);
   const [bid] = await tx
     .insert(bids)
     .values({
@@ -166,7 +273,7 @@ export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, in
       updatedAt: now,
     })
     .returning();
-  const reservation = winner ? await insertReservation(tx, bid, winner.offer, winner.startsAt, bookings, now, holdMinutes) : null;
+  const reservation = winner ? await insertReservation(tx, bid, winner.offer, winner.startsAt, new Map(), now, holdMinutes) : null;
   return { bid, reservation };
 }
 

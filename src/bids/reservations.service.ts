@@ -26,9 +26,13 @@ export interface LockedReservation {
  * Null when there is no such reservation; the caller checks who owns it.
  */
 export async function lockReservation(tx: Executor, id: number): Promise<LockedReservation | null> {
-  const [ref] = await tx.select({ offerId: reservations.offerId }).from(reservations).where(eq(reservations.id, id));
-  if (!ref) return null;
-  const [offer] = await tx.select().from(offers).where(eq(offers.id, ref.offerId)).for("update");
+  // A reservation's offer never changes: the subquery finds it without a lock.
+  const [offer] = await tx
+    .select()
+    .from(offers)
+    .where(eq(offers.id, sql`(select ${reservations.offerId} from ${reservations} where ${reservations.id} = ${id})`))
+    .for("update");
+  if (!offer) return null;
   const [reservation] = await tx.select().from(reservations).where(eq(reservations.id, id)).for("update");
   return { reservation, offer };
 }
@@ -76,12 +80,17 @@ export async function confirmReservation(tx: Executor, id: number, now: Date): P
 export async function extendHold(tx: Executor, id: number, until: Date, now: Date): Promise<ReservationRow> {
   const locked = await lockReservation(tx, id);
   if (!locked) throw notFound("Reservation");
+  return extendLockedHold(tx, locked, until, now);
+}
+
+/** extendHold for a reservation this transaction has already locked with lockReservation. */
+export async function extendLockedHold(tx: Executor, locked: LockedReservation, until: Date, now: Date): Promise<ReservationRow> {
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
   await requireStillFits(tx, locked, now);
   const [row] = await tx
     .update(reservations)
     .set({ holdExpiresAt: sql`greatest(${reservations.holdExpiresAt}, ${until.toISOString()}::timestamptz)`, updatedAt: now })
-    .where(and(eq(reservations.id, id), eq(reservations.status, "HELD")))
+    .where(and(eq(reservations.id, locked.reservation.id), eq(reservations.status, "HELD")))
     .returning();
   return row;
 }

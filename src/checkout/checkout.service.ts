@@ -7,7 +7,7 @@ import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
-import { extendHold, hasLiveOrder, lockReservation, releaseReservation } from "../bids/reservations.service.js";
+import { extendLockedHold, hasLiveOrder, lockReservation, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation } from "../vouchers/quote.service.js";
@@ -57,8 +57,11 @@ const isUniqueViolation = (error: unknown) => {
   return false;
 };
 
+/** Runs inside the transaction that commits an order's change (the audit trail's entry). */
+export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
+
 /** The order, its subsidy reserved and its hold kept for the payment window: one transaction. */
-async function createOrder(tx: Executor, request: CheckoutRequest, provider: string, now: Date): Promise<OrderRow> {
+async function createOrder(tx: Executor, request: CheckoutRequest, provider: string, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
   const locked = await lockReservation(tx, request.reservationId);
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
   const reservation = locked.reservation;
@@ -96,7 +99,9 @@ async function createOrder(tx: Executor, request: CheckoutRequest, provider: str
     })
     .returning();
   await reserveSubsidy(tx, order);
-  await extendHold(tx, reservation.id, addMinutes(now, PAYMENT_WINDOW_MINUTES), now);
+  // Still under the locks taken above: the offer's, then the reservation's.
+  await extendLockedHold(tx, locked, addMinutes(now, PAYMENT_WINDOW_MINUTES), now);
+  await onCreated?.(tx, order);
   return order;
 }
 
@@ -169,13 +174,14 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
   );
 }
 
-export async function checkout(app: AppServices, request: CheckoutRequest, now: Date): Promise<OrderRow> {
+/** `onCreated` runs in the transaction that creates the order, never for a replay of the same key. */
+export async function checkout(app: AppServices, request: CheckoutRequest, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
   requireKey(request.idempotencyKey);
   const existing = await orderByKey(app.db, request.smeId, request.idempotencyKey);
   if (existing) return startPayment(app, sameRequest(existing, request), now);
   let order: OrderRow;
   try {
-    order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now));
+    order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated));
   } catch (error) {
     // A concurrent checkout with the same key got there first.
     if (!isUniqueViolation(error)) throw error;
@@ -193,7 +199,7 @@ export async function checkout(app: AppServices, request: CheckoutRequest, now: 
  * longer be paid) and the order ends CANCELLED; a paid order is refunded and ends REFUNDED. Either
  * way the subsidy goes back and the capacity is freed.
  */
-export async function cancelOrder(app: AppServices, smeId: number, orderId: number, now: Date): Promise<OrderRow> {
+export async function cancelOrder(app: AppServices, smeId: number, orderId: number, now: Date, onCancelled?: OrderCommitHook): Promise<OrderRow> {
   const [order] = await app.db.select().from(orders).where(eq(orders.id, orderId));
   if (!order || order.smeId !== smeId) throw notFound("Order");
   const [{ startsAt }] = await app.db.select({ startsAt: reservations.startsAt }).from(reservations).where(eq(reservations.id, order.reservationId));
@@ -221,7 +227,11 @@ export async function cancelOrder(app: AppServices, smeId: number, orderId: numb
     app,
     order.id,
     async (tx, locked) => {
-      if (locked.status === "PENDING_PAYMENT") return { ...(await markUnpaid(tx, locked, "CANCELLED", now, "canceled")), cancelDue: false };
+      if (locked.status === "PENDING_PAYMENT") {
+        const unpaid = await markUnpaid(tx, locked, "CANCELLED", now, "canceled");
+        await onCancelled?.(tx, unpaid.order);
+        return { ...unpaid, cancelDue: false };
+      }
       if (locked.status !== "PAID") throw conflict(`This order is already ${locked.status.toLowerCase()}`);
       const [row] = await tx
         .update(orders)
@@ -230,6 +240,7 @@ export async function cancelOrder(app: AppServices, smeId: number, orderId: numb
         .returning();
       const freedGpuModelId = await releaseReservation(tx, row.reservationId, "CANCELLED", now);
       await refundSubsidy(tx, row, now);
+      await onCancelled?.(tx, row);
       return { order: row, freedGpuModelId, refundDue: false, cancelDue: false };
     },
     now,

@@ -4,6 +4,8 @@ import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
 import { badInput, notFound } from "../graphql/errors.js";
 import { idOrNull, parseId } from "../graphql/ids.js";
+import { actorOf, recordAudit } from "../audit/audit.service.js";
+import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
 import { pageSize } from "../graphql/pagination.js";
 import { toOrganization } from "../accounts/accounts.resolver.js";
@@ -44,6 +46,12 @@ export function toOffer(row: service.OfferRow): Offer {
   });
 }
 
+/** What an audit entry says about an offer's terms after the action. */
+function offerDetail(ctx: Context, row: service.OfferRow): string {
+  const model = ctx.app.catalog.model(row.gpuModelId).name;
+  return `${row.status} ${model} x${row.gpuCount} at ${formatYuan(row.pricePerGpuHour)}/GPU-h until ${row.availableUntil.toISOString()}`;
+}
+
 function requirePeriod(from: Date, to: Date): void {
   if (to <= from) throw badInput("to", "to must be after from");
 }
@@ -68,7 +76,12 @@ export class OffersResolver {
       dataCenterId: filter?.dataCenterId == null ? null : parseId("filter.dataCenterId", filter.dataCenterId),
     };
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
-    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
+    // The page came with its data centers and operators: their field resolvers need no query.
+    for (const { dataCenter, operator } of page.related) {
+      ctx.loaders.byId(dataCenters).prime(dataCenter.id, dataCenter);
+      ctx.loaders.byId(organizations).prime(operator.id, operator);
+    }
+    return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
   }
 
   @Query(() => Offer, { nullable: true })
@@ -93,7 +106,11 @@ export class OffersResolver {
   @Mutation(() => Offer)
   async publishOffer(@Arg("input") input: PublishOfferInput, @Ctx() ctx: Context): Promise<Offer> {
     const dataCenterId = parseId("dataCenterId", input.dataCenterId);
-    const row = await service.publishOffer(ctx.db, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
+    const row = await ctx.db.transaction(async (tx) => {
+      const offer = await service.publishOffer(tx, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
+      await recordAudit(tx, actorOf(ctx), { action: "PUBLISH_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) });
+      return offer;
+    });
     await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId]);
     return toOffer(row);
   }
@@ -103,7 +120,11 @@ export class OffersResolver {
   async updateOffer(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateOfferInput, @Ctx() ctx: Context): Promise<Offer> {
     const offerId = idOrNull(id);
     if (offerId == null) throw notFound("Offer");
-    const result = await ctx.db.transaction((tx) => service.updateOffer(tx, orgIdOf(ctx), offerId, input, ctx.now));
+    const result = await ctx.db.transaction(async (tx) => {
+      const updated = await service.updateOffer(tx, orgIdOf(ctx), offerId, input, ctx.now);
+      await recordAudit(tx, actorOf(ctx), { action: "UPDATE_OFFER", targetId: offerId, detail: offerDetail(ctx, updated.offer) });
+      return updated;
+    });
     if (result.capacityGrew) await ctx.app.afterCapacityFreed(ctx, [result.offer.gpuModelId]);
     return toOffer(result.offer);
   }
@@ -113,7 +134,12 @@ export class OffersResolver {
   async withdrawOffer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer> {
     const offerId = idOrNull(id);
     if (offerId == null) throw notFound("Offer");
-    return toOffer(await ctx.db.transaction((tx) => service.withdrawOffer(tx, orgIdOf(ctx), offerId, ctx.now)));
+    const row = await ctx.db.transaction(async (tx) => {
+      const withdrawn = await service.withdrawOffer(tx, orgIdOf(ctx), offerId, ctx.now);
+      await recordAudit(tx, actorOf(ctx), { action: "WITHDRAW_OFFER", targetId: offerId, detail: offerDetail(ctx, withdrawn) });
+      return withdrawn;
+    });
+    return toOffer(row);
   }
 
   @FieldResolver(() => DataCenter)
@@ -162,7 +188,12 @@ export class DataCentersResolver {
   @Mutation(() => DataCenter)
   async createDataCenter(@Arg("input") input: CreateDataCenterInput, @Ctx() ctx: Context): Promise<DataCenter> {
     const operatorId = parseId("operatorId", input.operatorId);
-    return toDataCenter(await service.createDataCenter(ctx.db, { ...input, operatorId }));
+    const row = await ctx.db.transaction(async (tx) => {
+      const dc = await service.createDataCenter(tx, { ...input, operatorId });
+      await recordAudit(tx, actorOf(ctx), { action: "CREATE_DATA_CENTER", targetId: dc.id, detail: `${dc.name} (${dc.hub}) for operator ${operatorId}` });
+      return dc;
+    });
+    return toDataCenter(row);
   }
 
   @FieldResolver(() => Organization)

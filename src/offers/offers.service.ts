@@ -6,7 +6,7 @@ import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { parsePositiveYuan } from "../money.js";
 import { hoursBetween, requireWholeHour } from "../time.js";
-import { requireText } from "../accounts/accounts.service.js";
+import { requireStorable, requireText } from "../accounts/accounts.service.js";
 import { type Catalog, requireHub } from "./catalog.js";
 import { peakReserved } from "./capacity.js";
 import { liveBookings } from "./reservations.query.js";
@@ -69,7 +69,7 @@ function searchConditions(catalog: Catalog, filter: OfferSearch): SQL[] {
   const where: SQL[] = [eq(offers.status, "ACTIVE")];
   if (filter.gpuModel != null) where.push(eq(offers.gpuModelId, catalog.modelNamed("filter.gpuModel", filter.gpuModel).id));
   if (filter.hub != null) where.push(eq(dataCenters.hub, requireHub("filter.hub", filter.hub)));
-  if (filter.province != null) where.push(eq(dataCenters.province, filter.province));
+  if (filter.province != null) where.push(eq(dataCenters.province, requireStorable("filter.province", filter.province)));
   if (filter.dataCenterId != null) where.push(eq(offers.dataCenterId, filter.dataCenterId));
   if (filter.maxPricePerGpuHour != null) {
     where.push(lte(offers.pricePerGpuHour, requirePrice("filter.maxPricePerGpuHour", filter.maxPricePerGpuHour)));
@@ -92,7 +92,7 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
       cursorOf: (row: OfferRow) => encodeCursor([row.id]),
     };
   }
-  const cursor = decodeCursor(after, ["string", "number"]);
+  const cursor = decodeCursor(after, ["digits", "number"]);
   const ascending = sort === "PRICE_ASC";
   const [price, id] = cursor ? [BigInt(cursor[0] as string), cursor[1] as number] : [0n, 0];
   const seek = !cursor
@@ -107,7 +107,17 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
   };
 }
 
-/** One page of active offers: two queries (the page and its count), whatever the page size. */
+export type OrganizationRow = typeof organizations.$inferSelect;
+
+/** A page of offers with the data center and operator of each, for the caller's loaders. */
+export interface OfferPage extends Page<OfferRow> {
+  related: { dataCenter: DataCenterRow; operator: OrganizationRow }[];
+}
+
+/**
+ * One page of active offers: two queries (the page and its count), whatever the page size. The
+ * page brings each offer's data center and operator along, which clients nearly always show.
+ */
 export async function searchOffers(
   db: Executor,
   catalog: Catalog,
@@ -115,22 +125,24 @@ export async function searchOffers(
   sort: OfferOrder,
   first: number,
   after: string | null | undefined,
-): Promise<Page<OfferRow>> {
+): Promise<OfferPage> {
   const where = searchConditions(catalog, filter);
   const order = ordering(sort, after);
   const needsJoin = filter.hub != null || filter.province != null;
-  const base = (fields: Record<string, unknown>) => {
-    const query = db.select(fields as never).from(offers);
-    return needsJoin ? query.innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)) : query;
-  };
+  const counted = db.select({ total: count() }).from(offers);
   const [rows, [{ total }]] = await Promise.all([
-    base({ offer: offers })
+    db
+      .select({ offer: offers, dataCenter: dataCenters, operator: organizations })
+      .from(offers)
+      .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+      .innerJoin(organizations, eq(organizations.id, dataCenters.operatorId))
       .where(and(...where, order.seek))
       .orderBy(...order.orderBy)
-      .limit(first + 1) as unknown as Promise<{ offer: OfferRow }[]>,
-    base({ total: count() }).where(and(...where)) as unknown as Promise<{ total: number }[]>,
+      .limit(first + 1),
+    (needsJoin ? counted.innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)) : counted).where(and(...where)),
   ]);
-  return toPage(rows, first, Number(total), (r) => order.cursorOf(r.offer), (r) => r.offer);
+  const page = toPage(rows, first, Number(total), (r) => order.cursorOf(r.offer), (r) => r.offer);
+  return { ...page, related: rows.slice(0, first).map((r) => ({ dataCenter: r.dataCenter, operator: r.operator })) };
 }
 
 /** A data center operator's own offers, newest first, in every status. */

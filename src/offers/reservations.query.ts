@@ -1,5 +1,5 @@
 // Live reservations: HELD with an unexpired hold, or CONFIRMED. Only these take capacity.
-import { and, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { reservations } from "../db/schema.js";
 
@@ -27,7 +27,8 @@ export async function liveBookings(db: Executor, offerIds: readonly number[], fr
     .from(reservations)
     .where(
       and(
-        inArray(reservations.offerId, offerIds as number[]),
+        // One array parameter: the same prepared statement whatever the number of offers.
+        sql`${reservations.offerId} = any(${`{${offerIds.join(",")}}`}::bigint[])`,
         sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
         isLive(now),
         lt(reservations.startsAt, to),

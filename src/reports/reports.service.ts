@@ -1,22 +1,48 @@
 // The city's reports: subsidy spend by any combination of dimensions, and monthly statements.
-// Each is one SQL aggregation (totals come from the same query through grouping sets).
+// Each is one SQL aggregation (a statement's totals through grouping sets; a spend report's are
+// the sum of its groups).
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "../db/client.js";
 import type { Viewer } from "../graphql/context.js";
 import { badInput, conflict, forbidden } from "../graphql/errors.js";
 import { lockProgram } from "../ledger/ledger.service.js";
 import { programInScope, type ProgramRow } from "../vouchers/programs.service.js";
+import { requireStorable } from "../accounts/accounts.service.js";
 
 export type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
 
-/** How each dimension groups, how it is labelled, and which join the label needs. */
-const DIMENSIONS: Record<Dimension, { value: string; label: string; join?: string }> = {
-  MONTH: { value: `to_char(o.paid_at at time zone 'UTC', 'YYYY-MM')`, label: `to_char(o.paid_at at time zone 'UTC', 'YYYY-MM')` },
-  PROGRAM: { value: `o.program_id`, label: `p.name` },
-  DATA_CENTER: { value: `o.data_center_id`, label: `dc.name`, join: `join data_centers dc on dc.id = o.data_center_id` },
-  HUB: { value: `o.hub`, label: `o.hub` },
-  GPU_MODEL: { value: `o.gpu_model_id`, label: `gm.name`, join: `join gpu_models gm on gm.id = o.gpu_model_id` },
-  SME: { value: `o.sme_id`, label: `sme.name`, join: `join organizations sme on sme.id = o.sme_id` },
+/**
+ * How each dimension groups (an expression over the order `o`), and, applied to the aggregated row
+ * (its key `k`), how its value reads as text and how it is labelled, with the join the label needs.
+ * Labels are joined after the aggregation, so the rows are grouped on narrow keys only.
+ */
+const DIMENSIONS: Record<Dimension, { group: string; value: (k: string) => string; label: (k: string, i: number) => string; join?: (k: string, i: number) => string }> = {
+  MONTH: { group: `date_trunc('month', o.paid_at at time zone 'UTC')`, value: (k) => `to_char(${k}, 'YYYY-MM')`, label: (k) => `to_char(${k}, 'YYYY-MM')` },
+  PROGRAM: {
+    group: `o.program_id`,
+    value: (k) => `${k}::text`,
+    label: (_k, i) => `l${i}.name`,
+    join: (k, i) => `left join subsidy_programs l${i} on l${i}.id = ${k}`,
+  },
+  DATA_CENTER: {
+    group: `o.data_center_id`,
+    value: (k) => `${k}::text`,
+    label: (_k, i) => `l${i}.name`,
+    join: (k, i) => `left join data_centers l${i} on l${i}.id = ${k}`,
+  },
+  HUB: { group: `o.hub`, value: (k) => k, label: (k) => k },
+  GPU_MODEL: {
+    group: `o.gpu_model_id`,
+    value: (k) => `${k}::text`,
+    label: (_k, i) => `l${i}.name`,
+    join: (k, i) => `left join gpu_models l${i} on l${i}.id = ${k}`,
+  },
+  SME: {
+    group: `o.sme_id`,
+    value: (k) => `${k}::text`,
+    label: (_k, i) => `l${i}.name`,
+    join: (k, i) => `left join organizations l${i} on l${i}.id = ${k}`,
+  },
 };
 
 export interface SpendFigures {
@@ -42,7 +68,6 @@ export interface SpendQuery {
 }
 
 interface SpendSqlRow {
-  is_total: number | string;
   orders: number | string;
   gpu_hours: string;
   gross: string;
@@ -54,7 +79,7 @@ interface SpendSqlRow {
 /** Which programs the viewer may report on: a finance team its own city only, the admin every city. */
 async function spendScope(db: Executor, viewer: Viewer, query: SpendQuery): Promise<{ program: ProgramRow | null; city: string | null }> {
   const program = query.programAsked ? await programInScope(db, viewer, query.programId) : null;
-  if (viewer.role === "ADMIN") return { program, city: query.city };
+  if (viewer.role === "ADMIN") return { program, city: query.city == null ? null : requireStorable("city", query.city) };
   if (query.city != null && query.city !== viewer.city) throw forbidden("A finance team reads its own city's spend only");
   return { program, city: viewer.city };
 }
@@ -64,9 +89,6 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   const { program, city } = await spendScope(db, viewer, query);
   const dimensions = [...new Set(query.groupBy)];
 
-  const columns = dimensions.map((d, i) => sql.raw(`(${DIMENSIONS[d].value})::text as k${i}v, ${DIMENSIONS[d].label} as k${i}l`));
-  const groupColumns = sql.raw(dimensions.map((d) => `${DIMENSIONS[d].value}, ${DIMENSIONS[d].label}`).join(", "));
-  const joins = sql.raw(dimensions.map((d) => DIMENSIONS[d].join ?? "").filter(Boolean).join("\n"));
   const filters: SQL[] = [
     sql`o.status = 'PAID'`,
     sql`o.program_id is not null`,
@@ -76,21 +98,27 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   if (program) filters.push(sql`o.program_id = ${String(program.id)}::bigint`);
   if (city != null) filters.push(sql`p.city = ${city}::text`);
 
-  const grouped = dimensions.length > 0;
+  // Aggregate on the narrow group keys (a hash aggregate), then read values and labels; the totals
+  // are the sum of the groups, exact in BigInt.
+  const keys = dimensions.map((d, i) => ({ ...DIMENSIONS[d], k: `g.k${i}`, i }));
   const rows = await rowsOf<SpendSqlRow>(
     db,
-    sql`select ${grouped ? sql`${sql.join(columns, sql`, `)}, grouping(${sql.raw(DIMENSIONS[dimensions[0]].value)}) as is_total,` : sql`1 as is_total,`}
-               count(*)::int as orders,
-               coalesce(sum(o.gpu_hours), 0)::text as gpu_hours,
-               coalesce(sum(o.gross), 0)::text as gross,
-               coalesce(sum(o.subsidy), 0)::text as subsidy,
-               coalesce(sum(o.sme_share), 0)::text as sme_paid
-        from orders o
-        join subsidy_programs p on p.id = o.program_id
-        ${joins}
-        where ${sql.join(filters, sql` and `)}
-        ${grouped ? sql`group by grouping sets ((${groupColumns}), ())` : sql``}
-        order by is_total${grouped ? sql.raw(`, ${dimensions.map((d) => DIMENSIONS[d].value).join(", ")}`) : sql``}`,
+    sql`select ${sql.raw(keys.map((d) => `${d.value(d.k)} as k${d.i}v, ${d.label(d.k, d.i)} as k${d.i}l, `).join(""))}
+               g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
+        from (
+          select ${sql.raw(dimensions.map((d, i) => `${DIMENSIONS[d].group} as k${i}, `).join(""))}
+                 count(*)::int as orders,
+                 coalesce(sum(o.gpu_hours), 0)::text as gpu_hours,
+                 coalesce(sum(o.gross), 0)::text as gross,
+                 coalesce(sum(o.subsidy), 0)::text as subsidy,
+                 coalesce(sum(o.sme_share), 0)::text as sme_paid
+          from orders o
+          join subsidy_programs p on p.id = o.program_id
+          where ${sql.join(filters, sql` and `)}
+          ${dimensions.length ? sql.raw(`group by ${dimensions.map((_, i) => i + 1).join(", ")}`) : sql``}
+        ) g
+        ${sql.raw(keys.map((d) => d.join?.(d.k, d.i) ?? "").filter(Boolean).join("\n"))}
+        ${dimensions.length ? sql.raw(`order by ${keys.map((d) => d.k).join(", ")}`) : sql``}`,
   );
 
   const toRow = (row: SpendSqlRow, withKeys: boolean): SpendRowData => ({
@@ -101,10 +129,20 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
     subsidy: BigInt(row.subsidy),
     smePaid: BigInt(row.sme_paid),
   });
-  const totalRow = rows.find((r) => Number(r.is_total) === 1)!;
-  const totals = toRow(totalRow, false);
   // Without dimensions the one row is the whole: rows = [totals].
-  const detail = grouped ? rows.filter((r) => Number(r.is_total) === 0).map((r) => toRow(r, true)) : [totals];
+  if (dimensions.length === 0) {
+    const totals = toRow(rows[0], false);
+    return { rows: [totals], totals };
+  }
+  const detail = rows.map((r) => toRow(r, true));
+  const totals: SpendRowData = { keys: [], orders: 0, gpuHours: 0, gross: 0n, subsidy: 0n, smePaid: 0n };
+  for (const row of detail) {
+    totals.orders += row.orders;
+    totals.gpuHours += row.gpuHours;
+    totals.gross += row.gross;
+    totals.subsidy += row.subsidy;
+    totals.smePaid += row.smePaid;
+  }
   return { rows: detail, totals };
 }
 

@@ -1,0 +1,480 @@
+// `npm run bench [-- --quick] [--json FILE] [--seed N] [--duration S] [--pool N] [--reuse] [--explain]`
+//
+// Builds dist/, creates a fresh PostgreSQL database (DATABASE_URL's server, default
+// postgres://postgres@127.0.0.1:5432/postgres), migrates it, loads a generated national market,
+// starts the real server (`node dist/main.js`) and a raw-SQL baseline, runs the scenarios over
+// HTTP with autocannon, then checks DOMAIN.md's invariants over the whole database.
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { generate, SIZES } from "./bench/generate.mjs";
+import { checkInvariants } from "./bench/invariants.mjs";
+import { explainHotQueries } from "./bench/explain.mjs";
+import { runLoad } from "./bench/load.mjs";
+import { prng } from "./bench/prng.mjs";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    json: { type: "string" },
+    seed: { type: "string", default: "20261101" },
+    duration: { type: "string" },
+    pool: { type: "string" },
+    reuse: { type: "boolean", default: false },
+    explain: { type: "boolean", default: false },
+    keep: { type: "boolean", default: true },
+  },
+});
+const size = args.quick ? "quick" : "full";
+const duration = Number(args.duration ?? (args.quick ? 4 : 20));
+const cores = os.cpus().length;
+// Connections per server process: the node process is one core, PostgreSQL gets the rest.
+const poolSize = Number(args.pool ?? Math.max(4, cores * 4));
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const log = (...parts) => console.log(...parts);
+const report = { size, seed: Number(args.seed), durationSeconds: duration, poolSize };
+const started = Date.now();
+
+// ---------------------------------------------------------------- machine and build
+const baseUrl = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+const [{ version: pgVersion }] = await admin`select version()`;
+report.machine = {
+  cpus: cores,
+  cpuModel: os.cpus()[0]?.model,
+  memoryGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+  node: process.version,
+  postgres: pgVersion.split(" on ")[0],
+  platform: `${os.platform()} ${os.release()}`,
+};
+log(`machine: ${cores} cores (${report.machine.cpuModel}), ${report.machine.memoryGb} GB, node ${process.version}, ${report.machine.postgres}`);
+log(`bench: ${size}, seed ${args.seed}, ${duration} s per scenario, DB_POOL_SIZE ${poolSize}`);
+
+execFileSync(process.execPath, ["node_modules/@swc/cli/bin/swc.js", "src", "-d", "dist", "--strip-leading-paths", "--config-file", ".swcrc", "--quiet"], { stdio: "inherit" });
+
+// ---------------------------------------------------------------- database
+const dbName = `gvm_bench_${size}`;
+const dbUrl = new URL(baseUrl);
+dbUrl.pathname = `/${dbName}`;
+const databaseUrl = dbUrl.toString();
+let market = null;
+if (args.reuse) {
+  const exists = await admin`select 1 from pg_database where datname = ${dbName}`;
+  if (exists.length) {
+    const probe = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    market = await probe`select market from bench_meta`.then((r) => r[0]?.market ?? null).catch(() => null);
+    await probe.end();
+    if (market) log(`reusing database ${dbName} (loaded ${market.loadedAt})`);
+  }
+}
+if (!market) {
+  await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+  await admin.unsafe(`create database ${dbName}`);
+  const { openDatabase } = await import("../dist/db/client.js");
+  const { migrate } = await import("../dist/db/migrate.js");
+  const { ensureReferenceData } = await import("../dist/db/reference.js");
+  const database = await openDatabase({ databaseUrl, dataDir: ".data", poolSize: 2 });
+  await migrate(database);
+  await ensureReferenceData(database.db);
+  await database.close();
+
+  const loadStarted = Date.now();
+  log(`loading ${dbName}: ${JSON.stringify(SIZES[size])}`);
+  const loader = postgres(databaseUrl, {
+    max: 8,
+    onnotice: () => {},
+    // Superuser session settings for the bulk load only: no per-row foreign key triggers.
+    connection: { session_replication_role: "replica", maintenance_work_mem: "512MB", synchronous_commit: "off" },
+  });
+  const anchor = Math.floor(Date.now() / DAY) * DAY;
+  market = await generate(loader, { size, seed: Number(args.seed), anchor, log });
+  const loadSeconds = (Date.now() - loadStarted) / 1000;
+  log(`  vacuum analyze`);
+  await loader.unsafe("vacuum analyze");
+  market.loadedAt = new Date().toISOString();
+  market.loadSeconds = Number(loadSeconds.toFixed(1));
+  market.vacuumSeconds = Number(((Date.now() - loadStarted) / 1000 - loadSeconds).toFixed(1));
+  await loader`create table bench_meta (market jsonb not null)`;
+  await loader`insert into bench_meta (market) values (${loader.json(market)})`;
+  await loader.end();
+  log(`loaded in ${market.loadSeconds} s (+ ${market.vacuumSeconds} s vacuum analyze): ${JSON.stringify(market.counts)}`);
+}
+report.data = { counts: market.counts, loadSeconds: market.loadSeconds, vacuumSeconds: market.vacuumSeconds, anchor: new Date(market.anchor).toISOString() };
+const [{ size: dbSize }] = await admin`select pg_size_pretty(pg_database_size(${dbName})) as size`;
+report.data.databaseSize = dbSize;
+
+// ---------------------------------------------------------------- processes
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startProcess(name, argv, env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    const ready = name === "raw" ? output.includes("listening") : await fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${name} not ready:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    child,
+    output: () => output,
+    memory() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+        const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+        return { rssMb: Math.round(kb("VmRSS") / 1024), peakRssMb: Math.round(kb("VmHWM") / 1024) };
+      } catch {
+        return { rssMb: null, peakRssMb: null };
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** CPU time (ms) a process has used, from /proc; null where /proc is not there. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU spent per request by a server process and by its PostgreSQL backends (found by
+ * application_name), over one load: an efficiency figure that holds even when other work shares
+ * the machine and throughput figures swing.
+ */
+async function withCpu(serverProcess, applicationName, run) {
+  const backends = async () =>
+    new Map((await admin`select pid from pg_stat_activity where datname = ${dbName} and application_name = ${applicationName}`).map((r) => [r.pid, cpuMs(r.pid) ?? 0]));
+  const nodeBefore = cpuMs(serverProcess.child.pid);
+  const before = await backends();
+  const result = await run();
+  const nodeAfter = cpuMs(serverProcess.child.pid);
+  const after = await backends();
+  let database = 0;
+  for (const [pid, ms] of after) database += ms - (before.get(pid) ?? 0);
+  const requests = Math.max(1, result.requests);
+  if (nodeBefore != null && nodeAfter != null) {
+    result.nodeCpuMsPerRequest = Number(((nodeAfter - nodeBefore) / requests).toFixed(2));
+    result.postgresCpuMsPerRequest = Number((database / requests).toFixed(2));
+  }
+  return result;
+}
+
+const adminToken = "bench-admin-token";
+const holdMinutes = 24 * 60;
+const server = await startProcess("server", ["dist/main.js"], {
+  DATABASE_URL: databaseUrl,
+  SEED: "none",
+  RATE_LIMIT_PER_MINUTE: "0",
+  MAINTENANCE_INTERVAL_MS: "0",
+  LOG_LEVEL: "warn",
+  ADMIN_TOKEN: adminToken,
+  HOLD_MINUTES: String(holdMinutes),
+  DB_POOL_SIZE: String(poolSize),
+  NODE_ENV: "production",
+});
+const raw = await startProcess("raw", ["scripts/bench/raw-server.mjs"], { DATABASE_URL: databaseUrl, DB_POOL_SIZE: String(poolSize) });
+const processes = [server, raw];
+process.on("exit", () => processes.forEach((p) => p.child.exitCode === null && p.child.kill("SIGKILL")));
+
+async function gql(query, variables, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`${server.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+  const body = await response.json();
+  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 500)}`);
+  return body.data;
+}
+async function rawCall(path, input, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`${raw.url}${path}`, { method: "POST", headers, body: JSON.stringify(input) });
+  return response.json();
+}
+
+const scenarios = {};
+const print = (name, r) =>
+  log(
+    `  ${name.padEnd(22)} ${String(r.requestsPerSecond).padStart(8)} req/s   p50 ${String(r.latencyP50Ms).padStart(5)} ms   p99 ${String(r.latencyP99Ms).padStart(5)} ms   errors ${r.errors}/${r.requests}` +
+      (r.nodeCpuMsPerRequest != null ? `   CPU/request: node ${r.nodeCpuMsPerRequest} ms + PostgreSQL ${r.postgresCpuMsPerRequest} ms` : ""),
+  );
+
+function logCpuRatio(viaGraphql, viaRaw) {
+  if (viaGraphql.nodeCpuMsPerRequest == null) return;
+  const total = (r) => r.nodeCpuMsPerRequest + r.postgresCpuMsPerRequest;
+  log(`  CPU per request, GraphQL / raw: ${(total(viaGraphql) / total(viaRaw)).toFixed(2)} (node alone ${(viaGraphql.nodeCpuMsPerRequest / viaRaw.nodeCpuMsPerRequest).toFixed(1)}x)`);
+}
+
+const anchor = market.anchor;
+const yuan = (fen) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
+const ceilHour = (ms) => Math.ceil(ms / HOUR) * HOUR;
+
+// ---------------------------------------------------------------- a. offers search
+const SEARCH = `query Search($filter: OfferFilter, $first: Int) {
+  offers(filter: $filter, sort: PRICE_ASC, first: $first) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id gpuCount pricePerGpuHour { amount } availableFrom availableUntil minHours
+      dataCenter { name hub operator { name } } gpuModel { name } } }
+  }
+}`;
+const searchModels = ["H800", "A800", "Ascend 910B", "H20", "RTX 4090"];
+const searchFilters = [];
+for (const gpuModel of searchModels) {
+  for (const hub of market.hubs) {
+    searchFilters.push({ gpuModel, hub, availableFrom: new Date(anchor + 2 * DAY).toISOString(), availableUntil: new Date(anchor + 9 * DAY).toISOString() });
+  }
+}
+{
+  // Same answer from both, before timing them.
+  const filter = searchFilters[0];
+  const viaGraphql = await gql(SEARCH, { filter, first: 50 });
+  const viaRaw = await rawCall("/offers", { ...filter, first: 50 });
+  const same = JSON.stringify(viaGraphql) === JSON.stringify(viaRaw.data);
+  const hits = searchFilters.length ? viaGraphql.offers.totalCount : 0;
+  log(`\na. offers search (${filter.gpuModel} in ${filter.hub}, window of 7 days, first 50 by price; ${hits} matching offers): raw answer identical: ${same}`);
+  if (!same) log(`   graphql: ${JSON.stringify(viaGraphql).slice(0, 300)}\n   raw:     ${JSON.stringify(viaRaw).slice(0, 300)}`);
+  const rotating = (encode) =>
+    Array.from({ length: 16 }, (_, i) => {
+      let n = i;
+      return { headers: {}, next: () => encode(searchFilters[n++ % searchFilters.length]) };
+    });
+  const viaGraphqlLoad = await withCpu(server, "gpu-voucher-market", () =>
+    runLoad({ url: `${server.url}/graphql`, duration, connections: rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })) }),
+  );
+  const viaRawLoad = await withCpu(raw, "bench-raw-baseline", () =>
+    runLoad({ url: `${raw.url}/offers`, duration, connections: rotating((filter) => JSON.stringify({ ...filter, first: 50 })) }),
+  );
+  scenarios.offersSearch = { graphql: viaGraphqlLoad, raw: viaRawLoad, ratio: Number((viaGraphqlLoad.requestsPerSecond / viaRawLoad.requestsPerSecond).toFixed(2)), identical: same };
+  print("GraphQL offers", viaGraphqlLoad);
+  print("raw SQL offers", viaRawLoad);
+  log(`  GraphQL / raw throughput: ${scenarios.offersSearch.ratio}`);
+  logCpuRatio(viaGraphqlLoad, viaRawLoad);
+}
+
+// ---------------------------------------------------------------- b. placeBid with matching
+const PLACE_BID = `mutation Bid($input: PlaceBidInput!) { placeBid(input: $input) { id status reservation { id status } } }`;
+const BID_MODELS = [
+  ["H800", 2600],
+  ["A800", 1800],
+  ["Ascend 910B", 1500],
+  ["H20", 1200],
+];
+const bidSmes = market.benchSmes.slice(0, 16);
+const held = bidSmes.map(() => []);
+function bidSource(i) {
+  const random = prng(1000 + i);
+  return () => {
+    const [gpuModel, base] = BID_MODELS[random.weighted([4, 3, 3, 2])];
+    const hours = random.pick([2, 4, 8, 12, 24]);
+    const earliest = ceilHour(Date.now()) + random.int(2, 96) * HOUR;
+    const latest = earliest + (hours + random.int(0, 48)) * HOUR;
+    const hubs = random.chance(0.3) ? [random.pick(market.hubs), random.pick(market.hubs)] : null;
+    const input = {
+      gpuModel,
+      gpuCount: random.pick([1, 2, 4, 8]),
+      hours,
+      earliestStart: new Date(earliest).toISOString(),
+      latestEnd: new Date(latest).toISOString(),
+      maxPricePerGpuHour: yuan(Math.round(base * 1.2)),
+      hubs,
+    };
+    return JSON.stringify({ query: PLACE_BID, variables: { input } });
+  };
+}
+let matched = 0;
+const onBidBody = (connection, status, body) => {
+  if (status !== 200 || body.includes('"errors"')) return;
+  const bid = JSON.parse(body).data.placeBid;
+  if (bid.status === "MATCHED" && bid.reservation?.status === "HELD") {
+    matched++;
+    held[connection].push(bid.reservation.id);
+  }
+};
+{
+  log(`\nb. placeBid with matching: 16 SMEs, overlapping windows in the next 4 days, 2-24 h, 1-8 GPUs, 4 models`);
+  const result = await withCpu(server, "gpu-voucher-market", () =>
+    runLoad({
+      url: `${server.url}/graphql`,
+      duration,
+      connections: bidSmes.map((sme, i) => ({ headers: { authorization: `Bearer ${sme.token}` }, next: bidSource(i) })),
+      onBody: onBidBody,
+    }),
+  );
+  result.matched = matched;
+  result.matchedPerSecond = Number((matched / result.durationSeconds).toFixed(1));
+  result.matchedShare = Number((matched / Math.max(1, result.requests)).toFixed(3));
+  scenarios.placeBid = result;
+  print("GraphQL placeBid", result);
+  log(`  matched bids/s: ${result.matchedPerSecond} (${Math.round(result.matchedShare * 100)} % of bids matched)`);
+}
+
+// ---------------------------------------------------------------- c. checkout with vouchers
+const CHECKOUT = `mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { id status subsidy { amount } smeShare { amount } } }`;
+{
+  // HELD reservations for the timed phase: the matched bids above, topped up untimed.
+  const target = Math.ceil((Number(process.env.BENCH_CHECKOUT_SUPPLY_RATE || 300) * duration) / bidSmes.length);
+  const topUpStarted = Date.now();
+  let topUp = 0;
+  await Promise.all(
+    bidSmes.map(async (sme, i) => {
+      const next = bidSource(100 + i);
+      while (held[i].length < target) {
+        const response = await fetch(`${server.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${sme.token}` },
+          body: next(),
+        });
+        onBidBody(i, response.status, await response.text());
+        topUp++;
+      }
+    }),
+  );
+  const supply = held.reduce((s, list) => s + list.length, 0);
+  log(`\nc. checkout with vouchers, simulated provider: ${supply} HELD reservations ready (${topUp} more bids placed in ${((Date.now() - topUpStarted) / 1000).toFixed(1)} s)`);
+  let exhausted = 0;
+  let paid = 0;
+  const runId = Date.now().toString(36);
+  const result = await withCpu(server, "gpu-voucher-market", () => runLoad({
+    url: `${server.url}/graphql`,
+    duration,
+    connections: bidSmes.map((sme, i) => {
+      let n = 0;
+      let last = held[i][0];
+      return {
+        headers: { authorization: `Bearer ${sme.token}` },
+        next: () => {
+          const reservationId = held[i].shift() ?? (exhausted++, last);
+          last = reservationId;
+          const input = { reservationId, voucherId: String(sme.voucherId), idempotencyKey: `bench-${runId}-${i}-${n++}` };
+          return JSON.stringify({ query: CHECKOUT, variables: { input } });
+        },
+      };
+    }),
+    onBody: (_connection, status, body) => {
+      if (status === 200 && body.includes('"status":"PAID"')) paid++;
+    },
+  }));
+  result.paid = paid;
+  result.paidPerSecond = Number((paid / result.durationSeconds).toFixed(1));
+  result.supplyExhausted = exhausted;
+  scenarios.checkout = result;
+  print("GraphQL checkout", result);
+  log(`  paid checkouts/s: ${result.paidPerSecond}${exhausted ? ` (reservations ran out: ${exhausted} requests reused one, counted as errors)` : ""}`);
+}
+
+// ---------------------------------------------------------------- d. subsidySpend for one city over a year
+const SPEND = `query Spend($city: String, $from: DateTime!, $to: DateTime!) {
+  subsidySpend(city: $city, from: $from, to: $to, groupBy: [MONTH, DATA_CENTER]) {
+    rows { keys { dimension value label } orders gpuHours gross { amount } subsidy { amount } smePaid { amount } }
+    totals { orders gpuHours gross { amount } subsidy { amount } smePaid { amount } }
+  }
+}`;
+{
+  const city = "Shanghai";
+  const token = `gvm_bench_finance_${city.toLowerCase()}`;
+  const variables = { city, from: new Date(anchor - 365 * DAY).toISOString(), to: new Date(anchor).toISOString() };
+  const viaGraphql = await gql(SPEND, variables, token);
+  const viaRaw = await rawCall("/spend", variables, token);
+  const same = JSON.stringify(viaGraphql) === JSON.stringify(viaRaw.data);
+  const totals = viaGraphql.subsidySpend.totals;
+  log(
+    `\nd. subsidySpend, ${city}, ${variables.from.slice(0, 10)}..${variables.to.slice(0, 10)}, by MONTH and DATA_CENTER: ${viaGraphql.subsidySpend.rows.length} rows, ${totals.orders} orders, subsidy ${totals.subsidy.amount} CNY; raw answer identical: ${same}`,
+  );
+  // One connection: a finance team's report is a latency question, not a crowd.
+  const connections = (encode) => Array.from({ length: 1 }, () => ({ headers: { authorization: `Bearer ${token}` }, next: encode }));
+  const viaGraphqlLoad = await withCpu(server, "gpu-voucher-market", () =>
+    runLoad({ url: `${server.url}/graphql`, duration, connections: connections(() => JSON.stringify({ query: SPEND, variables })) }),
+  );
+  const viaRawLoad = await withCpu(raw, "bench-raw-baseline", () =>
+    runLoad({ url: `${raw.url}/spend`, duration, connections: connections(() => JSON.stringify(variables)) }),
+  );
+  scenarios.subsidySpend = {
+    graphql: viaGraphqlLoad,
+    raw: viaRawLoad,
+    ratio: Number((viaGraphqlLoad.requestsPerSecond / viaRawLoad.requestsPerSecond).toFixed(2)),
+    identical: same,
+    rows: viaGraphql.subsidySpend.rows.length,
+    orders: totals.orders,
+  };
+  print("GraphQL subsidySpend", viaGraphqlLoad);
+  print("raw SQL subsidySpend", viaRawLoad);
+  log(`  GraphQL / raw throughput: ${scenarios.subsidySpend.ratio}`);
+  logCpuRatio(viaGraphqlLoad, viaRawLoad);
+}
+report.scenarios = scenarios;
+
+// ---------------------------------------------------------------- memory, invariants, plans
+report.serverMemory = server.memory();
+report.rawServerMemory = raw.memory();
+await server.stop();
+await raw.stop();
+log(`\nserver peak RSS (VmHWM): ${report.serverMemory.peakRssMb} MB (limit 512 MB: ${report.serverMemory.peakRssMb < 512 ? "ok" : "OVER"}); raw baseline ${report.rawServerMemory.peakRssMb} MB`);
+
+const checker = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+log(`\ninvariants over the whole database:`);
+const invariants = await checkInvariants(checker, new Date());
+for (const check of invariants) log(`  ${check.ok ? "ok    " : "BROKEN"} ${check.name}${check.ok ? "" : `: ${check.offending.join(", ")}`} (${check.ms} ms)`);
+report.invariants = invariants;
+const [counts] = await checker`
+  select (select count(*) from orders)::int as orders, (select count(*) from orders where status = 'PAID')::int as paid,
+         (select count(*) from bids)::int as bids, (select count(*) from reservations where status = 'HELD')::int as held`;
+report.finalCounts = counts;
+log(`  rows now: ${counts.orders} orders (${counts.paid} PAID), ${counts.bids} bids, ${counts.held} reservations HELD`);
+
+report.plans = await explainHotQueries(checker, market);
+if (args.explain) {
+  for (const [name, plan] of Object.entries(report.plans)) log(`\nEXPLAIN ANALYZE ${name}:\n${plan}`);
+}
+await checker.end();
+await admin.end();
+
+report.totalSeconds = Number(((Date.now() - started) / 1000).toFixed(1));
+log(`\nsummary (${size}):`);
+const s = scenarios;
+log(`  offers search     ${s.offersSearch.graphql.requestsPerSecond} req/s vs raw ${s.offersSearch.raw.requestsPerSecond} (${Math.round(s.offersSearch.ratio * 100)} %; target >= 50 %)`);
+log(`  placeBid          ${s.placeBid.matchedPerSecond} matched bids/s (target >= 300)`);
+log(`  checkout          ${s.checkout.paidPerSecond} paid checkouts/s (target >= 300)`);
+log(`  subsidySpend      p50 ${s.subsidySpend.graphql.latencyP50Ms} ms over ${market.counts.orders} orders, ${s.subsidySpend.rows} rows (target < 100 ms; raw SQL p50 ${s.subsidySpend.raw.latencyP50Ms} ms)`);
+log(`  invariants        ${invariants.every((c) => c.ok) ? "all hold" : "BROKEN"}`);
+log(`  server peak RSS   ${report.serverMemory.peakRssMb} MB`);
+log(`  total run         ${report.totalSeconds} s`);
+if (args.json) {
+  writeFileSync(args.json, JSON.stringify(report, null, 2));
+  log(`figures written to ${args.json}`);
+}
+process.exit(invariants.every((c) => c.ok) ? 0 : 1);

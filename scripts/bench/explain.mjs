@@ -1,0 +1,57 @@
+// EXPLAIN ANALYZE of the hot queries, written as the services send them, on the loaded data.
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export async function explainHotQueries(sql, market, maxLines = 30) {
+  const model = market.models.H800;
+  const hub = market.hubs[0];
+  const from = new Date(market.anchor + 2 * DAY).toISOString();
+  const until = new Date(market.anchor + 9 * DAY).toISOString();
+  const earliest = new Date(Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR).toISOString();
+  const latest = new Date(Date.parse(earliest) + 40 * HOUR).toISOString();
+  const searchWhere = `offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and data_centers.hub = '${hub}'
+      and offers.available_from <= '${from}' and offers.available_until > '${from}'
+      and offers.available_until >= '${until}' and offers.available_from < '${until}'`;
+  const queries = {
+    "offers search: page (first 50 by price)": `
+      select offers.* from offers inner join data_centers on data_centers.id = offers.data_center_id
+      where ${searchWhere} order by offers.price_per_gpu_hour asc, offers.id asc limit 51`,
+    "offers search: totalCount": `
+      select count(*) from offers inner join data_centers on data_centers.id = offers.data_center_id where ${searchWhere}`,
+    "placeBid: the cheapest 64 candidates, read without locks (8 GPUs, 12 h in a 40 h window)": `
+      select offers.*, data_centers.hub from offers inner join data_centers on data_centers.id = offers.data_center_id
+      where offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and offers.price_per_gpu_hour <= 3120
+        and offers.min_hours <= 12 and offers.gpu_count >= 8
+        and offers.available_from < '${latest}'::timestamptz and offers.available_until > '${earliest}'::timestamptz
+        and greatest(offers.available_from, '${earliest}'::timestamptz) + 12 * interval '1 hour' <= least(offers.available_until, '${latest}'::timestamptz)
+      order by offers.price_per_gpu_hour, offers.id limit 64`,
+    "subsidySpend: one city, a year, by MONTH and DATA_CENTER": `
+      select to_char(g.k0, 'YYYY-MM') as k0v, to_char(g.k0, 'YYYY-MM') as k0l, g.k1::text as k1v, l1.name as k1l,
+             g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
+      from (
+        select date_trunc('month', o.paid_at at time zone 'UTC') as k0, o.data_center_id as k1,
+               count(*)::int as orders, coalesce(sum(o.gpu_hours), 0)::text as gpu_hours, coalesce(sum(o.gross), 0)::text as gross,
+               coalesce(sum(o.subsidy), 0)::text as subsidy, coalesce(sum(o.sme_share), 0)::text as sme_paid
+        from orders o join subsidy_programs p on p.id = o.program_id
+        where o.status = 'PAID' and o.program_id is not null
+          and o.paid_at >= '${new Date(market.anchor - 365 * DAY).toISOString()}' and o.paid_at < '${new Date(market.anchor).toISOString()}'
+          and p.city = 'Shanghai'
+        group by 1, 2
+      ) g
+      left join data_centers l1 on l1.id = g.k1
+      order by g.k0, g.k1`,
+  };
+  const plans = {};
+  for (const [name, query] of Object.entries(queries)) {
+    // In a transaction rolled back: the locking query must not keep or change anything.
+    const lines = await sql
+      .begin(async (tx) => {
+        const rows = await tx.unsafe(`explain (analyze, buffers, costs off) ${query}`);
+        throw Object.assign(new Error("rollback"), { rows });
+      })
+      .catch((error) => (error.rows ? error.rows : [{ "QUERY PLAN": `failed: ${error.message}` }]));
+    const text = lines.map((r) => r["QUERY PLAN"]);
+    plans[name] = (text.length > maxLines ? [...text.slice(0, maxLines - 3), "  ...", ...text.slice(-2)] : text).join("\n");
+  }
+  return plans;
+}
