@@ -3,6 +3,7 @@
 // row first and only moves it forward, so repeats and races settle on one outcome.
 // Lock order: order, then offer and reservation, then program (the ledger's), as everywhere else.
 import { eq } from "drizzle-orm";
+import { GraphQLError } from "graphql";
 import type { Executor } from "../db/client.js";
 import { orders } from "../db/schema.js";
 import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
@@ -39,7 +40,9 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
   }
   try {
     await confirmReservation(tx, order.reservationId, now);
-  } catch {
+  } catch (error) {
+    // Only a refusal (CONFLICT) is handled here; a database error aborts the whole transaction.
+    if (!(error instanceof GraphQLError)) throw error;
     // The hold lapsed and its GPUs went to someone else before the money arrived: undo and refund.
     const failed = await markUnpaid(tx, order, "FAILED", now);
     return { ...failed, refundDue: order.smeShare > 0n, cancelDue: false };
