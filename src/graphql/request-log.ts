@@ -1,7 +1,9 @@
 // One structured log line per GraphQL request: who, what, how long, which error codes. No tokens.
 import type { ApolloServerPlugin } from "@apollo/server";
+import type { GraphQLError } from "graphql";
 import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
+import { formatError } from "./errors.js";
 
 export function requestLog(logger: Logger): ApolloServerPlugin<Context> {
   return {
@@ -10,8 +12,10 @@ export function requestLog(logger: Logger): ApolloServerPlugin<Context> {
       return {
         async willSendResponse({ errors, response }) {
           response.http.headers.set("x-request-id", contextValue.requestId);
-          const codes = errors?.map((e) => e.extensions?.code ?? "INTERNAL_SERVER_ERROR");
-          const internal = errors?.filter((e) => !e.extensions?.code || e.extensions.code === "INTERNAL_SERVER_ERROR");
+          // The code the client saw: database errors are mapped (CONFLICT, SERVICE_UNAVAILABLE, ...).
+          const codeOf = (e: GraphQLError) => String(formatError({ message: e.message, extensions: e.extensions }, e, false).extensions?.code);
+          const codes = errors?.map(codeOf);
+          const internal = errors?.filter((e) => codeOf(e) === "INTERNAL_SERVER_ERROR");
           const line = {
             requestId: contextValue.requestId,
             operation: request.operationName ?? undefined,
