@@ -78,6 +78,7 @@ export async function createApp(config: Config): Promise<App> {
     payments: createPaymentProvider(config),
     paymentEvents: noPaymentEvents,
   };
+  // The webhook handler settles orders with these very services, so it is wired once they exist.
   services.paymentEvents = paymentEventsFor(services);
   const authenticator = new Authenticator(db, config.adminToken);
 

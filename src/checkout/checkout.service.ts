@@ -5,7 +5,7 @@ import { and, count, desc, eq, lt } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
-import { appError, badInput, conflict, notFound } from "../graphql/errors.js";
+import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
 import { extendLockedHold, hasLiveOrder, lockReservation, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
@@ -48,14 +48,6 @@ function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
   }
   return order;
 }
-
-const isUniqueViolation = (error: unknown) => {
-  for (let e = error as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (e.code === "23505") return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-};
 
 /** Runs inside the transaction that commits an order's change (the audit trail's entry). */
 export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
@@ -184,7 +176,7 @@ export async function checkout(app: AppServices, request: CheckoutRequest, now: 
     order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated));
   } catch (error) {
     // A concurrent checkout with the same key got there first.
-    if (!isUniqueViolation(error)) throw error;
+    if (pgCode(error) !== "23505") throw error;
     const winner = await orderByKey(app.db, request.smeId, request.idempotencyKey);
     if (!winner) throw error;
     return startPayment(app, sameRequest(winner, request), now);

@@ -1,7 +1,7 @@
 // Finishes orders whose payment outcome was never heard: the process died between reserving the
 // subsidy and hearing from the provider, or a webhook was lost. Safe on several processes at once:
 // each step locks the order and only moves it forward, and provider calls reuse the order's keys.
-import { and, asc, eq, inArray, lt } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, lt } from "drizzle-orm";
 import { orders } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
@@ -44,7 +44,9 @@ async function reconcileOne(app: AppServices, seen: OrderRow, now: Date): Promis
     if (!(error instanceof PaymentNotFoundError)) throw error;
     status = "canceled" as const;
   }
-  if (status === "processing" || !expired || status === "succeeded" || status === "failed" || status === "canceled") {
+  // Within the window, or once the provider has decided (or is still processing): apply what it says.
+  const decided = status === "succeeded" || status === "failed" || status === "canceled" || status === "processing";
+  if (!expired || decided) {
     const settled = await settleOrder(app, order.id, (tx, locked) => applyPaymentStatus(tx, locked, status, now), now);
     return settled.status !== order.status;
   }
@@ -59,7 +61,14 @@ async function refundsDue(app: AppServices, now: Date): Promise<number> {
   const due = await app.db
     .select()
     .from(orders)
-    .where(and(inArray(orders.status, ["FAILED", "CANCELLED"]), eq(orders.paymentStatus, "succeeded")))
+    .where(
+      and(
+        inArray(orders.status, ["FAILED", "CANCELLED"]),
+        eq(orders.paymentStatus, "succeeded"),
+        isNotNull(orders.paymentRef),
+        gt(orders.smeShare, 0n),
+      ),
+    )
     .limit(BATCH);
   let refunded = 0;
   for (const order of due) {

@@ -39,7 +39,8 @@ const PG_CODES: Record<string, [ErrorCode, string]> = {
   "57014": ["SERVICE_UNAVAILABLE", "The request took too long"],
 };
 
-function pgCode(error: unknown): string | undefined {
+/** The PostgreSQL error code (SQLSTATE) of an error or of one it wraps. */
+export function pgCode(error: unknown): string | undefined {
   let current = error as { code?: unknown; cause?: unknown } | undefined;
   for (let depth = 0; current && depth < 4; depth++) {
     if (typeof current.code === "string" && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
