@@ -196,7 +196,9 @@ async function withCpu(serverProcess, applicationName, run) {
 
 const adminToken = "bench-admin-token";
 const holdMinutes = 24 * 60;
-const server = await startProcess("server", ["dist/main.js"], {
+// BENCH_PROFILE=DIR writes the server's CPU profile (.cpuprofile, for Chrome DevTools) into DIR.
+const profileArgs = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+const server = await startProcess("server", [...profileArgs, "dist/main.js"], {
   DATABASE_URL: databaseUrl,
   SEED: "none",
   RATE_LIMIT_PER_MINUTE: "0",

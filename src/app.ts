@@ -1,7 +1,8 @@
 // The HTTP server: POST /graphql (Apollo), POST /webhooks/stripe (raw body), GET /healthz.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
@@ -15,6 +16,7 @@ import { isEmpty, seedDemo } from "./db/seed.js";
 import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
 import type { AppServices, Context } from "./graphql/context.js";
+import { compiledExecution } from "./graphql/executor.js";
 import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
 import { batchTooLarge, costLimit, depthLimit, MAX_BATCH } from "./graphql/limits.js";
 import { Loaders } from "./graphql/loaders.js";
@@ -85,9 +87,19 @@ export async function createApp(config: Config): Promise<App> {
   const expressApp = express();
   expressApp.disable("x-powered-by");
   const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, expressApp);
+  // Connections accepted whose first request is not read yet: the drain counts them idle and would
+  // close them under a client that has already sent its request. close() waits for them briefly.
+  const unread = new Set<Socket>();
+  httpServer.on("connection", (socket: Socket) => {
+    unread.add(socket);
+    socket.once("close", () => unread.delete(socket));
+  });
+  httpServer.on("request", (req: http.IncomingMessage) => unread.delete(req.socket));
   const schema = await buildSchema();
   const apollo = new ApolloServer<Context>({
-    schema,
+    gateway: compiledExecution(schema),
+    // Compact JSON: Apollo's default indents every answer.
+    stringifyResult: (result) => JSON.stringify(result),
     introspection: true,
     includeStacktraceInErrorResponses: config.development,
     // main.ts owns SIGTERM/SIGINT: Apollo's own handler would stop first, and the second stop()
@@ -176,6 +188,8 @@ export async function createApp(config: Config): Promise<App> {
       if (closed) return;
       closed = true;
       stopMaintenance();
+      httpServer.close(); // no new connections
+      for (const deadline = Date.now() + 1_000; unread.size > 0 && Date.now() < deadline; ) await sleep(10);
       await apollo.stop(); // drains the HTTP server: in-flight requests finish first
       await database.close();
     },

@@ -30,6 +30,33 @@ export interface DatabaseOptions {
   poolSize: number;
 }
 
+type Sql = ReturnType<typeof postgres>;
+
+/**
+ * drizzle sends every query it did not name as an unnamed statement (`prepare: false`), so
+ * PostgreSQL parses and plans it again on every call. Our queries are a fixed set of texts with
+ * parameters: the driver's per-connection statement cache makes each repeat a bare execute. The
+ * proxy asks for that on the client and on every transaction and savepoint drizzle opens from it.
+ */
+function preparingEveryQuery<T extends Sql>(sql: T): T {
+  return new Proxy(sql, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      if (key === "unsafe") {
+        return (query: string, params?: unknown[], options?: object) => value.call(target, query, params, { ...options, prepare: true });
+      }
+      if (key === "begin" || key === "savepoint") {
+        return (...args: unknown[]) => {
+          const body = args.pop() as (inner: Sql) => unknown;
+          return value.call(target, ...args, (inner: Sql) => body(preparingEveryQuery(inner)));
+        };
+      }
+      return value.bind(target);
+    },
+  });
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let queries = 0;
   const logger = { logQuery: () => void queries++ };
@@ -46,7 +73,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // A runaway statement is cancelled rather than holding locks and connections.
       connection: { application_name: "gpu-voucher-market", statement_timeout: 15_000 },
     });
-    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
+    const db = drizzlePostgres(preparingEveryQuery(client), { schema, logger }) as unknown as Db;
     return {
       db,
       kind: "postgres",

@@ -17,6 +17,8 @@ function onTheCalendar([year, month, day, hour, minute, second = "0"]: string[])
 }
 
 function parse(value: unknown): Date {
+  // A Date is a variable that was coerced already (see executor.ts); JSON never carries one.
+  if (value instanceof Date) return value;
   const match = typeof value === "string" ? ISO.exec(value) : null;
   if (!match) {
     throw new GraphQLError("DateTime must be an ISO-8601 string with a time zone, like 2026-12-01T08:00:00Z", {
