@@ -265,9 +265,10 @@ describe("holds and expiry", () => {
     const later = minutesAfter(NOW, 20);
     const taker = await place(rival, { hours: 24, earliestStart: day(23), latestEnd: day(24) }, later);
     expect(taker.reservation.offer.id).toBe(offer);
-    // A checkout confirming the old hold on a clock that still sees it alive finds its GPUs gone.
+    // A checkout confirming the old hold on a clock that still sees it alive (a minute before it
+    // lapses, within the clock-skew allowance, on a clock 6 minutes behind the taker's) finds its GPUs gone.
     const db = server.app.services.db;
-    await expect(db.transaction((tx) => confirmReservation(tx, Number(lapsed.reservation.id), new Date(minutesAfter(NOW, 10))))).rejects.toThrow(/lapsed/);
+    await expect(db.transaction((tx) => confirmReservation(tx, Number(lapsed.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/lapsed/);
     // The live one confirms, once, and stays confirmed.
     const confirmed = await db.transaction((tx) => confirmReservation(tx, Number(taker.reservation.id), new Date(later)));
     expect(confirmed.status).toBe("CONFIRMED");

@@ -1,6 +1,6 @@
 // Bids: validation, placing with immediate matching, cancelling, reading. Tenant checks live here.
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import { PLAN_EACH_CALL, type Executor } from "../db/client.js";
 import { bids, dataCenters, offers, reservations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -62,6 +62,7 @@ export type LiveBookings = Map<number, LiveBooking[]>;
 /** The SQL side of isCandidateOffer for these bids (the pure functions decide), and the span of time they cover. */
 function candidateConditions(terms: readonly BidTerms[], now: Date) {
   const conditions: SQL[] = [
+    PLAN_EACH_CALL,
     eq(offers.status, "ACTIVE"),
     eq(offers.gpuModelId, terms[0].gpuModelId),
     lte(offers.pricePerGpuHour, terms.reduce((m, b) => (b.maxPricePerGpuHour > m ? b.maxPricePerGpuHour : m), 0n)),

@@ -4,7 +4,7 @@
 // (a new HELD reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock and
 // re-checks the offer's free capacity, so a hold that lapsed on one process's clock and was booked
 // over by another can never come back to life on top of that booking.
-import { and, count, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "../db/client.js";
 import { dataCenters, offers, orders, reservations } from "../db/schema.js";
 import { conflict, notFound } from "../graphql/errors.js";
@@ -18,8 +18,15 @@ export type ReservationRow = typeof reservations.$inferSelect;
 
 export interface LockedReservation {
   reservation: ReservationRow;
-  offer: OfferRow;
+  /** The offer, locked with it; null for a hold locked alone by lockForPayment. */
+  offer: OfferRow | null;
 }
+
+/**
+ * How far apart our processes' clocks may be. A hold that lapses later than this from now is live
+ * on every process's clock: nobody can have booked its GPUs as free.
+ */
+export const CLOCK_SKEW_ALLOWANCE_MINUTES = 2;
 
 /**
  * Locks the reservation's offer, then the reservation itself, for the rest of the transaction.
@@ -37,9 +44,40 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
   return { reservation, offer };
 }
 
+/**
+ * Locks a reservation to check it out or confirm it. A HELD reservation whose hold lapses beyond
+ * the clock-skew allowance is live on every clock, so nobody can have booked its GPUs: it needs
+ * neither its offer's exclusive lock nor a capacity re-check, and checkouts of one popular offer
+ * no longer queue behind each other. It takes its offer's KEY SHARE lock (what the order's foreign
+ * key takes anyway) and then its own, the lock order offer -> reservation. Any other reservation
+ * matches no row here, so nothing is locked, and takes lockReservation's path: the exclusive offer
+ * lock and the capacity re-check.
+ */
+export async function lockForPayment(tx: Executor, id: number, now: Date): Promise<LockedReservation | null> {
+  const safelyHeldUntil = new Date(now.getTime() + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
+  const [held] = await rowsOf<Record<string, unknown>>(
+    tx,
+    sql`select r.* from ${offers} o join ${reservations} r on r.offer_id = o.id
+        where r.id = ${id} and r.status = 'HELD' and r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz
+        for key share of o for update of r`,
+  );
+  return held ? { reservation: reservationFrom(held), offer: null } : lockReservation(tx, id);
+}
+
+/** A reservation row as the driver returns it (column names, driver values) in drizzle's shape. */
+function reservationFrom(row: Record<string, unknown>): ReservationRow {
+  const mapped: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(reservations))) {
+    const value = row[column.name];
+    mapped[key] = value == null ? null : column.mapFromDriverValue(value);
+  }
+  return mapped as ReservationRow;
+}
+
 /** Throws CONFLICT unless the reservation's GPUs fit next to every other live reservation of its offer. */
 async function requireStillFits(tx: Executor, locked: LockedReservation, now: Date): Promise<void> {
   const { reservation: r, offer } = locked;
+  if (!offer) return; // a hold far from lapsing: see lockForPayment
   const others = await tx
     .select({ startsAt: reservations.startsAt, endsAt: reservations.endsAt, gpuCount: reservations.gpuCount })
     .from(reservations)
@@ -63,7 +101,7 @@ async function requireStillFits(tx: Executor, locked: LockedReservation, now: Da
  * and so is a lapsed hold whose GPUs someone else has taken since.
  */
 export async function confirmReservation(tx: Executor, id: number, now: Date): Promise<ReservationRow> {
-  const locked = await lockReservation(tx, id);
+  const locked = await lockForPayment(tx, id, now);
   if (!locked) throw notFound("Reservation");
   if (locked.reservation.status === "CONFIRMED") return locked.reservation;
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");

@@ -7,7 +7,7 @@ import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
-import { extendLockedHold, hasLiveOrder, lockReservation, releaseReservation } from "../bids/reservations.service.js";
+import { extendLockedHold, hasLiveOrder, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation } from "../vouchers/quote.service.js";
@@ -54,7 +54,7 @@ export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
 
 /** The order, its subsidy reserved and its hold kept for the payment window: one transaction. */
 async function createOrder(tx: Executor, request: CheckoutRequest, provider: string, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
-  const locked = await lockReservation(tx, request.reservationId);
+  const locked = await lockForPayment(tx, request.reservationId, now);
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
   const reservation = locked.reservation;
   if (await hasLiveOrder(tx, reservation.id)) {
@@ -91,7 +91,7 @@ async function createOrder(tx: Executor, request: CheckoutRequest, provider: str
     })
     .returning();
   await reserveSubsidy(tx, order);
-  // Still under the locks taken above: the offer's, then the reservation's.
+  // Still under the locks taken above: the reservation's (and its offer's when the hold is near lapsing).
   await extendLockedHold(tx, locked, addMinutes(now, PAYMENT_WINDOW_MINUTES), now);
   await onCreated?.(tx, order);
   return order;
@@ -112,10 +112,19 @@ export async function afterSettled(app: AppServices, settled: Settled, now: Date
   }
 }
 
-/** Settles an order (locked in a transaction of its own) from a provider status. */
-export async function settleOrder(app: AppServices, orderId: number, step: (tx: Executor, order: OrderRow) => Promise<Settled>, now: Date): Promise<OrderRow> {
+/**
+ * Settles an order (locked in a transaction of its own) from a provider status. `lock` locks the
+ * order and returns it: lockOrder, or an update that both records something and locks.
+ */
+export async function settleOrder(
+  app: AppServices,
+  orderId: number,
+  step: (tx: Executor, order: OrderRow) => Promise<Settled>,
+  now: Date,
+  lock: (tx: Executor, orderId: number) => Promise<OrderRow | null> = lockOrder,
+): Promise<OrderRow> {
   const settled = await app.db.transaction(async (tx) => {
-    const order = await lockOrder(tx, orderId);
+    const order = await lock(tx, orderId);
     if (!order) throw notFound("Order");
     return step(tx, order);
   });
@@ -151,19 +160,16 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
     }
     throw error;
   }
-  return settleOrder(
-    app,
-    order.id,
-    async (tx, locked) => {
-      const [withPayment] = await tx
-        .update(orders)
-        .set({ paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now })
-        .where(eq(orders.id, locked.id))
-        .returning();
-      return applyPaymentStatus(tx, withPayment, created.status, now);
-    },
-    now,
-  );
+  // The update that records the payment is also the order's lock.
+  const recordPayment = async (tx: Executor, orderId: number) => {
+    const [withPayment] = await tx
+      .update(orders)
+      .set({ paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now })
+      .where(eq(orders.id, orderId))
+      .returning();
+    return withPayment ?? null;
+  };
+  return settleOrder(app, order.id, (tx, withPayment) => applyPaymentStatus(tx, withPayment, created.status, now), now, recordPayment);
 }
 
 /** `onCreated` runs in the transaction that creates the order, never for a replay of the same key. */

@@ -5,7 +5,7 @@ import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
-import type { SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { postgres } from "./postgres-driver.js";
 import * as schema from "./schema.js";
 
@@ -32,19 +32,31 @@ export interface DatabaseOptions {
 
 type Sql = ReturnType<typeof postgres>;
 
+const PLAN_EACH_CALL_MARK = "/* plan each call */";
+
+/**
+ * A condition that is always true and marks its query as one whose best plan depends on the
+ * values (which GPU model, hub and window a search asks for): it is planned for each call, never
+ * from a plan PostgreSQL cached for any values, which would not know how selective they are.
+ */
+export const PLAN_EACH_CALL = sql.raw(`true ${PLAN_EACH_CALL_MARK}`);
+
 /**
  * drizzle sends every query it did not name as an unnamed statement (`prepare: false`), so
  * PostgreSQL parses and plans it again on every call. Our queries are a fixed set of texts with
- * parameters: the driver's per-connection statement cache makes each repeat a bare execute. The
- * proxy asks for that on the client and on every transaction and savepoint drizzle opens from it.
+ * parameters: the driver's per-connection statement cache makes each repeat a bare execute, with
+ * the plan PostgreSQL keeps once it finds one as good for any values. The proxy asks for that on
+ * the client and on every transaction and savepoint drizzle opens from it, except for queries
+ * marked with PLAN_EACH_CALL.
  */
-function preparingEveryQuery<T extends Sql>(sql: T): T {
-  return new Proxy(sql, {
+function preparingEveryQuery<T extends Sql>(client: T): T {
+  return new Proxy(client, {
     get(target, key) {
       const value = Reflect.get(target, key);
       if (typeof value !== "function") return value;
       if (key === "unsafe") {
-        return (query: string, params?: unknown[], options?: object) => value.call(target, query, params, { ...options, prepare: true });
+        return (query: string, params?: unknown[], options?: object) =>
+          value.call(target, query, params, { ...options, prepare: !query.includes(PLAN_EACH_CALL_MARK) });
       }
       if (key === "begin" || key === "savepoint") {
         return (...args: unknown[]) => {

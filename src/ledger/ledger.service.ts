@@ -7,8 +7,10 @@
 //   VOID     pending   -> available voucher and annual back                         (payment failed, expiry, cancel)
 //   REFUND   spent     -> available voucher and annual back, claim line -           (refund after payment)
 //
-// Every entry point first locks the program row, so the moves of one program are serialized on
-// every server; locks are always taken program -> voucher -> annual counter -> statement.
+// Every entry point locks the program row first (a reserve with its own update, the others with
+// lockProgram, so that their checks of earlier entries see every committed move), so the moves of
+// one program are serialized on every server; locks are always taken program -> voucher -> annual
+// counter -> statement.
 // Each is idempotent: repeating it for an order writes nothing and returns false.
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "../db/client.js";
@@ -56,23 +58,95 @@ export async function lockProgram(tx: Executor, programId: number): Promise<{ pe
   return { perSmeAnnualCap: row.per_sme_annual_cap == null ? null : BigInt(row.per_sme_annual_cap) };
 }
 
+type Balance = "available" | "pending" | "spent";
+
+/** What each kind of entry moves besides the program's balances. */
+const MOVES: Record<LedgerKind, { from: Balance; to: Balance; voucher: "take" | "return" | null; annual: "commit" | "release" | null }> = {
+  RESERVE: { from: "available", to: "pending", voucher: "take", annual: "commit" },
+  POST: { from: "pending", to: "spent", voucher: null, annual: null },
+  VOID: { from: "pending", to: "available", voucher: "return", annual: "release" },
+  REFUND: { from: "spent", to: "available", voucher: "return", annual: "release" },
+};
+
+/** Why a guarded move wrote nothing, by the part that refused it. */
+const REFUSALS = {
+  available: ["PROGRAM_BUDGET_EXHAUSTED", "The program's available budget is too small for this subsidy"],
+  take: ["VOUCHER_BALANCE_EXHAUSTED", "The voucher's remaining balance is too small for this subsidy"],
+  return: ["VOUCHER_BALANCE_MISMATCH", "The voucher cannot take back more than was granted"],
+  commit: ["PER_SME_ANNUAL_CAP_REACHED", "This subsidy would exceed the program's per-SME annual cap"],
+  release: ["ANNUAL_BALANCE_MISMATCH", "The SME's annual counter is smaller than this subsidy"],
+} as const;
+
 /**
- * Appends the entry when the order's earlier entries allow it. Returns false when this entry
- * already exists (a repeat); throws CONFLICT when the order is in no state for it.
+ * Appends the entry and makes its moves in one statement: the entry when the order's earlier
+ * entries allow it, then the program's balances, the voucher and the SME's annual counter, each
+ * guarded so that no balance goes below 0 (or a voucher above its grant, a counter above the cap),
+ * and each only when the entry was written. Returns false when the entry already exists (a repeat);
+ * throws CONFLICT when the order is in no state for it or a guard refused, and the caller's
+ * transaction rolls the entry back.
  */
-async function appendEntry(tx: Executor, order: Subsidized, kind: LedgerKind): Promise<boolean> {
+async function appendAndMove(tx: Executor, order: Subsidized, kind: LedgerKind): Promise<boolean> {
   const { requires, excludes } = PRECONDITION[kind];
-  const inserted = await rowsOf<{ id: number }>(
+  const move = MOVES[kind];
+  const [programId, voucherId, orderId, amount] = [int8(order.programId), int8(order.voucherId), int8(order.id), int8(order.subsidy)];
+  const [source, target] = [sql.raw(move.from), sql.raw(move.to)];
+  const written = sql`exists (select 1 from entry)`;
+  const cap = sql`(select per_sme_annual_cap from subsidy_programs where id = ${programId})`;
+  const voucher =
+    move.voucher === "take"
+      ? sql`update vouchers set remaining = remaining - ${amount} where id = ${voucherId} and remaining >= ${amount} and ${written} returning id`
+      : sql`update vouchers set remaining = remaining + ${amount} where id = ${voucherId} and remaining + ${amount} <= granted_amount and ${written} returning id`;
+  const annual =
+    move.annual === "commit"
+      ? sql`insert into sme_annual_subsidy (program_id, sme_id, year, committed)
+            select ${programId}, ${int8(order.smeId)}, ${order.subsidyYear}::integer, ${amount}
+            where ${written} and (${cap} is null or ${amount} <= ${cap})
+            on conflict (program_id, sme_id, year) do update
+              set committed = sme_annual_subsidy.committed + excluded.committed
+              where ${cap} is null or sme_annual_subsidy.committed + excluded.committed <= ${cap}
+            returning committed`
+      : sql`update sme_annual_subsidy set committed = committed - ${amount}
+            where program_id = ${programId} and sme_id = ${int8(order.smeId)} and year = ${order.subsidyYear}::integer
+              and committed >= ${amount} and ${written}
+            returning committed`;
+  // The outer select reads the parts in lock order: program, then voucher, then annual counter.
+  const [done] = await rowsOf<{ entry: number; program: number; voucher: number; annual: number }>(
     tx,
-    sql`insert into ledger_entries (program_id, voucher_id, order_id, kind, amount)
-        select ${int8(order.programId)}, ${int8(order.voucherId)}, ${int8(order.id)}, ${kind}::ledger_entry_kind, ${int8(order.subsidy)}
-        where true
-          ${requires ? sql`and exists (select 1 from ledger_entries where order_id = ${int8(order.id)} and kind = ${requires}::ledger_entry_kind)` : sql``}
-          ${excludes ? sql`and not exists (select 1 from ledger_entries where order_id = ${int8(order.id)} and kind = ${excludes}::ledger_entry_kind)` : sql``}
-        on conflict (order_id, kind) do nothing
-        returning id`,
+    sql`with entry as (
+          insert into ledger_entries (program_id, voucher_id, order_id, kind, amount)
+          select ${programId}, ${voucherId}, ${orderId}, ${kind}::ledger_entry_kind, ${amount}
+          where true
+            ${requires ? sql`and exists (select 1 from ledger_entries where order_id = ${orderId} and kind = ${requires}::ledger_entry_kind)` : sql``}
+            ${excludes ? sql`and not exists (select 1 from ledger_entries where order_id = ${orderId} and kind = ${excludes}::ledger_entry_kind)` : sql``}
+          on conflict (order_id, kind) do nothing
+          returning id
+        ), program as (
+          update subsidy_programs set ${source} = ${source} - ${amount}, ${target} = ${target} + ${amount}
+          where id = ${programId} and ${source} >= ${amount} and ${written}
+          returning id
+        )${move.voucher ? sql`, voucher as (${voucher})` : sql``}${move.annual ? sql`, annual as (${annual})` : sql``}
+        select (select count(*) from entry)::int as entry, (select count(*) from program)::int as program,
+               ${move.voucher ? sql`(select count(*) from voucher)::int` : sql`1`} as voucher,
+               ${move.annual ? sql`(select count(*) from annual)::int` : sql`1`} as annual`,
   );
-  if (inserted.length > 0) return true;
+  if (Number(done.entry) === 0) return explainMissingEntry(tx, order, kind);
+  const refusal =
+    Number(done.program) === 0
+      ? move.from === "available"
+        ? REFUSALS.available
+        : (["PROGRAM_BALANCE_MISMATCH", `The program's ${move.from} balance is too small for this move`] as const)
+      : Number(done.voucher) === 0
+        ? REFUSALS[move.voucher!]
+        : Number(done.annual) === 0
+          ? REFUSALS[move.annual!]
+          : null;
+  if (refusal) throw guardFailed(refusal[0], refusal[1]);
+  return true;
+}
+
+/** Why an entry was not written: false for a repeat of the same entry, CONFLICT for anything else. */
+async function explainMissingEntry(tx: Executor, order: Subsidized, kind: LedgerKind): Promise<false> {
+  const { requires, excludes } = PRECONDITION[kind];
   const existing = await tx
     .select({ kind: ledgerEntries.kind, amount: ledgerEntries.amount })
     .from(ledgerEntries)
@@ -84,65 +158,6 @@ async function appendEntry(tx: Executor, order: Subsidized, kind: LedgerKind): P
   }
   if (requires && !existing.some((e) => e.kind === requires)) throw conflict(`The order has no ${requires} entry to ${kind.toLowerCase()}`);
   throw conflict(`The order's subsidy was already ${excludes === "VOID" ? "voided" : "posted"}`);
-}
-
-/** Moves `amount` between two balances of the program, never letting the source go below 0. */
-async function moveProgram(tx: Executor, programId: number, amount: bigint, from: "available" | "pending" | "spent", to: "available" | "pending" | "spent") {
-  const source = sql.raw(from);
-  const target = sql.raw(to);
-  const moved = await rowsOf<{ id: number }>(
-    tx,
-    sql`update subsidy_programs set ${source} = ${source} - ${int8(amount)}, ${target} = ${target} + ${int8(amount)}
-        where id = ${int8(programId)} and ${source} >= ${int8(amount)}
-        returning id`,
-  );
-  if (moved.length === 0) {
-    throw from === "available"
-      ? guardFailed("PROGRAM_BUDGET_EXHAUSTED", "The program's available budget is too small for this subsidy")
-      : guardFailed("PROGRAM_BALANCE_MISMATCH", `The program's ${from} balance is too small for this move`);
-  }
-}
-
-async function takeFromVoucher(tx: Executor, voucherId: number, amount: bigint) {
-  const taken = await rowsOf<{ id: number }>(
-    tx,
-    sql`update vouchers set remaining = remaining - ${int8(amount)} where id = ${int8(voucherId)} and remaining >= ${int8(amount)} returning id`,
-  );
-  if (taken.length === 0) throw guardFailed("VOUCHER_BALANCE_EXHAUSTED", "The voucher's remaining balance is too small for this subsidy");
-}
-
-async function returnToVoucher(tx: Executor, voucherId: number, amount: bigint) {
-  const returned = await rowsOf<{ id: number }>(
-    tx,
-    sql`update vouchers set remaining = remaining + ${int8(amount)} where id = ${int8(voucherId)} and remaining + ${int8(amount)} <= granted_amount returning id`,
-  );
-  if (returned.length === 0) throw guardFailed("VOUCHER_BALANCE_MISMATCH", "The voucher cannot take back more than was granted");
-}
-
-async function commitAnnual(tx: Executor, order: Subsidized, cap: bigint | null) {
-  const withinCap = (total: ReturnType<typeof sql>) => (cap == null ? sql`true` : sql`${total} <= ${int8(cap)}`);
-  const counted = await rowsOf<{ committed: unknown }>(
-    tx,
-    sql`insert into sme_annual_subsidy (program_id, sme_id, year, committed)
-        select ${int8(order.programId)}, ${int8(order.smeId)}, ${order.subsidyYear}::integer, ${int8(order.subsidy)}
-        where ${withinCap(int8(order.subsidy))}
-        on conflict (program_id, sme_id, year) do update
-          set committed = sme_annual_subsidy.committed + excluded.committed
-          where ${withinCap(sql`sme_annual_subsidy.committed + excluded.committed`)}
-        returning committed`,
-  );
-  if (counted.length === 0) throw guardFailed("PER_SME_ANNUAL_CAP_REACHED", "This subsidy would exceed the program's per-SME annual cap");
-}
-
-async function releaseAnnual(tx: Executor, order: Subsidized) {
-  const released = await rowsOf<{ committed: unknown }>(
-    tx,
-    sql`update sme_annual_subsidy set committed = committed - ${int8(order.subsidy)}
-        where program_id = ${int8(order.programId)} and sme_id = ${int8(order.smeId)} and year = ${order.subsidyYear}::integer
-          and committed >= ${int8(order.subsidy)}
-        returning committed`,
-  );
-  if (released.length === 0) throw guardFailed("ANNUAL_BALANCE_MISMATCH", "The SME's annual counter is smaller than this subsidy");
 }
 
 /** "2026-11" -> "2026-12" */
@@ -186,23 +201,20 @@ async function addClaimLine(tx: Executor, order: Subsidized, amount: bigint, mon
   );
 }
 
-/** Checkout: available -> pending; the voucher's remaining down and the SME's annual counter up. */
+/**
+ * Checkout: available -> pending; the voucher's remaining down and the SME's annual counter up.
+ * Its program update is its first lock on the program (a checkout has locked it already).
+ */
 export async function reserveSubsidy(tx: Executor, order: LedgerOrder): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
-  const program = await lockProgram(tx, order.programId);
-  if (!(await appendEntry(tx, order, "RESERVE"))) return false;
-  await moveProgram(tx, order.programId, order.subsidy, "available", "pending");
-  await takeFromVoucher(tx, order.voucherId, order.subsidy);
-  await commitAnnual(tx, order, program.perSmeAnnualCap);
-  return true;
+  return appendAndMove(tx, order, "RESERVE");
 }
 
 /** Payment succeeded: pending -> spent, and a claim line on the statement of the payment month. */
 export async function postSubsidy(tx: Executor, order: LedgerOrder, now: Date): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
   await lockProgram(tx, order.programId);
-  if (!(await appendEntry(tx, order, "POST"))) return false;
-  await moveProgram(tx, order.programId, order.subsidy, "pending", "spent");
+  if (!(await appendAndMove(tx, order, "POST"))) return false;
   await addClaimLine(tx, order, order.subsidy, monthOf(order.paidAt ?? now));
   return true;
 }
@@ -211,21 +223,14 @@ export async function postSubsidy(tx: Executor, order: LedgerOrder, now: Date): 
 export async function voidSubsidy(tx: Executor, order: LedgerOrder): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
   await lockProgram(tx, order.programId);
-  if (!(await appendEntry(tx, order, "VOID"))) return false;
-  await moveProgram(tx, order.programId, order.subsidy, "pending", "available");
-  await returnToVoucher(tx, order.voucherId, order.subsidy);
-  await releaseAnnual(tx, order);
-  return true;
+  return appendAndMove(tx, order, "VOID");
 }
 
 /** Refund after payment: spent -> available, voucher and annual back, a negative claim line on the next open statement. */
 export async function refundSubsidy(tx: Executor, order: LedgerOrder, now: Date): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
   await lockProgram(tx, order.programId);
-  if (!(await appendEntry(tx, order, "REFUND"))) return false;
-  await moveProgram(tx, order.programId, order.subsidy, "spent", "available");
-  await returnToVoucher(tx, order.voucherId, order.subsidy);
-  await releaseAnnual(tx, order);
+  if (!(await appendAndMove(tx, order, "REFUND"))) return false;
   await addClaimLine(tx, order, -order.subsidy, monthOf(now));
   return true;
 }

@@ -1,6 +1,6 @@
 // Data centers and offers: search, publish, update, withdraw. Tenant checks happen here.
 import { and, asc, count, desc, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import { PLAN_EACH_CALL, type Executor } from "../db/client.js";
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -66,7 +66,7 @@ export interface OfferSearch {
 export type OfferOrder = "PRICE_ASC" | "PRICE_DESC" | "NEWEST";
 
 function searchConditions(catalog: Catalog, filter: OfferSearch): SQL[] {
-  const where: SQL[] = [eq(offers.status, "ACTIVE")];
+  const where: SQL[] = [PLAN_EACH_CALL, eq(offers.status, "ACTIVE")];
   if (filter.gpuModel != null) where.push(eq(offers.gpuModelId, catalog.modelNamed("filter.gpuModel", filter.gpuModel).id));
   if (filter.hub != null) where.push(eq(dataCenters.hub, requireHub("filter.hub", filter.hub)));
   if (filter.province != null) where.push(eq(dataCenters.province, requireStorable("filter.province", filter.province)));

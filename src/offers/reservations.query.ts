@@ -1,6 +1,6 @@
 // Live reservations: HELD with an unexpired hold, or CONFIRMED. Only these take capacity.
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import { rowsOf, type Executor } from "../db/client.js";
 import { reservations } from "../db/schema.js";
 
 export const isLive = (now: Date) =>
@@ -13,32 +13,37 @@ export interface LiveBooking {
   gpuCount: number;
 }
 
-/** Live reservations of the offers that overlap [from, to), grouped by offer. */
+/**
+ * Live reservations of the offers that overlap [from, to), grouped by offer. A popular offer has
+ * hundreds of them and every bid on it reads them all: PostgreSQL packs each offer's into one
+ * JSON array of [start ms, end ms, GPUs], far cheaper to decode than a row and two timestamps each.
+ */
 export async function liveBookings(db: Executor, offerIds: readonly number[], from: Date, to: Date, now: Date) {
   const byOffer = new Map<number, LiveBooking[]>();
   if (offerIds.length === 0) return byOffer;
-  const rows = await db
-    .select({
-      offerId: reservations.offerId,
-      startsAt: reservations.startsAt,
-      endsAt: reservations.endsAt,
-      gpuCount: reservations.gpuCount,
-    })
-    .from(reservations)
-    .where(
-      and(
-        // One array parameter: the same prepared statement whatever the number of offers.
-        sql`${reservations.offerId} = any(${`{${offerIds.join(",")}}`}::bigint[])`,
-        sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
-        isLive(now),
-        lt(reservations.startsAt, to),
-        gt(reservations.endsAt, from),
-      ),
-    );
+  const epochMs = (column: typeof reservations.startsAt) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
+  const rows = await rowsOf<{ offer_id: string | number; bookings: string }>(
+    db,
+    sql`select ${reservations.offerId} as offer_id,
+               json_agg(json_build_array(${epochMs(reservations.startsAt)}, ${epochMs(reservations.endsAt)}, ${reservations.gpuCount}))::text as bookings
+        from ${reservations}
+        where ${and(
+          // One array parameter: the same prepared statement whatever the number of offers.
+          sql`${reservations.offerId} = any(${`{${offerIds.join(",")}}`}::bigint[])`,
+          sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
+          isLive(now),
+          lt(reservations.startsAt, to),
+          gt(reservations.endsAt, from),
+        )}
+        group by ${reservations.offerId}`,
+  );
   for (const row of rows) {
-    const list = byOffer.get(row.offerId) ?? [];
-    list.push(row);
-    byOffer.set(row.offerId, list);
+    const offerId = Number(row.offer_id);
+    const packed = JSON.parse(row.bookings) as [number, number, number][];
+    byOffer.set(
+      offerId,
+      packed.map(([start, end, gpuCount]) => ({ offerId, startsAt: new Date(start), endsAt: new Date(end), gpuCount })),
+    );
   }
   return byOffer;
 }

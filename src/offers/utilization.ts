@@ -30,7 +30,8 @@ export async function utilizationOf(
 ): Promise<Map<number, Utilization>> {
   const result = new Map<number, Utilization>();
   if (dataCenterIds.length === 0 || to <= from) return result;
-  const ids = sql.join(dataCenterIds.map((id) => sql`${id}`), sql`, `);
+  // One array parameter: the same prepared statement whatever the number of data centers.
+  const ids = sql`${`{${dataCenterIds.join(",")}}`}::bigint[]`;
   const rows = await rowsOf<{ dc: string | number; offered: string | number; reserved: string | number }>(
     db,
     sql`
@@ -39,15 +40,16 @@ export async function utilizationOf(
         select o.data_center_id as dc,
                sum(o.gpu_count * extract(epoch from least(o.available_until, span.t) - greatest(o.available_from, span.f)) / 3600)::bigint as gpu_hours
         from offers o, span
-        where o.data_center_id in (${ids}) and o.status <> 'WITHDRAWN'
-          and o.available_from < span.t and o.available_until > span.f
+        where o.data_center_id = any(${ids}) and o.status <> 'WITHDRAWN'
+          and o.available_until > span.f and o.available_from < span.t
         group by o.data_center_id
       ),
       reserved as (
         select o.data_center_id as dc,
                sum(r.gpu_count * extract(epoch from least(r.ends_at, span.t) - greatest(r.starts_at, span.f)) / 3600)::bigint as gpu_hours
         from reservations r join offers o on o.id = r.offer_id, span
-        where o.data_center_id in (${ids})
+        -- A reservation lies within its offer's window: only offers running in the span can hold one.
+        where o.data_center_id = any(${ids}) and o.available_until > span.f and o.available_from < span.t
           and (r.status = 'CONFIRMED' or (r.status = 'HELD' and r.hold_expires_at > ${now.toISOString()}::timestamptz))
           and r.starts_at < span.t and r.ends_at > span.f
         group by o.data_center_id

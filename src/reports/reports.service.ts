@@ -2,7 +2,7 @@
 // Each is one SQL aggregation (a statement's totals through grouping sets; a spend report's are
 // the sum of its groups).
 import { sql, type SQL } from "drizzle-orm";
-import { rowsOf, type Executor } from "../db/client.js";
+import { PLAN_EACH_CALL, rowsOf, type Executor } from "../db/client.js";
 import type { Viewer } from "../graphql/context.js";
 import { badInput, conflict, forbidden } from "../graphql/errors.js";
 import { lockProgram } from "../ledger/ledger.service.js";
@@ -90,6 +90,7 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   const dimensions = [...new Set(query.groupBy)];
 
   const filters: SQL[] = [
+    PLAN_EACH_CALL,
     sql`o.status = 'PAID'`,
     sql`o.program_id is not null`,
     sql`o.paid_at >= ${query.from.toISOString()}::timestamptz`,
