@@ -90,10 +90,14 @@ async function createOrder(tx: Executor, request: CheckoutRequest, provider: str
       updatedAt: now,
     })
     .returning();
-  await reserveSubsidy(tx, order);
-  // Still under the locks taken above: the reservation's (and its offer's when the hold is near lapsing).
-  await extendLockedHold(tx, locked, addMinutes(now, PAYMENT_WINDOW_MINUTES), now);
-  await onCreated?.(tx, order);
+  // Independent writes under the locks taken above (the reservation's, its offer's when the hold
+  // is near lapsing, the program's): sent together, they take one round trip; any refusal rolls
+  // back the whole transaction.
+  await Promise.all([
+    reserveSubsidy(tx, order),
+    extendLockedHold(tx, locked, addMinutes(now, PAYMENT_WINDOW_MINUTES), now),
+    onCreated?.(tx, order),
+  ]);
   return order;
 }
 

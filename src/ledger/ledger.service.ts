@@ -166,15 +166,22 @@ export function nextMonth(month: string): string {
   return mon === 12 ? `${year + 1}-01` : `${year}-${String(mon + 1).padStart(2, "0")}`;
 }
 
-/**
- * The oldest OPEN statement of the program at or after `month`, created on demand. Settling takes
- * the program's lock too, so no statement can be settled between this choice and the claim line.
- */
-export async function statementFor(tx: Executor, programId: number, month: string): Promise<number> {
-  const existing = await rowsOf<{ id: string | number; month: string; status: string }>(
+type StatementRow = { id: string | number; month: string; status: string };
+
+/** The program's statements from `month` on. */
+function statementsFrom(tx: Executor, programId: number, month: string): Promise<StatementRow[]> {
+  return rowsOf<StatementRow>(
     tx,
     sql`select id, month, status from city_statements where program_id = ${int8(programId)} and month >= ${month}::text order by month`,
   );
+}
+
+/**
+ * The oldest OPEN statement of the program at or after `month`, created on demand, from the
+ * program's statements read under its lock. Settling takes the program's lock too, so no statement
+ * can be settled between this choice and the claim line.
+ */
+async function statementFor(tx: Executor, programId: number, month: string, existing: StatementRow[]): Promise<number> {
   const byMonth = new Map(existing.map((s) => [s.month, s]));
   let candidate = month;
   for (;;) {
@@ -192,13 +199,27 @@ export async function statementFor(tx: Executor, programId: number, month: strin
   return Number(created.id);
 }
 
-async function addClaimLine(tx: Executor, order: Subsidized, amount: bigint, month: string) {
-  const statementId = await statementFor(tx, order.programId, month);
+async function addClaimLine(tx: Executor, order: Subsidized, amount: bigint, month: string, statements: StatementRow[]) {
+  const statementId = await statementFor(tx, order.programId, month, statements);
   await rowsOf(
     tx,
     sql`insert into claim_lines (statement_id, program_id, order_id, data_center_id, amount)
         values (${int8(statementId)}, ${int8(order.programId)}, ${int8(order.id)}, ${int8(order.dataCenterId)}, ${int8(amount)})`,
   );
+}
+
+/**
+ * The program's lock, then the entry with its moves, then (for a claim) the statements of the
+ * claim's month on: sent together they take one round trip, and PostgreSQL runs them in that
+ * order, each on a fresh snapshot, so the later ones see every move committed before the lock.
+ */
+async function lockedMove(tx: Executor, order: Subsidized, kind: LedgerKind, claimMonth: string | null) {
+  const [, appended, statements] = await Promise.all([
+    lockProgram(tx, order.programId),
+    appendAndMove(tx, order, kind),
+    claimMonth == null ? [] : statementsFrom(tx, order.programId, claimMonth),
+  ]);
+  return { appended, statements };
 }
 
 /**
@@ -213,26 +234,25 @@ export async function reserveSubsidy(tx: Executor, order: LedgerOrder): Promise<
 /** Payment succeeded: pending -> spent, and a claim line on the statement of the payment month. */
 export async function postSubsidy(tx: Executor, order: LedgerOrder, now: Date): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
-  await lockProgram(tx, order.programId);
-  if (!(await appendAndMove(tx, order, "POST"))) return false;
-  await addClaimLine(tx, order, order.subsidy, monthOf(order.paidAt ?? now));
-  return true;
+  const month = monthOf(order.paidAt ?? now);
+  const { appended, statements } = await lockedMove(tx, order, "POST", month);
+  if (appended) await addClaimLine(tx, order, order.subsidy, month, statements);
+  return appended;
 }
 
 /** Payment failed, hold expired or order cancelled before payment: pending -> available, voucher and annual back. */
 export async function voidSubsidy(tx: Executor, order: LedgerOrder): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
-  await lockProgram(tx, order.programId);
-  return appendAndMove(tx, order, "VOID");
+  return (await lockedMove(tx, order, "VOID", null)).appended;
 }
 
 /** Refund after payment: spent -> available, voucher and annual back, a negative claim line on the next open statement. */
 export async function refundSubsidy(tx: Executor, order: LedgerOrder, now: Date): Promise<boolean> {
   if (!carriesSubsidy(order)) return false;
-  await lockProgram(tx, order.programId);
-  if (!(await appendAndMove(tx, order, "REFUND"))) return false;
-  await addClaimLine(tx, order, -order.subsidy, monthOf(now));
-  return true;
+  const month = monthOf(now);
+  const { appended, statements } = await lockedMove(tx, order, "REFUND", month);
+  if (appended) await addClaimLine(tx, order, -order.subsidy, month, statements);
+  return appended;
 }
 
 /** A program's entries, newest first: two queries (the page and its count). */

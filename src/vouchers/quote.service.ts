@@ -80,16 +80,24 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
   const { reservation, smeId, now } = args;
   const year = now.getUTCFullYear();
   const hours = hoursBetween(reservation.startsAt, reservation.endsAt);
-  const [rental] = await rowsOf<RentalRow>(
-    tx,
-    sql`select dc.id as data_center_id, dc.hub, o.gpu_model_id, m.domestic,
-               (dc.operator_id = ${smeId} or exists (
-                  select 1 from affiliations a where a.organization_id = ${smeId} and a.affiliated_id = dc.operator_id)) as affiliated
-        from offers o
-        join data_centers dc on dc.id = o.data_center_id
-        join gpu_models m on m.id = o.gpu_model_id
-        where o.id = ${reservation.offerId}`,
-  );
+  // The rental's facts and the voucher's program go out together: one round trip.
+  const [[rental], found] = await Promise.all([
+    rowsOf<RentalRow>(
+      tx,
+      sql`select dc.id as data_center_id, dc.hub, o.gpu_model_id, m.domestic,
+                 (dc.operator_id = ${smeId} or exists (
+                    select 1 from affiliations a where a.organization_id = ${smeId} and a.affiliated_id = dc.operator_id)) as affiliated
+          from offers o
+          join data_centers dc on dc.id = o.data_center_id
+          join gpu_models m on m.id = o.gpu_model_id
+          where o.id = ${reservation.offerId}`,
+    ),
+    args.voucherId == null
+      ? null
+      : args.lock
+        ? lockVoucherAndProgram(tx, args.voucherId, smeId, year)
+        : readVoucherAndProgram(tx, args.voucherId, smeId, year),
+  ]);
   if (!rental) throw notFound("Offer");
   const copied = {
     year,
@@ -104,7 +112,6 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
     return { ...copied, gross, subsidy: 0n, smeShare: gross, programId: null, voucherId: null };
   }
 
-  const found = args.lock ? await lockVoucherAndProgram(tx, args.voucherId, smeId, year) : await readVoucherAndProgram(tx, args.voucherId, smeId, year);
   const reason = checkEligibility({
     smeId,
     voucher: found && { smeId: Number(found.voucher_sme_id), status: found.voucher_status, validUntil: date(found.voucher_valid_until) },
@@ -161,26 +168,28 @@ async function readVoucherAndProgram(tx: Executor, voucherId: number, smeId: num
   return row ?? null;
 }
 
-/** Locks program, then voucher, then the annual counter: the order every budget move takes. */
+/**
+ * Locks program, then voucher, then the annual counter: the order every budget move takes. The
+ * three statements go out together (pipelined on the transaction's connection) and run in that
+ * order: one round trip instead of three while the program's lock is held.
+ */
 async function lockVoucherAndProgram(tx: Executor, voucherId: number, smeId: number, year: number): Promise<VoucherProgramRow | null> {
-  const [program] = await rowsOf<VoucherProgramRow>(
-    tx,
-    sql`select ${PROGRAM_COLUMNS} from subsidy_programs p
-        where p.id = (select program_id from vouchers where id = ${voucherId})
-        for no key update`,
-  );
-  if (!program) return null;
-  const [voucher] = await rowsOf<Pick<VoucherProgramRow, "voucher_sme_id" | "voucher_status" | "voucher_valid_until" | "remaining">>(
-    tx,
-    sql`select sme_id as voucher_sme_id, status as voucher_status, valid_until as voucher_valid_until, remaining
-        from vouchers where id = ${voucherId} for no key update`,
-  );
-  // An absent counter cannot be locked, but every change to it happens under the program's lock held here.
-  const [annual] = await rowsOf<{ committed: string | number }>(
-    tx,
-    sql`select committed from sme_annual_subsidy
-        where program_id = ${program.program_id} and sme_id = ${smeId} and year = ${year}
-        for no key update`,
-  );
+  const programOfVoucher = sql`(select program_id from vouchers where id = ${voucherId})`;
+  const [[program], [voucher], [annual]] = await Promise.all([
+    rowsOf<VoucherProgramRow>(tx, sql`select ${PROGRAM_COLUMNS} from subsidy_programs p where p.id = ${programOfVoucher} for no key update`),
+    rowsOf<Pick<VoucherProgramRow, "voucher_sme_id" | "voucher_status" | "voucher_valid_until" | "remaining">>(
+      tx,
+      sql`select sme_id as voucher_sme_id, status as voucher_status, valid_until as voucher_valid_until, remaining
+          from vouchers where id = ${voucherId} for no key update`,
+    ),
+    // An absent counter cannot be locked, but every change to it happens under the program's lock taken first.
+    rowsOf<{ committed: string | number }>(
+      tx,
+      sql`select committed from sme_annual_subsidy
+          where program_id = ${programOfVoucher} and sme_id = ${smeId} and year = ${year}
+          for no key update`,
+    ),
+  ]);
+  if (!program || !voucher) return null;
   return { ...program, ...voucher, committed: annual?.committed ?? 0 };
 }
