@@ -119,6 +119,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 /** Rows of a raw SQL statement, whichever driver runs it. */
+/**
+ * Statements for one round trip on a transaction's connection. Every one is handed to the driver
+ * the same way, one after another, so they go out in this order, and PostgreSQL runs each once the
+ * one before has finished, with a fresh snapshot (READ COMMITTED): a statement after a lock sees
+ * everything committed before the lock was granted. An error aborts the transaction; the first
+ * error is the one thrown.
+ */
+export function pipelined<T extends unknown[]>(executor: Executor, queries: { [K in keyof T]: SQL }): Promise<{ [K in keyof T]: T[K][] }> {
+  return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
+}
+
 export async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
   const result = (await executor.execute(query)) as unknown as T[] | { rows: T[] };
   return Array.isArray(result) ? result : result.rows;

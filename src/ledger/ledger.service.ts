@@ -12,8 +12,8 @@
 // one program are serialized on every server; locks are always taken program -> voucher -> annual
 // counter -> statement.
 // Each is idempotent: repeating it for an order writes nothing and returns false.
-import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { rowsOf, type Executor } from "../db/client.js";
+import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { pipelined, rowsOf, type Executor } from "../db/client.js";
 import { ledgerEntries, orders } from "../db/schema.js";
 import { appError, conflict } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -50,10 +50,15 @@ const guardFailed = (reason: string, message: string) => appError("CONFLICT", me
  * (inserting an order or an entry that references the program) never deadlock against it.
  */
 export async function lockProgram(tx: Executor, programId: number): Promise<{ perSmeAnnualCap: bigint | null }> {
-  const [row] = await rowsOf<{ per_sme_annual_cap: string | number | null }>(
-    tx,
-    sql`select per_sme_annual_cap from subsidy_programs where id = ${int8(programId)} for no key update`,
-  );
+  const [row] = await rowsOf<ProgramLockRow>(tx, programLock(programId));
+  return lockedProgram(row);
+}
+
+type ProgramLockRow = { per_sme_annual_cap: string | number | null };
+
+const programLock = (programId: number) => sql`select per_sme_annual_cap from subsidy_programs where id = ${int8(programId)} for no key update`;
+
+function lockedProgram(row: ProgramLockRow | undefined): { perSmeAnnualCap: bigint | null } {
   if (!row) throw conflict("The order's subsidy program does not exist");
   return { perSmeAnnualCap: row.per_sme_annual_cap == null ? null : BigInt(row.per_sme_annual_cap) };
 }
@@ -86,6 +91,15 @@ const REFUSALS = {
  * transaction rolls the entry back.
  */
 async function appendAndMove(tx: Executor, order: Subsidized, kind: LedgerKind): Promise<boolean> {
+  const [done] = await rowsOf<MoveResult>(tx, moveStatement(order, kind));
+  return judgeMove(tx, order, kind, done);
+}
+
+/** What each part of a move statement wrote: a row count each. */
+type MoveResult = { entry: number; program: number; voucher: number; annual: number };
+
+/** The statement of appendAndMove. */
+function moveStatement(order: Subsidized, kind: LedgerKind): SQL {
   const { requires, excludes } = PRECONDITION[kind];
   const move = MOVES[kind];
   const [programId, voucherId, orderId, amount] = [int8(order.programId), int8(order.voucherId), int8(order.id), int8(order.subsidy)];
@@ -110,9 +124,7 @@ async function appendAndMove(tx: Executor, order: Subsidized, kind: LedgerKind):
               and committed >= ${amount} and ${written}
             returning committed`;
   // The outer select reads the parts in lock order: program, then voucher, then annual counter.
-  const [done] = await rowsOf<{ entry: number; program: number; voucher: number; annual: number }>(
-    tx,
-    sql`with entry as (
+  return sql`with entry as (
           insert into ledger_entries (program_id, voucher_id, order_id, kind, amount)
           select ${programId}, ${voucherId}, ${orderId}, ${kind}::ledger_entry_kind, ${amount}
           where true
@@ -127,8 +139,12 @@ async function appendAndMove(tx: Executor, order: Subsidized, kind: LedgerKind):
         )${move.voucher ? sql`, voucher as (${voucher})` : sql``}${move.annual ? sql`, annual as (${annual})` : sql``}
         select (select count(*) from entry)::int as entry, (select count(*) from program)::int as program,
                ${move.voucher ? sql`(select count(*) from voucher)::int` : sql`1`} as voucher,
-               ${move.annual ? sql`(select count(*) from annual)::int` : sql`1`} as annual`,
-  );
+               ${move.annual ? sql`(select count(*) from annual)::int` : sql`1`} as annual`;
+}
+
+/** True when the move statement wrote the entry and every move; false for a repeat; else CONFLICT. */
+async function judgeMove(tx: Executor, order: Subsidized, kind: LedgerKind, done: MoveResult): Promise<boolean> {
+  const move = MOVES[kind];
   if (Number(done.entry) === 0) return explainMissingEntry(tx, order, kind);
   const refusal =
     Number(done.program) === 0
@@ -169,12 +185,8 @@ export function nextMonth(month: string): string {
 type StatementRow = { id: string | number; month: string; status: string };
 
 /** The program's statements from `month` on. */
-function statementsFrom(tx: Executor, programId: number, month: string): Promise<StatementRow[]> {
-  return rowsOf<StatementRow>(
-    tx,
-    sql`select id, month, status from city_statements where program_id = ${int8(programId)} and month >= ${month}::text order by month`,
-  );
-}
+const statementsFrom = (programId: number, month: string) =>
+  sql`select id, month, status from city_statements where program_id = ${int8(programId)} and month >= ${month}::text order by month`;
 
 /**
  * The oldest OPEN statement of the program at or after `month`, created on demand, from the
@@ -214,12 +226,14 @@ async function addClaimLine(tx: Executor, order: Subsidized, amount: bigint, mon
  * order, each on a fresh snapshot, so the later ones see every move committed before the lock.
  */
 async function lockedMove(tx: Executor, order: Subsidized, kind: LedgerKind, claimMonth: string | null) {
-  const [, appended, statements] = await Promise.all([
-    lockProgram(tx, order.programId),
-    appendAndMove(tx, order, kind),
-    claimMonth == null ? [] : statementsFrom(tx, order.programId, claimMonth),
-  ]);
-  return { appended, statements };
+  const lock = programLock(order.programId);
+  const move = moveStatement(order, kind);
+  const [[program], [done], statements = []] =
+    claimMonth == null
+      ? await pipelined<[ProgramLockRow, MoveResult]>(tx, [lock, move])
+      : await pipelined<[ProgramLockRow, MoveResult, StatementRow]>(tx, [lock, move, statementsFrom(order.programId, claimMonth)]);
+  lockedProgram(program);
+  return { appended: await judgeMove(tx, order, kind, done), statements };
 }
 
 /**

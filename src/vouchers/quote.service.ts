@@ -1,6 +1,6 @@
 // Prices a reservation with or without a voucher: the quote, and the figures a checkout commits.
-import { sql } from "drizzle-orm";
-import { rowsOf, type Executor } from "../db/client.js";
+import { sql, type SQL } from "drizzle-orm";
+import { pipelined, rowsOf, type Executor } from "../db/client.js";
 import { reservations } from "../db/schema.js";
 import { notEligible, notFound } from "../graphql/errors.js";
 import { hoursBetween } from "../time.js";
@@ -80,24 +80,20 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
   const { reservation, smeId, now } = args;
   const year = now.getUTCFullYear();
   const hours = hoursBetween(reservation.startsAt, reservation.endsAt);
-  // The rental's facts and the voucher's program go out together: one round trip.
-  const [[rental], found] = await Promise.all([
-    rowsOf<RentalRow>(
-      tx,
-      sql`select dc.id as data_center_id, dc.hub, o.gpu_model_id, m.domestic,
-                 (dc.operator_id = ${smeId} or exists (
-                    select 1 from affiliations a where a.organization_id = ${smeId} and a.affiliated_id = dc.operator_id)) as affiliated
-          from offers o
-          join data_centers dc on dc.id = o.data_center_id
-          join gpu_models m on m.id = o.gpu_model_id
-          where o.id = ${reservation.offerId}`,
-    ),
+  const rentalQuery = sql`select dc.id as data_center_id, dc.hub, o.gpu_model_id, m.domestic,
+             (dc.operator_id = ${smeId} or exists (
+                select 1 from affiliations a where a.organization_id = ${smeId} and a.affiliated_id = dc.operator_id)) as affiliated
+      from offers o
+      join data_centers dc on dc.id = o.data_center_id
+      join gpu_models m on m.id = o.gpu_model_id
+      where o.id = ${reservation.offerId}`;
+  // The rental's facts and the voucher's program, read or locked, in one round trip.
+  const [[rental], found] =
     args.voucherId == null
-      ? null
+      ? [await rowsOf<RentalRow>(tx, rentalQuery), null]
       : args.lock
-        ? lockVoucherAndProgram(tx, args.voucherId, smeId, year)
-        : readVoucherAndProgram(tx, args.voucherId, smeId, year),
-  ]);
+        ? await lockedVoucherAndProgram(tx, rentalQuery, args.voucherId, smeId, year)
+        : await readVoucherAndProgram(tx, rentalQuery, args.voucherId, smeId, year);
   if (!rental) throw notFound("Offer");
   const copied = {
     year,
@@ -154,42 +150,34 @@ const PROGRAM_COLUMNS = sql.raw(`p.id as program_id, p.status as program_status,
   p.available, p.rate_basis_points, p.domestic_rate_basis_points, p.per_order_cap, p.per_sme_annual_cap,
   p.max_subsidized_price_per_gpu_hour`);
 
-/** One query, no locks: for quotes. */
-async function readVoucherAndProgram(tx: Executor, voucherId: number, smeId: number, year: number): Promise<VoucherProgramRow | null> {
-  const [row] = await rowsOf<VoucherProgramRow>(
-    tx,
+/** No locks: for quotes. */
+async function readVoucherAndProgram(tx: Executor, rental: SQL, voucherId: number, smeId: number, year: number): Promise<[RentalRow[], VoucherProgramRow | null]> {
+  const [rentals, [row]] = await pipelined<[RentalRow, VoucherProgramRow]>(tx, [
+    rental,
     sql`select v.sme_id as voucher_sme_id, v.status as voucher_status, v.valid_until as voucher_valid_until, v.remaining,
                ${PROGRAM_COLUMNS}, a.committed
         from vouchers v
         join subsidy_programs p on p.id = v.program_id
         left join sme_annual_subsidy a on a.program_id = p.id and a.sme_id = ${smeId} and a.year = ${year}
         where v.id = ${voucherId}`,
-  );
-  return row ?? null;
+  ]);
+  return [rentals, row ?? null];
 }
 
-/**
- * Locks program, then voucher, then the annual counter: the order every budget move takes. The
- * three statements go out together (pipelined on the transaction's connection) and run in that
- * order: one round trip instead of three while the program's lock is held.
- */
-async function lockVoucherAndProgram(tx: Executor, voucherId: number, smeId: number, year: number): Promise<VoucherProgramRow | null> {
+type VoucherRow = Pick<VoucherProgramRow, "voucher_sme_id" | "voucher_status" | "voucher_valid_until" | "remaining">;
+
+/** Locks program, then voucher, then the annual counter: the order every budget move takes. */
+async function lockedVoucherAndProgram(tx: Executor, rental: SQL, voucherId: number, smeId: number, year: number): Promise<[RentalRow[], VoucherProgramRow | null]> {
   const programOfVoucher = sql`(select program_id from vouchers where id = ${voucherId})`;
-  const [[program], [voucher], [annual]] = await Promise.all([
-    rowsOf<VoucherProgramRow>(tx, sql`select ${PROGRAM_COLUMNS} from subsidy_programs p where p.id = ${programOfVoucher} for no key update`),
-    rowsOf<Pick<VoucherProgramRow, "voucher_sme_id" | "voucher_status" | "voucher_valid_until" | "remaining">>(
-      tx,
-      sql`select sme_id as voucher_sme_id, status as voucher_status, valid_until as voucher_valid_until, remaining
-          from vouchers where id = ${voucherId} for no key update`,
-    ),
+  const [rentals, [program], [voucher], [annual]] = await pipelined<[RentalRow, VoucherProgramRow, VoucherRow, { committed: string | number }]>(tx, [
+    rental,
+    sql`select ${PROGRAM_COLUMNS} from subsidy_programs p where p.id = ${programOfVoucher} for no key update`,
+    sql`select sme_id as voucher_sme_id, status as voucher_status, valid_until as voucher_valid_until, remaining
+        from vouchers where id = ${voucherId} for no key update`,
     // An absent counter cannot be locked, but every change to it happens under the program's lock taken first.
-    rowsOf<{ committed: string | number }>(
-      tx,
-      sql`select committed from sme_annual_subsidy
-          where program_id = ${programOfVoucher} and sme_id = ${smeId} and year = ${year}
-          for no key update`,
-    ),
+    sql`select committed from sme_annual_subsidy
+        where program_id = ${programOfVoucher} and sme_id = ${smeId} and year = ${year}
+        for no key update`,
   ]);
-  if (!program || !voucher) return null;
-  return { ...program, ...voucher, committed: annual?.committed ?? 0 };
+  return [rentals, program && voucher ? { ...program, ...voucher, committed: annual?.committed ?? 0 } : null];
 }
