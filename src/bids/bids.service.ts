@@ -1,13 +1,13 @@
 // Bids: validation, placing with immediate matching, cancelling, reading. Tenant checks live here.
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import { PLAN_EACH_CALL, type Executor } from "../db/client.js";
+import { pipelined, PLAN_EACH_CALL, rowFrom, type Executor } from "../db/client.js";
 import { bids, dataCenters, offers, reservations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import type { Catalog } from "../offers/catalog.js";
 import { requireHub } from "../offers/catalog.js";
 import { MAX_WINDOW_HOURS, requireGpuCount, requirePrice } from "../offers/offers.service.js";
-import { liveBookings, type LiveBooking } from "../offers/reservations.query.js";
+import { bookingsByOffer, liveBookings, liveBookingsQuery, type LiveBooking, type PackedBookings } from "../offers/reservations.query.js";
 import { utilizationOf } from "../offers/utilization.js";
 import { addHours, addMinutes, ceilHour, maxDate, requireWholeHour } from "../time.js";
 import { dataCentersToCompare, feasibleCandidates, isStale, pickWinner, type BidTerms, type Candidate, type OfferTerms } from "./match.js";
@@ -192,10 +192,16 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promi
     const winner = await chooseOffer(tx, bid, reader.offers, reader.bookings, now);
     if (!winner) return null;
     const savepoint = sql.raw(`match_attempt_${attempt}`);
-    await tx.execute(sql`savepoint ${savepoint}`);
-    const [row] = await candidateRows(tx, eq(offers.id, winner.offer.id)).for("update", { of: offers });
-    const current: OfferTerms = { ...row.offer, hub: row.hub };
-    const currentBookings = await liveBookings(tx, [current.id], reader.earliest, reader.latest, now);
+    // The savepoint, the lock, and the offer and its bookings as they are once the lock is held:
+    // one round trip.
+    const [, [row], packed] = await pipelined<[unknown, Record<string, unknown>, PackedBookings]>(tx, [
+      sql`savepoint ${savepoint}`,
+      sql`select o.*, dc.hub as offer_hub from ${offers} o join ${dataCenters} dc on dc.id = o.data_center_id
+          where o.id = ${winner.offer.id} for update of o`,
+      liveBookingsQuery([winner.offer.id], reader.earliest, reader.latest, now),
+    ]);
+    const current: OfferTerms = { ...rowFrom(offers, row), hub: String(row.offer_hub) };
+    const currentBookings = bookingsByOffer(packed);
     const again = feasibleCandidates(bid, [current], currentBookings, now)[0];
     if (again && again.startsAt.getTime() === winner.startsAt.getTime() && again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour) {
       return again;

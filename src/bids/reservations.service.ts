@@ -4,8 +4,8 @@
 // (a new HELD reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock and
 // re-checks the offer's free capacity, so a hold that lapsed on one process's clock and was booked
 // over by another can never come back to life on top of that booking.
-import { and, count, desc, eq, getTableColumns, gt, inArray, lt, ne, sql } from "drizzle-orm";
-import { rowsOf, type Executor } from "../db/client.js";
+import { and, count, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
+import { rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { dataCenters, offers, orders, reservations } from "../db/schema.js";
 import { conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -61,17 +61,7 @@ export async function lockForPayment(tx: Executor, id: number, now: Date): Promi
         where r.id = ${id} and r.status = 'HELD' and r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz
         for key share of o for update of r`,
   );
-  return held ? { reservation: reservationFrom(held), offer: null } : lockReservation(tx, id);
-}
-
-/** A reservation row as the driver returns it (column names, driver values) in drizzle's shape. */
-function reservationFrom(row: Record<string, unknown>): ReservationRow {
-  const mapped: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(reservations))) {
-    const value = row[column.name];
-    mapped[key] = value == null ? null : column.mapFromDriverValue(value);
-  }
-  return mapped as ReservationRow;
+  return held ? { reservation: rowFrom(reservations, held), offer: null } : lockReservation(tx, id);
 }
 
 /** Throws CONFLICT unless the reservation's GPUs fit next to every other live reservation of its offer. */

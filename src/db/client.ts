@@ -4,8 +4,8 @@ import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
-import { sql, type SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTable, PgTransaction } from "drizzle-orm/pg-core";
+import { getTableColumns, sql, type SQL } from "drizzle-orm";
 import { postgres } from "./postgres-driver.js";
 import * as schema from "./schema.js";
 
@@ -128,6 +128,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  */
 export function pipelined<T extends unknown[]>(executor: Executor, queries: { [K in keyof T]: SQL }): Promise<{ [K in keyof T]: T[K][] }> {
   return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
+}
+
+/** A row of `select <table>.*` as the driver returns it (column names, driver values), in drizzle's shape. */
+export function rowFrom<T extends PgTable>(table: T, raw: Record<string, unknown>): T["$inferSelect"] {
+  const mapped: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[column.name];
+    mapped[key] = value == null ? null : column.mapFromDriverValue(value);
+  }
+  return mapped as T["$inferSelect"];
 }
 
 export async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {

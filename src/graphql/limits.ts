@@ -4,6 +4,7 @@ import {
   GraphQLError,
   Kind,
   type ASTNode,
+  type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
   type SelectionSetNode,
@@ -65,21 +66,32 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field
 
 /** Refuses an operation whose estimated cost is above MAX_COST, before any resolver runs. */
 export function costLimit(schema: GraphQLSchema): ApolloServerPlugin<Context> {
+  // A cost depends on the operation and on its numeric variables (page sizes) only. Apollo hands
+  // over the same parsed document for the same query text, so the cost is computed once per
+  // document, operation and page sizes, not on every request.
+  const known = new WeakMap<DocumentNode, Map<string, number>>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          let cost: number;
-          try {
-            cost = getComplexity({
-              schema,
-              query: document,
-              variables: request.variables ?? {},
-              operationName: request.operationName,
-              estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })],
-            });
-          } catch {
-            return; // bad variables are reported by execution with their own error
+          const variables = request.variables ?? {};
+          const key = JSON.stringify([request.operationName ?? null, Object.entries(variables).filter(([, value]) => typeof value === "number")]);
+          const costs = known.get(document) ?? new Map<string, number>();
+          let cost = costs.get(key);
+          if (cost === undefined) {
+            try {
+              cost = getComplexity({
+                schema,
+                query: document,
+                variables,
+                operationName: request.operationName,
+                estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })],
+              });
+            } catch {
+              return; // bad variables are reported by execution with their own error
+            }
+            if (costs.size < 100) costs.set(key, cost);
+            known.set(document, costs);
           }
           if (cost > MAX_COST) {
             throw httpError("BAD_USER_INPUT", `The query costs ${cost}; at most ${MAX_COST} is allowed (ask for fewer items)`, 400, { cost });

@@ -19,24 +19,31 @@ export interface LiveBooking {
  * JSON array of [start ms, end ms, GPUs], far cheaper to decode than a row and two timestamps each.
  */
 export async function liveBookings(db: Executor, offerIds: readonly number[], from: Date, to: Date, now: Date) {
-  const byOffer = new Map<number, LiveBooking[]>();
-  if (offerIds.length === 0) return byOffer;
+  if (offerIds.length === 0) return new Map<number, LiveBooking[]>();
+  return bookingsByOffer(await rowsOf<PackedBookings>(db, liveBookingsQuery(offerIds, from, to, now)));
+}
+
+export type PackedBookings = { offer_id: string | number; bookings: string };
+
+/** The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. */
+export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: Date, now: Date) {
   const epochMs = (column: typeof reservations.startsAt) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
-  const rows = await rowsOf<{ offer_id: string | number; bookings: string }>(
-    db,
-    sql`select ${reservations.offerId} as offer_id,
-               json_agg(json_build_array(${epochMs(reservations.startsAt)}, ${epochMs(reservations.endsAt)}, ${reservations.gpuCount}))::text as bookings
-        from ${reservations}
-        where ${and(
-          // One array parameter: the same prepared statement whatever the number of offers.
-          sql`${reservations.offerId} = any(${`{${offerIds.join(",")}}`}::bigint[])`,
-          sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
-          isLive(now),
-          lt(reservations.startsAt, to),
-          gt(reservations.endsAt, from),
-        )}
-        group by ${reservations.offerId}`,
-  );
+  return sql`select ${reservations.offerId} as offer_id,
+                    json_agg(json_build_array(${epochMs(reservations.startsAt)}, ${epochMs(reservations.endsAt)}, ${reservations.gpuCount}))::text as bookings
+             from ${reservations}
+             where ${and(
+               // One array parameter: the same prepared statement whatever the number of offers.
+               sql`${reservations.offerId} = any(${`{${offerIds.join(",")}}`}::bigint[])`,
+               sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
+               isLive(now),
+               lt(reservations.startsAt, to),
+               gt(reservations.endsAt, from),
+             )}
+             group by ${reservations.offerId}`;
+}
+
+export function bookingsByOffer(rows: readonly PackedBookings[]): Map<number, LiveBooking[]> {
+  const byOffer = new Map<number, LiveBooking[]>();
   for (const row of rows) {
     const offerId = Number(row.offer_id);
     const packed = JSON.parse(row.bookings) as [number, number, number][];
