@@ -90,7 +90,9 @@ export async function createApp(config: Config): Promise<App> {
   // Connections accepted whose first request is not read yet: the drain counts them idle and would
   // close them under a client that has already sent its request. close() waits for them briefly.
   const unread = new Set<Socket>();
+  let lastArrival = 0;
   httpServer.on("connection", (socket: Socket) => {
+    lastArrival = Date.now();
     unread.add(socket);
     socket.once("close", () => unread.delete(socket));
   });
@@ -188,8 +190,13 @@ export async function createApp(config: Config): Promise<App> {
       if (closed) return;
       closed = true;
       stopMaintenance();
-      httpServer.close(); // no new connections
-      for (const deadline = Date.now() + 1_000; unread.size > 0 && Date.now() < deadline; ) await sleep(10);
+      // Clients the kernel already connected (still queued for accept, or accepted with their
+      // request unread) are served: closing the listener would reset them. It closes once no
+      // connection has arrived for a moment (2 s at most); later clients are refused.
+      for (const deadline = Date.now() + 2_000; Date.now() < deadline && (Date.now() - lastArrival < 100 || unread.size > 0); ) {
+        await sleep(10);
+      }
+      httpServer.close();
       await apollo.stop(); // drains the HTTP server: in-flight requests finish first
       await database.close();
     },

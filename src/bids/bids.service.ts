@@ -98,7 +98,7 @@ const candidateRows = (tx: Executor, where: SQL | undefined) =>
  */
 export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date) {
   const { conditions, earliest, latest } = candidateConditions(terms, now);
-  const rows = await candidateRows(tx, and(...conditions)).orderBy(asc(offers.id)).for("update", { of: offers });
+  const rows = await candidateRows(tx, and(...conditions)).orderBy(asc(offers.id)).for("no key update", { of: offers });
   const candidates: OfferTerms[] = rows.map((r) => ({ ...r.offer, hub: r.hub }));
   const bookings: LiveBookings = candidates.length
     ? await liveBookings(tx, candidates.map((o) => o.id), earliest, latest, now)
@@ -197,7 +197,7 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promi
     const [, [row], packed] = await pipelined<[unknown, Record<string, unknown>, PackedBookings]>(tx, [
       sql`savepoint ${savepoint}`,
       sql`select o.*, dc.hub as offer_hub from ${offers} o join ${dataCenters} dc on dc.id = o.data_center_id
-          where o.id = ${winner.offer.id} for update of o`,
+          where o.id = ${winner.offer.id} for no key update of o`,
       liveBookingsQuery([winner.offer.id], reader.earliest, reader.latest, now),
     ]);
     const current: OfferTerms = { ...rowFrom(offers, row), hub: String(row.offer_hub) };

@@ -1,9 +1,12 @@
 // The life of a reservation after matching: lock, confirm, extend, release, and who may see it.
 //
 // Lock order everywhere: offer, then reservation, then bid. Every change that makes GPUs count
-// (a new HELD reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock and
-// re-checks the offer's free capacity, so a hold that lapsed on one process's clock and was booked
-// over by another can never come back to life on top of that booking.
+// (a new HELD reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock
+// (NO KEY UPDATE: bookers exclude each other, but not the KEY SHARE of foreign keys and of
+// checkouts) and re-checks the offer's free capacity, so a hold that lapsed on one process's clock
+// and was booked over by another can never come back to life on top of that booking. The one
+// exception is a hold far from lapsing (lockForPayment): it is live on every clock, so its GPUs
+// are its own and confirming or extending it changes nobody's capacity.
 import { and, count, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import { rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { dataCenters, offers, orders, reservations } from "../db/schema.js";
@@ -38,7 +41,7 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
     .select()
     .from(offers)
     .where(eq(offers.id, sql`(select ${reservations.offerId} from ${reservations} where ${reservations.id} = ${id})`))
-    .for("update");
+    .for("no key update");
   if (!offer) return null;
   const [reservation] = await tx.select().from(reservations).where(eq(reservations.id, id)).for("update");
   return { reservation, offer };
@@ -57,8 +60,12 @@ export async function lockForPayment(tx: Executor, id: number, now: Date): Promi
   const safelyHeldUntil = new Date(now.getTime() + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
   const [held] = await rowsOf<Record<string, unknown>>(
     tx,
+    // The CASE keeps the planner on the primary key: written plainly, the conditions match the
+    // partial index of held reservations, which looks tiny to stale statistics (holds come and go
+    // faster than autovacuum analyzes a large table) and gets scanned whole instead.
     sql`select r.* from ${offers} o join ${reservations} r on r.offer_id = o.id
-        where r.id = ${id} and r.status = 'HELD' and r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz
+        where r.id = ${id}
+          and case when r.status = 'HELD' then r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz else false end
         for key share of o for update of r`,
   );
   return held ? { reservation: rowFrom(reservations, held), offer: null } : lockReservation(tx, id);

@@ -222,7 +222,7 @@ export async function lockOwnOffer(tx: Executor, operatorId: number, offerId: nu
     .from(offers)
     .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
     .where(eq(offers.id, offerId))
-    .for("update", { of: offers });
+    .for("no key update", { of: offers });
   if (!row || row.operatorId !== operatorId) throw notFound("Offer");
   return row.offer;
 }
