@@ -7,8 +7,8 @@
 // and was booked over by another can never come back to life on top of that booking. The one
 // exception is a hold far from lapsing (lockForPayment): it is live on every clock, so its GPUs
 // are its own and confirming or extending it changes nobody's capacity.
-import { and, count, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
-import { rowFrom, rowsOf, type Executor } from "../db/client.js";
+import { and, count, desc, eq, gt, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
+import { pipelined, rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { dataCenters, offers, orders, reservations } from "../db/schema.js";
 import { conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -57,18 +57,31 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
  * lock and the capacity re-check.
  */
 export async function lockForPayment(tx: Executor, id: number, now: Date): Promise<LockedReservation | null> {
+  return (await lockForPaymentThen(tx, id, now, [])).locked;
+}
+
+/**
+ * lockForPayment, then `reads` that need the lock held (each sees everything committed before it
+ * was granted): in the same round trip as the lock when the hold is far from lapsing.
+ */
+export async function lockForPaymentThen<T extends unknown[]>(
+  tx: Executor,
+  id: number,
+  now: Date,
+  reads: { [K in keyof T]: SQL },
+): Promise<{ locked: LockedReservation | null; reads: { [K in keyof T]: T[K][] } }> {
   const safelyHeldUntil = new Date(now.getTime() + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
-  const [held] = await rowsOf<Record<string, unknown>>(
-    tx,
-    // The CASE keeps the planner on the primary key: written plainly, the conditions match the
-    // partial index of held reservations, which looks tiny to stale statistics (holds come and go
-    // faster than autovacuum analyzes a large table) and gets scanned whole instead.
-    sql`select r.* from ${offers} o join ${reservations} r on r.offer_id = o.id
-        where r.id = ${id}
-          and case when r.status = 'HELD' then r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz else false end
-        for key share of o for update of r`,
-  );
-  return held ? { reservation: rowFrom(reservations, held), offer: null } : lockReservation(tx, id);
+  // The CASE keeps the planner on the primary key: written plainly, the conditions match the
+  // partial index of held reservations, which looks tiny to stale statistics (holds come and go
+  // faster than autovacuum analyzes a large table) and gets scanned whole instead.
+  const lockSafelyHeld = sql`select r.* from ${offers} o join ${reservations} r on r.offer_id = o.id
+      where r.id = ${id}
+        and case when r.status = 'HELD' then r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz else false end
+      for key share of o for update of r`;
+  const [[held], ...results] = await pipelined<[Record<string, unknown>, ...T]>(tx, [lockSafelyHeld, ...reads] as never);
+  if (held) return { locked: { reservation: rowFrom(reservations, held), offer: null }, reads: results as never };
+  const locked = await lockReservation(tx, id);
+  return { locked, reads: (await pipelined<T>(tx, reads)) as never };
 }
 
 /** Throws CONFLICT unless the reservation's GPUs fit next to every other live reservation of its offer. */

@@ -1,13 +1,13 @@
 // Checkout: one transaction commits the order, its subsidy reservation and a longer hold; then the
 // provider is asked for the SME's share. Every provider call carries a key derived from the order,
 // so a retry (by the client, the reconciler or after a crash) can never charge twice.
-import { and, count, desc, eq, lt } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import { and, count, desc, eq, lt, sql } from "drizzle-orm";
+import { rowFrom, type Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
-import { extendLockedHold, hasLiveOrder, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
+import { extendLockedHold, lockForPaymentThen, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation } from "../vouchers/quote.service.js";
@@ -52,17 +52,32 @@ function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
 /** Runs inside the transaction that commits an order's change (the audit trail's entry). */
 export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
 
-/** The order, its subsidy reserved and its hold kept for the payment window: one transaction. */
-async function createOrder(tx: Executor, request: CheckoutRequest, provider: string, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
-  const locked = await lockForPayment(tx, request.reservationId, now);
+/** The live order of a reservation and the caller's order under a key: read under the reservation's lock. */
+const liveOrderOf = (reservationId: number) =>
+  sql`select id from orders where reservation_id = ${reservationId} and status in ('PENDING_PAYMENT', 'PAID') limit 1`;
+const orderWithKey = (smeId: number, key: string) => sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
+
+/**
+ * The order, its subsidy reserved and its hold kept for the payment window: one transaction. A
+ * checkout already made with this key (a replay, or a concurrent twin that got the lock first) is
+ * returned as it is, with `replay` set.
+ */
+async function createOrder(
+  tx: Executor,
+  request: CheckoutRequest,
+  provider: string,
+  now: Date,
+  onCreated?: OrderCommitHook,
+): Promise<{ order: OrderRow; replay: boolean }> {
+  const { locked, reads } = await lockForPaymentThen<[{ id: unknown }, Record<string, unknown>]>(tx, request.reservationId, now, [
+    liveOrderOf(request.reservationId),
+    orderWithKey(request.smeId, request.idempotencyKey),
+  ]);
+  const [[live], [keyed]] = reads;
+  if (keyed) return { order: sameRequest(rowFrom(orders, keyed), request), replay: true };
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
   const reservation = locked.reservation;
-  if (await hasLiveOrder(tx, reservation.id)) {
-    // A concurrent request with the same key may have created it while we waited for the lock.
-    const sameKey = await orderByKey(tx, request.smeId, request.idempotencyKey);
-    if (sameKey) return sameRequest(sameKey, request);
-    throw conflict("This reservation already has an order");
-  }
+  if (live) throw conflict("This reservation already has an order");
   if (reservation.status !== "HELD") throw conflict(`This reservation is ${reservation.status.toLowerCase()}, not held`);
   if (reservation.holdExpiresAt <= now) throw conflict("The hold on this reservation has lapsed; place a new bid");
 
@@ -98,7 +113,7 @@ async function createOrder(tx: Executor, request: CheckoutRequest, provider: str
     extendLockedHold(tx, locked, addMinutes(now, PAYMENT_WINDOW_MINUTES), now),
     onCreated?.(tx, order),
   ]);
-  return order;
+  return { order, replay: false };
 }
 
 /** Runs what a settlement left for after its commit: provider refunds or cancels, then re-matching. */
@@ -179,11 +194,9 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
 /** `onCreated` runs in the transaction that creates the order, never for a replay of the same key. */
 export async function checkout(app: AppServices, request: CheckoutRequest, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
   requireKey(request.idempotencyKey);
-  const existing = await orderByKey(app.db, request.smeId, request.idempotencyKey);
-  if (existing) return startPayment(app, sameRequest(existing, request), now);
   let order: OrderRow;
   try {
-    order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated));
+    ({ order } = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated)));
   } catch (error) {
     // A concurrent checkout with the same key got there first.
     if (pgCode(error) !== "23505") throw error;
