@@ -48,36 +48,35 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
 }
 
 /**
- * Locks a reservation to check it out or confirm it. A HELD reservation whose hold lapses beyond
- * the clock-skew allowance is live on every clock, so nobody can have booked its GPUs: it needs
- * neither its offer's exclusive lock nor a capacity re-check, and checkouts of one popular offer
- * no longer queue behind each other. It takes its offer's KEY SHARE lock (what the order's foreign
- * key takes anyway) and then its own, the lock order offer -> reservation. Any other reservation
- * matches no row here, so nothing is locked, and takes lockReservation's path: the exclusive offer
- * lock and the capacity re-check.
+ * The reservation (as `reservations`) is HELD and lapses beyond the clock-skew allowance. The CASE
+ * keeps the planner on the primary key: written plainly, the conditions match the partial index
+ * of held reservations, which looks tiny to stale statistics (holds come and go faster than
+ * autovacuum analyzes a large table) and gets scanned whole instead.
  */
-export async function lockForPayment(tx: Executor, id: number, now: Date): Promise<LockedReservation | null> {
-  return (await lockForPaymentThen(tx, id, now, [])).locked;
+function heldSafely(now: Date): SQL {
+  const safelyHeldUntil = new Date(now.getTime() + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
+  return sql`case when ${reservations.status} = 'HELD' then ${reservations.holdExpiresAt} > ${safelyHeldUntil.toISOString()}::timestamptz else false end`;
 }
 
 /**
- * lockForPayment, then `reads` that need the lock held (each sees everything committed before it
- * was granted): in the same round trip as the lock when the hold is far from lapsing.
+ * Locks a reservation to check it out, then runs `reads` that need the lock held (each sees
+ * everything committed before it was granted). A HELD reservation whose hold lapses beyond the
+ * clock-skew allowance is live on every clock, so nobody can have booked its GPUs: it needs
+ * neither its offer's exclusive lock nor a capacity re-check, and checkouts of one popular offer
+ * no longer queue behind each other. It takes its offer's KEY SHARE lock (what the order's foreign
+ * key takes anyway) and then its own, the lock order offer -> reservation, and the reads follow in
+ * the same round trip. Any other reservation matches no row, so nothing is locked, and takes
+ * lockReservation's path: the exclusive offer lock and the capacity re-check.
  */
-export async function lockForPaymentThen<T extends unknown[]>(
+export async function lockForPayment<T extends unknown[]>(
   tx: Executor,
   id: number,
   now: Date,
   reads: { [K in keyof T]: SQL },
 ): Promise<{ locked: LockedReservation | null; reads: { [K in keyof T]: T[K][] } }> {
-  const safelyHeldUntil = new Date(now.getTime() + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
-  // The CASE keeps the planner on the primary key: written plainly, the conditions match the
-  // partial index of held reservations, which looks tiny to stale statistics (holds come and go
-  // faster than autovacuum analyzes a large table) and gets scanned whole instead.
-  const lockSafelyHeld = sql`select r.* from ${offers} o join ${reservations} r on r.offer_id = o.id
-      where r.id = ${id}
-        and case when r.status = 'HELD' then r.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz else false end
-      for key share of o for update of r`;
+  const lockSafelyHeld = sql`select ${reservations}.* from ${offers} o join ${reservations} on ${reservations.offerId} = o.id
+      where ${reservations.id} = ${id} and ${heldSafely(now)}
+      for key share of o for update of ${reservations}`;
   const [[held], ...results] = await pipelined<[Record<string, unknown>, ...T]>(tx, [lockSafelyHeld, ...reads] as never);
   if (held) return { locked: { reservation: rowFrom(reservations, held), offer: null }, reads: results as never };
   const locked = await lockReservation(tx, id);
@@ -87,7 +86,7 @@ export async function lockForPaymentThen<T extends unknown[]>(
 /** Throws CONFLICT unless the reservation's GPUs fit next to every other live reservation of its offer. */
 async function requireStillFits(tx: Executor, locked: LockedReservation, now: Date): Promise<void> {
   const { reservation: r, offer } = locked;
-  if (!offer) return; // a hold far from lapsing: see lockForPayment
+  if (!offer) return; // a hold far from lapsing: see lockForPayment and confirmReservation
   const others = await tx
     .select({ startsAt: reservations.startsAt, endsAt: reservations.endsAt, gpuCount: reservations.gpuCount })
     .from(reservations)
@@ -111,7 +110,16 @@ async function requireStillFits(tx: Executor, locked: LockedReservation, now: Da
  * and so is a lapsed hold whose GPUs someone else has taken since.
  */
 export async function confirmReservation(tx: Executor, id: number, now: Date): Promise<ReservationRow> {
-  const locked = await lockForPayment(tx, id, now);
+  // A hold far from lapsing is confirmed by one guarded update (see lockForPayment; the update
+  // changes no foreign key, so it needs no lock on the offer). Anything else goes the long way.
+  const [confirmed] = await rowsOf<Record<string, unknown>>(
+    tx,
+    sql`update ${reservations} set status = 'CONFIRMED', updated_at = ${now.toISOString()}::timestamptz
+        where id = ${id} and ${heldSafely(now)}
+        returning *`,
+  );
+  if (confirmed) return rowFrom(reservations, confirmed);
+  const locked = await lockReservation(tx, id);
   if (!locked) throw notFound("Reservation");
   if (locked.reservation.status === "CONFIRMED") return locked.reservation;
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");

@@ -7,7 +7,7 @@ import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
-import { extendLockedHold, lockForPaymentThen, releaseReservation } from "../bids/reservations.service.js";
+import { extendLockedHold, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation } from "../vouchers/quote.service.js";
@@ -69,7 +69,7 @@ async function createOrder(
   now: Date,
   onCreated?: OrderCommitHook,
 ): Promise<{ order: OrderRow; replay: boolean }> {
-  const { locked, reads } = await lockForPaymentThen<[{ id: unknown }, Record<string, unknown>]>(tx, request.reservationId, now, [
+  const { locked, reads } = await lockForPayment<[{ id: unknown }, Record<string, unknown>]>(tx, request.reservationId, now, [
     liveOrderOf(request.reservationId),
     orderWithKey(request.smeId, request.idempotencyKey),
   ]);
