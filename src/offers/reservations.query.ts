@@ -15,21 +15,25 @@ export interface LiveBooking {
 
 /**
  * Live reservations of the offers that overlap [from, to), grouped by offer. A popular offer has
- * hundreds of them and every bid on it reads them all: PostgreSQL packs each offer's into one
- * JSON array of [start ms, end ms, GPUs], far cheaper to decode than a row and two timestamps each.
+ * hundreds of them and every bid on it reads them all: PostgreSQL packs each offer's into three
+ * integer arrays (starts and ends in epoch seconds, GPUs), far cheaper to build and decode than a
+ * row with two timestamps each.
  */
 export async function liveBookings(db: Executor, offerIds: readonly number[], from: Date, to: Date, now: Date) {
   if (offerIds.length === 0) return new Map<number, LiveBooking[]>();
   return bookingsByOffer(await rowsOf<PackedBookings>(db, liveBookingsQuery(offerIds, from, to, now)));
 }
 
-export type PackedBookings = { offer_id: string | number; bookings: string };
+/** One offer's live bookings as liveBookingsQuery packs them: int arrays in their text form, like {1,2,3}. */
+export type PackedBookings = { offer_id: string | number; starts: string; ends: string; gpus: string };
 
 /** The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. */
 export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: Date, now: Date) {
-  const epochMs = (column: typeof reservations.startsAt) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
+  const epoch = (column: typeof reservations.startsAt) => sql`extract(epoch from ${column})::int8`;
   return sql`select ${reservations.offerId} as offer_id,
-                    json_agg(json_build_array(${epochMs(reservations.startsAt)}, ${epochMs(reservations.endsAt)}, ${reservations.gpuCount}))::text as bookings
+                    array_agg(${epoch(reservations.startsAt)})::text as starts,
+                    array_agg(${epoch(reservations.endsAt)})::text as ends,
+                    array_agg(${reservations.gpuCount})::text as gpus
              from ${reservations}
              where ${and(
                // One array parameter: the same prepared statement whatever the number of offers.
@@ -42,14 +46,16 @@ export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: D
              group by ${reservations.offerId}`;
 }
 
+const integers = (packed: string) => packed.slice(1, -1).split(",").map(Number);
+
 export function bookingsByOffer(rows: readonly PackedBookings[]): Map<number, LiveBooking[]> {
   const byOffer = new Map<number, LiveBooking[]>();
   for (const row of rows) {
     const offerId = Number(row.offer_id);
-    const packed = JSON.parse(row.bookings) as [number, number, number][];
+    const [starts, ends, gpus] = [integers(row.starts), integers(row.ends), integers(row.gpus)];
     byOffer.set(
       offerId,
-      packed.map(([start, end, gpuCount]) => ({ offerId, startsAt: new Date(start), endsAt: new Date(end), gpuCount })),
+      starts.map((start, i) => ({ offerId, startsAt: new Date(start * 1000), endsAt: new Date(ends[i] * 1000), gpuCount: gpus[i] })),
     );
   }
   return byOffer;
