@@ -76,12 +76,15 @@ export class OffersResolver {
       dataCenterId: filter?.dataCenterId == null ? null : parseId("filter.dataCenterId", filter.dataCenterId),
     };
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
-    // The page came with its data centers and operators: their field resolvers need no query.
-    for (const { dataCenter, operator } of page.related) {
-      ctx.loaders.byId(dataCenters).prime(dataCenter.id, dataCenter);
-      ctx.loaders.byId(organizations).prime(operator.id, operator);
-    }
-    return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
+    // The page came with its data centers and operators: their field resolvers answer at once.
+    const edges = page.edges.map((e, i) => {
+      const { dataCenter, operator } = page.related[i];
+      const node = Object.assign(toOffer(e.node), {
+        loadedDataCenter: Object.assign(toDataCenter(dataCenter), { loadedOperator: toOrganization(operator) }),
+      });
+      return { cursor: e.cursor, node };
+    });
+    return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges };
   }
 
   @Query(() => Offer, { nullable: true })
@@ -143,9 +146,8 @@ export class OffersResolver {
   }
 
   @FieldResolver(() => DataCenter)
-  async dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): Promise<DataCenter> {
-    const row = await ctx.loaders.byId(dataCenters).load(offer.dataCenterId);
-    return toDataCenter(row!);
+  dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): DataCenter | Promise<DataCenter> {
+    return offer.loadedDataCenter ?? ctx.loaders.byId(dataCenters).load(offer.dataCenterId).then((row) => toDataCenter(row!));
   }
 
   @FieldResolver(() => GpuModel)
@@ -197,8 +199,8 @@ export class DataCentersResolver {
   }
 
   @FieldResolver(() => Organization)
-  async operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Promise<Organization> {
-    return toOrganization((await ctx.loaders.byId(organizations).load(dc.operatorId))!);
+  operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Organization | Promise<Organization> {
+    return dc.loadedOperator ?? ctx.loaders.byId(organizations).load(dc.operatorId).then((row) => toOrganization(row!));
   }
 
   @FieldResolver(() => Number, {

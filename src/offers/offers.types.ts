@@ -53,6 +53,8 @@ export class DataCenter {
   operator!: Organization;
 
   operatorId!: number;
+  /** The operator, when the query that found the data center brought it along. */
+  loadedOperator?: Organization;
 }
 
 @ObjectType()
@@ -90,6 +92,8 @@ export class Offer {
   dataCenterId!: number;
   gpuModelId!: number;
   row!: { id: number; gpuCount: number; availableFrom: Date; availableUntil: Date };
+  /** The data center, when the query that found the offer brought it along. */
+  loadedDataCenter?: DataCenter;
 }
 
 export const OfferConnection = connectionOf("Offer", Offer);
