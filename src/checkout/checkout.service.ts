@@ -60,7 +60,7 @@ const orderWithKey = (smeId: number, key: string) => sql`select * from orders wh
 /**
  * The order, its subsidy reserved and its hold kept for the payment window: one transaction. A
  * checkout already made with this key (a replay, or a concurrent twin that got the lock first) is
- * returned as it is, with `replay` set.
+ * returned as it is.
  */
 async function createOrder(
   tx: Executor,
@@ -68,13 +68,13 @@ async function createOrder(
   provider: string,
   now: Date,
   onCreated?: OrderCommitHook,
-): Promise<{ order: OrderRow; replay: boolean }> {
+): Promise<OrderRow> {
   const { locked, reads } = await lockForPayment<[{ id: unknown }, Record<string, unknown>]>(tx, request.reservationId, now, [
     liveOrderOf(request.reservationId),
     orderWithKey(request.smeId, request.idempotencyKey),
   ]);
   const [[live], [keyed]] = reads;
-  if (keyed) return { order: sameRequest(rowFrom(orders, keyed), request), replay: true };
+  if (keyed) return sameRequest(rowFrom(orders, keyed), request);
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
   const reservation = locked.reservation;
   if (live) throw conflict("This reservation already has an order");
@@ -113,7 +113,7 @@ async function createOrder(
     extendLockedHold(tx, locked, addMinutes(now, PAYMENT_WINDOW_MINUTES), now),
     onCreated?.(tx, order),
   ]);
-  return { order, replay: false };
+  return order;
 }
 
 /** Runs what a settlement left for after its commit: provider refunds or cancels, then re-matching. */
@@ -196,7 +196,7 @@ export async function checkout(app: AppServices, request: CheckoutRequest, now: 
   requireKey(request.idempotencyKey);
   let order: OrderRow;
   try {
-    ({ order } = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated)));
+    order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated));
   } catch (error) {
     // A concurrent checkout with the same key got there first.
     if (pgCode(error) !== "23505") throw error;

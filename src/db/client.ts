@@ -118,7 +118,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
-/** Rows of a raw SQL statement, whichever driver runs it. */
 /**
  * Statements for one round trip on a transaction's connection. Every one is handed to the driver
  * the same way, one after another, so they go out in this order, and PostgreSQL runs each once the
@@ -140,6 +139,7 @@ export function rowFrom<T extends PgTable>(table: T, raw: Record<string, unknown
   return mapped as T["$inferSelect"];
 }
 
+/** Rows of a raw SQL statement, whichever driver runs it. */
 export async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
   const result = (await executor.execute(query)) as unknown as T[] | { rows: T[] };
   return Array.isArray(result) ? result : result.rows;
