@@ -54,7 +54,9 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
  * autovacuum analyzes a large table) and gets scanned whole instead.
  */
 function heldSafely(now: Date): SQL {
-  const safelyHeldUntil = new Date(now.getTime() + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
+  // From the later of the request's time and this moment: a request that waited long (for a lock,
+  // say) must not judge a hold by the time it started.
+  const safelyHeldUntil = new Date(Math.max(now.getTime(), Date.now()) + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
   return sql`case when ${reservations.status} = 'HELD' then ${reservations.holdExpiresAt} > ${safelyHeldUntil.toISOString()}::timestamptz else false end`;
 }
 
