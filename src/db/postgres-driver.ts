@@ -5,8 +5,11 @@
 // - close() cancels the deferred write without forgetting it, so the pooled connection's next
 //   socket never writes again: every later query on it hangs until the connect timeout.
 // Both are patched at load time: the pending write is dropped and its queries are rejected with
-// CONNECTION_CLOSED (SERVICE_UNAVAILABLE to clients). When a release fixes this, the patterns no
-// longer match and the driver loads unchanged.
+// CONNECTION_CLOSED (SERVICE_UNAVAILABLE to clients). A third fix: a query that fails after some of
+// its rows arrived (cancelled by a restart, a timeout) leaves the row counter where it was, and
+// the next query on that connection resolves with holes at the start of its rows
+// (porsager/postgres#1119, #1181); the counter is reset on every error. When a release fixes
+// these, the patterns no longer match and the driver loads unchanged.
 import { readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
@@ -15,6 +18,7 @@ import type PostgresModule from "postgres";
 const require = createRequire(import.meta.url);
 
 const PATCHES: [from: string, to: string][] = [
+  ["  function ErrorResponse(x) {\n    if (query) {", "  function ErrorResponse(x) {\n    rows = 0\n    if (query) {"],
   [
     "function nextWrite(fn) {\n    const x = socket.write(chunk, fn)",
     `function nextWrite(fn) {
