@@ -134,14 +134,10 @@ export async function confirmReservation(tx: Executor, id: number, now: Date): P
   return row;
 }
 
-/** Keeps a HELD reservation until `until` (never shortens it), with the same checks as confirming. */
-export async function extendHold(tx: Executor, id: number, until: Date, now: Date): Promise<ReservationRow> {
-  const locked = await lockReservation(tx, id);
-  if (!locked) throw notFound("Reservation");
-  return extendLockedHold(tx, locked, until, now);
-}
-
-/** extendHold for a reservation this transaction has already locked with lockReservation. */
+/**
+ * Keeps a HELD reservation, already locked by this transaction, until `until` (never shortens it),
+ * with the same checks as confirming.
+ */
 export async function extendLockedHold(tx: Executor, locked: LockedReservation, until: Date, now: Date): Promise<ReservationRow> {
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
   await requireStillFits(tx, locked, now);
@@ -182,14 +178,12 @@ export async function releaseReservation(
   return rows.length ? Number(rows[0].gpu_model_id) : null;
 }
 
-/** Whether a checkout of the reservation is pending or paid: then only cancelling the order frees it. */
+/** The reservation's pending or paid order, if any: then only cancelling the order frees it. */
+export const liveOrderOf = (reservationId: number) =>
+  sql`select id from ${orders} where reservation_id = ${reservationId} and status in ('PENDING_PAYMENT', 'PAID') limit 1`;
+
 export async function hasLiveOrder(tx: Executor, reservationId: number): Promise<boolean> {
-  const [row] = await tx
-    .select({ id: orders.id })
-    .from(orders)
-    .where(and(eq(orders.reservationId, reservationId), inArray(orders.status, ["PENDING_PAYMENT", "PAID"])))
-    .limit(1);
-  return !!row;
+  return (await rowsOf(tx, liveOrderOf(reservationId))).length > 0;
 }
 
 // ------------------------------------------------------------------ reading

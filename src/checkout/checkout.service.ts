@@ -7,7 +7,7 @@ import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
-import { extendLockedHold, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
+import { extendLockedHold, liveOrderOf, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation } from "../vouchers/quote.service.js";
@@ -52,9 +52,7 @@ function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
 /** Runs inside the transaction that commits an order's change (the audit trail's entry). */
 export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
 
-/** The live order of a reservation and the caller's order under a key: read under the reservation's lock. */
-const liveOrderOf = (reservationId: number) =>
-  sql`select id from orders where reservation_id = ${reservationId} and status in ('PENDING_PAYMENT', 'PAID') limit 1`;
+/** The caller's order under a key, read (with liveOrderOf) under the reservation's lock. */
 const orderWithKey = (smeId: number, key: string) => sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
 
 /**
