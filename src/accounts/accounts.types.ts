@@ -15,7 +15,7 @@ export enum ViewerRole {
 }
 registerEnumType(ViewerRole, { name: "Role" });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Organization {
   @Field(() => ID)
   id!: string;
@@ -33,7 +33,7 @@ export class Organization {
   creditCode!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Viewer {
   @Field(() => ViewerRole)
   role!: ViewerRole;
@@ -42,7 +42,7 @@ export class Viewer {
   organization!: Organization | null;
 }
 
-@ObjectType({ description: "An API key; the token is shown only in the answer that creates it" })
+@ObjectType({ simpleResolvers: true, description: "An API key; the token is shown only in the answer that creates it" })
 export class ApiKey {
   @Field(() => ID)
   id!: string;

@@ -22,7 +22,7 @@ export enum AuditAction {
 }
 registerEnumType(AuditAction, { name: "AuditAction" });
 
-@ObjectType({ description: "One action, appended in the same transaction as the action itself" })
+@ObjectType({ simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
 export class AuditEntry {
   @Field(() => ID)
   id!: string;

@@ -32,7 +32,7 @@ registerEnumType(ReservationStatus, {
   },
 });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Bid {
   @Field(() => ID)
   id!: string;
@@ -70,7 +70,7 @@ export class Bid {
   gpuModelId!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Reservation {
   @Field(() => ID)
   id!: string;

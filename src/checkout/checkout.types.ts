@@ -13,7 +13,7 @@ export enum OrderStatus {
 }
 registerEnumType(OrderStatus, { name: "OrderStatus" });
 
-@ObjectType({ description: "The SME's share of an order, charged through the payment provider" })
+@ObjectType({ simpleResolvers: true, description: "The SME's share of an order, charged through the payment provider" })
 export class Payment {
   @Field({ description: '"stripe" or "simulated"' })
   provider!: string;
@@ -28,7 +28,7 @@ export class Payment {
   clientSecret!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Order {
   @Field(() => ID)
   id!: string;

@@ -1,7 +1,7 @@
 import { Field, ObjectType } from "type-graphql";
 import { formatYuan } from "../money.js";
 
-@ObjectType({ description: "An amount of money; fen is exact, amount is yuan with two decimals" })
+@ObjectType({ simpleResolvers: true, description: "An amount of money; fen is exact, amount is yuan with two decimals" })
 export class Money {
   @Field({ description: 'Yuan with two decimals, like "1234.50"' })
   amount!: string;
@@ -13,7 +13,7 @@ export class Money {
   currency!: string;
 
   static of(fen: bigint): Money {
-    return Object.assign(new Money(), { amount: formatYuan(fen), fen: fen.toString(), currency: "CNY" });
+    return { amount: formatYuan(fen), fen: fen.toString(), currency: "CNY" };
   }
 }
 

@@ -2,7 +2,7 @@
 import { ClassType, Field, Int, ObjectType } from "type-graphql";
 import { badInput } from "./errors.js";
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field()
   hasNextPage!: boolean;
@@ -19,7 +19,7 @@ export interface Page<T> {
 
 /** Declares `<Name>Edge` and `<Name>Connection` for a node type. */
 export function connectionOf<T extends object>(name: string, node: ClassType<T>) {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class Edge {
     @Field()
     cursor!: string;
@@ -28,7 +28,7 @@ export function connectionOf<T extends object>(name: string, node: ClassType<T>)
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class Connection {
     @Field(() => [Edge])
     edges!: Edge[];

@@ -13,13 +13,13 @@ registerEnumType(LedgerEntryKind, {
   description: "RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available",
 });
 
-@ObjectType({ description: "The order a ledger entry belongs to" })
+@ObjectType({ simpleResolvers: true, description: "The order a ledger entry belongs to" })
 export class OrderRef {
   @Field(() => ID)
   id!: string;
 }
 
-@ObjectType({ description: "One append-only move of a program's budget" })
+@ObjectType({ simpleResolvers: true, description: "One append-only move of a program's budget" })
 export class LedgerEntry {
   @Field(() => ID)
   id!: string;

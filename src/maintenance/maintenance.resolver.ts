@@ -2,7 +2,7 @@ import { Authorized, Ctx, Field, Int, Mutation, ObjectType, Resolver } from "typ
 import type { Context } from "../graphql/context.js";
 import { runMaintenance } from "./maintenance.js";
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MaintenanceResult {
   @Field()
   task!: string;

@@ -17,7 +17,7 @@ export enum OfferSort {
 }
 registerEnumType(OfferSort, { name: "OfferSort" });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class GpuModel {
   @Field(() => ID)
   id!: string;
@@ -35,7 +35,7 @@ export class GpuModel {
   domestic!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class DataCenter {
   @Field(() => ID)
   id!: string;
@@ -57,7 +57,7 @@ export class DataCenter {
   loadedOperator?: Organization;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Offer {
   @Field(() => ID)
   id!: string;

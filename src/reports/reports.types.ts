@@ -19,7 +19,7 @@ export enum StatementStatus {
 }
 registerEnumType(StatementStatus, { name: "StatementStatus" });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SpendKey {
   @Field(() => SpendDimension)
   dimension!: SpendDimension;
@@ -31,7 +31,7 @@ export class SpendKey {
   label!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SpendRow {
   @Field(() => [SpendKey], { description: "One key per dimension of groupBy, in its order; none in totals" })
   keys!: SpendKey[];
@@ -52,7 +52,7 @@ export class SpendRow {
   smePaid!: Money;
 }
 
-@ObjectType({ description: "Paid orders with a voucher, by payment time; refunded orders drop out" })
+@ObjectType({ simpleResolvers: true, description: "Paid orders with a voucher, by payment time; refunded orders drop out" })
 export class SpendReport {
   @Field(() => [SpendRow])
   rows!: SpendRow[];
@@ -61,7 +61,7 @@ export class SpendReport {
   totals!: SpendRow;
 }
 
-@ObjectType({ description: "Claims of one data center in a statement" })
+@ObjectType({ simpleResolvers: true, description: "Claims of one data center in a statement" })
 export class StatementLine {
   @Field(() => DataCenter)
   dataCenter!: DataCenter;
@@ -75,7 +75,7 @@ export class StatementLine {
   dataCenterId!: number;
 }
 
-@ObjectType({ description: "A program's monthly bill to its city" })
+@ObjectType({ simpleResolvers: true, description: "A program's monthly bill to its city" })
 export class CityStatement {
   @Field(() => SubsidyProgram)
   program!: SubsidyProgram;

@@ -26,7 +26,7 @@ export enum VoucherStatus {
 }
 registerEnumType(VoucherStatus, { name: "VoucherStatus", description: "EXPIRED once validUntil has passed" });
 
-@ObjectType({ description: "A program's budget: total = available + pending + spent" })
+@ObjectType({ simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
 export class BudgetStatus {
   @Field(() => Money)
   total!: Money;
@@ -41,7 +41,7 @@ export class BudgetStatus {
   spent!: Money;
 }
 
-@ObjectType({ description: "A city's budget with its rules" })
+@ObjectType({ simpleResolvers: true, description: "A city's budget with its rules" })
 export class SubsidyProgram {
   @Field(() => ID)
   id!: string;
@@ -89,7 +89,7 @@ export class SubsidyProgram {
   createdAt!: Date;
 }
 
-@ObjectType({ description: "A grant to one SME with a balance" })
+@ObjectType({ simpleResolvers: true, description: "A grant to one SME with a balance" })
 export class Voucher {
   @Field(() => ID)
   id!: string;
@@ -115,7 +115,7 @@ export class Voucher {
   programId!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class VoucherApplication {
   @Field(() => ID)
   id!: string;
@@ -151,7 +151,7 @@ export class VoucherApplication {
   smeId!: number;
 }
 
-@ObjectType({ description: "What a checkout would charge: subsidy + smeShare = gross, to the fen" })
+@ObjectType({ simpleResolvers: true, description: "What a checkout would charge: subsidy + smeShare = gross, to the fen" })
 export class Quote {
   @Field(() => Money)
   gross!: Money;
