@@ -20,9 +20,14 @@ export function parsePositiveYuan(field: string, value: string): bigint {
 
 /** 123450n -> "1234.50" */
 export function formatYuan(fen: bigint): string {
-  const sign = fen < 0n ? "-" : "";
-  const abs = fen < 0n ? -fen : fen;
-  return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, "0")}`;
+  return formatYuanOfText(fen.toString());
+}
+
+/** "123450" -> "1234.50": fen written as an integer in text (as PostgreSQL sends its sums). */
+export function formatYuanOfText(fen: string): string {
+  const negative = fen.startsWith("-");
+  const digits = (negative ? fen.slice(1) : fen).padStart(3, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
 export function minFen(...values: bigint[]): bigint {

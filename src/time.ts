@@ -37,3 +37,14 @@ export function minDate(a: Date, b: Date): Date {
 export function monthOf(at: Date): string {
   return at.toISOString().slice(0, 7);
 }
+
+/** The start of the UTC month `at` falls in. */
+export function startOfMonth(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+}
+
+/** The first start of a UTC month at or after `at`. */
+export function nextMonthStart(at: Date): Date {
+  const start = startOfMonth(at);
+  return start.getTime() === at.getTime() ? start : new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1));
+}

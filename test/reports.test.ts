@@ -4,6 +4,8 @@ import type { Db } from "../src/db/client.js";
 import type { OrderRow } from "../src/ledger/ledger.service.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
+import { formatYuan } from "../src/money.js";
+import { spendSources } from "../src/reports/reports.service.js";
 import { brokenInvariants, checkoutOrder, createProgram, failOrder, grantVoucher, insertReservation, payOrder, refundOrder } from "./support/orders.js";
 
 const NOW = "2026-11-01T10:00:00Z";
@@ -120,6 +122,7 @@ async function expected(orders: OrderRow[], groupBy: Dimension[]) {
 const sortRows = <T extends { keys: unknown[] }>(rows: T[]) => [...rows].sort((a, b) => JSON.stringify(a.keys).localeCompare(JSON.stringify(b.keys)));
 
 function expectTotalsAreTheSumOfRows(report: any) {
+
   const sum = (pick: (r: any) => string | number) => report.rows.reduce((a: bigint, r: any) => a + BigInt(pick(r)), 0n);
   expect(BigInt(report.totals.orders)).toBe(sum((r) => r.orders));
   expect(BigInt(report.totals.gpuHours)).toBe(sum((r) => r.gpuHours));
@@ -151,6 +154,53 @@ describe("subsidySpend", () => {
     expectTotalsAreTheSumOfRows(report);
     expect(report.totals.orders).toBe(counted.length);
     for (const row of report.rows) expect(row.keys.map((k: { dimension: string }) => k.dimension)).toEqual([...new Set(groupBy)]);
+  });
+
+  it("reads whole months from the monthly sums and the partial months at either end from the orders", () => {
+    const at = (iso: string) => new Date(iso);
+    expect(spendSources(at("2025-11-30T00:00:00Z"), at("2026-11-30T00:00:00Z"), ["MONTH", "DATA_CENTER"])).toEqual({
+      months: { from: at("2025-12-01T00:00:00Z"), to: at("2026-11-01T00:00:00Z") },
+      orders: [
+        { from: at("2025-11-30T00:00:00Z"), to: at("2025-12-01T00:00:00Z") },
+        { from: at("2026-11-01T00:00:00Z"), to: at("2026-11-30T00:00:00Z") },
+      ],
+    });
+    expect(spendSources(at("2026-11-01T00:00:00Z"), at("2027-01-01T00:00:00Z"), ["HUB", "PROGRAM"])).toEqual({
+      months: { from: at("2026-11-01T00:00:00Z"), to: at("2027-01-01T00:00:00Z") },
+      orders: [],
+    });
+    // No whole month inside, or a dimension the monthly sums do not keep: the orders alone.
+    const within = { from: at("2026-11-03T00:00:00Z"), to: at("2026-11-29T00:00:00Z") };
+    expect(spendSources(within.from, within.to, ["MONTH"])).toEqual({ months: null, orders: [within] });
+    const year = { from: at("2026-01-01T00:00:00Z"), to: at("2027-01-01T00:00:00Z") };
+    expect(spendSources(year.from, year.to, ["MONTH", "SME"])).toEqual({ months: null, orders: [year] });
+    expect(spendSources(year.from, year.to, ["GPU_MODEL"])).toEqual({ months: null, orders: [year] });
+  });
+
+  it("a window cut inside months counts the same orders as the orders themselves, refunds included", async () => {
+    // 2026-11-20 .. 2027-01-10: the end of November and the start of January from the orders,
+    // December from the monthly sums (where the refunded order of 2026-12-10 was added, then taken out).
+    const cut = { from: "2026-11-20T00:00:00Z", to: "2027-01-10T00:00:00Z" };
+    const inCut = counted.filter((o) => o.paidAt! >= new Date(cut.from) && o.paidAt! < new Date(cut.to));
+    expect(inCut.length).toBeGreaterThan(1);
+    expect(inCut.length).toBeLessThan(counted.length);
+    for (const groupBy of [["MONTH", "DATA_CENTER"], ["PROGRAM", "HUB"], ["MONTH", "SME"], []] as Dimension[][]) {
+      const { subsidySpend: report } = await server.ok(SPEND, { ...cut, groupBy }, { token: finance.token });
+      expect(sortRows(report.rows)).toEqual(sortRows(await expected(inCut, groupBy)));
+      expect(report.totals.orders).toBe(inCut.length);
+    }
+  });
+
+  it("answers every amount in yuan and fen, the yuan written as everywhere else", async () => {
+    const query = `query($from: DateTime!, $to: DateTime!, $groupBy: [SpendDimension!]!) { subsidySpend(from: $from, to: $to, groupBy: $groupBy) {
+      rows { gross { amount fen currency } subsidy { amount fen currency } smePaid { amount fen currency } }
+      totals { gross { amount fen currency } subsidy { amount fen currency } smePaid { amount fen currency } } } }`;
+    for (const groupBy of [["MONTH", "SME"], ["DATA_CENTER"], []]) {
+      const { subsidySpend: report } = await server.ok(query, { ...WINDOW, groupBy }, { token: finance.token });
+      const amounts = [...report.rows, report.totals].flatMap((row: any) => [row.gross, row.subsidy, row.smePaid]);
+      expect(amounts.length).toBeGreaterThan(3);
+      for (const money of amounts) expect(money).toEqual({ amount: formatYuan(BigInt(money.fen)), fen: money.fen, currency: "CNY" });
+    }
   });
 
   it("orders rows by their keys and labels them with names", async () => {

@@ -9,6 +9,11 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
   const until = new Date(market.anchor + 9 * DAY).toISOString();
   const earliest = new Date(Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR).toISOString();
   const latest = new Date(Date.parse(earliest) + 40 * HOUR).toISOString();
+  // The spend report's year, the whole UTC months inside it and its ends.
+  const yearStart = new Date(market.anchor - 365 * DAY);
+  const yearEnd = new Date(market.anchor);
+  const firstMonth = new Date(Date.UTC(yearStart.getUTCFullYear(), yearStart.getUTCMonth() + (yearStart.getUTCDate() === 1 ? 0 : 1), 1));
+  const lastMonth = new Date(Date.UTC(yearEnd.getUTCFullYear(), yearEnd.getUTCMonth(), 1));
   const searchWhere = `offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and data_centers.hub = '${hub}'
       and offers.available_from <= '${from}' and offers.available_until > '${from}'
       and offers.available_until >= '${until}' and offers.available_from < '${until}'`;
@@ -25,18 +30,32 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
         and offers.available_from < '${latest}'::timestamptz and offers.available_until > '${earliest}'::timestamptz
         and greatest(offers.available_from, '${earliest}'::timestamptz) + 12 * interval '1 hour' <= least(offers.available_until, '${latest}'::timestamptz)
       order by offers.price_per_gpu_hour, offers.id limit 64`,
-    "subsidySpend: one city, a year, by MONTH and DATA_CENTER": `
+    "subsidySpend: one city, a year, by MONTH and DATA_CENTER (whole months from spend_by_month, the ends from orders)": `
       select to_char(g.k0, 'YYYY-MM') as k0v, to_char(g.k0, 'YYYY-MM') as k0l, g.k1::text as k1v, l1.name as k1l,
              g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
       from (
-        select date_trunc('month', o.paid_at at time zone 'UTC') as k0, o.data_center_id as k1,
-               count(*)::int as orders, coalesce(sum(o.gpu_hours), 0)::text as gpu_hours, coalesce(sum(o.gross), 0)::text as gross,
-               coalesce(sum(o.subsidy), 0)::text as subsidy, coalesce(sum(o.sme_share), 0)::text as sme_paid
-        from orders o join subsidy_programs p on p.id = o.program_id
-        where o.status = 'PAID' and o.program_id is not null
-          and o.paid_at >= '${new Date(market.anchor - 365 * DAY).toISOString()}' and o.paid_at < '${new Date(market.anchor).toISOString()}'
-          and p.city = 'Shanghai'
-        group by 1, 2
+        select u.k0, u.k1, coalesce(sum(u.orders), 0)::int as orders, coalesce(sum(u.gpu_hours), 0)::text as gpu_hours,
+               coalesce(sum(u.gross), 0)::text as gross, coalesce(sum(u.subsidy), 0)::text as subsidy, coalesce(sum(u.sme_paid), 0)::text as sme_paid
+        from (
+          ${[
+            [yearStart, firstMonth],
+            [lastMonth, yearEnd],
+          ]
+            .filter(([a, b]) => a < b)
+            .map(
+              ([a, b]) => `select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders,
+                   o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
+            from orders o join subsidy_programs p on p.id = o.program_id
+            where o.status = 'PAID' and o.program_id is not null and o.paid_at >= '${a.toISOString()}' and o.paid_at < '${b.toISOString()}'
+              and p.city = 'Shanghai'
+          union all`,
+            )
+            .join("\n          ")}
+          select s.month, s.data_center_id, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
+          from spend_by_month s join subsidy_programs p on p.id = s.program_id
+          where s.month >= '${firstMonth.toISOString().slice(0, 10)}' and s.month < '${lastMonth.toISOString().slice(0, 10)}' and p.city = 'Shanghai'
+        ) u
+        group by 1, 2 having sum(u.orders) > 0
       ) g
       left join data_centers l1 on l1.id = g.k1
       order by g.k0, g.k1`,

@@ -311,6 +311,15 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   for (const [key, committed] of annual) await annualRows.row([...key.split(":"), committed]);
   await annualRows.end();
 
+  // The spend report's monthly sums: the load runs without triggers, so they are summed here once,
+  // as migration 0004 does for an existing database.
+  await sql`
+    insert into spend_by_month (program_id, month, data_center_id, hub, orders, gpu_hours, gross, subsidy, sme_paid)
+    select program_id, date_trunc('month', paid_at at time zone 'UTC')::date, data_center_id, hub,
+           count(*), sum(gpu_hours), sum(gross), sum(subsidy), sum(sme_share)
+    from orders where status = 'PAID' and program_id is not null and paid_at is not null
+    group by 1, 2, 3, 4`;
+
   // ---------------------------------------------------------------- indexes, sequences, statistics
   log(`  rebuilding ${indexDefs.length} indexes`);
   for (const def of indexDefs) await sql.unsafe(def);

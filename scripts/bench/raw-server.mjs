@@ -70,16 +70,32 @@ async function viewerOf(authorization) {
 async function spend({ city, from, to }, authorization) {
   const viewer = await viewerOf(authorization);
   if (!viewer || viewer.kind !== "CITY_FINANCE" || viewer.city !== city) return { errors: [{ message: "forbidden", extensions: { code: "FORBIDDEN" } }] };
+  // The same sources as the server: whole UTC months from the monthly sums, the ends from the orders.
+  const monthStart = (at) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+  const start = new Date(from);
+  const end = new Date(to);
+  const firstMonth = monthStart(start).getTime() === start.getTime() ? start : new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+  const lastMonth = monthStart(end);
+  const whole = firstMonth < lastMonth;
+  const periods = whole ? [[start, firstMonth], [lastMonth, end]].filter(([a, b]) => a < b) : [[start, end]];
+  const fromOrders = (a, b) => sql`
+    select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
+    from orders o join subsidy_programs p on p.id = o.program_id
+    where o.status = 'PAID' and o.program_id is not null and o.paid_at >= ${a.toISOString()} and o.paid_at < ${b.toISOString()} and p.city = ${city}`;
+  const fromMonths = sql`
+    select s.month as k0, s.data_center_id as k1, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
+    from spend_by_month s join subsidy_programs p on p.id = s.program_id
+    where s.month >= ${firstMonth.toISOString().slice(0, 10)}::date and s.month < ${lastMonth.toISOString().slice(0, 10)}::date and p.city = ${city}`;
+  const parts = [...periods.map(([a, b]) => fromOrders(a, b)), ...(whole ? [fromMonths] : [])];
+  const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
   const rows = await sql`
     select to_char(g.k0, 'YYYY-MM') as k0v, to_char(g.k0, 'YYYY-MM') as k0l, g.k1::text as k1v, dc.name as k1l,
            g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
     from (
-      select date_trunc('month', o.paid_at at time zone 'UTC') as k0, o.data_center_id as k1,
-             count(*)::int as orders, coalesce(sum(o.gpu_hours), 0)::text as gpu_hours, coalesce(sum(o.gross), 0)::text as gross,
-             coalesce(sum(o.subsidy), 0)::text as subsidy, coalesce(sum(o.sme_share), 0)::text as sme_paid
-      from orders o join subsidy_programs p on p.id = o.program_id
-      where o.status = 'PAID' and o.program_id is not null and o.paid_at >= ${from} and o.paid_at < ${to} and p.city = ${city}
-      group by 1, 2
+      select u.k0, u.k1, coalesce(sum(u.orders), 0)::int as orders, coalesce(sum(u.gpu_hours), 0)::text as gpu_hours, coalesce(sum(u.gross), 0)::text as gross,
+             coalesce(sum(u.subsidy), 0)::text as subsidy, coalesce(sum(u.sme_paid), 0)::text as sme_paid
+      from (${union}) u
+      group by 1, 2 having sum(u.orders) > 0
     ) g
     left join data_centers dc on dc.id = g.k1
     order by g.k0, g.k1`;

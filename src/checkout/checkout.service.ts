@@ -246,12 +246,14 @@ export async function cancelOrder(app: AppServices, smeId: number, orderId: numb
         return { ...unpaid, cancelDue: false };
       }
       if (locked.status !== "PAID") throw conflict(`This order is already ${locked.status.toLowerCase()}`);
+      // The reservation first: leaving PAID takes the lock of the order's spend_by_month group,
+      // which a checkout takes after its reservation's (settlement.ts keeps that order).
+      const freedGpuModelId = await releaseReservation(tx, locked.reservationId, "CANCELLED", now);
       const [row] = await tx
         .update(orders)
         .set({ status: "REFUNDED", paymentStatus: locked.smeShare > 0n ? "refunded" : locked.paymentStatus, updatedAt: now })
         .where(eq(orders.id, locked.id))
         .returning();
-      const freedGpuModelId = await releaseReservation(tx, row.reservationId, "CANCELLED", now);
       await refundSubsidy(tx, row, now);
       await onCancelled?.(tx, row);
       return { order: row, freedGpuModelId, refundDue: false, cancelDue: false };

@@ -1,7 +1,8 @@
 // Moving an order forward once the payment's outcome is known, from whichever source tells first:
 // the checkout's own call, a webhook, the reconciler or a cancellation. Every step locks the order
 // row first and only moves it forward, so repeats and races settle on one outcome.
-// Lock order: order, then offer and reservation, then program (the ledger's), as everywhere else.
+// Lock order: order, then offer and reservation, then the order's spend_by_month group (taken by
+// the update into or out of PAID), then program (the ledger's), as everywhere else.
 import { eq } from "drizzle-orm";
 import { GraphQLError } from "graphql";
 import type { Executor } from "../db/client.js";

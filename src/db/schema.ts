@@ -6,6 +6,7 @@ import {
   bigserial,
   boolean,
   check,
+  date,
   index,
   integer,
   pgEnum,
@@ -381,6 +382,32 @@ export const claimLines = pgTable(
   (t) => [
     uniqueIndex("claim_lines_order_sign_uq").on(t.orderId, sql`sign(${t.amount})`),
     index("claim_lines_statement_idx").on(t.statementId, t.dataCenterId),
+  ],
+);
+
+/**
+ * Paid orders with a program, summed per program, UTC month of payment and data center: a spend
+ * report reads its whole months here instead of every order. Triggers on orders keep it (migration
+ * 0004), so it always equals the PAID orders it sums; a group whose orders were all refunded stays
+ * with zero orders.
+ */
+export const spendByMonth = pgTable(
+  "spend_by_month",
+  {
+    programId: bigint("program_id", { mode: "number" }).notNull(),
+    month: date("month", { mode: "string" }).notNull(),
+    dataCenterId: bigint("data_center_id", { mode: "number" }).notNull(),
+    hub: text("hub").notNull(),
+    orders: integer("orders").notNull(),
+    gpuHours: bigint("gpu_hours", { mode: "number" }).notNull(),
+    gross: fen("gross").notNull(),
+    subsidy: fen("subsidy").notNull(),
+    smePaid: fen("sme_paid").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.programId, t.month, t.dataCenterId, t.hub] }),
+    // The report's read: a program's months with the figures they sum (index-only).
+    index("spend_by_month_report_idx").on(t.programId, t.month, t.dataCenterId, t.hub, t.orders, t.gpuHours, t.gross, t.subsidy, t.smePaid),
   ],
 );
 

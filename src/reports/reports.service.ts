@@ -8,53 +8,71 @@ import { badInput, conflict, forbidden } from "../graphql/errors.js";
 import { lockProgram } from "../ledger/ledger.service.js";
 import { programInScope, type ProgramRow } from "../vouchers/programs.service.js";
 import { requireStorable } from "../accounts/accounts.service.js";
+import { nextMonthStart, startOfMonth } from "../time.js";
+import { formatYuanOfText } from "../money.js";
 
 export type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
 
 /**
- * How each dimension groups (an expression over the order `o`), and, applied to the aggregated row
- * (its key `k`), how its value reads as text and how it is labelled, with the join the label needs.
- * Labels are joined after the aggregation, so the rows are grouped on narrow keys only.
+ * How each dimension groups, over an order `o` and over a row `s` of spend_by_month (null: the
+ * monthly sums do not keep it), and, applied to the aggregated row (its key `k`), how its value
+ * reads as text and how it is labelled (by the value when no label is given), with the join the
+ * label needs. Labels are joined after the aggregation, so the rows are grouped on narrow keys only.
  */
-const DIMENSIONS: Record<Dimension, { group: string; value: (k: string) => string; label: (k: string, i: number) => string; join?: (k: string, i: number) => string }> = {
-  MONTH: { group: `date_trunc('month', o.paid_at at time zone 'UTC')`, value: (k) => `to_char(${k}, 'YYYY-MM')`, label: (k) => `to_char(${k}, 'YYYY-MM')` },
+const DIMENSIONS: Record<
+  Dimension,
+  { order: string; month: string | null; value: (k: string) => string; label?: (k: string, i: number) => string; join?: (k: string, i: number) => string }
+> = {
+  MONTH: {
+    order: `date_trunc('month', o.paid_at at time zone 'UTC')::date`,
+    month: `s.month`,
+    value: (k) => `to_char(${k}, 'YYYY-MM')`,
+  },
   PROGRAM: {
-    group: `o.program_id`,
+    order: `o.program_id`,
+    month: `s.program_id`,
     value: (k) => `${k}::text`,
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join subsidy_programs l${i} on l${i}.id = ${k}`,
   },
   DATA_CENTER: {
-    group: `o.data_center_id`,
+    order: `o.data_center_id`,
+    month: `s.data_center_id`,
     value: (k) => `${k}::text`,
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join data_centers l${i} on l${i}.id = ${k}`,
   },
-  HUB: { group: `o.hub`, value: (k) => k, label: (k) => k },
+  HUB: { order: `o.hub`, month: `s.hub`, value: (k) => k },
   GPU_MODEL: {
-    group: `o.gpu_model_id`,
+    order: `o.gpu_model_id`,
+    month: null,
     value: (k) => `${k}::text`,
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join gpu_models l${i} on l${i}.id = ${k}`,
   },
   SME: {
-    group: `o.sme_id`,
+    order: `o.sme_id`,
+    month: null,
     value: (k) => `${k}::text`,
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join organizations l${i} on l${i}.id = ${k}`,
   },
 };
 
-export interface SpendFigures {
-  orders: number;
-  gpuHours: number;
-  gross: bigint;
-  subsidy: bigint;
-  smePaid: bigint;
+/** An amount as the report answers it: from the fen PostgreSQL summed, without a BigInt per row. */
+export interface SpendMoney {
+  amount: string;
+  fen: string;
+  currency: "CNY";
 }
 
-export interface SpendRowData extends SpendFigures {
+export interface SpendRowData {
   keys: { dimension: Dimension; value: string; label: string }[];
+  orders: number;
+  gpuHours: number;
+  gross: SpendMoney;
+  subsidy: SpendMoney;
+  smePaid: SpendMoney;
 }
 
 export interface SpendQuery {
@@ -68,12 +86,31 @@ export interface SpendQuery {
 }
 
 interface SpendSqlRow {
-  orders: number | string;
+  orders: number;
   gpu_hours: string;
   gross: string;
   subsidy: string;
   sme_paid: string;
   [key: string]: unknown;
+}
+
+interface Period {
+  from: Date;
+  to: Date;
+}
+
+/**
+ * Where a report over [from, to) reads its figures: the whole UTC months inside it from the monthly
+ * sums (when its dimensions are kept there), the rest from the orders themselves.
+ */
+export function spendSources(from: Date, to: Date, dimensions: Dimension[]): { months: Period | null; orders: Period[] } {
+  const months = { from: nextMonthStart(from), to: startOfMonth(to) };
+  if (months.from >= months.to || dimensions.some((d) => DIMENSIONS[d].month == null)) return { months: null, orders: [{ from, to }] };
+  const orders = [
+    { from, to: months.from },
+    { from: months.to, to },
+  ].filter((period) => period.from < period.to);
+  return { months, orders };
 }
 
 /** Which programs the viewer may report on: a finance team its own city only, the admin every city. */
@@ -88,62 +125,95 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   if (query.to <= query.from) throw badInput("to", "to must be after from");
   const { program, city } = await spendScope(db, viewer, query);
   const dimensions = [...new Set(query.groupBy)];
+  const sources = spendSources(query.from, query.to, dimensions);
 
-  const filters: SQL[] = [
-    PLAN_EACH_CALL,
-    sql`o.status = 'PAID'`,
-    sql`o.program_id is not null`,
-    sql`o.paid_at >= ${query.from.toISOString()}::timestamptz`,
-    sql`o.paid_at < ${query.to.toISOString()}::timestamptz`,
+  // The program and city filters, over the source's alias (`o` or `s`, joined to its program `p`).
+  const scope = (alias: "o" | "s") => [
+    ...(program ? [sql`${sql.raw(alias)}.program_id = ${String(program.id)}::bigint`] : []),
+    ...(city != null ? [sql`p.city = ${city}::text`] : []),
   ];
-  if (program) filters.push(sql`o.program_id = ${String(program.id)}::bigint`);
-  if (city != null) filters.push(sql`p.city = ${city}::text`);
-
-  // Aggregate on the narrow group keys (a hash aggregate), then read values and labels; the totals
-  // are the sum of the groups, exact in BigInt.
-  const keys = dimensions.map((d, i) => ({ ...DIMENSIONS[d], k: `g.k${i}`, i }));
-  const rows = await rowsOf<SpendSqlRow>(
-    db,
-    sql`select ${sql.raw(keys.map((d) => `${d.value(d.k)} as k${d.i}v, ${d.label(d.k, d.i)} as k${d.i}l, `).join(""))}
-               g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
-        from (
-          select ${sql.raw(dimensions.map((d, i) => `${DIMENSIONS[d].group} as k${i}, `).join(""))}
-                 count(*)::int as orders,
-                 coalesce(sum(o.gpu_hours), 0)::text as gpu_hours,
-                 coalesce(sum(o.gross), 0)::text as gross,
-                 coalesce(sum(o.subsidy), 0)::text as subsidy,
-                 coalesce(sum(o.sme_share), 0)::text as sme_paid
+  const keysOf = (alias: "o" | "s") =>
+    sql.raw(dimensions.map((d, i) => `${alias === "o" ? DIMENSIONS[d].order : DIMENSIONS[d].month} as k${i}, `).join(""));
+  const parts: SQL[] = sources.orders.map(
+    (period) =>
+      sql`select ${keysOf("o")} 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
           from orders o
           join subsidy_programs p on p.id = o.program_id
-          where ${sql.join(filters, sql` and `)}
-          ${dimensions.length ? sql.raw(`group by ${dimensions.map((_, i) => i + 1).join(", ")}`) : sql``}
-        ) g
-        ${sql.raw(keys.map((d) => d.join?.(d.k, d.i) ?? "").filter(Boolean).join("\n"))}
-        ${dimensions.length ? sql.raw(`order by ${keys.map((d) => d.k).join(", ")}`) : sql``}`,
+          where ${sql.join(
+            [
+              sql`o.status = 'PAID'`,
+              sql`o.program_id is not null`,
+              sql`o.paid_at >= ${period.from.toISOString()}::timestamptz`,
+              sql`o.paid_at < ${period.to.toISOString()}::timestamptz`,
+              ...scope("o"),
+            ],
+            sql` and `,
+          )}`,
+  );
+  if (sources.months) {
+    parts.push(
+      sql`select ${keysOf("s")} s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
+          from spend_by_month s
+          join subsidy_programs p on p.id = s.program_id
+          where ${sql.join(
+            [
+              sql`s.month >= ${sources.months.from.toISOString().slice(0, 10)}::date`,
+              sql`s.month < ${sources.months.to.toISOString().slice(0, 10)}::date`,
+              ...scope("s"),
+            ],
+            sql` and `,
+          )}`,
+    );
+  }
+
+  // Aggregate on the narrow group keys (a hash aggregate, in bigint), with the totals as one more
+  // grouping set (its keys are null, so it sorts last). A group whose orders were all refunded has
+  // none left. The groups are sorted while narrow, with their labels, and written as text after:
+  // a report can hold ten thousand rows, and sorting them wide cost more than the aggregation.
+  const keys = dimensions.map((d, i) => ({ ...DIMENSIONS[d], i }));
+  const groupKeys = dimensions.map((_, i) => `u.k${i}`).join(", ");
+  const grouped = dimensions.length
+    ? sql.raw(`group by grouping sets ((${groupKeys}), ()) having sum(u.orders) > 0 or grouping(${groupKeys}) <> 0`)
+    : sql``;
+  const sorted = (alias: string) => (dimensions.length ? sql.raw(`order by ${keys.map((d) => `${alias}.k${d.i}`).join(", ")}`) : sql``);
+  const rows = await rowsOf<SpendSqlRow>(
+    db,
+    sql`select ${sql.raw(keys.map((d) => `${d.value(`x.k${d.i}`)} as k${d.i}v, ${d.label ? `x.k${d.i}l, ` : ""}`).join(""))}
+               x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
+        from (
+          select g.*${sql.raw(keys.map((d) => (d.label ? `, ${d.label(`g.k${d.i}`, d.i)} as k${d.i}l` : "")).join(""))}
+          from (
+            select ${sql.raw(dimensions.map((_, i) => `u.k${i}, `).join(""))}
+                   coalesce(sum(u.orders), 0)::int as orders,
+                   sum_bigint(u.gpu_hours) as gpu_hours,
+                   sum_bigint(u.gross) as gross,
+                   sum_bigint(u.subsidy) as subsidy,
+                   sum_bigint(u.sme_paid) as sme_paid
+            from (${sql.join(parts, sql` union all `)}) u
+            where ${PLAN_EACH_CALL}
+            ${grouped}
+          ) g
+          ${sql.raw(keys.map((d) => d.join?.(`g.k${d.i}`, d.i) ?? "").filter(Boolean).join("\n"))}
+          ${sorted("g")}
+        ) x
+        ${sorted("x")}`,
   );
 
+  const money = (fen: string): SpendMoney => ({ amount: formatYuanOfText(fen), fen, currency: "CNY" });
+  const columns = dimensions.map((dimension, i) => ({ dimension, value: `k${i}v`, label: DIMENSIONS[dimension].label ? `k${i}l` : `k${i}v` }));
   const toRow = (row: SpendSqlRow, withKeys: boolean): SpendRowData => ({
-    keys: withKeys ? dimensions.map((dimension, i) => ({ dimension, value: String(row[`k${i}v`]), label: String(row[`k${i}l`]) })) : [],
-    orders: Number(row.orders),
+    keys: withKeys ? columns.map((c) => ({ dimension: c.dimension, value: row[c.value] as string, label: row[c.label] as string })) : [],
+    orders: row.orders,
     gpuHours: Number(row.gpu_hours),
-    gross: BigInt(row.gross),
-    subsidy: BigInt(row.subsidy),
-    smePaid: BigInt(row.sme_paid),
+    gross: money(row.gross),
+    subsidy: money(row.subsidy),
+    smePaid: money(row.sme_paid),
   });
-  // Without dimensions the one row is the whole: rows = [totals].
-  if (dimensions.length === 0) {
-    const totals = toRow(rows[0], false);
-    return { rows: [totals], totals };
-  }
-  const detail = rows.map((r) => toRow(r, true));
-  const totals: SpendRowData = { keys: [], orders: 0, gpuHours: 0, gross: 0n, subsidy: 0n, smePaid: 0n };
-  for (const row of detail) {
-    totals.orders += row.orders;
-    totals.gpuHours += row.gpuHours;
-    totals.gross += row.gross;
-    totals.subsidy += row.subsidy;
-    totals.smePaid += row.smePaid;
-  }
+  // The totals row comes last; without dimensions it is the only one, and rows = [totals].
+  const totals = toRow(rows[rows.length - 1], false);
+  if (dimensions.length === 0) return { rows: [totals], totals };
+  const detail = new Array<SpendRowData>(rows.length - 1);
+  for (let i = 0; i < detail.length; i++) detail[i] = toRow(rows[i], true);
   return { rows: detail, totals };
 }
 
