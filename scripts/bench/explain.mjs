@@ -31,34 +31,37 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
         and greatest(offers.available_from, '${earliest}'::timestamptz) + 12 * interval '1 hour' <= least(offers.available_until, '${latest}'::timestamptz)
       order by offers.price_per_gpu_hour, offers.id limit 64`,
     "subsidySpend: one city, a year, by MONTH and DATA_CENTER (whole months from spend_by_month, the ends from orders)": `
-      select to_char(g.k0, 'YYYY-MM') as k0v, to_char(g.k0, 'YYYY-MM') as k0l, g.k1::text as k1v, l1.name as k1l,
-             g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
+      select to_char(x.k0, 'YYYY-MM') as k0v, x.k1::text as k1v, x.k1l, x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
       from (
-        select u.k0, u.k1, coalesce(sum(u.orders), 0)::int as orders, coalesce(sum(u.gpu_hours), 0)::text as gpu_hours,
-               coalesce(sum(u.gross), 0)::text as gross, coalesce(sum(u.subsidy), 0)::text as subsidy, coalesce(sum(u.sme_paid), 0)::text as sme_paid
+        select g.*, l1.name as k1l
         from (
-          ${[
-            [yearStart, firstMonth],
-            [lastMonth, yearEnd],
-          ]
-            .filter(([a, b]) => a < b)
-            .map(
-              ([a, b]) => `select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders,
-                   o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
-            from orders o join subsidy_programs p on p.id = o.program_id
-            where o.status = 'PAID' and o.program_id is not null and o.paid_at >= '${a.toISOString()}' and o.paid_at < '${b.toISOString()}'
-              and p.city = 'Shanghai'
-          union all`,
-            )
-            .join("\n          ")}
-          select s.month, s.data_center_id, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
-          from spend_by_month s join subsidy_programs p on p.id = s.program_id
-          where s.month >= '${firstMonth.toISOString().slice(0, 10)}' and s.month < '${lastMonth.toISOString().slice(0, 10)}' and p.city = 'Shanghai'
-        ) u
-        group by 1, 2 having sum(u.orders) > 0
-      ) g
-      left join data_centers l1 on l1.id = g.k1
-      order by g.k0, g.k1`,
+          select u.k0, u.k1, coalesce(sum(u.orders), 0)::int as orders, sum_bigint(u.gpu_hours) as gpu_hours, sum_bigint(u.gross) as gross,
+                 sum_bigint(u.subsidy) as subsidy, sum_bigint(u.sme_paid) as sme_paid
+          from (
+            ${[
+              [yearStart, firstMonth],
+              [lastMonth, yearEnd],
+            ]
+              .filter(([a, b]) => a < b)
+              .map(
+                ([a, b]) => `select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders,
+                     o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
+              from orders o join subsidy_programs p on p.id = o.program_id
+              where o.status = 'PAID' and o.program_id is not null and o.paid_at >= '${a.toISOString()}' and o.paid_at < '${b.toISOString()}'
+                and p.city = 'Shanghai'
+            union all`,
+              )
+              .join("\n          ")}
+            select s.month, s.data_center_id, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
+            from spend_by_month s join subsidy_programs p on p.id = s.program_id
+            where s.month >= '${firstMonth.toISOString().slice(0, 10)}' and s.month < '${lastMonth.toISOString().slice(0, 10)}' and p.city = 'Shanghai'
+          ) u
+          group by grouping sets ((u.k0, u.k1), ()) having sum(u.orders) > 0 or grouping(u.k0, u.k1) <> 0
+        ) g
+        left join data_centers l1 on l1.id = g.k1
+        order by g.k0, g.k1
+      ) x
+      order by x.k0, x.k1`,
   };
   const plans = {};
   for (const [name, query] of Object.entries(queries)) {

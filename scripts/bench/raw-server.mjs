@@ -88,29 +88,29 @@ async function spend({ city, from, to }, authorization) {
     where s.month >= ${firstMonth.toISOString().slice(0, 10)}::date and s.month < ${lastMonth.toISOString().slice(0, 10)}::date and p.city = ${city}`;
   const parts = [...periods.map(([a, b]) => fromOrders(a, b)), ...(whole ? [fromMonths] : [])];
   const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
+  // As the server sends it: summed in bigint with the totals as a grouping set (last), sorted narrow.
   const rows = await sql`
-    select to_char(g.k0, 'YYYY-MM') as k0v, to_char(g.k0, 'YYYY-MM') as k0l, g.k1::text as k1v, dc.name as k1l,
-           g.orders, g.gpu_hours, g.gross, g.subsidy, g.sme_paid
+    select to_char(x.k0, 'YYYY-MM') as k0v, x.k1::text as k1v, x.k1l, x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
     from (
-      select u.k0, u.k1, coalesce(sum(u.orders), 0)::int as orders, coalesce(sum(u.gpu_hours), 0)::text as gpu_hours, coalesce(sum(u.gross), 0)::text as gross,
-             coalesce(sum(u.subsidy), 0)::text as subsidy, coalesce(sum(u.sme_paid), 0)::text as sme_paid
-      from (${union}) u
-      group by 1, 2 having sum(u.orders) > 0
-    ) g
-    left join data_centers dc on dc.id = g.k1
-    order by g.k0, g.k1`;
-  const total = { orders: 0, gpu_hours: 0n, gross: 0n, subsidy: 0n, sme_paid: 0n };
-  for (const r of rows) {
-    total.orders += r.orders;
-    for (const key of ["gpu_hours", "gross", "subsidy", "sme_paid"]) total[key] += BigInt(r[key]);
-  }
+      select g.*, dc.name as k1l
+      from (
+        select u.k0, u.k1, coalesce(sum(u.orders), 0)::int as orders, sum_bigint(u.gpu_hours) as gpu_hours, sum_bigint(u.gross) as gross,
+               sum_bigint(u.subsidy) as subsidy, sum_bigint(u.sme_paid) as sme_paid
+        from (${union}) u
+        group by grouping sets ((u.k0, u.k1), ()) having sum(u.orders) > 0 or grouping(u.k0, u.k1) <> 0
+      ) g
+      left join data_centers dc on dc.id = g.k1
+      order by g.k0, g.k1
+    ) x
+    order by x.k0, x.k1`;
+  const total = rows.pop();
   const figures = (r) => ({ orders: r.orders, gpuHours: Number(r.gpu_hours), gross: { amount: yuan(r.gross) }, subsidy: { amount: yuan(r.subsidy) }, smePaid: { amount: yuan(r.sme_paid) } });
   return {
     data: {
       subsidySpend: {
         rows: rows.map((r) => ({
           keys: [
-            { dimension: "MONTH", value: r.k0v, label: r.k0l },
+            { dimension: "MONTH", value: r.k0v, label: r.k0v },
             { dimension: "DATA_CENTER", value: r.k1v, label: r.k1l },
           ],
           ...figures(r),
