@@ -200,9 +200,21 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   );
 
   const money = (fen: string): SpendMoney => ({ amount: formatYuanOfText(fen), fen, currency: "CNY" });
-  const columns = dimensions.map((dimension, i) => ({ dimension, value: `k${i}v`, label: DIMENSIONS[dimension].label ? `k${i}l` : `k${i}v` }));
+  // Rows share their keys: a year by data center repeats each month a thousand times.
+  const columns = dimensions.map((dimension, i) => ({
+    dimension,
+    value: `k${i}v`,
+    label: DIMENSIONS[dimension].label ? `k${i}l` : `k${i}v`,
+    seen: new Map<string, SpendRowData["keys"][number]>(),
+  }));
+  const keyOf = (row: SpendSqlRow, column: (typeof columns)[number]) => {
+    const value = row[column.value] as string;
+    let key = column.seen.get(value);
+    if (!key) column.seen.set(value, (key = { dimension: column.dimension, value, label: row[column.label] as string }));
+    return key;
+  };
   const toRow = (row: SpendSqlRow, withKeys: boolean): SpendRowData => ({
-    keys: withKeys ? columns.map((c) => ({ dimension: c.dimension, value: row[c.value] as string, label: row[c.label] as string })) : [],
+    keys: withKeys ? columns.map((column) => keyOf(row, column)) : [],
     orders: row.orders,
     gpuHours: Number(row.gpu_hours),
     gross: money(row.gross),
