@@ -3,6 +3,18 @@ import { expect } from "vitest";
 
 export type RunSql = (text: string, params?: unknown[]) => Promise<any[]>;
 
+/** The spend_by_month groups (program/month) that differ from the PAID orders they sum. */
+export const SPEND_BY_MONTH_MISMATCHES = `
+  select coalesce(s.program_id, o.program_id) || '/' || coalesce(s.month, o.month) as spend_group
+  from spend_by_month s
+  full join (
+    select program_id, date_trunc('month', paid_at at time zone 'UTC')::date as month, data_center_id, hub,
+           count(*) as orders, sum(gpu_hours) as gpu_hours, sum(gross) as gross, sum(subsidy) as subsidy, sum(sme_share) as sme_paid
+    from orders where status = 'PAID' and program_id is not null group by 1, 2, 3, 4) o
+    using (program_id, month, data_center_id, hub)
+  where (coalesce(s.orders, 0), coalesce(s.gpu_hours, 0), coalesce(s.gross, 0), coalesce(s.subsidy, 0), coalesce(s.sme_paid, 0))
+     <> (coalesce(o.orders, 0), coalesce(o.gpu_hours, 0), coalesce(o.gross, 0), coalesce(o.subsidy, 0), coalesce(o.sme_paid, 0))`;
+
 const CHECKS: Record<string, string> = {
   "total = available + pending + spent, each >= 0": `
     select id from subsidy_programs
@@ -44,6 +56,7 @@ const CHECKS: Record<string, string> = {
   "a PAID order's reservation is CONFIRMED": `
     select o.id from orders o join reservations r on r.id = o.reservation_id
     where o.status = 'PAID' and r.status <> 'CONFIRMED'`,
+  "the spend report's monthly sums = the PAID orders they sum": SPEND_BY_MONTH_MISMATCHES,
 };
 
 /** The names of the invariants that some row breaks; empty when all hold. */
