@@ -1,6 +1,5 @@
 // The city's reports: subsidy spend by any combination of dimensions, and monthly statements.
-// Each is one SQL aggregation (a statement's totals through grouping sets; a spend report's are
-// the sum of its groups).
+// Each is one SQL aggregation, its totals as one more grouping set.
 import { sql, type SQL } from "drizzle-orm";
 import { PLAN_EACH_CALL, rowsOf, type Executor } from "../db/client.js";
 import type { Viewer } from "../graphql/context.js";
@@ -224,9 +223,7 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   // The totals row comes last; without dimensions it is the only one, and rows = [totals].
   const totals = toRow(rows[rows.length - 1], false);
   if (dimensions.length === 0) return { rows: [totals], totals };
-  const detail = new Array<SpendRowData>(rows.length - 1);
-  for (let i = 0; i < detail.length; i++) detail[i] = toRow(rows[i], true);
-  return { rows: detail, totals };
+  return { rows: rows.slice(0, -1).map((row) => toRow(row, true)), totals };
 }
 
 // ------------------------------------------------------------------ statements
