@@ -116,7 +116,8 @@ export const offers = pgTable(
     index("offers_search_idx").on(t.gpuModelId, t.status, t.pricePerGpuHour, t.id),
     index("offers_status_price_idx").on(t.status, t.pricePerGpuHour, t.id),
     // A data center's offers still running after a time: utilization tie-breaks, operator views.
-    index("offers_data_center_idx").on(t.dataCenterId, t.availableUntil),
+    // With what a tie-break reads of each offer in the key, it is an index-only scan.
+    index("offers_data_center_idx").on(t.dataCenterId, t.availableUntil, t.availableFrom, t.status, t.gpuCount, t.id),
     // A window filter (searches, matching) reads only offers still running at its end; with the
     // data center and the price in the key, a count is an index-only scan.
     index("offers_window_idx").on(t.gpuModelId, t.status, t.availableUntil, t.availableFrom, t.dataCenterId, t.pricePerGpuHour),

@@ -1,0 +1,2 @@
+DROP INDEX "offers_data_center_idx";--> statement-breakpoint
+CREATE INDEX "offers_data_center_idx" ON "offers" USING btree ("data_center_id","available_until","available_from","status","gpu_count","id");
