@@ -2,7 +2,7 @@
 // provider is asked for the SME's share. Every provider call carries a key derived from the order,
 // so a retry (by the client, the reconciler or after a crash) can never charge twice.
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { rowFrom, type Executor } from "../db/client.js";
+import { rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
@@ -37,9 +37,12 @@ function requireKey(key: string): string {
 /** What makes two checkouts "the same input" for one idempotency key. */
 const fingerprintOf = (request: CheckoutRequest) => `reservation:${request.reservationId};voucher:${request.voucherId ?? "none"}`;
 
+/** The caller's order under a key: read under the reservation's lock (with liveOrderOf), or alone. */
+const orderWithKey = (smeId: number, key: string) => sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
+
 async function orderByKey(db: Executor, smeId: number, key: string): Promise<OrderRow | null> {
-  const [row] = await db.select().from(orders).where(and(eq(orders.smeId, smeId), eq(orders.idempotencyKey, key)));
-  return row ?? null;
+  const [row] = await rowsOf<Record<string, unknown>>(db, orderWithKey(smeId, key));
+  return row ? rowFrom(orders, row) : null;
 }
 
 function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
@@ -51,9 +54,6 @@ function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
 
 /** Runs inside the transaction that commits an order's change (the audit trail's entry). */
 export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
-
-/** The caller's order under a key, read (with liveOrderOf) under the reservation's lock. */
-const orderWithKey = (smeId: number, key: string) => sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
 
 /**
  * The order, its subsidy reserved and its hold kept for the payment window: one transaction. A
