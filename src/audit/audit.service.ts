@@ -2,7 +2,7 @@
 // transaction of the action (a rolled-back or refused action leaves no entry), and read back by
 // the admin (everything) and by a city's finance team (its own city's programs).
 import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import { insertRow, type Executor } from "../db/client.js";
 import { auditLog } from "../db/schema.js";
 import type { Context, Role, Viewer } from "../graphql/context.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -37,7 +37,7 @@ export interface AuditEvent {
 /** Appends one entry; pass the action's transaction. One statement. */
 export async function recordAudit(db: Executor, actor: AuditActor, event: AuditEvent): Promise<void> {
   const programId = event.programId ?? null;
-  await db.insert(auditLog).values({
+  await insertRow(db, auditLog, {
     organizationId: actor.organizationId,
     apiKeyId: actor.apiKeyId,
     role: actor.role,

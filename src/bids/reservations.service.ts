@@ -8,7 +8,7 @@
 // exception is a hold far from lapsing (lockForPayment): it is live on every clock, so its GPUs
 // are its own and confirming or extending it changes nobody's capacity.
 import { and, count, desc, eq, gt, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
-import { pipelined, rowFrom, rowsOf, type Executor } from "../db/client.js";
+import { pipelined, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { dataCenters, offers, orders, reservations } from "../db/schema.js";
 import { conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -141,12 +141,14 @@ export async function confirmReservation(tx: Executor, id: number, now: Date): P
 export async function extendLockedHold(tx: Executor, locked: LockedReservation, until: Date, now: Date): Promise<ReservationRow> {
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
   await requireStillFits(tx, locked, now);
-  const [row] = await tx
-    .update(reservations)
-    .set({ holdExpiresAt: sql`greatest(${reservations.holdExpiresAt}, ${until.toISOString()}::timestamptz)`, updatedAt: now })
-    .where(and(eq(reservations.id, locked.reservation.id), eq(reservations.status, "HELD")))
-    .returning();
-  return row;
+  const row = await updateRow(
+    tx,
+    reservations,
+    { holdExpiresAt: sql`greatest(hold_expires_at, ${until.toISOString()}::timestamptz)`, updatedAt: now },
+    // HELD as a parameter, not a literal: see heldSafely for the partial index the literal would pick.
+    sql`id = ${locked.reservation.id} and status = ${"HELD"}`,
+  );
+  return row!;
 }
 
 /**

@@ -2,7 +2,7 @@
 // provider is asked for the SME's share. Every provider call carries a key derived from the order,
 // so a retry (by the client, the reconciler or after a crash) can never charge twice.
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { rowFrom, rowsOf, type Executor } from "../db/client.js";
+import { insertRow, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
@@ -80,29 +80,26 @@ async function createOrder(
   if (reservation.holdExpiresAt <= now) throw conflict("The hold on this reservation has lapsed; place a new bid");
 
   const priced = await priceReservation(tx, { reservation, voucherId: request.voucherId, smeId: request.smeId, now, lock: true });
-  const [order] = await tx
-    .insert(orders)
-    .values({
-      reservationId: reservation.id,
-      smeId: request.smeId,
-      voucherId: priced.voucherId,
-      programId: priced.programId,
-      offerId: priced.offerId,
-      dataCenterId: priced.dataCenterId,
-      hub: priced.hub,
-      gpuModelId: priced.gpuModelId,
-      gpuHours: priced.gpuHours,
-      gross: priced.gross,
-      subsidy: priced.subsidy,
-      smeShare: priced.smeShare,
-      subsidyYear: priced.year,
-      idempotencyKey: request.idempotencyKey,
-      requestFingerprint: fingerprintOf(request),
-      paymentProvider: provider,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
+  const order = await insertRow(tx, orders, {
+    reservationId: reservation.id,
+    smeId: request.smeId,
+    voucherId: priced.voucherId,
+    programId: priced.programId,
+    offerId: priced.offerId,
+    dataCenterId: priced.dataCenterId,
+    hub: priced.hub,
+    gpuModelId: priced.gpuModelId,
+    gpuHours: priced.gpuHours,
+    gross: priced.gross,
+    subsidy: priced.subsidy,
+    smeShare: priced.smeShare,
+    subsidyYear: priced.year,
+    idempotencyKey: request.idempotencyKey,
+    requestFingerprint: fingerprintOf(request),
+    paymentProvider: provider,
+    createdAt: now,
+    updatedAt: now,
+  });
   // Independent writes under the locks taken above (the reservation's, its offer's when the hold
   // is near lapsing, the program's): sent together, they take one round trip; any refusal rolls
   // back the whole transaction.
@@ -178,14 +175,8 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
     throw error;
   }
   // The update that records the payment is also the order's lock.
-  const recordPayment = async (tx: Executor, orderId: number) => {
-    const [withPayment] = await tx
-      .update(orders)
-      .set({ paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now })
-      .where(eq(orders.id, orderId))
-      .returning();
-    return withPayment ?? null;
-  };
+  const recordPayment = (tx: Executor, orderId: number) =>
+    updateRow(tx, orders, { paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now }, sql`id = ${orderId}`);
   return settleOrder(app, order.id, (tx, withPayment) => applyPaymentStatus(tx, withPayment, created.status, now), now, recordPayment);
 }
 

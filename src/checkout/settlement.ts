@@ -3,9 +3,9 @@
 // row first and only moves it forward, so repeats and races settle on one outcome.
 // Lock order: order, then offer and reservation, then the order's spend_by_month group (taken by
 // the update into or out of PAID), then program (the ledger's), as everywhere else.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { GraphQLError } from "graphql";
-import type { Executor } from "../db/client.js";
+import { updateRow, type Executor } from "../db/client.js";
 import { orders } from "../db/schema.js";
 import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
 import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
@@ -48,11 +48,7 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
     const failed = await markUnpaid(tx, order, "FAILED", now);
     return { ...failed, refundDue: order.smeShare > 0n, cancelDue: false };
   }
-  const [row] = await tx
-    .update(orders)
-    .set({ status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now })
-    .where(eq(orders.id, order.id))
-    .returning();
+  const row = (await updateRow(tx, orders, { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now }, sql`id = ${order.id}`))!;
   await postSubsidy(tx, row, now);
   return unchanged(row);
 }
