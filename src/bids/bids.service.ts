@@ -1,6 +1,6 @@
 // Bids: validation, placing with immediate matching, cancelling, reading. Tenant checks live here.
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import { pipelined, PLAN_EACH_CALL, rowFrom, type Executor } from "../db/client.js";
+import { and, count, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { insertRow, pipelined, PLAN_EACH_CALL, rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { bids, dataCenters, offers, reservations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -85,12 +85,28 @@ function candidateConditions(terms: readonly BidTerms[], now: Date) {
   return { conditions, earliest, latest };
 }
 
-const candidateRows = (tx: Executor, where: SQL | undefined) =>
-  tx
-    .select({ offer: offers, hub: dataCenters.hub })
-    .from(offers)
-    .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
-    .where(where);
+/**
+ * What matching reads of an offer (OfferTerms but the hub). All of it is in offers_search_idx's
+ * key, so candidates are read from the index alone, never from the offers they skip.
+ */
+const OFFER_TERMS = sql.raw(
+  ["id", "data_center_id", "gpu_model_id", "gpu_count", "price_per_gpu_hour", "available_from", "available_until", "min_hours", "status", "created_at"]
+    .map((column) => `offers.${column}`)
+    .join(", "),
+);
+
+/** Candidate offers with their hubs: `tail` orders, limits or locks them. */
+async function candidateRows(tx: Executor, where: SQL | undefined, tail: SQL): Promise<OfferTerms[]> {
+  const rows = await rowsOf<Record<string, unknown>>(
+    tx,
+    sql`select ${OFFER_TERMS}, ${dataCenters.hub} as offer_hub from ${offers} join ${dataCenters} on ${dataCenters.id} = ${offers.dataCenterId}
+        where ${where} ${tail}`,
+  );
+  return rows.map(offerTermsOf);
+}
+
+/** An offer row read with its data center's hub (as offer_hub). */
+const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({ ...rowFrom(offers, row), hub: String(row.offer_hub) });
 
 /**
  * Locks, in id order, the offers that could serve any of these bids, and reads their live
@@ -98,8 +114,7 @@ const candidateRows = (tx: Executor, where: SQL | undefined) =>
  */
 export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date) {
   const { conditions, earliest, latest } = candidateConditions(terms, now);
-  const rows = await candidateRows(tx, and(...conditions)).orderBy(asc(offers.id)).for("no key update", { of: offers });
-  const candidates: OfferTerms[] = rows.map((r) => ({ ...r.offer, hub: r.hub }));
+  const candidates = await candidateRows(tx, and(...conditions), sql`order by ${offers.id} for no key update of ${offers}`);
   const bookings: LiveBookings = candidates.length
     ? await liveBookings(tx, candidates.map((o) => o.id), earliest, latest, now)
     : new Map();
@@ -137,12 +152,13 @@ class CandidateReader {
     const seek = after
       ? or(gt(offers.pricePerGpuHour, after.price), and(eq(offers.pricePerGpuHour, after.price), gt(offers.id, after.id)))
       : undefined;
-    const rows = await candidateRows(this.tx, and(...this.conditions, seek))
-      .orderBy(asc(offers.pricePerGpuHour), asc(offers.id))
-      .limit(CANDIDATE_BATCH);
-    if (rows.length < CANDIDATE_BATCH) this.exhausted = true;
-    if (rows.length === 0) return;
-    const batch: OfferTerms[] = rows.map((r) => ({ ...r.offer, hub: r.hub }));
+    const batch = await candidateRows(
+      this.tx,
+      and(...this.conditions, seek),
+      sql`order by ${offers.pricePerGpuHour}, ${offers.id} limit ${sql.raw(String(CANDIDATE_BATCH))}`,
+    );
+    if (batch.length < CANDIDATE_BATCH) this.exhausted = true;
+    if (batch.length === 0) return;
     const last = batch[batch.length - 1];
     this.cursor = { price: last.pricePerGpuHour, id: last.id };
     const fresh = new Set(batch.map((o) => o.id));
@@ -200,7 +216,7 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promi
           where o.id = ${winner.offer.id} for no key update of o`,
       liveBookingsQuery([winner.offer.id], reader.earliest, reader.latest, now),
     ]);
-    const current: OfferTerms = { ...rowFrom(offers, row), hub: String(row.offer_hub) };
+    const current = offerTermsOf(row);
     const currentBookings = bookingsByOffer(packed);
     const again = feasibleCandidates(bid, [current], currentBookings, now)[0];
     if (again && again.startsAt.getTime() === winner.startsAt.getTime() && again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour) {
@@ -232,22 +248,19 @@ export async function insertReservation(
   holdMinutes: number,
 ): Promise<ReservationRow> {
   const endsAt = addHours(startsAt, bid.hours);
-  const [row] = await tx
-    .insert(reservations)
-    .values({
-      bidId: bid.id,
-      offerId: offer.id,
-      smeId: bid.smeId,
-      gpuCount: bid.gpuCount,
-      startsAt,
-      endsAt,
-      pricePerGpuHour: offer.pricePerGpuHour,
-      status: "HELD",
-      holdExpiresAt: addMinutes(now, holdMinutes),
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
+  const row = await insertRow(tx, reservations, {
+    bidId: bid.id,
+    offerId: offer.id,
+    smeId: bid.smeId,
+    gpuCount: bid.gpuCount,
+    startsAt,
+    endsAt,
+    pricePerGpuHour: offer.pricePerGpuHour,
+    status: "HELD",
+    holdExpiresAt: addMinutes(now, holdMinutes),
+    createdAt: now,
+    updatedAt: now,
+  });
   const list = bookings.get(offer.id) ?? [];
   list.push({ offerId: offer.id, startsAt, endsAt, gpuCount: bid.gpuCount });
   bookings.set(offer.id, list);
@@ -264,22 +277,19 @@ export async function insertReservation(
 export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, input: PlaceBid, now: Date, holdMinutes: number) {
   const terms = validateBid(catalog, input, now);
   const winner = await matchNewBid(tx, terms, now);
-  const [bid] = await tx
-    .insert(bids)
-    .values({
-      smeId,
-      gpuModelId: terms.gpuModelId,
-      gpuCount: terms.gpuCount,
-      hours: terms.hours,
-      earliestStart: terms.earliestStart,
-      latestEnd: terms.latestEnd,
-      maxPricePerGpuHour: terms.maxPricePerGpuHour,
-      hubs: terms.hubs ? [...terms.hubs] : null,
-      status: winner ? "MATCHED" : "OPEN",
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
+  const bid = await insertRow(tx, bids, {
+    smeId,
+    gpuModelId: terms.gpuModelId,
+    gpuCount: terms.gpuCount,
+    hours: terms.hours,
+    earliestStart: terms.earliestStart,
+    latestEnd: terms.latestEnd,
+    maxPricePerGpuHour: terms.maxPricePerGpuHour,
+    hubs: terms.hubs ? [...terms.hubs] : null,
+    status: winner ? "MATCHED" : "OPEN",
+    createdAt: now,
+    updatedAt: now,
+  });
   const reservation = winner ? await insertReservation(tx, bid, winner.offer, winner.startsAt, new Map(), now, holdMinutes) : null;
   return { bid, reservation };
 }

@@ -113,7 +113,20 @@ export const offers = pgTable(
     check("offers_price_positive", sql`${t.pricePerGpuHour} > 0`),
     check("offers_window_ordered", sql`${t.availableUntil} > ${t.availableFrom}`),
     check("offers_min_hours_positive", sql`${t.minHours} > 0`),
-    index("offers_search_idx").on(t.gpuModelId, t.status, t.pricePerGpuHour, t.id),
+    // Offers of a model in price order. Everything matching and a search filter on rides along in
+    // the key, so the offers the filters drop are never read from the table.
+    index("offers_search_idx").on(
+      t.gpuModelId,
+      t.status,
+      t.pricePerGpuHour,
+      t.id,
+      t.availableFrom,
+      t.availableUntil,
+      t.minHours,
+      t.gpuCount,
+      t.dataCenterId,
+      t.createdAt,
+    ),
     index("offers_status_price_idx").on(t.status, t.pricePerGpuHour, t.id),
     // A data center's offers still running after a time: utilization tie-breaks, operator views.
     // With what a tie-break reads of each offer in the key, it is an index-only scan.

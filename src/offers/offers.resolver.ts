@@ -36,7 +36,7 @@ export function toDataCenter(row: service.DataCenterRow): DataCenter {
   return Object.assign(new DataCenter(), { ...row, id: String(row.id) });
 }
 
-export function toOffer(row: service.OfferRow): Offer {
+export function toOffer(row: service.ListedOffer): Offer {
   return Object.assign(new Offer(), {
     ...row,
     id: String(row.id),

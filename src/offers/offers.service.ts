@@ -1,6 +1,6 @@
 // Data centers and offers: search, publish, update, withdraw. Tenant checks happen here.
-import { and, asc, count, desc, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
-import { PLAN_EACH_CALL, type Executor } from "../db/client.js";
+import { and, asc, count, desc, eq, getTableColumns, gt, gte, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { PLAN_EACH_CALL, rowFrom, rowsOf, selectedAs, type Executor } from "../db/client.js";
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
@@ -12,6 +12,18 @@ import { peakReserved } from "./capacity.js";
 import { liveBookings } from "./reservations.query.js";
 
 export type OfferRow = typeof offers.$inferSelect;
+
+/**
+ * An offer as searches answer it: every column but updated_at, which no answer shows. All of them
+ * are in offers_search_idx's key, so a search reads the offers it skips from the index alone.
+ */
+export type ListedOffer = Omit<OfferRow, "updatedAt">;
+const LISTED_COLUMNS = sql.raw(
+  Object.values(getTableColumns(offers))
+    .filter((column) => column.name !== "updated_at")
+    .map((column) => `"offers"."${column.name}"`)
+    .join(", "),
+);
 export type DataCenterRow = typeof dataCenters.$inferSelect;
 
 export const MAX_GPUS_PER_OFFER = 100_000;
@@ -89,7 +101,7 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
     return {
       orderBy: [desc(offers.id)],
       seek: cursor ? lt(offers.id, cursor[0] as number) : undefined,
-      cursorOf: (row: OfferRow) => encodeCursor([row.id]),
+      cursorOf: (row: ListedOffer) => encodeCursor([row.id]),
     };
   }
   const cursor = decodeCursor(after, ["digits", "number"]);
@@ -103,14 +115,14 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
   return {
     orderBy: ascending ? [asc(offers.pricePerGpuHour), asc(offers.id)] : [desc(offers.pricePerGpuHour), desc(offers.id)],
     seek,
-    cursorOf: (row: OfferRow) => encodeCursor([row.pricePerGpuHour.toString(), row.id]),
+    cursorOf: (row: ListedOffer) => encodeCursor([row.pricePerGpuHour.toString(), row.id]),
   };
 }
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 
 /** A page of offers with the data center and operator of each, for the caller's loaders. */
-export interface OfferPage extends Page<OfferRow> {
+export interface OfferPage extends Page<ListedOffer> {
   related: { dataCenter: DataCenterRow; operator: OrganizationRow }[];
 }
 
@@ -129,18 +141,19 @@ export async function searchOffers(
   const where = searchConditions(catalog, filter);
   const order = ordering(sort, after);
   const needsJoin = filter.hub != null || filter.province != null;
-  const counted = db.select({ total: count() }).from(offers);
-  const [rows, [{ total }]] = await Promise.all([
-    db
-      .select({ offer: offers, dataCenter: dataCenters, operator: organizations })
-      .from(offers)
-      .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
-      .innerJoin(organizations, eq(organizations.id, dataCenters.operatorId))
-      .where(and(...where, order.seek))
-      .orderBy(...order.orderBy)
-      .limit(first + 1),
-    (needsJoin ? counted.innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)) : counted).where(and(...where)),
+  const withDataCenter = sql`join ${dataCenters} on ${dataCenters.id} = ${offers.dataCenterId}`;
+  // As SQL text: drizzle's builder took a fifth of a search's CPU, most of it mapping the three
+  // tables of each row.
+  const [raw, [{ total }]] = await Promise.all([
+    rowsOf<Record<string, unknown>>(
+      db,
+      sql`select ${LISTED_COLUMNS}, ${selectedAs(dataCenters, "dc_")}, ${selectedAs(organizations, "op_")}
+          from ${offers} ${withDataCenter} join ${organizations} on ${organizations.id} = ${dataCenters.operatorId}
+          where ${and(...where, order.seek)} order by ${sql.join(order.orderBy, sql`, `)} limit ${first + 1}`,
+    ),
+    rowsOf<{ total: number | string }>(db, sql`select count(*) as total from ${offers} ${needsJoin ? withDataCenter : sql``} where ${and(...where)}`),
   ]);
+  const rows = raw.map((row) => ({ offer: rowFrom(offers, row) as ListedOffer, dataCenter: rowFrom(dataCenters, row, "dc_"), operator: rowFrom(organizations, row, "op_") }));
   const page = toPage(rows, first, Number(total), (r) => order.cursorOf(r.offer), (r) => r.offer);
   return { ...page, related: rows.slice(0, first).map((r) => ({ dataCenter: r.dataCenter, operator: r.operator })) };
 }

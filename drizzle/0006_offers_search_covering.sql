@@ -1,0 +1,2 @@
+DROP INDEX "offers_search_idx";--> statement-breakpoint
+CREATE INDEX "offers_search_idx" ON "offers" USING btree ("gpu_model_id","status","price_per_gpu_hour","id","available_from","available_until","min_hours","gpu_count","data_center_id","created_at");
