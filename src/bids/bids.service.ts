@@ -1,5 +1,5 @@
 // Bids: validation, placing with immediate matching, cancelling, reading. Tenant checks live here.
-import { and, count, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { insertRow, pipelined, PLAN_EACH_CALL, rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { bids, dataCenters, offers, reservations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../graphql/errors.js";
@@ -59,27 +59,32 @@ export function validateBid(catalog: Catalog, input: PlaceBid, now: Date): BidTe
 
 export type LiveBookings = Map<number, LiveBooking[]>;
 
-/** The SQL side of isCandidateOffer for these bids (the pure functions decide), and the span of time they cover. */
+/**
+ * The SQL side of isCandidateOffer for these bids (the pure functions decide), and the span of
+ * time they cover. Columns are named in the text: every bid builds this, and drizzle checks the
+ * type of each column object it renders.
+ */
 function candidateConditions(terms: readonly BidTerms[], now: Date) {
-  const conditions: SQL[] = [
-    PLAN_EACH_CALL,
-    eq(offers.status, "ACTIVE"),
-    eq(offers.gpuModelId, terms[0].gpuModelId),
-    lte(offers.pricePerGpuHour, terms.reduce((m, b) => (b.maxPricePerGpuHour > m ? b.maxPricePerGpuHour : m), 0n)),
-    lte(offers.minHours, Math.max(...terms.map((b) => b.hours))),
-    gte(offers.gpuCount, Math.min(...terms.map((b) => b.gpuCount))),
-  ];
+  const maxPrice = terms.reduce((m, b) => (b.maxPricePerGpuHour > m ? b.maxPricePerGpuHour : m), 0n);
   const earliest = maxDate(new Date(Math.min(...terms.map((b) => b.earliestStart.getTime()))), ceilHour(now));
   const latest = new Date(Math.max(...terms.map((b) => b.latestEnd.getTime())));
-  // Implied by the window test below, but usable by an index: offers still running in the window.
-  conditions.push(lt(offers.availableFrom, latest), sql`${offers.availableUntil} > ${earliest.toISOString()}::timestamptz`);
+  const [from, until] = [earliest.toISOString(), latest.toISOString()];
+  const conditions: SQL[] = [
+    PLAN_EACH_CALL,
+    sql`offers.status = 'ACTIVE' and offers.gpu_model_id = ${terms[0].gpuModelId}::bigint
+        and offers.price_per_gpu_hour <= ${String(maxPrice)}::bigint
+        and offers.min_hours <= ${Math.max(...terms.map((b) => b.hours))}::int
+        and offers.gpu_count >= ${Math.min(...terms.map((b) => b.gpuCount))}::int`,
+    // Implied by the window test below, but usable by an index: offers still running in the window.
+    sql`offers.available_from < ${until}::timestamptz and offers.available_until > ${from}::timestamptz`,
+  ];
   if (terms.length === 1) {
     const [bid] = terms;
-    if (bid.hubs) conditions.push(inArray(dataCenters.hub, [...bid.hubs]));
+    if (bid.hubs) conditions.push(sql`data_centers.hub in (${sql.join(bid.hubs.map((hub) => sql`${hub}`), sql`, `)})`);
     // Some window of `hours` hours fits between the bid's and the offer's bounds.
     conditions.push(
-      sql`greatest(${offers.availableFrom}, ${earliest.toISOString()}::timestamptz) + ${bid.hours}::int * interval '1 hour'
-          <= least(${offers.availableUntil}, ${latest.toISOString()}::timestamptz)`,
+      sql`greatest(offers.available_from, ${from}::timestamptz) + ${bid.hours}::int * interval '1 hour'
+          <= least(offers.available_until, ${until}::timestamptz)`,
     );
   }
   return { conditions, earliest, latest };
@@ -99,7 +104,7 @@ const OFFER_TERMS = sql.raw(
 async function candidateRows(tx: Executor, where: SQL | undefined, tail: SQL): Promise<OfferTerms[]> {
   const rows = await rowsOf<Record<string, unknown>>(
     tx,
-    sql`select ${OFFER_TERMS}, ${dataCenters.hub} as offer_hub from ${offers} join ${dataCenters} on ${dataCenters.id} = ${offers.dataCenterId}
+    sql`select ${OFFER_TERMS}, data_centers.hub as offer_hub from offers join data_centers on data_centers.id = offers.data_center_id
         where ${where} ${tail}`,
   );
   return rows.map(offerTermsOf);
@@ -114,7 +119,7 @@ const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({ ...rowFrom
  */
 export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date) {
   const { conditions, earliest, latest } = candidateConditions(terms, now);
-  const candidates = await candidateRows(tx, and(...conditions), sql`order by ${offers.id} for no key update of ${offers}`);
+  const candidates = await candidateRows(tx, and(...conditions), sql`order by offers.id for no key update of offers`);
   const bookings: LiveBookings = candidates.length
     ? await liveBookings(tx, candidates.map((o) => o.id), earliest, latest, now)
     : new Map();
@@ -149,13 +154,14 @@ class CandidateReader {
 
   private async more(): Promise<void> {
     const after = this.cursor;
+    const price = after && String(after.price);
     const seek = after
-      ? or(gt(offers.pricePerGpuHour, after.price), and(eq(offers.pricePerGpuHour, after.price), gt(offers.id, after.id)))
+      ? sql`(offers.price_per_gpu_hour > ${price}::bigint or (offers.price_per_gpu_hour = ${price}::bigint and offers.id > ${after.id}::bigint))`
       : undefined;
     const batch = await candidateRows(
       this.tx,
       and(...this.conditions, seek),
-      sql`order by ${offers.pricePerGpuHour}, ${offers.id} limit ${sql.raw(String(CANDIDATE_BATCH))}`,
+      sql`order by offers.price_per_gpu_hour, offers.id limit ${sql.raw(String(CANDIDATE_BATCH))}`,
     );
     if (batch.length < CANDIDATE_BATCH) this.exhausted = true;
     if (batch.length === 0) return;

@@ -1,5 +1,5 @@
 // Live reservations: HELD with an unexpired hold, or CONFIRMED. Only these take capacity.
-import { and, eq, gt, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, or, sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "../db/client.js";
 import { reservations } from "../db/schema.js";
 
@@ -27,23 +27,22 @@ export async function liveBookings(db: Executor, offerIds: readonly number[], fr
 /** One offer's live bookings as liveBookingsQuery packs them: int arrays in their text form, like {1,2,3}. */
 export type PackedBookings = { offer_id: string | number; starts: string; ends: string; gpus: string };
 
-/** The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. */
+/**
+ * The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. Every bid sends it
+ * twice, so its columns are named in the text rather than rendered from drizzle's objects; the
+ * statuses of isLive stay parameters, which keeps the plan on reservations_offer_live_idx.
+ */
 export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: Date, now: Date) {
-  const epoch = (column: typeof reservations.startsAt) => sql`extract(epoch from ${column})::int8`;
-  return sql`select ${reservations.offerId} as offer_id,
-                    array_agg(${epoch(reservations.startsAt)})::text as starts,
-                    array_agg(${epoch(reservations.endsAt)})::text as ends,
-                    array_agg(${reservations.gpuCount})::text as gpus
-             from ${reservations}
-             where ${and(
-               // One array parameter: the same prepared statement whatever the number of offers.
-               sql`${reservations.offerId} = any(${`{${offerIds.join(",")}}`}::bigint[])`,
-               sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
-               isLive(now),
-               lt(reservations.startsAt, to),
-               gt(reservations.endsAt, from),
-             )}
-             group by ${reservations.offerId}`;
+  // One array parameter: the same prepared statement whatever the number of offers.
+  return sql`select offer_id,
+                    array_agg(extract(epoch from starts_at)::int8)::text as starts,
+                    array_agg(extract(epoch from ends_at)::int8)::text as ends,
+                    array_agg(gpu_count)::text as gpus
+             from reservations
+             where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and status in ('HELD', 'CONFIRMED')
+               and (status = ${"CONFIRMED"} or (status = ${"HELD"} and hold_expires_at > ${now.toISOString()}::timestamptz))
+               and starts_at < ${to.toISOString()}::timestamptz and ends_at > ${from.toISOString()}::timestamptz
+             group by offer_id`;
 }
 
 const integers = (packed: string) => packed.slice(1, -1).split(",").map(Number);
