@@ -173,12 +173,15 @@ class CandidateReader {
     for (const id of fresh) this.bookings.set(id, bookings.get(id) ?? []);
   }
 
-  /** Reads on until the cheapest feasible candidate's price level is complete, or nothing is left. */
-  async untilDecidable(): Promise<void> {
+  /**
+   * Reads on until the cheapest feasible candidate's price level is complete, or nothing is left;
+   * returns the feasible candidates among those read.
+   */
+  async untilDecidable(): Promise<Candidate[]> {
     for (;;) {
-      if (this.exhausted) return;
       const feasible = feasibleCandidates(this.bid, this.offers, this.bookings, this.now);
-      if (this.cursor && feasible.some((c) => c.offer.pricePerGpuHour < this.cursor!.price)) return;
+      if (this.exhausted) return feasible;
+      if (this.cursor && feasible.some((c) => c.offer.pricePerGpuHour < this.cursor!.price)) return feasible;
       await this.more();
     }
   }
@@ -210,8 +213,7 @@ export const OPTIMISTIC_ATTEMPTS = 4;
 export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promise<Candidate | null> {
   const reader = new CandidateReader(tx, bid, now);
   for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
-    await reader.untilDecidable();
-    const winner = await chooseOffer(tx, bid, reader.offers, reader.bookings, now);
+    const winner = await chooseAmong(tx, bid, await reader.untilDecidable(), now);
     if (!winner) return null;
     const savepoint = sql.raw(`match_attempt_${attempt}`);
     // The savepoint, the lock, and the offer and its bookings as they are once the lock is held:
@@ -237,7 +239,11 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promi
 
 /** Chooses the winning offer and start for one bid; at most one query (utilization, on a tie in price). */
 export async function chooseOffer(tx: Executor, bid: BidTerms, offerTerms: readonly OfferTerms[], bookings: LiveBookings, now: Date) {
-  const candidates = feasibleCandidates(bid, offerTerms, bookings, now);
+  return chooseAmong(tx, bid, feasibleCandidates(bid, offerTerms, bookings, now), now);
+}
+
+/** The winner among a bid's feasible candidates. */
+async function chooseAmong(tx: Executor, bid: BidTerms, candidates: readonly Candidate[], now: Date) {
   const toCompare = dataCentersToCompare(candidates);
   const utilization = toCompare.length ? await utilizationOf(tx, toCompare, bid.earliestStart, bid.latestEnd, now) : new Map();
   return pickWinner(candidates, utilization);
