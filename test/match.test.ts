@@ -13,6 +13,7 @@ import {
   type Candidate,
   type OfferTerms,
 } from "../src/bids/match.js";
+import { bookingsByOffer, integers } from "../src/offers/reservations.query.js";
 import type { Booking } from "../src/offers/capacity.js";
 import type { Utilization } from "../src/offers/utilization.js";
 
@@ -248,5 +249,25 @@ describe("open bids", () => {
     const b = bid({ latestEnd: at(10), hours: 3 });
     expect(isStale(b, at(7))).toBe(false);
     expect(isStale(b, at(7.01))).toBe(true);
+  });
+});
+
+describe("live bookings as PostgreSQL packs them", () => {
+  it("reads the integers of an array's text form", () => {
+    expect(integers("{}")).toEqual([]);
+    expect(integers("{7}")).toEqual([7]);
+    expect(integers("{1796000000,-3,0,42}")).toEqual([1796000000, -3, 0, 42]);
+  });
+
+  it("gives each offer its bookings, times from epoch seconds", () => {
+    const byOffer = bookingsByOffer([
+      { offer_id: "12", starts: "{1796000400,1796004000}", ends: "{1796004000,1796011200}", gpus: "{2,8}" },
+      { offer_id: 13, starts: "{1796000400}", ends: "{1796004000}", gpus: "{1}" },
+    ]);
+    expect(byOffer.get(12)).toEqual([
+      { offerId: 12, startsAt: new Date(1796000400_000), endsAt: new Date(1796004000_000), gpuCount: 2 },
+      { offerId: 12, startsAt: new Date(1796004000_000), endsAt: new Date(1796011200_000), gpuCount: 8 },
+    ]);
+    expect(byOffer.get(13)).toEqual([{ offerId: 13, startsAt: new Date(1796000400_000), endsAt: new Date(1796004000_000), gpuCount: 1 }]);
   });
 });
