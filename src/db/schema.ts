@@ -188,8 +188,10 @@ export const reservations = pgTable(
   (t) => [
     check("reservations_window_ordered", sql`${t.endsAt} > ${t.startsAt}`),
     uniqueIndex("reservations_bid_uq").on(t.bidId),
+    // An offer's live reservations over a span. With what a bid's bookings and the utilization
+    // tie-break read of each in the key, pages VACUUM has seen are read from the index alone.
     index("reservations_offer_live_idx")
-      .on(t.offerId, t.startsAt, t.endsAt)
+      .on(t.offerId, t.startsAt, t.endsAt, t.status, t.holdExpiresAt, t.gpuCount)
       .where(sql`${t.status} in ('HELD', 'CONFIRMED')`),
     index("reservations_held_expiry_idx").on(t.holdExpiresAt).where(sql`${t.status} = 'HELD'`),
     index("reservations_sme_idx").on(t.smeId),

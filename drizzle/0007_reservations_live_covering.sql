@@ -1,0 +1,2 @@
+DROP INDEX "reservations_offer_live_idx";--> statement-breakpoint
+CREATE INDEX "reservations_offer_live_idx" ON "reservations" USING btree ("offer_id","starts_at","ends_at","status","hold_expires_at","gpu_count") WHERE "reservations"."status" in ('HELD', 'CONFIRMED');
