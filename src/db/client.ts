@@ -129,15 +129,14 @@ export function pipelined<T extends unknown[]>(executor: Executor, queries: { [K
   return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
 }
 
-/** Property name, column, and the column's quoted name for SQL text (our own snake_case names). */
-type Columns = [key: string, column: Column, name: SQL][];
+type Columns = [key: string, column: Column][];
 const columnsByTable = new WeakMap<PgTable, Columns>();
 
 /** A table's columns by property name, listed once: the hot paths map every row they write. */
 function columnsOf(table: PgTable): Columns {
   let columns = columnsByTable.get(table);
   if (!columns) {
-    columns = Object.entries(getTableColumns(table)).map(([key, column]): Columns[number] => [key, column, sql.raw(`"${column.name}"`)]);
+    columns = Object.entries(getTableColumns(table));
     columnsByTable.set(table, columns);
   }
   return columns;
@@ -175,17 +174,25 @@ export function selectedAs(table: PgTable, prefix: string): SQL {
   return sql.raw(columnsOf(table).map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`).join(", "));
 }
 
-/** `name = value` for each property given, in the driver's units; a value may be SQL (a subquery). */
-function assignments(table: PgTable, values: Record<string, unknown>): { names: SQL[]; values: SQL[] } {
-  const names: SQL[] = [];
-  const params: SQL[] = [];
-  for (const [key, column, name] of columnsOf(table)) {
+/** The quoted names of the properties given, and their values in the driver's units (a value may be SQL: a subquery). */
+function assignments(table: PgTable, values: Record<string, unknown>): { names: string[]; values: unknown[] } {
+  const names: string[] = [];
+  const params: unknown[] = [];
+  for (const [key, column] of columnsOf(table)) {
     if (!(key in values)) continue;
     const value = values[key];
-    names.push(name);
-    params.push(value instanceof SQL ? value : value == null ? sql`null` : sql`${column.mapToDriverValue(value)}`);
+    names.push(`"${column.name}"`);
+    params.push(value instanceof SQL || value == null ? (value ?? null) : column.mapToDriverValue(value));
   }
   return { names, values: params };
+}
+
+/**
+ * One statement from its text around each value: a single SQL object whose values are plain
+ * parameters, which drizzle renders without a type check per fragment.
+ */
+function statement(texts: string[], values: unknown[]): SQL {
+  return sql(Object.assign(texts, { raw: texts }) as unknown as TemplateStringsArray, ...values);
 }
 
 /*
@@ -197,10 +204,8 @@ function assignments(table: PgTable, values: Record<string, unknown>): { names: 
 /** `insert into <table> (...) values (...) returning *`; `values` by property name, as drizzle's insert takes them. */
 export async function insertRow<T extends PgTable>(executor: Executor, table: T, values: Partial<Record<keyof T["$inferInsert"], unknown>>): Promise<T["$inferSelect"]> {
   const { names, values: params } = assignments(table, values);
-  const [row] = await rowsOf<Record<string, unknown>>(
-    executor,
-    sql`insert into ${table} (${sql.join(names, sql`, `)}) values (${sql.join(params, sql`, `)}) returning *`,
-  );
+  const texts = [`insert into "${getTableName(table)}" (${names.join(", ")}) values (`, ...params.slice(1).map(() => ", "), ") returning *"];
+  const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, params));
   return rowFrom(table, row);
 }
 
@@ -212,8 +217,8 @@ export async function updateRow<T extends PgTable>(
   where: SQL,
 ): Promise<T["$inferSelect"] | null> {
   const { names, values } = assignments(table, set);
-  const pairs = names.map((name, i) => sql`${name} = ${values[i]}`);
-  const [row] = await rowsOf<Record<string, unknown>>(executor, sql`update ${table} set ${sql.join(pairs, sql`, `)} where ${where} returning *`);
+  const texts = [`update "${getTableName(table)}" set ${names[0]} = `, ...names.slice(1).map((name) => `, ${name} = `), " where ", " returning *"];
+  const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, [...values, where]));
   return row ? rowFrom(table, row) : null;
 }
 
