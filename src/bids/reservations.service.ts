@@ -9,7 +9,7 @@
 // are its own and confirming or extending it changes nobody's capacity.
 import { and, count, desc, eq, gt, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
 import { pipelined, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
-import { dataCenters, offers, orders, reservations } from "../db/schema.js";
+import { dataCenters, offers, reservations } from "../db/schema.js";
 import { conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { freeGpus } from "../offers/capacity.js";
@@ -57,7 +57,7 @@ function heldSafely(now: Date): SQL {
   // From the later of the request's time and this moment: a request that waited long (for a lock,
   // say) must not judge a hold by the time it started.
   const safelyHeldUntil = new Date(Math.max(now.getTime(), Date.now()) + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
-  return sql`case when ${reservations.status} = 'HELD' then ${reservations.holdExpiresAt} > ${safelyHeldUntil.toISOString()}::timestamptz else false end`;
+  return sql`case when reservations.status = 'HELD' then reservations.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz else false end`;
 }
 
 /**
@@ -76,9 +76,9 @@ export async function lockForPayment<T extends unknown[]>(
   now: Date,
   reads: { [K in keyof T]: SQL },
 ): Promise<{ locked: LockedReservation | null; reads: { [K in keyof T]: T[K][] } }> {
-  const lockSafelyHeld = sql`select ${reservations}.* from ${offers} o join ${reservations} on ${reservations.offerId} = o.id
-      where ${reservations.id} = ${id} and ${heldSafely(now)}
-      for key share of o for update of ${reservations}`;
+  const lockSafelyHeld = sql`select reservations.* from offers o join reservations on reservations.offer_id = o.id
+      where reservations.id = ${id} and ${heldSafely(now)}
+      for key share of o for update of reservations`;
   const [[held], ...results] = await pipelined<[Record<string, unknown>, ...T]>(tx, [lockSafelyHeld, ...reads] as never);
   if (held) return { locked: { reservation: rowFrom(reservations, held), offer: null }, reads: results as never };
   const locked = await lockReservation(tx, id);
@@ -116,7 +116,7 @@ export async function confirmReservation(tx: Executor, id: number, now: Date): P
   // changes no foreign key, so it needs no lock on the offer). Anything else goes the long way.
   const [confirmed] = await rowsOf<Record<string, unknown>>(
     tx,
-    sql`update ${reservations} set status = 'CONFIRMED', updated_at = ${now.toISOString()}::timestamptz
+    sql`update reservations set status = 'CONFIRMED', updated_at = ${now.toISOString()}::timestamptz
         where id = ${id} and ${heldSafely(now)}
         returning *`,
   );
@@ -182,7 +182,7 @@ export async function releaseReservation(
 
 /** The reservation's pending or paid order, if any: then only cancelling the order frees it. */
 export const liveOrderOf = (reservationId: number) =>
-  sql`select id from ${orders} where reservation_id = ${reservationId} and status in ('PENDING_PAYMENT', 'PAID') limit 1`;
+  sql`select id from orders where reservation_id = ${reservationId} and status in ('PENDING_PAYMENT', 'PAID') limit 1`;
 
 export async function hasLiveOrder(tx: Executor, reservationId: number): Promise<boolean> {
   return (await rowsOf(tx, liveOrderOf(reservationId))).length > 0;
