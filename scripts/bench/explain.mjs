@@ -17,19 +17,31 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
   const searchWhere = `offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and data_centers.hub = '${hub}'
       and offers.available_from <= '${from}' and offers.available_until > '${from}'
       and offers.available_until >= '${until}' and offers.available_from < '${until}'`;
-  const queries = {
-    "offers search: page (first 50 by price)": `
-      select offers.* from offers inner join data_centers on data_centers.id = offers.data_center_id
-      where ${searchWhere} order by offers.price_per_gpu_hour asc, offers.id asc limit 51`,
-    "offers search: totalCount": `
-      select count(*) from offers inner join data_centers on data_centers.id = offers.data_center_id where ${searchWhere}`,
-    "placeBid: the cheapest 64 candidates, read without locks (8 GPUs, 12 h in a 40 h window)": `
-      select offers.*, data_centers.hub from offers inner join data_centers on data_centers.id = offers.data_center_id
+  // What the services read of an offer: every column but updated_at (search), the match terms (bids).
+  const LISTED_OFFER = "offers.id, offers.data_center_id, offers.gpu_model_id, offers.gpu_count, offers.price_per_gpu_hour, offers.available_from, offers.available_until, offers.min_hours, offers.status, offers.created_at";
+  const candidates = `
+      select ${LISTED_OFFER}, data_centers.hub from offers join data_centers on data_centers.id = offers.data_center_id
       where offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and offers.price_per_gpu_hour <= 3120
         and offers.min_hours <= 12 and offers.gpu_count >= 8
         and offers.available_from < '${latest}'::timestamptz and offers.available_until > '${earliest}'::timestamptz
         and greatest(offers.available_from, '${earliest}'::timestamptz) + 12 * interval '1 hour' <= least(offers.available_until, '${latest}'::timestamptz)
-      order by offers.price_per_gpu_hour, offers.id limit 64`,
+      order by offers.price_per_gpu_hour, offers.id limit 64`;
+  const queries = {
+    "offers search: page (first 50 by price)": `
+      select ${LISTED_OFFER}, data_centers.*, organizations.*
+      from offers join data_centers on data_centers.id = offers.data_center_id join organizations on organizations.id = data_centers.operator_id
+      where ${searchWhere} order by offers.price_per_gpu_hour asc, offers.id asc limit 51`,
+    "offers search: totalCount": `
+      select count(*) from offers inner join data_centers on data_centers.id = offers.data_center_id where ${searchWhere}`,
+    "placeBid: the cheapest 64 candidates, read without locks (8 GPUs, 12 h in a 40 h window)": candidates,
+    "placeBid: the live reservations of those candidates": `
+      select offer_id, array_agg(extract(epoch from starts_at)::int8)::text as starts,
+             array_agg(extract(epoch from ends_at)::int8)::text as ends, array_agg(gpu_count)::text as gpus
+      from reservations
+      where offer_id = any(array(select id from (${candidates}) c)) and status in ('HELD', 'CONFIRMED')
+        and (status = 'CONFIRMED' or (status = 'HELD' and hold_expires_at > now()))
+        and starts_at < '${latest}'::timestamptz and ends_at > '${earliest}'::timestamptz
+      group by offer_id`,
     "subsidySpend: one city, a year, by MONTH and DATA_CENTER (whole months from spend_by_month, the ends from orders)": `
       select to_char(x.k0, 'YYYY-MM') as k0v, x.k1::text as k1v, x.k1l, x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
       from (
