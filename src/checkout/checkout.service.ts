@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
 import { extendLockedHold, liveOrderOf, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
-import { priceReservation } from "../vouchers/quote.service.js";
+import { priceReservation, type PricedReservation } from "../vouchers/quote.service.js";
 import { ProviderUnavailableError, PaymentProviderError } from "../payments/provider.js";
 import { addMinutes } from "../time.js";
 import { applyPaymentStatus, lockOrder, markPaid, markUnpaid, type OrderRow, type Settled } from "./settlement.js";
@@ -52,6 +52,36 @@ function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
   return order;
 }
 
+/** A new order's row: the reservation as priced, under the checkout's key. */
+export function newOrder(
+  reservationId: number,
+  smeId: number,
+  priced: PricedReservation,
+  key: { idempotencyKey: string; requestFingerprint: string },
+  paymentProvider: string,
+  now: Date,
+) {
+  return {
+    reservationId,
+    smeId,
+    voucherId: priced.voucherId,
+    programId: priced.programId,
+    offerId: priced.offerId,
+    dataCenterId: priced.dataCenterId,
+    hub: priced.hub,
+    gpuModelId: priced.gpuModelId,
+    gpuHours: priced.gpuHours,
+    gross: priced.gross,
+    subsidy: priced.subsidy,
+    smeShare: priced.smeShare,
+    subsidyYear: priced.year,
+    ...key,
+    paymentProvider,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Runs inside the transaction that commits an order's change (the audit trail's entry). */
 export type OrderCommitHook = (tx: Executor, order: OrderRow) => Promise<void>;
 
@@ -80,26 +110,11 @@ async function createOrder(
   if (reservation.holdExpiresAt <= now) throw conflict("The hold on this reservation has lapsed; place a new bid");
 
   const priced = await priceReservation(tx, { reservation, voucherId: request.voucherId, smeId: request.smeId, now, lock: true });
-  const order = await insertRow(tx, orders, {
-    reservationId: reservation.id,
-    smeId: request.smeId,
-    voucherId: priced.voucherId,
-    programId: priced.programId,
-    offerId: priced.offerId,
-    dataCenterId: priced.dataCenterId,
-    hub: priced.hub,
-    gpuModelId: priced.gpuModelId,
-    gpuHours: priced.gpuHours,
-    gross: priced.gross,
-    subsidy: priced.subsidy,
-    smeShare: priced.smeShare,
-    subsidyYear: priced.year,
-    idempotencyKey: request.idempotencyKey,
-    requestFingerprint: fingerprintOf(request),
-    paymentProvider: provider,
-    createdAt: now,
-    updatedAt: now,
-  });
+  const order = await insertRow(
+    tx,
+    orders,
+    newOrder(reservation.id, request.smeId, priced, { idempotencyKey: request.idempotencyKey, requestFingerprint: fingerprintOf(request) }, provider, now),
+  );
   // Independent writes under the locks taken above (the reservation's, its offer's when the hold
   // is near lapsing, the program's): sent together, they take one round trip; any refusal rolls
   // back the whole transaction.

@@ -5,6 +5,7 @@ import type { Executor } from "../../src/db/client.js";
 import { bids, dataCenters, offers, orders, reservations } from "../../src/db/schema.js";
 import { postSubsidy, refundSubsidy, reserveSubsidy, voidSubsidy, type OrderRow } from "../../src/ledger/ledger.service.js";
 import { priceReservation, type ReservationRow } from "../../src/vouchers/quote.service.js";
+import { newOrder } from "../../src/checkout/checkout.service.js";
 import type { Actor } from "./fixtures.js";
 import type { TestServer } from "./harness.js";
 import { SPEND_BY_MONTH_MISMATCHES } from "./ledger-invariants.js";
@@ -111,29 +112,8 @@ export async function checkoutOrder(
       now: args.now,
       lock: true,
     });
-    const [order] = await tx
-      .insert(orders)
-      .values({
-        reservationId: args.reservation.id,
-        smeId: args.reservation.smeId,
-        voucherId: priced.voucherId,
-        programId: priced.programId,
-        offerId: priced.offerId,
-        dataCenterId: priced.dataCenterId,
-        hub: priced.hub,
-        gpuModelId: priced.gpuModelId,
-        gpuHours: priced.gpuHours,
-        gross: priced.gross,
-        subsidy: priced.subsidy,
-        smeShare: priced.smeShare,
-        subsidyYear: priced.year,
-        idempotencyKey: `test-${++keys}`,
-        requestFingerprint: "test",
-        paymentProvider: "test",
-        createdAt: args.now,
-        updatedAt: args.now,
-      })
-      .returning();
+    const key = { idempotencyKey: `test-${++keys}`, requestFingerprint: "test" };
+    const [order] = await tx.insert(orders).values(newOrder(args.reservation.id, args.reservation.smeId, priced, key, "test", args.now)).returning();
     await reserveSubsidy(tx, order);
     return order;
   });
