@@ -198,7 +198,7 @@ function statement(texts: string[], values: unknown[]): SQL {
 /*
  * One row inserted or updated, returned in drizzle's shape. drizzle's insert and update builders
  * cost about 0.1 ms of CPU more per statement than the same SQL written out (measured on the
- * bench's machine), and a checkout writes six rows: the hot paths write through these two.
+ * bench's machine), and a checkout writes five rows: the hot paths write through these two.
  */
 
 /** `insert into <table> (...) values (...) returning *`; `values` by property name, as drizzle's insert takes them. */
