@@ -129,19 +129,6 @@ export function pipelined<T extends unknown[]>(executor: Executor, queries: { [K
   return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
 }
 
-type Columns = [key: string, column: Column][];
-const columnsByTable = new WeakMap<PgTable, Columns>();
-
-/** A table's columns by property name, listed once: the hot paths map every row they write. */
-function columnsOf(table: PgTable): Columns {
-  let columns = columnsByTable.get(table);
-  if (!columns) {
-    columns = Object.entries(getTableColumns(table));
-    columnsByTable.set(table, columns);
-  }
-  return columns;
-}
-
 /**
  * A row of `select <table>.*` as the driver returns it (column names, driver values), in drizzle's
  * shape; with a prefix, of the columns selectedAs gave that prefix. A query that reads only some
@@ -157,28 +144,32 @@ export function rowFrom<T extends PgTable>(table: T, raw: Record<string, unknown
   return mapped as T["$inferSelect"];
 }
 
-const namesByTable = new WeakMap<PgTable, Map<string, [key: string, column: Column, name: string][]>>();
+type Columns = [key: string, column: Column, name: string][];
+const namesByTable = new WeakMap<PgTable, Map<string, Columns>>();
 
-/** Each column with the name a row of rowFrom carries it under, listed once per table and prefix. */
-function namesOf(table: PgTable, prefix: string) {
+/**
+ * A table's columns by property name, each with the name a row carries it under (the column's
+ * own, after the prefix): listed once per table and prefix, since the hot paths map every row.
+ */
+function namesOf(table: PgTable, prefix = ""): Columns {
   let byPrefix = namesByTable.get(table);
   if (!byPrefix) namesByTable.set(table, (byPrefix = new Map()));
   let names = byPrefix.get(prefix);
-  if (!names) byPrefix.set(prefix, (names = columnsOf(table).map(([key, column]) => [key, column, prefix + column.name])));
+  if (!names) byPrefix.set(prefix, (names = Object.entries(getTableColumns(table)).map(([key, column]) => [key, column, prefix + column.name])));
   return names;
 }
 
 /** Every column of the table, each named with the prefix: for a join whose tables share column names. */
 export function selectedAs(table: PgTable, prefix: string): SQL {
   const tableName = getTableName(table);
-  return sql.raw(columnsOf(table).map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`).join(", "));
+  return sql.raw(namesOf(table).map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`).join(", "));
 }
 
 /** The quoted names of the properties given, and their values in the driver's units (a value may be SQL: a subquery). */
 function assignments(table: PgTable, values: Record<string, unknown>): { names: string[]; values: unknown[] } {
   const names: string[] = [];
   const params: unknown[] = [];
-  for (const [key, column] of columnsOf(table)) {
+  for (const [key, column] of namesOf(table)) {
     if (!(key in values)) continue;
     const value = values[key];
     names.push(`"${column.name}"`);

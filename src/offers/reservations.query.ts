@@ -1,10 +1,13 @@
 // Live reservations: HELD with an unexpired hold, or CONFIRMED. Only these take capacity.
-import { and, eq, gt, or, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "../db/client.js";
-import { reservations } from "../db/schema.js";
 
+/**
+ * The condition on `reservations` (not aliased). The statuses are parameters, which keeps plans on
+ * reservations_offer_live_idx; columns are named in the text, since every bid renders it twice.
+ */
 export const isLive = (now: Date) =>
-  or(eq(reservations.status, "CONFIRMED"), and(eq(reservations.status, "HELD"), gt(reservations.holdExpiresAt, now)));
+  sql`(reservations.status = ${"CONFIRMED"} or (reservations.status = ${"HELD"} and reservations.hold_expires_at > ${now.toISOString()}::timestamptz))`;
 
 export interface LiveBooking {
   offerId: number;
@@ -29,8 +32,7 @@ export type PackedBookings = { offer_id: string | number; starts: string; ends: 
 
 /**
  * The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. Every bid sends it
- * twice, so its columns are named in the text rather than rendered from drizzle's objects; the
- * statuses of isLive stay parameters, which keeps the plan on reservations_offer_live_idx.
+ * twice, so its columns are named in the text rather than rendered from drizzle's objects.
  */
 export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: Date, now: Date) {
   // One array parameter: the same prepared statement whatever the number of offers.
@@ -40,7 +42,7 @@ export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: D
                     array_agg(gpu_count)::text as gpus
              from reservations
              where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and status in ('HELD', 'CONFIRMED')
-               and (status = ${"CONFIRMED"} or (status = ${"HELD"} and hold_expires_at > ${now.toISOString()}::timestamptz))
+               and ${isLive(now)}
                and starts_at < ${to.toISOString()}::timestamptz and ends_at > ${from.toISOString()}::timestamptz
              group by offer_id`;
 }
