@@ -266,6 +266,14 @@ describe("subsidySpend", () => {
     expect(ownCity.subsidySpend.totals.orders).toBe(counted.filter((o) => o.programId === Number(programs.p2)).length);
   });
 
+  it("a city name is only ever a name: quotes, backslashes and placeholders find no city", async () => {
+    for (const city of ["O'Brien", "Shanghai' or 'x' = 'x", "Shanghai\\", "\\'; select 1; --", "$1"]) {
+      const { subsidySpend } = await server.ok(SPEND, { ...WINDOW, city, groupBy: ["PROGRAM"] }, { token: ADMIN });
+      expect(subsidySpend.rows).toEqual([]);
+      expect(subsidySpend.totals.orders).toBe(0);
+    }
+  });
+
   it("validates the window", async () => {
     const error = await server.fails("BAD_USER_INPUT", SPEND, { from: WINDOW.to, to: WINDOW.from, groupBy: [] }, { token: finance.token });
     expect(error.extensions?.field).toBe("to");

@@ -36,18 +36,49 @@ const PLAN_EACH_CALL_MARK = "/* plan each call */";
 
 /**
  * A condition that is always true and marks its query as one whose best plan depends on the
- * values (which GPU model, hub and window a search asks for): it is planned for each call, never
- * from a plan PostgreSQL cached for any values, which would not know how selective they are.
+ * values (a bid's price, size and window; a report's period and grouping): it is planned for each
+ * call, never from a plan PostgreSQL cached for any values, which would not know how selective
+ * they are.
  */
 export const PLAN_EACH_CALL = sql.raw(`true ${PLAN_EACH_CALL_MARK}`);
+
+/**
+ * A value written into a query's text as a constant, or undefined for a value that is not written
+ * so (an array, a buffer, a text with NUL). Texts are escape strings (E'...', quotes and
+ * backslashes doubled): their meaning does not depend on standard_conforming_strings. Every value
+ * is quoted, untyped until PostgreSQL reads it in its place, as an untyped parameter would be.
+ */
+export function constantOf(value: unknown): string | undefined {
+  if (value == null) return "null";
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
+  else if (typeof value === "bigint" || typeof value === "boolean") text = String(value);
+  else if (value instanceof Date && !Number.isNaN(value.getTime())) text = value.toISOString();
+  else return undefined;
+  if (text.includes("\u0000")) return undefined;
+  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}
+
+/**
+ * The query with its parameters ($1, $2, ...) written in as constants, or null when some value
+ * cannot be. For queries planned on every call: a statement without parameters is parsed, planned
+ * and run in one round trip, where the driver first asks PostgreSQL for the types of parameters
+ * it has not prepared (a second round trip). Only for texts with no `$` but their parameters.
+ */
+export function withConstants(query: string, params: readonly unknown[]): string | null {
+  const constants = params.map(constantOf);
+  if (constants.some((constant) => constant === undefined)) return null;
+  return query.replace(/\$(\d+)/g, (_, n: string) => constants[Number(n) - 1]!);
+}
 
 /**
  * drizzle sends every query it did not name as an unnamed statement (`prepare: false`), so
  * PostgreSQL parses and plans it again on every call. Our queries are a fixed set of texts with
  * parameters: the driver's per-connection statement cache makes each repeat a bare execute, with
  * the plan PostgreSQL keeps once it finds one as good for any values. The proxy asks for that on
- * the client and on every transaction and savepoint drizzle opens from it, except for queries
- * marked with PLAN_EACH_CALL.
+ * the client and on every transaction and savepoint drizzle opens from it. Queries marked with
+ * PLAN_EACH_CALL are sent with their values written in, to be planned for those values.
  */
 function preparingEveryQuery<T extends Sql>(client: T): T {
   return new Proxy(client, {
@@ -55,8 +86,13 @@ function preparingEveryQuery<T extends Sql>(client: T): T {
       const value = Reflect.get(target, key);
       if (typeof value !== "function") return value;
       if (key === "unsafe") {
-        return (query: string, params?: unknown[], options?: object) =>
-          value.call(target, query, params, { ...options, prepare: !query.includes(PLAN_EACH_CALL_MARK) });
+        return (query: string, params: unknown[] = [], options?: object) => {
+          if (!query.includes(PLAN_EACH_CALL_MARK)) return value.call(target, query, params, { ...options, prepare: true });
+          const written = withConstants(query, params);
+          return written == null
+            ? value.call(target, query, params, { ...options, prepare: false })
+            : value.call(target, written, [], { ...options, prepare: false });
+        };
       }
       if (key === "begin" || key === "savepoint") {
         return (...args: unknown[]) => {
