@@ -143,7 +143,13 @@ describe("offer search", () => {
       }
       expect(pages).toBe(3);
       expect(new Set(seen).size).toBe(7);
+      // A cursor at the last offer: an empty page that still counts every match.
+      const last = await search({ sort, first: 7 });
+      const beyond = await search({ sort, first: 3, after: last.pageInfo.endCursor });
+      expect(beyond).toEqual({ totalCount: 7, pageInfo: { hasNextPage: false, endCursor: null }, edges: [] });
     }
+    const none = await search({ filter: { gpuModel: "H100" } });
+    expect(none).toEqual({ totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null }, edges: [] });
   });
 
   it("refuses bad search input with BAD_USER_INPUT", async () => {
