@@ -14,9 +14,6 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
   const yearEnd = new Date(market.anchor);
   const firstMonth = new Date(Date.UTC(yearStart.getUTCFullYear(), yearStart.getUTCMonth() + (yearStart.getUTCDate() === 1 ? 0 : 1), 1));
   const lastMonth = new Date(Date.UTC(yearEnd.getUTCFullYear(), yearEnd.getUTCMonth(), 1));
-  const searchWhere = `offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and data_centers.hub = '${hub}'
-      and offers.available_from <= '${from}' and offers.available_until > '${from}'
-      and offers.available_until >= '${until}' and offers.available_from < '${until}'`;
   // What the services read of an offer: every column but updated_at (search), the match terms (bids).
   const LISTED_OFFER = "offers.id, offers.data_center_id, offers.gpu_model_id, offers.gpu_count, offers.price_per_gpu_hour, offers.available_from, offers.available_until, offers.min_hours, offers.status, offers.created_at";
   const candidates = `
@@ -26,13 +23,19 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
         and offers.available_from < '${latest}'::timestamptz and offers.available_until > '${earliest}'::timestamptz
         and greatest(offers.available_from, '${earliest}'::timestamptz) + 12 * interval '1 hour' <= least(offers.available_until, '${latest}'::timestamptz)
       order by offers.price_per_gpu_hour, offers.id limit 64`;
+  // The search as the service sends it: one prepared statement whose count is a column, run on
+  // the plan PostgreSQL caches for any values (forced here; it is what the server settles on).
+  const searchWhere = `offers.status = 'ACTIVE' and offers.gpu_model_id = $1::bigint and data_centers.hub = $2::text
+      and offers.available_from <= $3::timestamptz and offers.available_until > $3::timestamptz
+      and offers.available_until >= $4::timestamptz and offers.available_from < $4::timestamptz`;
   const queries = {
-    "offers search: page (first 50 by price)": `
-      select ${LISTED_OFFER}, data_centers.*, organizations.*
-      from offers join data_centers on data_centers.id = offers.data_center_id join organizations on organizations.id = data_centers.operator_id
-      where ${searchWhere} order by offers.price_per_gpu_hour asc, offers.id asc limit 51`,
-    "offers search: totalCount": `
-      select count(*) from offers inner join data_centers on data_centers.id = offers.data_center_id where ${searchWhere}`,
+    "offers search: page (first 50 by price) with its totalCount, on the cached plan": {
+      sql: `select (select count(*) from offers join data_centers on data_centers.id = offers.data_center_id where ${searchWhere}) as total_count,
+               ${LISTED_OFFER}, data_centers.*, organizations.*
+        from offers join data_centers on data_centers.id = offers.data_center_id join organizations on organizations.id = data_centers.operator_id
+        where ${searchWhere} order by offers.price_per_gpu_hour, offers.id limit $5::int`,
+      params: [model, hub, from, until, 51],
+    },
     "placeBid: the cheapest 64 candidates, read without locks (8 GPUs, 12 h in a 40 h window)": candidates,
     "placeBid: the live reservations of those candidates": `
       select offer_id, array_agg(extract(epoch from starts_at)::int8)::text as starts,
@@ -42,6 +45,22 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
         and (status = 'CONFIRMED' or (status = 'HELD' and hold_expires_at > now()))
         and starts_at < '${latest}'::timestamptz and ends_at > '${earliest}'::timestamptz
       group by offer_id`,
+    "placeBid: the utilization tie-break (three data centers of those candidates)": `
+      select o.data_center_id as dc,
+             coalesce(sum(o.gpu_count * extract(epoch from least(o.available_until, '${latest}'::timestamptz) - greatest(o.available_from, '${earliest}'::timestamptz)) / 3600)
+                      filter (where o.status <> 'WITHDRAWN'), 0)::bigint as offered,
+             coalesce(sum(booked.gpu_hours), 0)::bigint as reserved
+      from offers o
+      left join lateral (
+        select sum(reservations.gpu_count * extract(epoch from least(reservations.ends_at, '${latest}'::timestamptz) - greatest(reservations.starts_at, '${earliest}'::timestamptz)) / 3600) as gpu_hours
+        from reservations
+        where reservations.offer_id = o.id and reservations.status in ('HELD', 'CONFIRMED')
+          and (reservations.status = 'CONFIRMED' or (reservations.status = 'HELD' and reservations.hold_expires_at > now()))
+          and reservations.starts_at < '${latest}'::timestamptz and reservations.ends_at > '${earliest}'::timestamptz
+      ) booked on true
+      where o.data_center_id = any(array(select distinct data_center_id from (${candidates}) c limit 3))
+        and o.available_until > '${earliest}'::timestamptz and o.available_from < '${latest}'::timestamptz
+      group by o.data_center_id`,
     "subsidySpend: one city, a year, by MONTH and DATA_CENTER (whole months from spend_by_month, the ends from orders)": `
       select to_char(x.k0, 'YYYY-MM') as k0v, x.k1::text as k1v, x.k1l, x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
       from (
@@ -77,10 +96,18 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
   };
   const plans = {};
   for (const [name, query] of Object.entries(queries)) {
-    // In a transaction rolled back: the locking query must not keep or change anything.
+    // In a transaction rolled back: nothing is kept or changed.
     const lines = await sql
       .begin(async (tx) => {
-        const rows = await tx.unsafe(`explain (analyze, buffers, costs off) ${query}`);
+        let rows;
+        if (typeof query === "string") rows = await tx.unsafe(`explain (analyze, buffers, costs off) ${query}`);
+        else {
+          await tx.unsafe("set local plan_cache_mode = force_generic_plan");
+          await tx.unsafe(`prepare explained as ${query.sql}`);
+          const values = query.params.map((v) => (typeof v === "number" ? String(v) : `'${String(v).replace(/'/g, "''")}'`)).join(", ");
+          rows = await tx.unsafe(`explain (analyze, buffers, costs off) execute explained(${values})`);
+          await tx.unsafe("deallocate explained");
+        }
         throw Object.assign(new Error("rollback"), { rows });
       })
       .catch((error) => (error.rows ? error.rows : [{ "QUERY PLAN": `failed: ${error.message}` }]));
