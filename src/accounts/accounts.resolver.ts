@@ -7,7 +7,7 @@ import { ApiKey, CreateOrganizationInput, Organization, Viewer } from "./account
 import * as accounts from "./accounts.service.js";
 
 export function toOrganization(row: accounts.OrganizationRow): Organization {
-  return Object.assign(new Organization(), { ...row, id: String(row.id) });
+  return Object.assign(new Organization(), row, { id: String(row.id) });
 }
 
 @Resolver()

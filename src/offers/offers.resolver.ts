@@ -33,12 +33,11 @@ export function toGpuModel(row: GpuModelRow): GpuModel {
 }
 
 export function toDataCenter(row: service.DataCenterRow): DataCenter {
-  return Object.assign(new DataCenter(), { ...row, id: String(row.id) });
+  return Object.assign(new DataCenter(), row, { id: String(row.id) });
 }
 
 export function toOffer(row: service.ListedOffer): Offer {
-  return Object.assign(new Offer(), {
-    ...row,
+  return Object.assign(new Offer(), row, {
     id: String(row.id),
     pricePerGpuHour: Money.of(row.pricePerGpuHour),
     status: row.status as OfferStatus,
@@ -146,8 +145,9 @@ export class OffersResolver {
   }
 
   @FieldResolver(() => DataCenter)
-  dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): DataCenter | Promise<DataCenter> {
-    return offer.loadedDataCenter ?? ctx.loaders.byId(dataCenters).load(offer.dataCenterId).then((row) => toDataCenter(row!));
+  dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): Promise<DataCenter> {
+    // Not called for an offer that carries its data center (a search page's): see CARRIED in schema.ts.
+    return ctx.loaders.byId(dataCenters).load(offer.dataCenterId).then((row) => toDataCenter(row!));
   }
 
   @FieldResolver(() => GpuModel)
@@ -199,8 +199,9 @@ export class DataCentersResolver {
   }
 
   @FieldResolver(() => Organization)
-  operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Organization | Promise<Organization> {
-    return dc.loadedOperator ?? ctx.loaders.byId(organizations).load(dc.operatorId).then((row) => toOrganization(row!));
+  operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Promise<Organization> {
+    // Not called for a data center that carries its operator: see CARRIED in schema.ts.
+    return ctx.loaders.byId(organizations).load(dc.operatorId).then((row) => toOrganization(row!));
   }
 
   @FieldResolver(() => Number, {
