@@ -27,12 +27,13 @@ export function buildSchema(): Promise<GraphQLSchema> {
 
 /**
  * Fields a parent may carry already loaded, in the property named: a search page brings each
- * offer's data center and its operator. Such a value is read as a property; type-graphql's
+ * offer's data center and its operator, and its model from the catalog. Such a value is read as a property; type-graphql's
  * wrapper around the field resolver (its arguments converted on every call) would run a hundred
  * times for a page. Without it, the field resolver loads the value.
  */
 const CARRIED: [type: string, field: string, property: string][] = [
   ["Offer", "dataCenter", "loadedDataCenter"],
+  ["Offer", "gpuModel", "loadedGpuModel"],
   ["DataCenter", "operator", "loadedOperator"],
 ];
 

@@ -28,8 +28,13 @@ import * as service from "./offers.service.js";
 import { liveBookings } from "./reservations.query.js";
 import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
 
+/** The catalog's models as GraphQL objects, made once each: reference data, never changed by a request. */
+const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
+
 export function toGpuModel(row: GpuModelRow): GpuModel {
-  return Object.assign(new GpuModel(), { ...row, id: String(row.id) });
+  let model = gpuModelObjects.get(row);
+  if (!model) gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: String(row.id) })));
+  return model;
 }
 
 export function toDataCenter(row: service.DataCenterRow): DataCenter {
@@ -75,11 +80,13 @@ export class OffersResolver {
       dataCenterId: filter?.dataCenterId == null ? null : parseId("filter.dataCenterId", filter.dataCenterId),
     };
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
-    // The page came with its data centers and operators: their field resolvers answer at once.
+    // The page came with its data centers and operators, and the catalog knows the models: these
+    // fields are read as properties (CARRIED in schema.ts).
     const edges = page.edges.map((e, i) => {
       const { dataCenter, operator } = page.related[i];
       const node = Object.assign(toOffer(e.node), {
         loadedDataCenter: Object.assign(toDataCenter(dataCenter), { loadedOperator: toOrganization(operator) }),
+        loadedGpuModel: toGpuModel(ctx.app.catalog.model(e.node.gpuModelId)),
       });
       return { cursor: e.cursor, node };
     });
@@ -152,6 +159,7 @@ export class OffersResolver {
 
   @FieldResolver(() => GpuModel)
   gpuModel(@Root() offer: Offer, @Ctx() ctx: Context): GpuModel {
+    // Not called for an offer that carries its model (a search page's): see CARRIED in schema.ts.
     return toGpuModel(ctx.app.catalog.model(offer.gpuModelId));
   }
 

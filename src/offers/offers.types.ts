@@ -94,6 +94,8 @@ export class Offer {
   row!: { id: number; gpuCount: number; availableFrom: Date; availableUntil: Date };
   /** The data center, when the query that found the offer brought it along. */
   loadedDataCenter?: DataCenter;
+  /** The GPU model, when the resolver that found the offer looked it up already. */
+  loadedGpuModel?: GpuModel;
 }
 
 export const OfferConnection = connectionOf("Offer", Offer);
