@@ -348,8 +348,9 @@ const onBidBody = (connection, status, body) => {
 // ---------------------------------------------------------------- c. checkout with vouchers
 const CHECKOUT = `mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { id status subsidy { amount } smeShare { amount } } }`;
 {
-  // HELD reservations for the timed phase: the matched bids above, topped up untimed.
-  const target = Math.ceil((Number(process.env.BENCH_CHECKOUT_SUPPLY_RATE || 300) * duration) / bidSmes.length);
+  // HELD reservations for the timed phase: the matched bids above, topped up untimed to more than
+  // the checkout can pay in the time (a request that finds none left counts as an error).
+  const target = Math.ceil((Number(process.env.BENCH_CHECKOUT_SUPPLY_RATE || 800) * duration) / bidSmes.length);
   const topUpStarted = Date.now();
   let topUp = 0;
   await Promise.all(
