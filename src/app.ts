@@ -1,10 +1,9 @@
-// The HTTP server: POST /graphql (Apollo), POST /webhooks/stripe (raw body), GET /healthz.
+// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ApolloServer } from "@apollo/server";
-import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import express from "express";
@@ -18,7 +17,8 @@ import { bearerToken } from "./accounts/tokens.js";
 import type { AppServices, Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
 import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
-import { batchTooLarge, costLimit, depthLimit, MAX_BATCH } from "./graphql/limits.js";
+import { costLimit, depthLimit } from "./graphql/limits.js";
+import { graphqlAnswer, isPlainGraphqlPost, MAX_BODY_BYTES, plainGraphqlPost, sendBodyError, sendClientError } from "./graphql/http.js";
 import { Loaders } from "./graphql/loaders.js";
 import { rateLimit } from "./graphql/rate-limit.js";
 import { requestLog } from "./graphql/request-log.js";
@@ -88,7 +88,9 @@ export async function createApp(config: Config): Promise<App> {
   expressApp.disable("x-powered-by");
   // Express hashes every answer for an ETag, which no GraphQL POST can use: 2.7 MB for a year's report.
   expressApp.disable("etag");
-  const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, expressApp);
+  // Express until the GraphQL route is ready below; then the lean route for plain GraphQL POSTs.
+  let serveRequest: http.RequestListener = expressApp;
+  const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => serveRequest(req, res));
   // Connections accepted whose first request is not read yet: the drain counts them idle and would
   // close them under a client that has already sent its request. close() waits for them briefly.
   const unread = new Set<Socket>();
@@ -135,43 +137,44 @@ export async function createApp(config: Config): Promise<App> {
     }
   });
 
-  expressApp.use(
-    "/graphql",
-    express.json({ limit: "256kb" }),
-    (req, res, next) => {
-      if (!batchTooLarge(req.body)) return next();
-      res.status(400).json({ errors: [{ message: `A batch holds 1 to ${MAX_BATCH} operations`, extensions: { code: "BAD_USER_INPUT" } }] });
-    },
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const token = bearerToken(req.headers.authorization);
-        // The key lookup needs the database: while it is away, a 503 with a code, not a 500.
-        const viewer = token ? await authenticator.viewerOf(token).catch(databaseUnavailable) : null;
-        if (token && !viewer) throw unauthenticated();
-        const testNow = config.testClock ? req.headers["x-now"] : undefined;
-        const now = typeof testNow === "string" ? new Date(testNow) : new Date();
-        if (Number.isNaN(now.getTime())) throw httpError("BAD_USER_INPUT", "X-Now must be an ISO-8601 time", 400);
-        return {
-          app: services,
-          db,
-          viewer,
-          now,
-          loaders: new Loaders(db),
-          requestId: (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
-          ip: req.ip ?? "unknown",
-        };
-      },
-    }),
-  );
+  const answer = graphqlAnswer<Context>(apollo, async (req) => {
+    const token = bearerToken(req.headers.authorization);
+    // The key lookup needs the database: while it is away, a 503 with a code, not a 500.
+    const viewer = token ? await authenticator.viewerOf(token).catch(databaseUnavailable) : null;
+    if (token && !viewer) throw unauthenticated();
+    const testNow = config.testClock ? req.headers["x-now"] : undefined;
+    const now = typeof testNow === "string" ? new Date(testNow) : new Date();
+    if (Number.isNaN(now.getTime())) throw httpError("BAD_USER_INPUT", "X-Now must be an ISO-8601 time", 400);
+    return {
+      app: services,
+      db,
+      viewer,
+      now,
+      loaders: new Loaders(db),
+      requestId: (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
+      ip: req.socket.remoteAddress ?? "unknown",
+    };
+  });
+  const leanGraphql = plainGraphqlPost(answer);
+  serveRequest = (req, res) => {
+    if (!isPlainGraphqlPost(req)) return expressApp(req, res);
+    leanGraphql(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, "unhandled error");
+      if (!res.headersSent) sendClientError(res, 500, "Internal error", "INTERNAL_SERVER_ERROR");
+      else res.destroy();
+    });
+  };
+  // The other GraphQL requests (GET, other content types and encodings): Express parses the body.
+  expressApp.use("/graphql", express.json({ limit: MAX_BODY_BYTES }), (req, res) => answer(req, res, req.body));
 
   // A malformed JSON body or an oversized one: a client error with a code, never a 500.
   expressApp.use((error: { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(error);
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 413 || status === 400) return sendBodyError(res, status);
     if (status === 500) logger.error({ err: error }, "unhandled error");
-    const code = status === 413 ? "BAD_USER_INPUT" : status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
-    const message = status === 413 ? "The request body is too large" : status === 500 ? "Internal error" : "The request body is not valid JSON";
-    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    const code = status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+    sendClientError(res, status, status === 500 ? "Internal error" : "The request could not be read", code);
   });
 
   let stopMaintenance = () => {};

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
 import { organization } from "./support/fixtures.js";
@@ -77,5 +78,45 @@ describe("request limits", () => {
     expect(limited!.body.errors[0].extensions.retryAfterSeconds).toBeGreaterThan(0);
     const query = await post({ query: "{ gpuModels { name } }" });
     expect(query.status).toBe(200);
+  });
+});
+
+describe("the GraphQL endpoint over HTTP", () => {
+  const query = { query: "{ gpuModels { name } }" };
+  const send = async (init: RequestInit, path = "/graphql") => {
+    const response = await fetch(`${server.url}${path}`, init);
+    const text = await response.text();
+    return { status: response.status, type: response.headers.get("content-type"), body: JSON.parse(text) };
+  };
+
+  it("answers plain JSON, with or without a charset, and the rest (gzip, GET) alike", async () => {
+    const plain = await send({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(query) });
+    expect(plain.status).toBe(200);
+    expect(plain.type).toMatch(/^application\/(graphql-response\+)?json/);
+    expect(plain.body.data.gpuModels.length).toBeGreaterThan(0);
+
+    const charset = await send({ method: "POST", headers: { "content-type": "Application/JSON; charset=UTF-8" }, body: JSON.stringify(query) });
+    expect(charset).toEqual(plain);
+    const gzipped = await send({
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify(query)),
+    });
+    expect(gzipped).toEqual(plain);
+    const viaGet = await send({ method: "GET", headers: { "apollo-require-preflight": "true" } }, `/graphql?query=${encodeURIComponent(query.query)}`);
+    expect(viaGet.body).toEqual(plain.body);
+  });
+
+  it("refuses bodies it cannot read with the same codes, whichever route reads them", async () => {
+    for (const encoding of ["identity", "gzip"]) {
+      const headers = { "content-type": "application/json", "content-encoding": encoding };
+      const pack = (text: string) => (encoding === "gzip" ? gzipSync(text) : text);
+      const broken = await send({ method: "POST", headers, body: pack("{") });
+      expect([broken.status, broken.body.errors[0].extensions.code], encoding).toEqual([400, "BAD_REQUEST"]);
+      const huge = await send({ method: "POST", headers, body: pack(JSON.stringify({ ...query, variables: { pad: "x".repeat(300_000) } })) });
+      expect([huge.status, huge.body.errors[0].extensions.code], encoding).toEqual([413, "BAD_USER_INPUT"]);
+      const batch = await send({ method: "POST", headers, body: pack(JSON.stringify(Array.from({ length: 11 }, () => query))) });
+      expect([batch.status, batch.body.errors[0].extensions.code], encoding).toEqual([400, "BAD_USER_INPUT"]);
+    }
   });
 });
