@@ -11,9 +11,9 @@ let ningxia: string;
 let gansu: string;
 let wuhu: string;
 
-const OFFER_FIELDS = `id gpuCount minHours status availableFrom availableUntil
+const OFFER_FIELDS = `id gpuCount minHours status availableFrom availableUntil createdAt
   pricePerGpuHour { amount fen currency } gpuModel { name domestic }
-  dataCenter { id name hub province operator { id name } }`;
+  dataCenter { id name hub province operator { id name kind city creditCode } }`;
 
 async function search(variables: Record<string, unknown>) {
   const { offers } = await server.ok(

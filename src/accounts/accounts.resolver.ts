@@ -6,7 +6,7 @@ import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { ApiKey, CreateOrganizationInput, Organization, Viewer } from "./accounts.types.js";
 import * as accounts from "./accounts.service.js";
 
-export function toOrganization(row: accounts.OrganizationRow): Organization {
+export function toOrganization(row: Omit<accounts.OrganizationRow, "createdAt">): Organization {
   return Object.assign(new Organization(), row, { id: String(row.id) });
 }
 

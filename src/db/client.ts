@@ -195,10 +195,18 @@ function namesOf(table: PgTable, prefix = ""): Columns {
   return names;
 }
 
-/** Every column of the table, each named with the prefix: for a join whose tables share column names. */
-export function selectedAs(table: PgTable, prefix: string): SQL {
+/**
+ * The table's columns but those left out (by property name), each named with the prefix: for a
+ * join whose tables share column names.
+ */
+export function selectedAs(table: PgTable, prefix: string, leftOut: readonly string[] = []): SQL {
   const tableName = getTableName(table);
-  return sql.raw(namesOf(table).map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`).join(", "));
+  return sql.raw(
+    namesOf(table)
+      .filter(([key]) => !leftOut.includes(key))
+      .map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`)
+      .join(", "),
+  );
 }
 
 /** The quoted names of the properties given, and their values in the driver's units (a value may be SQL: a subquery). */

@@ -37,7 +37,7 @@ export function toGpuModel(row: GpuModelRow): GpuModel {
   return model;
 }
 
-export function toDataCenter(row: service.DataCenterRow): DataCenter {
+export function toDataCenter(row: service.ShownDataCenter): DataCenter {
   return Object.assign(new DataCenter(), row, { id: String(row.id) });
 }
 

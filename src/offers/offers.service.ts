@@ -124,10 +124,15 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
 }
 
 export type OrganizationRow = typeof organizations.$inferSelect;
+/** A data center or an operator as a search page carries it: without createdAt, which the API never shows. */
+export type ShownDataCenter = Omit<DataCenterRow, "createdAt">;
+export type ShownOrganization = Omit<OrganizationRow, "createdAt">;
+const SHOWN_DATA_CENTER = selectedAs(dataCenters, "dc_", ["createdAt"]);
+const SHOWN_OPERATOR = selectedAs(organizations, "op_", ["createdAt"]);
 
 /** A page of offers with the data center and operator of each, for the caller's loaders. */
 export interface OfferPage extends Page<ListedOffer> {
-  related: { dataCenter: DataCenterRow; operator: OrganizationRow }[];
+  related: { dataCenter: ShownDataCenter; operator: ShownOrganization }[];
 }
 
 /**
@@ -153,7 +158,7 @@ export async function searchOffers(
   // The count rides along as a column: PostgreSQL computes it once (an InitPlan).
   const raw = await rowsOf<Record<string, unknown>>(
     db,
-    sql`select (${counted}) as total_count, ${LISTED_COLUMNS}, ${selectedAs(dataCenters, "dc_")}, ${selectedAs(organizations, "op_")}
+    sql`select (${counted}) as total_count, ${LISTED_COLUMNS}, ${SHOWN_DATA_CENTER}, ${SHOWN_OPERATOR}
         from offers join data_centers on data_centers.id = offers.data_center_id join organizations on organizations.id = data_centers.operator_id
         where ${where}${order.seek ? sql` and ${order.seek}` : sql``} ${order.orderBy} limit ${first + 1}::int`,
   );
