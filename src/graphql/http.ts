@@ -43,11 +43,13 @@ function readJson(req: IncomingMessage): Promise<{ body: unknown } | { refused: 
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      // Past the limit: refused at once; the rest is read and dropped.
+      if (size > MAX_BODY_BYTES) resolve({ refused: 413 });
+      else chunks.push(chunk);
     });
     req.on("error", () => resolve({ refused: 400 }));
     req.on("end", () => {
-      if (size > MAX_BODY_BYTES) return resolve({ refused: 413 });
+      if (size > MAX_BODY_BYTES) return;
       try {
         resolve({ body: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) });
       } catch {
