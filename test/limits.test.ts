@@ -118,5 +118,11 @@ describe("the GraphQL endpoint over HTTP", () => {
       const batch = await send({ method: "POST", headers, body: pack(JSON.stringify(Array.from({ length: 11 }, () => query))) });
       expect([batch.status, batch.body.errors[0].extensions.code], encoding).toEqual([400, "BAD_USER_INPUT"]);
     }
+    // Sent in chunks, with no length announced: refused once it passes the limit.
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const endless = new ReadableStream({ pull: (controller) => (sent++ < 8 ? controller.enqueue(chunk) : controller.close()) });
+    const streamed = await send({ method: "POST", headers: { "content-type": "application/json" }, body: endless, duplex: "half" } as RequestInit);
+    expect([streamed.status, streamed.body.errors[0].extensions.code]).toEqual([413, "BAD_USER_INPUT"]);
   });
 });
