@@ -34,16 +34,12 @@ export function isPlainGraphqlPost(req: IncomingMessage): boolean {
 /** The body as JSON, or the status to refuse it with: 413 past the limit, 400 when it is not JSON. */
 function readJson(req: IncomingMessage): Promise<{ body: unknown } | { refused: 400 | 413 }> {
   return new Promise((resolve) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      req.resume(); // read and dropped, so the answer is not lost in a reset connection
-      return resolve({ refused: 413 });
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      // Past the limit: refused at once; the rest is read and dropped.
+      // Past the limit: refused at once; the rest is read and dropped, so the answer is not lost
+      // in a reset connection.
       if (size > MAX_BODY_BYTES) resolve({ refused: 413 });
       else chunks.push(chunk);
     });
