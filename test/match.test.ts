@@ -5,6 +5,7 @@ import {
   dataCentersToCompare,
   earliestFeasibleStart,
   feasibleCandidates,
+  freeSpans,
   isCandidateOffer,
   isStale,
   pickWinner,
@@ -152,6 +153,54 @@ describe("earliest feasible start", () => {
 
   it("is the last possible start when only the tail of the range fits", () => {
     expect(earliestFeasibleStart(eight, [booking(0, 21, 8)], range, 8, 3)).toEqual(at(21));
+  });
+});
+
+describe("free spans", () => {
+  const eight = offer({ gpuCount: 8 });
+  const span = (level: number, from: number, to: number) => ({ level, from: at(from), to: at(to) });
+  const byStart = (a: { from: Date; level: number }, b: { from: Date; level: number }) => a.from.getTime() - b.from.getTime() || a.level - b.level;
+
+  it("are the stretches around each hour with no fewer free GPUs, with that hour's count", () => {
+    // 3 GPUs in [0,4), 3 in [2,6): 5 free, then 2, then 5, then 8 from hour 6.
+    const spans = freeSpans(eight, [booking(0, 4, 3), booking(2, 6, 3)], NOW).sort(byStart);
+    expect(spans).toEqual([span(2, 0, 24), span(5, 0, 2), span(5, 4, 24), span(8, 6, 24)]);
+  });
+
+  it("start at the next whole hour and leave out full hours and a past offer", () => {
+    expect(freeSpans(eight, [booking(0, 4, 8)], at(1.5))).toEqual([span(8, 4, 24)]);
+    expect(freeSpans(eight, [booking(0, 24, 8)], NOW)).toEqual([]);
+    expect(freeSpans(eight, [], at(24))).toEqual([]);
+  });
+
+  it("say exactly whether a bid fits, as earliestFeasibleStart does", () => {
+    let seed = 20270301;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed % n;
+    };
+    for (let round = 0; round < 300; round++) {
+      const bookings: Booking[] = [];
+      for (let i = next(8); i > 0; i--) {
+        const from = next(24);
+        bookings.push(booking(from, from + 1 + next(24 - from), 1 + next(3)));
+      }
+      const free = offer({ gpuCount: 8 });
+      // Keep the bookings within capacity, as live reservations always are.
+      const fitting: Booking[] = [];
+      for (const b of bookings) if (earliestFeasibleStart(free, fitting, { from: b.startsAt, to: b.endsAt }, b.gpuCount, (b.endsAt.getTime() - b.startsAt.getTime()) / 3_600_000)) fitting.push(b);
+      const spans = freeSpans(free, fitting, NOW);
+      for (let probe = 0; probe < 20; probe++) {
+        const start = next(24);
+        const hours = 1 + next(6);
+        const end = Math.min(24, start + hours + next(6));
+        const gpuCount = 1 + next(8);
+        if (end - start < hours) continue;
+        const exact = earliestFeasibleStart(free, fitting, { from: at(start), to: at(end) }, gpuCount, hours) != null;
+        const bySpans = spans.some((s) => s.level >= gpuCount && Math.min(s.to.getTime(), at(end).getTime()) - Math.max(s.from.getTime(), at(start).getTime()) >= hours * 3_600_000);
+        expect(bySpans, JSON.stringify({ fitting, start, end, hours, gpuCount })).toBe(exact);
+      }
+    }
   });
 });
 

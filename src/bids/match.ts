@@ -93,6 +93,61 @@ export function feasibleCandidates(
   return result;
 }
 
+/** A stretch of an offer's hours that all have at least `level` free GPUs, and one of them exactly that many. */
+export interface FreeSpan {
+  level: number;
+  from: Date;
+  to: Date;
+}
+
+/**
+ * The offer's free capacity from the next whole hour on, as spans: for each hour with free GPUs,
+ * the longest stretch around it where no hour has fewer, with that hour's count as its level. A bid
+ * the offer may serve (isCandidateOffer) fits it exactly when some span has `level >= gpuCount` and
+ * holds `hours` hours of the bid's window: the span of the fullest hour of a feasible block holds
+ * the whole block. Spans nest or stay apart, so there are fewer of them than steps in the profile.
+ */
+export function freeSpans(offer: Pick<OfferTerms, "gpuCount" | "availableFrom" | "availableUntil">, bookings: readonly Booking[], now: Date): FreeSpan[] {
+  const from = maxDate(offer.availableFrom, ceilHour(now));
+  if (offer.availableUntil.getTime() <= from.getTime()) return [];
+  const profile = freeProfile(offer, bookings, from, offer.availableUntil);
+  // Steps: runs of hours with the same count.
+  const starts: number[] = [];
+  const levels: number[] = [];
+  for (let h = 0; h < profile.length; h++) {
+    if (h === 0 || profile[h] !== profile[h - 1]) {
+      starts.push(h);
+      levels.push(profile[h]);
+    }
+  }
+  const n = levels.length;
+  const ends = starts.map((_, i) => (i + 1 < n ? starts[i + 1] : profile.length));
+  // For each step, the nearest step on each side with fewer free GPUs (a monotonic stack).
+  const left = new Array<number>(n);
+  const right = new Array<number>(n);
+  const stack: number[] = [];
+  for (let i = 0; i < n; i++) {
+    while (stack.length && levels[stack[stack.length - 1]] >= levels[i]) stack.pop();
+    left[i] = stack.length ? stack[stack.length - 1] : -1;
+    stack.push(i);
+  }
+  stack.length = 0;
+  for (let i = n - 1; i >= 0; i--) {
+    while (stack.length && levels[stack[stack.length - 1]] >= levels[i]) stack.pop();
+    right[i] = stack.length ? stack[stack.length - 1] : n;
+    stack.push(i);
+  }
+  const spans = new Map<string, FreeSpan>();
+  for (let i = 0; i < n; i++) {
+    if (levels[i] <= 0) continue;
+    const first = starts[left[i] + 1];
+    const last = ends[right[i] - 1];
+    const key = `${first}:${last}`;
+    if (!spans.has(key)) spans.set(key, { level: levels[i], from: addHours(from, first), to: addHours(from, last) });
+  }
+  return [...spans.values()];
+}
+
 /**
  * The data centers whose utilization could decide the winner: those of the cheapest candidates,
  * when they are more than one data center. Empty when the price alone decides.
