@@ -75,7 +75,7 @@ export class BidsResolver {
       await recordAudit(tx, actorOf(ctx), { action: "CANCEL_BID", targetId: bidId, detail });
       return cancelled;
     });
-    if (result.freedGpuModelId != null) await ctx.app.afterCapacityFreed(ctx, [result.freedGpuModelId]);
+    if (result.freedGpuModelId != null) await ctx.app.afterCapacityFreed(ctx, [result.freedGpuModelId], [result.freedOfferId!]);
     return toBid(result.bid);
   }
 

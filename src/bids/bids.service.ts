@@ -114,16 +114,29 @@ async function candidateRows(tx: Executor, where: SQL | undefined, tail: SQL): P
 const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({ ...rowFrom(offers, row), hub: String(row.offer_hub) });
 
 /**
- * Locks, in id order, the offers that could serve any of these bids, and reads their live
- * reservations. Two queries whatever the number of offers.
+ * The offers that could serve any of these bids, in id order, and their live reservations; with
+ * `lock`, locked in that order. Two queries whatever the number of offers.
  */
-export async function lockCandidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date) {
+export async function candidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date, lock: boolean) {
   const { conditions, earliest, latest } = candidateConditions(terms, now);
-  const candidates = await candidateRows(tx, and(...conditions), sql`order by offers.id for no key update of offers`);
-  const bookings: LiveBookings = candidates.length
-    ? await liveBookings(tx, candidates.map((o) => o.id), earliest, latest, now)
-    : new Map();
-  return { offers: candidates, bookings };
+  const candidates = await candidateRows(tx, and(...conditions), lock ? sql`order by offers.id for no key update of offers` : sql`order by offers.id`);
+  const read = await readBookings(tx, candidates.map((o) => o.id), earliest, latest, now);
+  return { offers: candidates, ...read, earliest, latest };
+}
+
+/** These offers of the GPU model, in any status, locked in id order, with their hubs. */
+export async function lockOffers(tx: Executor, gpuModelId: number, offerIds: readonly number[]): Promise<OfferTerms[]> {
+  if (offerIds.length === 0) return [];
+  return candidateRows(
+    tx,
+    sql`offers.id = any(${`{${offerIds.join(",")}}`}::bigint[]) and offers.gpu_model_id = ${gpuModelId}::bigint`,
+    sql`order by offers.id for no key update of offers`,
+  );
+}
+
+/** Live reservations of these offers over [from, to). */
+export async function readBookings(tx: Executor, offerIds: readonly number[], from: Date, to: Date, now: Date) {
+  return { bookings: (await liveBookings(tx, offerIds, from, to, now)) as LiveBookings };
 }
 
 /** Candidates read per query while looking for a new bid's winner, cheapest first. */
@@ -169,7 +182,7 @@ class CandidateReader {
     this.cursor = { price: last.pricePerGpuHour, id: last.id };
     const fresh = new Set(batch.map((o) => o.id));
     this.offers = [...this.offers.filter((o) => !fresh.has(o.id)), ...batch];
-    const bookings = await liveBookings(this.tx, [...fresh], this.earliest, this.latest, this.now);
+    const { bookings } = await readBookings(this.tx, [...fresh], this.earliest, this.latest, this.now);
     for (const id of fresh) this.bookings.set(id, bookings.get(id) ?? []);
   }
 
@@ -208,7 +221,7 @@ export const OPTIMISTIC_ATTEMPTS = 4;
  * live reservations as they are once the lock is held. When it changed meanwhile, the lock is
  * given back (rollback to the savepoint), what was read replaces the stale view, and the choice is
  * made again. An attempt holds no other offer lock while it waits, so attempts cannot deadlock;
- * after OPTIMISTIC_ATTEMPTS, every candidate is locked in id order, as the re-match does.
+ * after OPTIMISTIC_ATTEMPTS, every candidate is locked in id order.
  */
 export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promise<Candidate | null> {
   const reader = new CandidateReader(tx, bid, now);
@@ -233,7 +246,7 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promi
     await tx.execute(sql`rollback to savepoint ${savepoint}`);
     reader.refresh(current, currentBookings);
   }
-  const locked = await lockCandidateOffers(tx, [bid], now);
+  const locked = await candidateOffers(tx, [bid], now, true);
   return locked.offers.length ? chooseOffer(tx, bid, locked.offers, locked.bookings, now) : null;
 }
 
@@ -308,8 +321,8 @@ export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, in
 
 /**
  * The owner cancels a bid. OPEN: CANCELLED. MATCHED with a HELD reservation: both CANCELLED and the
- * capacity freed (returned as the GPU model to re-match after commit). A paid reservation, or one in
- * checkout, is a CONFLICT: the order is what gets cancelled then.
+ * capacity freed (returned as the offer and its GPU model, to re-match after commit). A paid
+ * reservation, or one in checkout, is a CONFLICT: the order is what gets cancelled then.
  */
 export async function cancelBid(tx: Executor, smeId: number, bidId: number, now: Date) {
   const [seen] = await tx.select().from(bids).where(eq(bids.id, bidId));
@@ -322,11 +335,11 @@ export async function cancelBid(tx: Executor, smeId: number, bidId: number, now:
     [reservation] = await tx.select().from(reservations).where(eq(reservations.bidId, bidId)).for("update");
   }
 
-  if (bid.status === "CANCELLED") return { bid, freedGpuModelId: null };
+  if (bid.status === "CANCELLED") return { bid, freedGpuModelId: null, freedOfferId: null };
   if (bid.status === "EXPIRED") throw conflict("This bid has expired");
   if (bid.status === "OPEN") {
     const [row] = await tx.update(bids).set({ status: "CANCELLED", updatedAt: now }).where(eq(bids.id, bidId)).returning();
-    return { bid: row, freedGpuModelId: null };
+    return { bid: row, freedGpuModelId: null, freedOfferId: null };
   }
   if (!reservation) throw conflict("This bid's reservation is no longer held");
   if (reservation.status === "CONFIRMED") throw conflict("This bid's reservation is paid: cancel the order instead");
@@ -334,7 +347,7 @@ export async function cancelBid(tx: Executor, smeId: number, bidId: number, now:
   if (await hasLiveOrder(tx, reservation.id)) throw conflict("This bid's reservation is in checkout: cancel the order instead");
   const freedGpuModelId = await releaseReservation(tx, reservation.id, "CANCELLED", now);
   const [row] = await tx.select().from(bids).where(eq(bids.id, bidId));
-  return { bid: row, freedGpuModelId };
+  return { bid: row, freedGpuModelId, freedOfferId: freedGpuModelId == null ? null : reservation.offerId };
 }
 
 // ------------------------------------------------------------------ reading

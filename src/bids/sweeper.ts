@@ -1,41 +1,51 @@
 // Periodic expiry of lapsed holds and of bids that can no longer start, then a re-match of open bids.
-// Safe in several processes at once: rows are claimed with FOR UPDATE SKIP LOCKED and changed by
-// conditional updates, so each row changes once and a row someone is working on is left for later.
+// Safe in several processes at once: lapsed holds are expired under their offers' locks and the
+// model's advisory lock by conditional updates (see serveFreedCapacity), stale bids are claimed
+// with FOR UPDATE SKIP LOCKED, so each row changes once.
 import { sql } from "drizzle-orm";
-import { rowsOf, type Executor } from "../db/client.js";
+import { rowsOf, type Db } from "../db/client.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
-import { modelsWithOpenBids, rematchModels } from "./rematch.js";
+import { modelsWithOpenBids, rematchModels, serveFreedCapacity } from "./rematch.js";
 
-/** Rows claimed per statement, so one pass never holds a huge set of locks. */
+/** Rows looked at per statement, so one pass never holds a huge set of locks. */
 const SWEEP_BATCH = 1000;
 
-/** HELD reservations whose hold has lapsed become EXPIRED, and so do their bids. */
-export async function expireLapsedHolds(db: Executor, now: Date): Promise<{ reservations: number; bids: number }> {
-  const at = now.toISOString();
-  const [row] = await rowsOf<{ reservations: string | number; bids: string | number }>(
-    db,
-    sql`
-      with due as (
-        select id from reservations
-        where status = 'HELD' and hold_expires_at <= ${at}::timestamptz
-        order by id limit ${SWEEP_BATCH}
-        for update skip locked
-      ), expired as (
-        update reservations r set status = 'EXPIRED', updated_at = ${at}::timestamptz
-        from due where r.id = due.id and r.status = 'HELD'
-        returning r.bid_id
-      ), expired_bids as (
-        update bids b set status = 'EXPIRED', updated_at = ${at}::timestamptz
-        from expired where b.id = expired.bid_id and b.status = 'MATCHED'
-        returning b.id
-      )
-      select (select count(*) from expired) as reservations, (select count(*) from expired_bids) as bids`,
-  );
-  return { reservations: Number(row.reservations), bids: Number(row.bids) };
+/**
+ * HELD reservations whose hold has lapsed become EXPIRED, and so do their bids; each model's batch
+ * in one transaction that also offers the freed capacity to the open bids (serveFreedCapacity).
+ * Only the given model's, when one is given.
+ */
+export async function expireLapsedHolds(db: Db, now: Date, holdMinutes: number, gpuModelId?: number): Promise<{ reservations: number; matched: number }> {
+  let reservations = 0;
+  let matched = 0;
+  for (;;) {
+    const due = await rowsOf<{ offer_id: string | number; gpu_model_id: string | number }>(
+      db,
+      sql`select r.offer_id, o.gpu_model_id from reservations r join offers o on o.id = r.offer_id
+          where r.status = 'HELD' and r.hold_expires_at <= ${now.toISOString()}::timestamptz
+            ${gpuModelId == null ? sql`` : sql`and o.gpu_model_id = ${gpuModelId}::bigint`}
+          order by r.hold_expires_at, r.id limit ${SWEEP_BATCH}::int`,
+    );
+    const offersByModel = new Map<number, Set<number>>();
+    for (const row of due) {
+      const model = Number(row.gpu_model_id);
+      if (!offersByModel.has(model)) offersByModel.set(model, new Set());
+      offersByModel.get(model)!.add(Number(row.offer_id));
+    }
+    let changed = 0;
+    for (const [model, offerIds] of [...offersByModel].sort((a, b) => a[0] - b[0])) {
+      const served = await serveFreedCapacity(db, model, [...offerIds].sort((a, b) => a - b), now, holdMinutes);
+      changed += served.expired;
+      matched += served.matched;
+    }
+    reservations += changed;
+    // Fewer than a batch: none left. None changed: what is left is someone else's to change.
+    if (due.length < SWEEP_BATCH || changed === 0) return { reservations, matched };
+  }
 }
 
 /** OPEN bids whose latest possible start (latestEnd - hours) has passed become EXPIRED. */
-export async function expireStaleBids(db: Executor, now: Date): Promise<number> {
+export async function expireStaleBids(db: Db, now: Date): Promise<number> {
   const at = now.toISOString();
   const rows = await rowsOf<{ id: string | number }>(
     db,
@@ -54,12 +64,13 @@ export async function expireStaleBids(db: Executor, now: Date): Promise<number> 
 }
 
 /**
- * In this order: lapsed holds expire (count: reservations), stale open bids expire (count: bids),
- * then every open bid gets another look, which also catches a re-match that a request could not
- * run after its commit (count: bids matched).
+ * In this order: lapsed holds expire, their capacity offered to the open bids (count:
+ * reservations), stale open bids expire (count: bids), then every open bid of every model gets
+ * another look, which also catches a re-match that a request could not run after its commit
+ * (count: bids matched).
  */
 export const bidsMaintenanceTasks: MaintenanceTask[] = [
-  { name: "expireLapsedHolds", run: async (app, now) => (await expireLapsedHolds(app.db, now)).reservations },
+  { name: "expireLapsedHolds", run: async (app, now) => (await expireLapsedHolds(app.db, now, app.config.holdMinutes)).reservations },
   { name: "expireStaleBids", run: (app, now) => expireStaleBids(app.db, now) },
   {
     name: "rematchOpenBids",

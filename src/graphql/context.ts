@@ -21,8 +21,11 @@ export interface AppServices {
   database: Database;
   db: Db;
   catalog: Catalog;
-  /** Hooks the later domains register, run after capacity was freed (re-match open bids). */
-  afterCapacityFreed: (ctx: Context, gpuModelIds: number[]) => Promise<void>;
+  /**
+   * Hooks the later domains register, run after capacity was freed (re-match open bids): on these
+   * offers when given, else on any offer of the models.
+   */
+  afterCapacityFreed: (ctx: Context, gpuModelIds: number[], offerIds?: number[]) => Promise<void>;
   /** Periodic tasks, run on a timer and by the admin's runMaintenance. */
   maintenanceTasks: MaintenanceTask[];
   /** Stripe, or the simulated provider when STRIPE_SECRET_KEY is unset. */

@@ -120,7 +120,7 @@ export class OffersResolver {
       await recordAudit(tx, actorOf(ctx), { action: "PUBLISH_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) });
       return offer;
     });
-    await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId]);
+    await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId], [row.id]);
     return toOffer(row);
   }
 
@@ -134,7 +134,7 @@ export class OffersResolver {
       await recordAudit(tx, actorOf(ctx), { action: "UPDATE_OFFER", targetId: offerId, detail: offerDetail(ctx, updated.offer) });
       return updated;
     });
-    if (result.capacityGrew) await ctx.app.afterCapacityFreed(ctx, [result.offer.gpuModelId]);
+    if (result.capacityGrew) await ctx.app.afterCapacityFreed(ctx, [result.offer.gpuModelId], [result.offer.id]);
     return toOffer(result.offer);
   }
 
