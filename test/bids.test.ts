@@ -275,6 +275,40 @@ describe("holds and expiry", () => {
     await assertCapacityInvariants(server.sql, new Date(later));
   });
 
+  it("a lapsed hold is EXPIRED before any sweep: so it reads, and cancelling it is a CONFLICT, as after maintenance", async () => {
+    const offer = await publishOffer(server, west, { dataCenterId: gansu, gpuCount: 2, availableFrom: day(35), availableUntil: day(36) }, NOW);
+    const held = await place(sme, { gpuCount: 2, hours: 24, earliestStart: day(35), latestEnd: day(36) });
+    const reservationId = held.reservation.id;
+    const lapsed = minutesAfter(NOW, 15);
+    const reservationOf = async (who: Actor) =>
+      (await server.ok(`query($id: ID!) { reservation(id: $id) { id status } }`, { id: reservationId }, { token: who.token, now: lapsed })).reservation;
+    const listed = async (status: string) =>
+      (await server.ok(`query($status: BidStatus) { myBids(status: $status, first: 100) { totalCount edges { node { id status } } } }`, { status }, { token: sme.token, now: lapsed }))
+        .myBids.edges.filter((e: { node: { id: string } }) => e.node.id === held.id).map((e: { node: unknown }) => e.node);
+    const seen = async () => ({
+      bid: await bidOf(sme, held.id, lapsed),
+      bySme: await reservationOf(sme),
+      byOperator: await reservationOf(west),
+      expired: await listed("EXPIRED"),
+      matched: await listed("MATCHED"),
+    });
+
+    const before = await seen();
+    expect(before.bid).toMatchObject({ status: "EXPIRED", reservation: { id: reservationId, status: "EXPIRED" } });
+    expect(before.bySme).toEqual({ id: reservationId, status: "EXPIRED" });
+    expect(before.byOperator).toEqual({ id: reservationId, status: "EXPIRED" });
+    expect(before.expired).toEqual([{ id: held.id, status: "EXPIRED" }]);
+    expect(before.matched).toEqual([]);
+    const refused = await server.fails("CONFLICT", `mutation($id: ID!) { cancelBid(id: $id) { id status } }`, { id: held.id }, { token: sme.token, now: lapsed });
+    expect(await freeGpus(offer, day(35), day(36), lapsed)).toBe(2);
+
+    await maintain(lapsed);
+    expect(await seen()).toEqual(before);
+    const refusedAfter = await server.fails("CONFLICT", `mutation($id: ID!) { cancelBid(id: $id) { id status } }`, { id: held.id }, { token: sme.token, now: lapsed });
+    expect(refusedAfter.message).toBe(refused.message);
+    await assertCapacityInvariants(server.sql, new Date(lapsed));
+  });
+
   it("an OPEN bid that can no longer start in time expires", async () => {
     const bid = await place(sme, { hours: 5, earliestStart: day(25), latestEnd: day(25, 10), gpuModel: "L40S" });
     expect(bid.status).toBe("OPEN");

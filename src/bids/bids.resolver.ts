@@ -95,13 +95,21 @@ export class BidsResolver {
     @Arg("first", () => Int, { nullable: true }) first?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ) {
-    const page = await service.smeBids(ctx.db, orgIdOf(ctx), status, pageSize(first), after);
+    const page = await service.smeBids(ctx.db, orgIdOf(ctx), status, pageSize(first), after, ctx.now);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toBid(e.node) })) };
   }
 
   @FieldResolver(() => GpuModel)
   gpuModel(@Root() bid: Bid, @Ctx() ctx: Context): GpuModel {
     return toGpuModel(ctx.app.catalog.model(bid.gpuModelId));
+  }
+
+  /** MATCHED with a lapsed hold is EXPIRED, whether or not the sweeper has written it yet. */
+  @FieldResolver(() => BidStatus)
+  async status(@Root() bid: Bid, @Ctx() ctx: Context): Promise<BidStatus> {
+    if (bid.status !== BidStatus.MATCHED) return bid.status;
+    const reservation = await reservationOfBid(ctx).load(Number(bid.id));
+    return reservation && service.holdLapsed(reservation, ctx.now) ? BidStatus.EXPIRED : bid.status;
   }
 
   @FieldResolver(() => Reservation, { nullable: true })
@@ -136,6 +144,12 @@ export class ReservationsResolver {
     if (id == null) throw notFound("Offer");
     const page = await reservationsService.offerReservations(ctx.db, orgIdOf(ctx), id, pageSize(first), after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toReservation(e.node) })) };
+  }
+
+  /** A HELD reservation whose hold has lapsed is EXPIRED, whether or not the sweeper has written it yet. */
+  @FieldResolver(() => ReservationStatus)
+  status(@Root() reservation: Reservation, @Ctx() ctx: Context): ReservationStatus {
+    return service.holdLapsed(reservation, ctx.now) ? ReservationStatus.EXPIRED : reservation.status;
   }
 
   @FieldResolver(() => Bid, { nullable: true })

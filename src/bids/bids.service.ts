@@ -320,8 +320,9 @@ export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, in
 }
 
 /**
- * The owner cancels a bid. OPEN: CANCELLED. MATCHED with a HELD reservation: both CANCELLED and the
- * capacity freed (returned as the offer and its GPU model, to re-match after commit). A paid
+ * The owner cancels a bid. OPEN: CANCELLED. MATCHED with a live HELD reservation: both CANCELLED
+ * and the capacity freed (returned as the offer and its GPU model, to re-match after commit). A
+ * hold that has lapsed is EXPIRED, swept or not: CONFLICT, as for any expired bid. A paid
  * reservation, or one in checkout, is a CONFLICT: the order is what gets cancelled then.
  */
 export async function cancelBid(tx: Executor, smeId: number, bidId: number, now: Date) {
@@ -336,7 +337,7 @@ export async function cancelBid(tx: Executor, smeId: number, bidId: number, now:
   }
 
   if (bid.status === "CANCELLED") return { bid, freedGpuModelId: null, freedOfferId: null };
-  if (bid.status === "EXPIRED") throw conflict("This bid has expired");
+  if (bid.status === "EXPIRED" || (reservation && holdLapsed(reservation, now))) throw conflict("This bid has expired");
   if (bid.status === "OPEN") {
     const [row] = await tx.update(bids).set({ status: "CANCELLED", updatedAt: now }).where(eq(bids.id, bidId)).returning();
     return { bid: row, freedGpuModelId: null, freedOfferId: null };
@@ -351,6 +352,26 @@ export async function cancelBid(tx: Executor, smeId: number, bidId: number, now:
 }
 
 // ------------------------------------------------------------------ reading
+//
+// A HELD reservation whose hold has lapsed is EXPIRED, and so is its bid, whether or not the
+// sweeper has written it yet: holdLapsed and statusAsOf say so wherever a status is shown or
+// filtered on (the GraphQL status fields, myBids' filter, cancelBid).
+
+/** A HELD reservation whose hold has lapsed at `now`: EXPIRED, swept or not. */
+export function holdLapsed(reservation: Pick<ReservationRow, "status" | "holdExpiresAt">, now: Date): boolean {
+  return reservation.status === "HELD" && reservation.holdExpiresAt.getTime() <= now.getTime();
+}
+
+/** A MATCHED bid whose reservation is a lapsed hold (as `bids`). */
+const lapsedMatch = (now: Date) =>
+  sql`exists (select 1 from reservations r where r.bid_id = ${bids.id} and r.status = 'HELD' and r.hold_expires_at <= ${now.toISOString()}::timestamptz)`;
+
+/** Bids whose status, as of `now`, is `status`. */
+function statusAsOf(status: BidStatusValue, now: Date): SQL | undefined {
+  if (status === "MATCHED") return and(eq(bids.status, "MATCHED"), sql`not ${lapsedMatch(now)}`);
+  if (status === "EXPIRED") return sql`(${bids.status} = 'EXPIRED' or (${bids.status} = 'MATCHED' and ${lapsedMatch(now)}))`;
+  return eq(bids.status, status);
+}
 
 /** The SME's own bid, or null (another SME's bid is not found). */
 export async function ownBid(db: Executor, smeId: number, bidId: number): Promise<BidRow | null> {
@@ -365,9 +386,10 @@ export async function smeBids(
   status: BidStatusValue | null | undefined,
   first: number,
   after: string | null | undefined,
+  now: Date,
 ): Promise<Page<BidRow>> {
   const cursor = decodeCursor(after, ["number"]);
-  const where = and(eq(bids.smeId, smeId), status ? eq(bids.status, status) : undefined);
+  const where = and(eq(bids.smeId, smeId), status ? statusAsOf(status, now) : undefined);
   const [rows, [{ total }]] = await Promise.all([
     db
       .select()
