@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rematchModel } from "../src/bids/rematch.js";
 import { confirmReservation } from "../src/bids/reservations.service.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
@@ -259,20 +260,53 @@ describe("holds and expiry", () => {
     await server.fails("CONFLICT", `mutation($id: ID!) { cancelBid(id: $id) { id } }`, { id: held.id }, { token: sme.token, now: after });
   });
 
-  it("a new bid may take the capacity of a lapsed hold before maintenance runs, and that hold can then no longer be confirmed", async () => {
+  it("a new bid takes the capacity of a lapsed hold before maintenance runs when no open bid wants it, and that hold can then no longer be confirmed", async () => {
     const offer = await publishOffer(server, west, { dataCenterId: gansu, gpuCount: 1, availableFrom: day(23), availableUntil: day(24) }, NOW);
     const lapsed = await place(sme, { hours: 24, earliestStart: day(23), latestEnd: day(24) });
     const later = minutesAfter(NOW, 20);
     const taker = await place(rival, { hours: 24, earliestStart: day(23), latestEnd: day(24) }, later);
     expect(taker.reservation.offer.id).toBe(offer);
+    expect(await bidOf(sme, lapsed.id, later)).toMatchObject({ status: "EXPIRED", reservation: { status: "EXPIRED" } });
     // A checkout confirming the old hold on a clock that still sees it alive (a minute before it
-    // lapses, within the clock-skew allowance, on a clock 6 minutes behind the taker's) finds its GPUs gone.
+    // lapses, within the clock-skew allowance, on a clock 6 minutes behind the taker's) finds it
+    // expired: the taker's bid expired it before taking its GPUs.
     const db = server.app.services.db;
-    await expect(db.transaction((tx) => confirmReservation(tx, Number(lapsed.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/lapsed/);
+    await expect(db.transaction((tx) => confirmReservation(tx, Number(lapsed.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/no longer held/);
     // The live one confirms, once, and stays confirmed.
     const confirmed = await db.transaction((tx) => confirmReservation(tx, Number(taker.reservation.id), new Date(later)));
     expect(confirmed.status).toBe("CONFIRMED");
     await assertCapacityInvariants(server.sql, new Date(later));
+
+    // The catch-all re-match expires no hold: it may give the GPUs of a lapsed hold to an open bid,
+    // and that hold, confirmed on a clock that still sees it alive, finds them gone.
+    await publishOffer(server, west, { dataCenterId: gansu, gpuCount: 1, availableFrom: day(37), availableUntil: day(38) }, NOW);
+    const first = await place(sme, { hours: 24, earliestStart: day(37), latestEnd: day(38) });
+    const waiting = await place(rival, { hours: 24, earliestStart: day(37), latestEnd: day(38) });
+    expect([first.status, waiting.status]).toEqual(["MATCHED", "OPEN"]);
+    const [{ id: h800 }] = await server.sql(`select id::int as id from gpu_models where name = 'H800'`);
+    expect(await rematchModel(db, h800, new Date(later), 15)).toBe(1);
+    expect((await bidOf(rival, waiting.id, later)).status).toBe("MATCHED");
+    await expect(db.transaction((tx) => confirmReservation(tx, Number(first.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/lapsed/);
+    await assertCapacityInvariants(server.sql, new Date(later));
+  });
+
+  it("the capacity of a lapsed hold goes to the standing open bids, in priority order, before a newer bid", async () => {
+    const offer = await publishOffer(server, west, { dataCenterId: gansu, gpuCount: 2, availableFrom: day(33), availableUntil: day(34) }, NOW);
+    const window = { hours: 24, earliestStart: day(33), latestEnd: day(34) };
+    const held = await place(sme, { ...window, gpuCount: 2 });
+    const older = await place(rival, { ...window, gpuCount: 1, maxPricePerGpuHour: "28.00" }, minutesAfter(NOW, 1));
+    const dearer = await place(rival, { ...window, gpuCount: 2, maxPricePerGpuHour: "30.00" }, minutesAfter(NOW, 2));
+    expect([held.status, older.status, dearer.status]).toEqual(["MATCHED", "OPEN", "OPEN"]);
+
+    // The hold lapses; no maintenance has run when a newer, cheaper bid arrives.
+    const lapsed = minutesAfter(NOW, 16);
+    const newer = await place(sme, { ...window, gpuCount: 1, maxPricePerGpuHour: "25.00" }, lapsed);
+    expect(newer).toMatchObject({ status: "OPEN", reservation: null });
+    expect(await bidOf(rival, dearer.id, lapsed)).toMatchObject({ status: "MATCHED", reservation: { status: "HELD", offer: { id: offer } } });
+    expect((await bidOf(rival, older.id, lapsed)).status).toBe("OPEN");
+    expect(await bidOf(sme, held.id, lapsed)).toMatchObject({ status: "EXPIRED", reservation: { status: "EXPIRED" } });
+    expect(await freeGpus(offer, day(33), day(34), lapsed)).toBe(0);
+    await assertCapacityInvariants(server.sql, new Date(lapsed));
   });
 
   it("a lapsed hold is EXPIRED before any sweep: so it reads, and cancelling it is a CONFLICT, as after maintenance", async () => {

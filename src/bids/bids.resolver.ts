@@ -13,6 +13,7 @@ import { hoursBetween } from "../time.js";
 import { Bid, BidConnection, BidStatus, PlaceBidInput, Reservation, ReservationConnection, ReservationStatus } from "./bids.types.js";
 import * as service from "./bids.service.js";
 import * as reservationsService from "./reservations.service.js";
+import { lapsedHoldsFirst } from "./sweeper.js";
 
 export function toBid(row: service.BidRow): Bid {
   return Object.assign(new Bid(), {
@@ -50,13 +51,17 @@ export class BidsResolver {
     description: "Matched at once when some offer can serve it (status MATCHED, reservation HELD); otherwise OPEN until capacity appears",
   })
   async placeBid(@Arg("input") input: PlaceBidInput, @Ctx() ctx: Context): Promise<Bid> {
-    const { bid, reservation } = await ctx.db.transaction(async (tx) => {
-      const placed = await service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, ctx.app.config.holdMinutes);
-      const detail = `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
-        (placed.reservation ? `, reservation ${placed.reservation.id} on offer ${placed.reservation.offerId}` : "");
-      await recordAudit(tx, actorOf(ctx), { action: "PLACE_BID", targetId: placed.bid.id, detail });
-      return placed;
-    });
+    const { holdMinutes } = ctx.app.config;
+    // Capacity freed by a lapsed hold goes to the standing open bids before this one.
+    const { bid, reservation } = await lapsedHoldsFirst(ctx.app.db, ctx.now, holdMinutes, (lapsedFirst) =>
+      ctx.db.transaction(async (tx) => {
+        const placed = await service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, holdMinutes, lapsedFirst);
+        const detail = `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
+          (placed.reservation ? `, reservation ${placed.reservation.id} on offer ${placed.reservation.offerId}` : "");
+        await recordAudit(tx, actorOf(ctx), { action: "PLACE_BID", targetId: placed.bid.id, detail });
+        return placed;
+      }),
+    );
     // The bid's reservation is known: its field resolver needs no query.
     reservationOfBid(ctx).prime(bid.id, reservation);
     return toBid(bid);

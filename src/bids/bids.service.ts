@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagina
 import type { Catalog } from "../offers/catalog.js";
 import { requireHub } from "../offers/catalog.js";
 import { MAX_WINDOW_HOURS, requireGpuCount, requirePrice } from "../offers/offers.service.js";
-import { bookingsByOffer, liveBookings, liveBookingsQuery, type LiveBooking, type PackedBookings } from "../offers/reservations.query.js";
+import { bookingsByOffer, liveBookingsQuery, offersWithLapsedHolds, type LiveBooking, type PackedBookings } from "../offers/reservations.query.js";
 import { utilizationOf } from "../offers/utilization.js";
 import { addHours, addMinutes, ceilHour, maxDate, requireWholeHour } from "../time.js";
 import { dataCentersToCompare, feasibleCandidates, isStale, pickWinner, type BidTerms, type Candidate, type OfferTerms } from "./match.js";
@@ -115,7 +115,8 @@ const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({ ...rowFrom
 
 /**
  * The offers that could serve any of these bids, in id order, and their live reservations; with
- * `lock`, locked in that order. Two queries whatever the number of offers.
+ * `lock`, locked in that order. Also the offers among them that carry a lapsed hold. Two queries
+ * whatever the number of offers.
  */
 export async function candidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date, lock: boolean) {
   const { conditions, earliest, latest } = candidateConditions(terms, now);
@@ -134,9 +135,11 @@ export async function lockOffers(tx: Executor, gpuModelId: number, offerIds: rea
   );
 }
 
-/** Live reservations of these offers over [from, to). */
+/** Live reservations of these offers over [from, to), and which of them carry a lapsed hold there. */
 export async function readBookings(tx: Executor, offerIds: readonly number[], from: Date, to: Date, now: Date) {
-  return { bookings: (await liveBookings(tx, offerIds, from, to, now)) as LiveBookings };
+  if (offerIds.length === 0) return { bookings: new Map() as LiveBookings, lapsed: new Set<number>() };
+  const rows = await rowsOf<PackedBookings>(tx, liveBookingsQuery(offerIds, from, to, now));
+  return { bookings: bookingsByOffer(rows) as LiveBookings, lapsed: new Set(offersWithLapsedHolds(rows)) };
 }
 
 /** Candidates read per query while looking for a new bid's winner, cheapest first. */
@@ -215,6 +218,17 @@ class CandidateReader {
 export const OPTIMISTIC_ATTEMPTS = 4;
 
 /**
+ * Thrown while placing a bid whose winning offer carries a lapsed hold that was not swept yet: its
+ * capacity goes to the standing open bids first (see lapsedHoldsFirst), so the transaction is rolled
+ * back and the bid placed again afterwards.
+ */
+export class LapsedHoldsFirst extends Error {
+  constructor(readonly gpuModelId: number) {
+    super("lapsed holds on the winning offer: the standing open bids are served first");
+  }
+}
+
+/**
  * The winner for one new bid, with its offer row locked for the rest of the transaction. The
  * candidates and their bookings are read without locks, cheapest first, and the winner chosen from
  * them; then only that offer is locked, under a savepoint, and checked again against its row and
@@ -222,8 +236,12 @@ export const OPTIMISTIC_ATTEMPTS = 4;
  * given back (rollback to the savepoint), what was read replaces the stale view, and the choice is
  * made again. An attempt holds no other offer lock while it waits, so attempts cannot deadlock;
  * after OPTIMISTIC_ATTEMPTS, every candidate is locked in id order.
+ *
+ * With `lapsedFirst`, a winner whose bookings, read under its lock, show a lapsed hold in the bid's
+ * window throws LapsedHoldsFirst: that capacity is not the new bid's to take before the standing
+ * open bids have had it. The check rides on the bookings read, so it costs no query.
  */
-export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promise<Candidate | null> {
+export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date, lapsedFirst = false): Promise<Candidate | null> {
   const reader = new CandidateReader(tx, bid, now);
   for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
     const winner = await chooseAmong(tx, bid, await reader.untilDecidable(), now);
@@ -241,13 +259,16 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date): Promi
     const currentBookings = bookingsByOffer(packed);
     const again = feasibleCandidates(bid, [current], currentBookings, now)[0];
     if (again && again.startsAt.getTime() === winner.startsAt.getTime() && again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour) {
+      if (lapsedFirst && offersWithLapsedHolds(packed).length) throw new LapsedHoldsFirst(bid.gpuModelId);
       return again;
     }
     await tx.execute(sql`rollback to savepoint ${savepoint}`);
     reader.refresh(current, currentBookings);
   }
   const locked = await candidateOffers(tx, [bid], now, true);
-  return locked.offers.length ? chooseOffer(tx, bid, locked.offers, locked.bookings, now) : null;
+  const winner = locked.offers.length ? await chooseOffer(tx, bid, locked.offers, locked.bookings, now) : null;
+  if (winner && lapsedFirst && locked.lapsed.has(winner.offer.id)) throw new LapsedHoldsFirst(bid.gpuModelId);
+  return winner;
 }
 
 /** Chooses the winning offer and start for one bid; at most one query (utilization, on a tie in price). */
@@ -297,11 +318,12 @@ export async function insertReservation(
 /**
  * Inserts the bid and matches it at once, in the caller's transaction: the winning offer is locked
  * and its capacity checked under the lock, so no concurrent match can take the same hours. No
- * candidate: the bid stays OPEN.
+ * candidate: the bid stays OPEN. With `lapsedFirst`, a winner with a lapsed hold throws
+ * LapsedHoldsFirst (see matchNewBid).
  */
-export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, input: PlaceBid, now: Date, holdMinutes: number) {
+export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, input: PlaceBid, now: Date, holdMinutes: number, lapsedFirst = false) {
   const terms = validateBid(catalog, input, now);
-  const winner = await matchNewBid(tx, terms, now);
+  const winner = await matchNewBid(tx, terms, now, lapsedFirst);
   const bid = await insertRow(tx, bids, {
     smeId,
     gpuModelId: terms.gpuModelId,

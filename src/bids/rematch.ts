@@ -7,8 +7,9 @@
 //   or lapsed). One transaction locks them, expires their lapsed holds, and reads the open bids a
 //   page at a time, only those that one of the offers' free spans could hold (filtered in SQL, see
 //   freeSpans); it stops once no free span is left or no bid is. Its locks: these offers, the
-//   holds it expires and the bids it matches. A lapsed hold is expired in the transaction that
-//   offers its capacity to the open bids.
+//   holds it expires and the bids it matches. As a lapsed hold is expired in the transaction that
+//   offers its capacity to the open bids, no newer bid can take that capacity first (placeBid
+//   leaves a lapsed hold it meets to this pass: see lapsedHoldsFirst).
 // - rematchModel: the periodic catch-all, for bids that missed capacity (placed while a cancel was
 //   committing, or whose re-match failed). Each page is a transaction: its bids' candidates are read
 //   without locks, and only those that can serve one of them are locked and read again.

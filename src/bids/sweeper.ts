@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../db/client.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import { LapsedHoldsFirst } from "./bids.service.js";
 import { modelsWithOpenBids, rematchModels, serveFreedCapacity } from "./rematch.js";
 
 /** Rows looked at per statement, so one pass never holds a huge set of locks. */
@@ -12,8 +13,8 @@ const SWEEP_BATCH = 1000;
 
 /**
  * HELD reservations whose hold has lapsed become EXPIRED, and so do their bids; each model's batch
- * in one transaction that also offers the freed capacity to the open bids (serveFreedCapacity).
- * Only the given model's, when one is given.
+ * in one transaction that also offers the freed capacity to the open bids (serveFreedCapacity), so
+ * no newer bid can take it first. Only the given model's, when one is given.
  */
 export async function expireLapsedHolds(db: Db, now: Date, holdMinutes: number, gpuModelId?: number): Promise<{ reservations: number; matched: number }> {
   let reservations = 0;
@@ -41,6 +42,28 @@ export async function expireLapsedHolds(db: Db, now: Date, holdMinutes: number, 
     reservations += changed;
     // Fewer than a batch: none left. None changed: what is left is someone else's to change.
     if (due.length < SWEEP_BATCH || changed === 0) return { reservations, matched };
+  }
+}
+
+/** Rounds of expiring a model's lapsed holds before a new bid is matched without looking for them. */
+const LAPSED_ROUNDS = 3;
+
+/**
+ * Places a bid (`place` runs its transaction) so that capacity freed by a lapsed hold goes to the
+ * standing open bids first: when the new bid's winner carries a lapsed hold, `place` throws
+ * LapsedHoldsFirst (its transaction rolled back), the model's lapsed holds expire and their
+ * capacity is offered to the open bids in priority order, then the bid is placed again on what is
+ * left. A round expires every hold of the model that has lapsed at `now`, so a second round
+ * rarely finds one; after LAPSED_ROUNDS the bid is placed without looking.
+ */
+export async function lapsedHoldsFirst<T>(db: Db, now: Date, holdMinutes: number, place: (lapsedFirst: boolean) => Promise<T>): Promise<T> {
+  for (let round = 1; ; round++) {
+    try {
+      return await place(round <= LAPSED_ROUNDS);
+    } catch (error) {
+      if (!(error instanceof LapsedHoldsFirst)) throw error;
+      await expireLapsedHolds(db, now, holdMinutes, error.gpuModelId);
+    }
   }
 }
 

@@ -27,24 +27,35 @@ export async function liveBookings(db: Executor, offerIds: readonly number[], fr
   return bookingsByOffer(await rowsOf<PackedBookings>(db, liveBookingsQuery(offerIds, from, to, now)));
 }
 
-/** One offer's live bookings as liveBookingsQuery packs them: int arrays in their text form, like {1,2,3}. */
-export type PackedBookings = { offer_id: string | number; starts: string; ends: string; gpus: string };
+/**
+ * One offer's live bookings as liveBookingsQuery packs them: int arrays in their text form, like
+ * {1,2,3}; `lapsed` when some HELD reservation of the offer in the span has lapsed at `now`.
+ */
+export type PackedBookings = { offer_id: string | number; starts: string; ends: string; gpus: string; lapsed?: boolean };
 
 /**
  * The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. Every bid sends it
- * twice, so its columns are named in the text rather than rendered from drizzle's objects.
+ * twice, so its columns are named in the text rather than rendered from drizzle's objects. It also
+ * tells which offers carry a lapsed hold in the span (its capacity is free, but not yet swept):
+ * those rows are read anyway, in the same index range.
  */
 export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: Date, now: Date) {
   // One array parameter: the same prepared statement whatever the number of offers.
+  const live = isLive(now);
   return sql`select offer_id,
-                    array_agg(extract(epoch from starts_at)::int8)::text as starts,
-                    array_agg(extract(epoch from ends_at)::int8)::text as ends,
-                    array_agg(gpu_count)::text as gpus
+                    coalesce(array_agg(extract(epoch from starts_at)::int8) filter (where ${live}), '{}')::text as starts,
+                    coalesce(array_agg(extract(epoch from ends_at)::int8) filter (where ${live}), '{}')::text as ends,
+                    coalesce(array_agg(gpu_count) filter (where ${live}), '{}')::text as gpus,
+                    bool_or(not ${live}) as lapsed
              from reservations
              where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and status in ('HELD', 'CONFIRMED')
-               and ${isLive(now)}
                and starts_at < ${to.toISOString()}::timestamptz and ends_at > ${from.toISOString()}::timestamptz
              group by offer_id`;
+}
+
+/** The offers whose rows (from liveBookingsQuery) carry a lapsed hold. */
+export function offersWithLapsedHolds(rows: readonly PackedBookings[]): number[] {
+  return rows.filter((row) => row.lapsed).map((row) => Number(row.offer_id));
 }
 
 /** The integers of an int array's text form, like {1,-2,3}: one pass, no strings in between (twice as fast). */
