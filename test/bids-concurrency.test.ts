@@ -92,6 +92,59 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
     await assertCapacityInvariants(run, new Date(NOW));
   });
 
+  it("bids placed on both processes while holds lapse leave that capacity to the standing bids, in priority order", async () => {
+    const minutes = (n: number) => new Date(Date.parse(NOW) + n * 60_000).toISOString();
+    const dcs = await Promise.all(["Shaoguan", "Chongqing"].map((hub) => dataCenter(servers[0] as unknown as TestServer, operator, hub, `Lapse ${hub}`)));
+    for (const [i, gpuCount] of [4, 5, 3].entries()) {
+      await publishOffer(servers[i % 2] as unknown as TestServer, operator, { dataCenterId: dcs[i % 2], gpuModel: "L40S", gpuCount, pricePerGpuHour: `${10 + i}.00`, availableFrom: at(0), availableUntil: at(4) }, NOW);
+    }
+    const bid = (maxPricePerGpuHour: string) => ({ gpuModel: "L40S", gpuCount: 1, hours: 4, earliestStart: at(0), latestEnd: at(4), maxPricePerGpuHour });
+    const place = async (inputs: Record<string, unknown>[], now: string) => {
+      const results = await Promise.all(inputs.map((input, i) => servers[i % 2].gql(PLACE, { input }, { token: smes[i % smes.length].token, now })));
+      expect(results.filter((r) => r.errors?.length).map((r) => r.errors)).toEqual([]);
+      return results.map((r) => r.data.placeBid as { id: string; status: string });
+    };
+    const statusOf = async (ids: string[], now: string) => {
+      // Through the API, as each SME sees its own bids.
+      const rows = await run(`select id::text as id, sme_id::text as sme from bids where id = any($1::bigint[])`, [`{${ids.join(",")}}`]);
+      const owner = new Map(rows.map((r) => [r.id, smes.find((s) => s.id === r.sme)!]));
+      return Promise.all(
+        ids.map(async (id) => (await servers[0].ok(`query($id: ID!) { bid(id: $id) { status } }`, { id }, { token: owner.get(id)!.token, now })).bid.status as string),
+      );
+    };
+    const openInPriority = async () =>
+      (await run(`select b.id::text as id from bids b where b.status = 'OPEN' and b.gpu_model_id = (select id from gpu_models where name = 'L40S')
+                  order by b.max_price_per_gpu_hour desc, b.created_at, b.id`)).map((r) => r.id as string);
+    const maintenance = (now: string) => servers.map((s) => s.gql(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now }));
+
+    // All 12 GPUs held; then 14 standing bids at 30.00 down to 17.00.
+    const holders = await place(Array.from({ length: 12 }, () => bid("20.00")), NOW);
+    expect(holders.every((b) => b.status === "MATCHED")).toBe(true);
+    const standing = await place(Array.from({ length: 14 }, (_, i) => bid(`${30 - i}.00`)), minutes(1));
+    expect(standing.every((b) => b.status === "OPEN")).toBe(true);
+
+    // The holds lapse; 24 newer, cheaper bids arrive on both processes, with maintenance racing them.
+    const first = minutes(16);
+    const sweeps = maintenance(first);
+    const newer = await place(Array.from({ length: 24 }, () => bid("16.00")), first);
+    for (const result of await Promise.all(sweeps)) expect(result.errors).toBeUndefined();
+    expect(await statusOf(standing.map((b) => b.id), first)).toEqual([...Array(12).fill("MATCHED"), "OPEN", "OPEN"]);
+    expect(await statusOf(newer.map((b) => b.id), first)).toEqual(newer.map(() => "OPEN"));
+    expect(await statusOf(holders.map((b) => b.id), first)).toEqual(holders.map(() => "EXPIRED"));
+    expect(await overbookedHours(run, new Date(first))).toEqual([]);
+    await assertCapacityInvariants(run, new Date(first));
+
+    // Those holds lapse in turn: the 12 best of the open bids get them, none of the newest.
+    const ranked = await openInPriority();
+    const second = minutes(32);
+    const sweepsAgain = maintenance(second);
+    const newest = await place(Array.from({ length: 24 }, () => bid("15.00")), second);
+    for (const result of await Promise.all(sweepsAgain)) expect(result.errors).toBeUndefined();
+    expect(await statusOf(ranked, second)).toEqual(ranked.map((_, i) => (i < 12 ? "MATCHED" : "OPEN")));
+    expect(await statusOf(newest.map((b) => b.id), second)).toEqual(newest.map(() => "OPEN"));
+    await assertCapacityInvariants(run, new Date(second));
+  });
+
   it("overlapping bids of many shapes, with cancels and maintenance racing them, never oversell", async () => {
     const next = random(20270301);
     const dc = await dataCenter(servers[1] as unknown as TestServer, operator, "Wuhu", "Race Wuhu");
