@@ -1,12 +1,13 @@
 // The life of a reservation after matching: lock, confirm, extend, release, and who may see it.
 //
-// Lock order everywhere: offer, then reservation, then bid. Every change that makes GPUs count
-// (a new HELD reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock
-// (NO KEY UPDATE: bookers exclude each other, but not the KEY SHARE of foreign keys and of
-// checkouts) and re-checks the offer's free capacity, so a hold that lapsed on one process's clock
-// and was booked over by another can never come back to life on top of that booking. The one
-// exception is a hold far from lapsing (lockForPayment): it is live on every clock, so its GPUs
-// are its own and confirming or extending it changes nobody's capacity.
+// Lock order everywhere: offer, then reservation, then bid; a re-matching pass (rematch.ts) takes
+// its GPU model's advisory lock before any offer. Every change that makes GPUs count (a new HELD
+// reservation, HELD -> CONFIRMED, a longer hold) happens under the offer's row lock (NO KEY
+// UPDATE: bookers exclude each other, but not the KEY SHARE of foreign keys and of checkouts) and
+// re-checks the offer's free capacity, so a hold that lapsed on one process's clock and was booked
+// over by another can never come back to life on top of that booking. The one exception is a hold
+// far from lapsing (lockForPayment): it is live on every clock, so its GPUs are its own and
+// confirming or extending it changes nobody's capacity.
 import { and, count, desc, eq, gt, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
 import { pipelined, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { dataCenters, offers, reservations } from "../db/schema.js";
