@@ -40,16 +40,18 @@ export type PackedBookings = { offer_id: string | number; starts: string; ends: 
  * those rows are read anyway, in the same index range.
  */
 export function liveBookingsQuery(offerIds: readonly number[], from: Date, to: Date, now: Date) {
-  // One array parameter: the same prepared statement whatever the number of offers.
-  const live = isLive(now);
+  // One array parameter: the same prepared statement whatever the number of offers. Among HELD
+  // and CONFIRMED, live is CONFIRMED or a hold that lapses after now (isLive, written once).
   return sql`select offer_id,
-                    coalesce(array_agg(extract(epoch from starts_at)::int8) filter (where ${live}), '{}')::text as starts,
-                    coalesce(array_agg(extract(epoch from ends_at)::int8) filter (where ${live}), '{}')::text as ends,
-                    coalesce(array_agg(gpu_count) filter (where ${live}), '{}')::text as gpus,
-                    bool_or(not ${live}) as lapsed
-             from reservations
-             where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and status in ('HELD', 'CONFIRMED')
-               and starts_at < ${to.toISOString()}::timestamptz and ends_at > ${from.toISOString()}::timestamptz
+                    coalesce(array_agg(starts) filter (where live), '{}')::text as starts,
+                    coalesce(array_agg(ends) filter (where live), '{}')::text as ends,
+                    coalesce(array_agg(gpu_count) filter (where live), '{}')::text as gpus,
+                    bool_or(not live) as lapsed
+             from (select offer_id, extract(epoch from starts_at)::int8 as starts, extract(epoch from ends_at)::int8 as ends, gpu_count,
+                          status = 'CONFIRMED' or hold_expires_at > ${now.toISOString()}::timestamptz as live
+                   from reservations
+                   where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and status in ('HELD', 'CONFIRMED')
+                     and starts_at < ${to.toISOString()}::timestamptz and ends_at > ${from.toISOString()}::timestamptz) as booked
              group by offer_id`;
 }
 
