@@ -81,7 +81,7 @@ export async function createApp(config: Config): Promise<App> {
     paymentEvents: noPaymentEvents,
   };
   // The webhook handler settles orders with these very services, so it is wired once they exist.
-  services.paymentEvents = paymentEventsFor(services);
+  services.paymentEvents = paymentEventsFor(services, logger);
   const authenticator = new Authenticator(db, config.adminToken);
 
   const expressApp = express();

@@ -38,6 +38,22 @@ export function monthOf(at: Date): string {
   return at.toISOString().slice(0, 7);
 }
 
+/** When a month written "2026-11" ends: the start of the next UTC month. */
+export function monthEnd(month: string): Date {
+  const [year, mon] = month.split("-").map(Number);
+  const end = new Date(Date.UTC(2000, mon, 1)); // Date.UTC reads years below 100 as 19xx: set the year apart
+  end.setUTCFullYear(year + Math.floor(mon / 12), mon % 12, 1);
+  return end;
+}
+
+/**
+ * Whether the month ("2026-11") is over at `now`, the rule for settling a city's statement. Months
+ * are UTC months here, like monthOf: the one place to change when they follow another time zone.
+ */
+export function monthHasEnded(month: string, now: Date): boolean {
+  return monthEnd(month).getTime() <= now.getTime();
+}
+
 /** The start of the UTC month `at` falls in. */
 export function startOfMonth(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));

@@ -135,7 +135,7 @@ describe("audit trail", () => {
     await server.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: checkout.id }, as(m.sme, "req-cancel-order"));
 
     // The finance team's.
-    await server.ok(`mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-03") { status } }`, { id: m.programId }, as(m.finance, "req-settle"));
+    await server.ok(`mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`, { id: m.programId }, as(m.finance, "req-settle"));
 
     const { nodes } = await entries(ADMIN);
     const byRequest = new Map(nodes.filter((e) => e.requestId?.startsWith("req-")).map((e) => [e.requestId!, e]));
@@ -272,8 +272,8 @@ describe("audit trail", () => {
       ["CONFLICT", `mutation($id: ID!) { withdrawOffer(id: $id) { id } }`, { id: m.offerId }, as(m.operator)],
       ["NOT_FOUND", `mutation($id: ID!) { checkout(input: { reservationId: $id, idempotencyKey: "x-1" }) { id } }`, { id: reservationId }, as(m.otherSme)],
       ["BAD_USER_INPUT", `mutation { createSubsidyProgram(input: { name: "Bad", budget: "-1", rateBasisPoints: 3000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" }) { id } }`, {}, as(m.finance)],
-      ["CONFLICT", `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-03") { status } }`, { id: m.programId }, as(m.finance)],
-      ["NOT_FOUND", `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-03") { status } }`, { id: hangzhouProgramId }, as(m.finance)],
+      ["CONFLICT", `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`, { id: m.programId }, as(m.finance)],
+      ["NOT_FOUND", `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`, { id: hangzhouProgramId }, as(m.finance)],
     ];
     for (const [code, query, variables, options] of refused) {
       const result = await server.gql(query, variables, options);

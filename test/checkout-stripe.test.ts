@@ -1,5 +1,6 @@
 // Checkout through the real Stripe SDK against a Stripe-like server: intents, webhooks in any order
 // and more than once, declines, outages and recovery. Money and capacity must always add up.
+import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { FakeStripe, signWebhookPayload } from "./support/fake-stripe.js";
@@ -11,12 +12,16 @@ let fake: FakeStripe;
 let server: TestServer;
 let m: Market;
 let keySeq = 0;
+/** The real SDK on the same Stripe account, as another integration (or a person) would use it. */
+let sdk: Stripe;
 
 beforeAll(async () => {
   fake = await FakeStripe.start({ webhookSecret: SECRET });
   server = await startServer({ STRIPE_SECRET_KEY: "sk_test_checkout", STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_API_BASE: fake.url });
   fake.webhookUrl = `${server.url}/webhooks/stripe`;
   m = await market(server, { gpuCount: 8, price: "20.00" });
+  const base = new URL(fake.url);
+  sdk = new Stripe("sk_test_checkout", { host: base.hostname, port: Number(base.port), protocol: "http", telemetry: false, maxNetworkRetries: 0 });
 });
 afterAll(async () => {
   await server?.close();
@@ -190,5 +195,82 @@ describe("checkout with Stripe", () => {
     const refund = [...fake.refunds.values()].at(-1) as { amount: number };
     expect(refund.amount).toBe(4000 - 1200);
     await assertLedgerInvariants(server);
+  });
+
+  it("a webhook settles only the order's own payment: another intent naming the order, or its own for another amount or currency, changes nothing", async () => {
+    const pending = (await checkoutNew(1, 2)).result.data.checkout;
+    const own = pending.payment.providerRef;
+    const budgetBefore = await budget(server, m.finance, m.programId);
+    const unchanged = async () => {
+      expect(await order(pending.id)).toMatchObject({ status: "PENDING_PAYMENT", reservation: { status: "HELD" }, payment: { providerRef: own, status: "requires_payment_method" } });
+      expect(await budget(server, m.finance, m.programId)).toEqual(budgetBefore);
+    };
+
+    // Other intents that name the order: paid for the same amount, paid in another currency, declined.
+    const sameAmount = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: pending.id } });
+    expect((await fake.succeed(sameAmount.id)).delivery?.status).toBe(200);
+    const otherCurrency = await sdk.paymentIntents.create({ amount: 50, currency: "usd", metadata: { orderId: pending.id } });
+    expect((await fake.succeed(otherCurrency.id)).delivery?.status).toBe(200);
+    const declined = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: pending.id } });
+    expect((await fake.fail(declined.id)).delivery?.status).toBe(200);
+    await unchanged();
+
+    // Each was recorded for the admin, naming the payment and the order.
+    const { auditLog } = await server.ok(`{ auditLog(action: PAYMENT_MISMATCH, first: 100) { edges { node { role targetId detail } } } }`, {}, { token: ADMIN, now: NOW });
+    const findings = auditLog.edges.map((e: any) => e.node).filter((n: any) => n.targetId === pending.id);
+    expect(findings).toHaveLength(3);
+    for (const [intent, status] of [[sameAmount.id, "succeeded"], [otherCurrency.id, "succeeded"], [declined.id, "failed"]]) {
+      expect(findings.some((n: any) => n.role === "SYSTEM" && n.detail.includes(intent) && n.detail.includes(status))).toBe(true);
+    }
+
+    // The order's own intent, changed at Stripe to another amount and paid: neither the webhook nor
+    // the reconciler makes the order PAID; the finding is recorded once.
+    await sdk.paymentIntents.update(own, { amount: 1 });
+    expect((await fake.succeed(own)).delivery?.status).toBe(200);
+    await unchanged();
+    await server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: "2027-03-01T08:10:00Z" });
+    await server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: "2027-03-01T08:11:00Z" });
+    await unchanged();
+    const after = await server.ok(`{ auditLog(action: PAYMENT_MISMATCH, first: 100) { edges { node { targetId detail } } } }`, {}, { token: ADMIN, now: NOW });
+    expect(after.auditLog.edges.filter((e: any) => e.node.targetId === pending.id && e.node.detail.startsWith(own))).toHaveLength(1);
+
+    // Another order's own intent, changed to another currency and paid: not PAID either.
+    const yuan = (await checkoutNew(1, 2)).result.data.checkout;
+    await sdk.paymentIntents.update(yuan.payment.providerRef, { currency: "usd" });
+    expect((await fake.succeed(yuan.payment.providerRef)).delivery?.status).toBe(200);
+    expect(await order(yuan.id)).toMatchObject({ status: "PENDING_PAYMENT", reservation: { status: "HELD" } });
+    await assertLedgerInvariants(server);
+
+    // A second order, paid through its own intent for the right amount: PAID as always.
+    const second = (await checkoutNew(1, 2)).result.data.checkout;
+    const foreign = await sdk.paymentIntents.create({ amount: Number(second.smeShare.fen), currency: "cny", metadata: { orderId: second.id } });
+    await fake.succeed(foreign.id);
+    expect((await order(second.id)).status).toBe("PENDING_PAYMENT");
+    await fake.succeed(second.payment.providerRef);
+    expect(await order(second.id)).toMatchObject({ status: "PAID", reservation: { status: "CONFIRMED" } });
+    await assertLedgerInvariants(server);
+  });
+
+  it("a verified webhook for a payment that names no order is acknowledged with 200 and ignored", async () => {
+    const pending = (await checkoutNew(1, 2)).result.data.checkout;
+    const budgetBefore = await budget(server, m.finance, m.programId);
+    const [{ n: ordersBefore }] = await server.sql(`select count(*)::int as n from orders`);
+    const named: Record<string, string>[] = [{}, { orderId: "99999999" }, { orderId: "not-an-order" }, { orderId: "0" }];
+    for (const metadata of named) {
+      const intent = await sdk.paymentIntents.create({ amount: 2_000, currency: "cny", metadata });
+      const { event, delivery } = await fake.succeed(intent.id);
+      expect(delivery?.status).toBe(200);
+      // Stripe would retry a failed delivery; this one is done: the same event again is a duplicate.
+      expect((await fake.sendWebhook(fake.webhookUrl!, event)).status).toBe(200);
+      const failed = await sdk.paymentIntents.create({ amount: 2_000, currency: "cny", metadata });
+      expect((await fake.fail(failed.id)).delivery?.status).toBe(200);
+    }
+    expect((await order(pending.id)).status).toBe("PENDING_PAYMENT");
+    const [{ n: ordersAfter }] = await server.sql(`select count(*)::int as n from orders`);
+    expect(ordersAfter).toBe(ordersBefore);
+    expect(await budget(server, m.finance, m.programId)).toEqual(budgetBefore);
+    // The order's own payment still settles it.
+    await fake.succeed(pending.payment.providerRef);
+    expect((await order(pending.id)).status).toBe("PAID");
   });
 });

@@ -233,8 +233,10 @@ describe("budget ledger entry points", () => {
       return payOrder(db, order.id, new Date(paidAt));
     };
     const a = await paidIn("2026-11-30T23:00:00Z");
-    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-11", now));
-    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-12", now));
+    // Settled once December is over; the claims below arrive later.
+    const afterDecember = new Date("2027-01-01T00:00:00Z");
+    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-11", afterDecember));
+    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-12", afterDecember));
     const b = await paidIn("2026-11-30T23:30:00Z");
     const c = await paidIn("2027-01-05T00:00:00Z");
     const d = await paidIn("2026-10-01T00:00:00Z");
@@ -303,6 +305,8 @@ function generator(seed: number) {
 }
 
 const MONTHS = ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03"];
+/** A month is settled only once it is over: the property's settlements happen after all of them. */
+const AFTER_MONTHS = new Date("2027-04-01T00:00:00Z");
 const STEPS = Number(process.env.LEDGER_PROPERTY_STEPS ?? 2000);
 
 describe("property: random reserve / post / void / refund sequences keep every invariant", () => {
@@ -393,7 +397,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
           action = "settle";
           const month = rnd.pick(MONTHS);
           try {
-            await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), month, now));
+            await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), month, AFTER_MONTHS));
             const [{ total }] = await server.sql(
               `select coalesce(sum(c.amount), 0)::text as total from city_statements s left join claim_lines c on c.statement_id = s.id where s.program_id = $1 and s.month = $2`,
               [Number(programId), month],

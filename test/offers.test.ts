@@ -262,6 +262,43 @@ describe("publishing and changing offers", () => {
     expect(after).toBe(before);
   });
 
+  it("times of offers and bids are whole hours exactly: digits past the milliseconds are refused, never dropped", async () => {
+    const [{ n: before }] = await server.sql(`select count(*)::int as n from offers`);
+    const [{ n: bidsBefore }] = await server.sql(`select count(*)::int as n from bids`);
+    for (const change of [
+      { availableFrom: "2027-04-01T00:00:00.0001Z" },
+      { availableFrom: "2027-04-01T08:00:00.000000001+08:00" },
+      { availableUntil: "2027-04-03T00:00:00.9999999Z" },
+    ]) {
+      await server.fails("BAD_USER_INPUT", publish, { input: { ...base(), ...change } }, { token: west.token, now: NOW });
+    }
+    // Written in the query itself rather than as a variable: refused before it runs, as any literal a scalar refuses.
+    const literal = `mutation { publishOffer(input: { dataCenterId: "${ningxia}", gpuModel: "H20", gpuCount: 4, pricePerGpuHour: "11.25", minHours: 1,
+      availableFrom: "2027-04-01T00:00:00.0001Z", availableUntil: "2027-04-03T00:00:00Z" }) { id } }`;
+    await server.fails("GRAPHQL_VALIDATION_FAILED", literal, {}, { token: west.token, now: NOW });
+    const [{ n: after }] = await server.sql(`select count(*)::int as n from offers`);
+    expect(after).toBe(before);
+
+    // Zeros past the milliseconds are the same whole hour.
+    const { publishOffer } = await server.ok(
+      publish,
+      { input: { ...base(), availableFrom: "2027-04-01T00:00:00.000000Z", availableUntil: "2027-04-03T08:00:00.000000000+08:00" } },
+      { token: west.token, now: NOW },
+    );
+    expect(publishOffer).toMatchObject({ availableFrom: "2027-04-01T00:00:00.000Z", availableUntil: "2027-04-03T00:00:00.000Z" });
+    const update = `mutation($id: ID!, $input: UpdateOfferInput!) { updateOffer(id: $id, input: $input) { availableUntil } }`;
+    await server.fails("BAD_USER_INPUT", update, { id: publishOffer.id, input: { availableUntil: "2027-04-05T00:00:00.0001Z" } }, { token: west.token, now: NOW });
+    const bid = `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id } }`;
+    const bidInput = { gpuModel: "H20", gpuCount: 1, hours: 2, earliestStart: "2027-04-01T00:00:00Z", latestEnd: "2027-04-02T00:00:00Z", maxPricePerGpuHour: "20.00" };
+    await server.fails("BAD_USER_INPUT", bid, { input: { ...bidInput, earliestStart: "2027-04-01T00:00:00.0001Z" } }, { token: sme.token, now: NOW });
+    await server.fails("BAD_USER_INPUT", bid, { input: { ...bidInput, latestEnd: "2027-04-02T00:00:00.00000001Z" } }, { token: sme.token, now: NOW });
+    const [{ n: bidsAfter }] = await server.sql(`select count(*)::int as n from bids`);
+    expect(bidsAfter).toBe(bidsBefore);
+    expect((await server.ok(`{ offer(id: "${publishOffer.id}") { availableUntil } }`)).offer.availableUntil).toBe("2027-04-03T00:00:00.000Z");
+    // Instants that need not be whole hours are exact too: a search window past the milliseconds is refused.
+    await server.fails("BAD_USER_INPUT", `query($filter: OfferFilter) { offers(filter: $filter) { totalCount } }`, { filter: { availableFrom: "2027-02-01T00:00:00.0005Z" } });
+  });
+
   it("updates price, size, window end and status; withdraws", async () => {
     const { publishOffer } = await server.ok(publish, { input: base() }, { token: west.token, now: NOW });
     const update = `mutation($id: ID!, $input: UpdateOfferInput!) { updateOffer(id: $id, input: $input) { status gpuCount availableUntil pricePerGpuHour { amount } } }`;

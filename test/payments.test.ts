@@ -133,6 +133,7 @@ describe("StripeProvider over the real SDK", () => {
       ref,
       status: "requires_payment_method",
       amount: 8_800n,
+      currency: "cny",
       amountRefunded: 0n,
       metadata: { orderId: String(orderId) },
     });
@@ -277,8 +278,8 @@ describe("SimulatedProvider", () => {
     expect(created).toEqual({ ref: "sim_77", clientSecret: null, status: "succeeded" });
     expect(await other.createPayment({ orderId: 77, amount: 4_200n, idempotencyKey: "order-77-create" })).toEqual(created);
 
-    expect(await one.retrievePayment("sim_77")).toEqual({ ref: "sim_77", status: "succeeded", amount: 4_200n, amountRefunded: 0n, metadata: { orderId: "77" } });
-    expect(await other.retrievePayment("sim_78")).toMatchObject({ status: "succeeded", metadata: { orderId: "78" } });
+    expect(await one.retrievePayment("sim_77")).toEqual({ ref: "sim_77", status: "succeeded", amount: 4_200n, currency: "cny", amountRefunded: 0n, metadata: { orderId: "77" } });
+    expect(await other.retrievePayment("sim_78")).toMatchObject({ status: "succeeded", amount: null, currency: null, metadata: { orderId: "78" } });
   });
 
   it("refunds succeed with a ref derived from the key; cancelling a paid payment reports succeeded", async () => {

@@ -332,7 +332,7 @@ describe("city statements", () => {
     const before = (await server.ok(STATEMENT, { programId: programs.p2, month: "2026-12" }, { token: finance.token })).cityStatement;
     const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p2, month: "2026-12" }, { token: finance.token, now: "2027-01-05T00:00:00Z" });
     expect(settleCityStatement).toMatchObject({ month: "2026-12", status: "SETTLED", settledAt: "2027-01-05T00:00:00.000Z", total: { fen: before.total.fen }, lines: before.lines.map((l: any) => ({ ...l, dataCenter: { id: l.dataCenter.id } })) });
-    await server.fails("CONFLICT", SETTLE, { programId: programs.p2, month: "2026-12" }, { token: finance.token });
+    await server.fails("CONFLICT", SETTLE, { programId: programs.p2, month: "2026-12" }, { token: finance.token, now: "2027-01-06T00:00:00Z" });
 
     // A payment of December heard after the settlement goes to January.
     const voucherId = (await server.sql(`select id::text from vouchers where program_id = $1 limit 1`, [Number(programs.p2)]))[0].id;
@@ -350,9 +350,38 @@ describe("city statements", () => {
   });
 
   it("a month with no statement yet can be settled", async () => {
-    const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p1, month: "2026-06" }, { token: finance.token });
+    const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p1, month: "2026-06" }, { token: finance.token, now: NOW });
     expect(settleCityStatement).toMatchObject({ month: "2026-06", status: "SETTLED", total: { fen: "0" }, lines: [] });
-    await server.fails("CONFLICT", SETTLE, { programId: programs.p1, month: "2026-06" }, { token: finance.token });
+    await server.fails("CONFLICT", SETTLE, { programId: programs.p1, month: "2026-06" }, { token: finance.token, now: NOW });
+  });
+
+  it("a month is settled only once it has ended, on the request's clock; malformed or absurd months are BAD_USER_INPUT", async () => {
+    const settled = async () => (await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED'`))[0].n;
+    const before = await settled();
+    // January 2027, Hangzhou's program: not over on its last millisecond, nor the months after it.
+    for (const [month, now] of [
+      ["2027-01", "2027-01-15T00:00:00Z"],
+      ["2027-01", "2027-01-31T23:59:59.999Z"],
+      ["2027-02", "2027-01-31T23:59:59.999Z"],
+      ["2030-05", "2027-01-31T23:59:59.999Z"],
+    ]) {
+      const error = await server.fails("BAD_USER_INPUT", SETTLE, { programId: programs.p3, month }, { token: otherFinance.token, now });
+      expect([month, error.extensions?.field, error.message]).toEqual([month, "month", expect.stringMatching(/not ended/)]);
+    }
+    // Months no program can bill, to settle or to read.
+    for (const month of ["0000-01", "1999-12", "2100-01", "9999-12"]) {
+      const error = await server.fails("BAD_USER_INPUT", SETTLE, { programId: programs.p3, month }, { token: otherFinance.token, now: "2027-02-01T00:00:00Z" });
+      expect(error.extensions?.field).toBe("month");
+      await server.fails("BAD_USER_INPUT", STATEMENT, { programId: programs.p3, month }, { token: otherFinance.token, now: "2027-02-01T00:00:00Z" });
+    }
+    expect(await settled()).toBe(before);
+    // A month that has not ended can still be read: its statement is open.
+    const { cityStatement } = await server.ok(STATEMENT, { programId: programs.p3, month: "2027-01" }, { token: otherFinance.token, now: "2027-01-15T00:00:00Z" });
+    expect(cityStatement).toMatchObject({ month: "2027-01", status: "OPEN" });
+    // Over at its end: settled.
+    const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p3, month: "2027-01" }, { token: otherFinance.token, now: "2027-02-01T00:00:00Z" });
+    expect(settleCityStatement).toMatchObject({ month: "2027-01", status: "SETTLED", settledAt: "2027-02-01T00:00:00.000Z" });
+    expect(await settled()).toBe(before + 1);
   });
 
   it("is its city's finance team's: others get NOT_FOUND, FORBIDDEN or BAD_USER_INPUT", async () => {

@@ -15,7 +15,8 @@ export type AuditRow = typeof auditLog.$inferSelect;
 export interface AuditActor {
   organizationId: number | null;
   apiKeyId: number | null;
-  role: Role;
+  /** SYSTEM: the server itself (a payment it refused), with no organization or key. */
+  role: Role | "SYSTEM";
   requestId: string;
   now: Date;
 }
@@ -49,6 +50,27 @@ export async function recordAudit(db: Executor, actor: AuditActor, event: AuditE
     requestId: actor.requestId.slice(0, 64),
     createdAt: actor.now,
   });
+}
+
+/**
+ * Like recordAudit, unless the same finding (action, target and detail) is on record already: for
+ * what the server reports each time it looks (the reconciler runs every few seconds). Callers hold
+ * the target's lock, so two of them cannot both miss the other's entry.
+ */
+export async function recordAuditOnce(db: Executor, actor: AuditActor, event: AuditEvent): Promise<void> {
+  const detail = event.detail == null ? null : auditDetail(event.detail);
+  const [seen] = await db
+    .select({ id: auditLog.id })
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.action, event.action),
+        event.targetId == null ? sql`${auditLog.targetId} is null` : eq(auditLog.targetId, String(event.targetId)),
+        detail == null ? sql`${auditLog.detail} is null` : eq(auditLog.detail, detail),
+      ),
+    )
+    .limit(1);
+  if (!seen) await recordAudit(db, actor, event);
 }
 
 export interface AuditFilter {

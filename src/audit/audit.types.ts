@@ -2,7 +2,7 @@ import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Organization } from "../accounts/accounts.types.js";
 import { connectionOf } from "../graphql/pagination.js";
 
-/** What was done; one value per audited mutation. */
+/** What was done: one value per audited mutation, and the payments the server refused to settle an order with. */
 export enum AuditAction {
   CREATE_ORGANIZATION = "CREATE_ORGANIZATION",
   CREATE_API_KEY = "CREATE_API_KEY",
@@ -19,6 +19,8 @@ export enum AuditAction {
   CHECKOUT = "CHECKOUT",
   CANCEL_ORDER = "CANCEL_ORDER",
   SETTLE_CITY_STATEMENT = "SETTLE_CITY_STATEMENT",
+  /** A payment reported for an order (by a webhook or the reconciler) that is not the order's own, or not for its amount in CNY: the order was left as it was. */
+  PAYMENT_MISMATCH = "PAYMENT_MISMATCH",
 }
 registerEnumType(AuditAction, { name: "AuditAction" });
 
@@ -30,7 +32,7 @@ export class AuditEntry {
   @Field(() => AuditAction)
   action!: AuditAction;
 
-  @Field({ description: "The role that acted: ADMIN, SME, DATA_CENTER or CITY_FINANCE" })
+  @Field({ description: "The role that acted: ADMIN, SME, DATA_CENTER or CITY_FINANCE; SYSTEM for what the server found on its own (PAYMENT_MISMATCH)" })
   role!: string;
 
   @Field(() => Organization, { nullable: true, description: "null for the platform admin" })

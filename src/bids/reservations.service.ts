@@ -76,11 +76,14 @@ export async function lockForPayment<T extends unknown[]>(
   id: number,
   now: Date,
   reads: { [K in keyof T]: SQL },
+  /** A lock the caller takes before any of these (the checkout's idempotency-key lock), in the same round trip. */
+  first?: SQL,
 ): Promise<{ locked: LockedReservation | null; reads: { [K in keyof T]: T[K][] } }> {
   const lockSafelyHeld = sql`select reservations.* from offers o join reservations on reservations.offer_id = o.id
       where reservations.id = ${id} and ${heldSafely(now)}
       for key share of o for update of reservations`;
-  const [[held], ...results] = await pipelined<[Record<string, unknown>, ...T]>(tx, [lockSafelyHeld, ...reads] as never);
+  const answers = await pipelined<unknown[]>(tx, (first ? [first, lockSafelyHeld, ...reads] : [lockSafelyHeld, ...reads]) as never);
+  const [[held], ...results] = (first ? answers.slice(1) : answers) as [Record<string, unknown>[], ...unknown[][]];
   if (held) return { locked: { reservation: rowFrom(reservations, held), offer: null }, reads: results as never };
   const locked = await lockReservation(tx, id);
   return { locked, reads: (await pipelined<T>(tx, reads)) as never };

@@ -1,7 +1,20 @@
 // Checkout: one transaction commits the order, its subsidy reservation and a longer hold; then the
 // provider is asked for the SME's share. Every provider call carries a key derived from the order,
 // so a retry (by the client, the reconciler or after a crash) can never charge twice.
+//
+// Lock order of the checkout's transaction, always in this order:
+//   1. the SME's idempotency key: a transaction-scoped advisory lock on the hash of (SME, key);
+//   2. the reservation's offer, then the reservation (lockForPayment);
+//   3. the program, then the voucher, then the SME's annual counter (priceReservation, the ledger's order);
+//   4. the new order's row (its insert).
+// The key's lock comes first so that two checkouts with one key wait for each other before they
+// hold anything else: the second reads the first's order once that is committed and never inserts
+// a row with the same key. Without it, the second (holding the program) waited on the unique index
+// for the settlement of the first's order, which waited for the program: a deadlock.
+// Once the order is committed, the client is told about it whatever happens next: the order, or
+// an error that carries its orderId.
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
+import { GraphQLError } from "graphql";
 import { insertRow, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
@@ -37,8 +50,15 @@ function requireKey(key: string): string {
 /** What makes two checkouts "the same input" for one idempotency key. */
 const fingerprintOf = (request: CheckoutRequest) => `reservation:${request.reservationId};voucher:${request.voucherId ?? "none"}`;
 
-/** The caller's order under a key: read under the reservation's lock (with liveOrderOf), or alone. */
+/** The caller's order under a key: read under the key's and the reservation's locks (with liveOrderOf), or alone. */
 const orderWithKey = (smeId: number, key: string) => sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
+
+/** First key of the advisory lock on an SME's idempotency key (see the lock order above). */
+const CHECKOUT_KEY_LOCK_SPACE = 727_201;
+
+/** Held until the transaction ends: checkouts with one key (on any process) run one after the other. */
+const keyLock = (smeId: number, key: string) =>
+  sql`select pg_advisory_xact_lock(${CHECKOUT_KEY_LOCK_SPACE}::int, hashtext(${`${smeId}:${key}`}::text))::text as locked`;
 
 async function orderByKey(db: Executor, smeId: number, key: string): Promise<OrderRow | null> {
   const [row] = await rowsOf<Record<string, unknown>>(db, orderWithKey(smeId, key));
@@ -97,10 +117,13 @@ async function createOrder(
   now: Date,
   onCreated?: OrderCommitHook,
 ): Promise<OrderRow> {
-  const { locked, reads } = await lockForPayment<[{ id: unknown }, Record<string, unknown>]>(tx, request.reservationId, now, [
-    liveOrderOf(request.reservationId),
-    orderWithKey(request.smeId, request.idempotencyKey),
-  ]);
+  const { locked, reads } = await lockForPayment<[{ id: unknown }, Record<string, unknown>]>(
+    tx,
+    request.reservationId,
+    now,
+    [liveOrderOf(request.reservationId), orderWithKey(request.smeId, request.idempotencyKey)],
+    keyLock(request.smeId, request.idempotencyKey),
+  );
   const [[live], [keyed]] = reads;
   if (keyed) return sameRequest(rowFrom(orders, keyed), request);
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
@@ -195,6 +218,23 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
   return settleOrder(app, order.id, (tx, withPayment) => applyPaymentStatus(tx, withPayment, created.status, now), now, recordPayment);
 }
 
+/**
+ * startPayment for an order that is committed: whatever fails now, the answer names the order, so
+ * the client knows it exists and that a retry with the same key carries on with it.
+ */
+async function continuePayment(app: AppServices, order: OrderRow, now: Date): Promise<OrderRow> {
+  try {
+    return await startPayment(app, order, now);
+  } catch (error) {
+    if (error instanceof GraphQLError && error.extensions.orderId != null) throw error;
+    const code = error instanceof GraphQLError && typeof error.extensions.code === "string" ? error.extensions.code : "SERVICE_UNAVAILABLE";
+    throw new GraphQLError("The order was created, but its payment could not be started; retry the checkout with the same idempotencyKey", {
+      originalError: error instanceof Error ? error : undefined,
+      extensions: { code, orderId: String(order.id), retryable: true },
+    });
+  }
+}
+
 /** `onCreated` runs in the transaction that creates the order, never for a replay of the same key. */
 export async function checkout(app: AppServices, request: CheckoutRequest, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
   requireKey(request.idempotencyKey);
@@ -202,13 +242,13 @@ export async function checkout(app: AppServices, request: CheckoutRequest, now: 
   try {
     order = await app.db.transaction((tx) => createOrder(tx, request, app.payments.name, now, onCreated));
   } catch (error) {
-    // A concurrent checkout with the same key got there first.
+    // The key's lock makes this rare; kept for safety: a concurrent checkout with the same key got there first.
     if (pgCode(error) !== "23505") throw error;
     const winner = await orderByKey(app.db, request.smeId, request.idempotencyKey);
     if (!winner) throw error;
-    return startPayment(app, sameRequest(winner, request), now);
+    return continuePayment(app, sameRequest(winner, request), now);
   }
-  return startPayment(app, order, now);
+  return continuePayment(app, order, now);
 }
 
 // ------------------------------------------------------------------ cancelling

@@ -5,10 +5,10 @@ import { and, asc, eq, gt, inArray, isNotNull, lt } from "drizzle-orm";
 import { orders } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
-import { PaymentNotFoundError, ProviderUnavailableError } from "../payments/provider.js";
+import { PaymentNotFoundError, ProviderUnavailableError, type RetrievedPayment } from "../payments/provider.js";
 import { addMinutes } from "../time.js";
 import { afterSettled, PAYMENT_WINDOW_MINUTES, paymentKey, settleOrder, startPayment } from "./checkout.service.js";
-import { applyPaymentStatus, markUnpaid, type OrderRow } from "./settlement.js";
+import { applyPaymentStatus, lockOrder, markUnpaid, paymentMismatch, recordPaymentMismatch, type OrderRow } from "./settlement.js";
 
 /** Orders younger than this are left to the request that created them. */
 const GRACE_MINUTES = 2;
@@ -36,14 +36,26 @@ async function reconcileOne(app: AppServices, seen: OrderRow, now: Date): Promis
     order = after;
   }
   const paymentRef = order.paymentRef!;
-  let status;
+  let payment: RetrievedPayment;
   try {
-    status = (await app.payments.retrievePayment(paymentRef)).status;
+    payment = await app.payments.retrievePayment(paymentRef);
   } catch (error) {
     if (error instanceof ProviderUnavailableError) return false;
     if (!(error instanceof PaymentNotFoundError)) throw error;
-    status = "canceled" as const;
+    payment = { ref: paymentRef, status: "canceled", amount: null, currency: null, amountRefunded: null, metadata: {} };
   }
+  const { status } = payment;
+  // Paid, but not for the order's amount in CNY (the intent was changed at the provider): never
+  // PAID from it. Recorded for the admin; the order stays as it is.
+  const mismatch = paymentMismatch(order, payment);
+  const refuse = async () => {
+    await app.db.transaction(async (tx) => {
+      const locked = await lockOrder(tx, order.id);
+      if (locked) await recordPaymentMismatch(tx, locked, { ...payment, status: "succeeded" }, mismatch!.reason, "reconciler", now);
+    });
+    return false;
+  };
+  if (status === "succeeded" && mismatch) return refuse();
   // Within the window, or once the provider has decided (or is still processing): apply what it says.
   const decided = status === "succeeded" || status === "failed" || status === "canceled" || status === "processing";
   if (!expired || decided) {
@@ -52,6 +64,7 @@ async function reconcileOne(app: AppServices, seen: OrderRow, now: Date): Promis
   }
   // Still waiting for the client after the window: cancel it so it cannot be paid, then free everything.
   const cancelled = await app.payments.cancelPayment(paymentRef, paymentKey(order.id, "cancel"));
+  if (cancelled.status === "succeeded" && mismatch) return refuse();
   await settleOrder(app, order.id, (tx, locked) => applyPaymentStatus(tx, locked, cancelled.status, now), now);
   return true;
 }

@@ -9,7 +9,8 @@ import { updateRow, type Executor } from "../db/client.js";
 import { orders } from "../db/schema.js";
 import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
 import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
-import type { PaymentStatus } from "../payments/provider.js";
+import { recordAuditOnce } from "../audit/audit.service.js";
+import { PAYMENT_CURRENCY, type PaymentStatus } from "../payments/provider.js";
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -69,6 +70,57 @@ export async function markUnpaid(tx: Executor, order: OrderRow, status: "FAILED"
   const freedGpuModelId = await releaseReservation(tx, order.reservationId, "CANCELLED", now);
   await voidSubsidy(tx, row);
   return { order: row, freedGpuModelId, refundDue: false, cancelDue: !!order.paymentRef };
+}
+
+/** A payment as the provider reported it: which one, and for how much. */
+export interface ReportedPayment {
+  ref: string;
+  status: PaymentStatus;
+  /** Fen; null when the provider cannot tell (the simulated provider). */
+  amount: bigint | null;
+  currency: string | null;
+}
+
+/**
+ * Why a reported payment is not the order's own, or not for what the order charges: null when it
+ * is the intent recorded on the order, for its SME share, in CNY. Only such a payment may make an
+ * order PAID; a payment that is not the order's own changes nothing on it.
+ */
+export function paymentMismatch(order: Pick<OrderRow, "paymentRef" | "smeShare">, payment: Omit<ReportedPayment, "status">): { reason: string; foreign: boolean } | null {
+  if (payment.ref !== order.paymentRef) {
+    return { reason: order.paymentRef ? `the order's payment is ${order.paymentRef}` : "the order has no payment of its own", foreign: true };
+  }
+  if (payment.currency != null && payment.currency.toLowerCase() !== PAYMENT_CURRENCY) {
+    return { reason: `currency ${payment.currency}, the order's is ${PAYMENT_CURRENCY}`, foreign: false };
+  }
+  if (payment.amount != null && payment.amount !== order.smeShare) {
+    return { reason: `amount ${payment.amount} fen, the order's share is ${order.smeShare} fen`, foreign: false };
+  }
+  return null;
+}
+
+/**
+ * Records a payment the server refused to settle the order with, for the admin (the audit trail's
+ * PAYMENT_MISMATCH, once per finding); the order is left as it is. Call under the order's lock.
+ */
+export async function recordPaymentMismatch(
+  tx: Executor,
+  order: OrderRow,
+  payment: ReportedPayment,
+  reason: string,
+  source: string,
+  now: Date,
+): Promise<void> {
+  const amount = payment.amount == null ? "unknown amount" : `${payment.amount} ${payment.currency ?? ""}`.trim();
+  await recordAuditOnce(
+    tx,
+    { organizationId: null, apiKeyId: null, role: "SYSTEM", requestId: source, now },
+    {
+      action: "PAYMENT_MISMATCH",
+      targetId: order.id,
+      detail: `${payment.ref} (${payment.status}, ${amount}) not applied to ${order.status} order ${order.id}: ${reason}`,
+    },
+  );
 }
 
 /** Applies a status the provider reported (created, re-read or pushed by a webhook). */

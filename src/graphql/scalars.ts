@@ -1,4 +1,6 @@
-// DateTime: an ISO-8601 string with a time zone, always answered in UTC.
+// DateTime: an ISO-8601 string with a time zone, always answered in UTC. An input is taken exactly
+// or refused: a JavaScript Date keeps milliseconds, so digits past them must be zeros; otherwise
+// "2028-02-01T00:00:00.0001Z" would quietly become a whole hour (and pass the whole-hour checks).
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -16,12 +18,20 @@ function onTheCalendar([year, month, day, hour, minute, second = "0"]: string[])
   );
 }
 
+/** Whether the written fraction of a second has digits past the milliseconds that are not zero. */
+const finerThanMilliseconds = (fraction: string | undefined) => !!fraction && /[1-9]/.test(fraction.slice(4));
+
 function parse(value: unknown): Date {
   // A Date is a variable that was coerced already (see executor.ts); JSON never carries one.
   if (value instanceof Date) return value;
   const match = typeof value === "string" ? ISO.exec(value) : null;
   if (!match) {
     throw new GraphQLError("DateTime must be an ISO-8601 string with a time zone, like 2026-12-01T08:00:00Z", {
+      extensions: { code: "BAD_USER_INPUT" },
+    });
+  }
+  if (finerThanMilliseconds(match[7])) {
+    throw new GraphQLError("DateTime is exact to the millisecond at most: digits past the milliseconds must be zeros", {
       extensions: { code: "BAD_USER_INPUT" },
     });
   }
@@ -34,7 +44,7 @@ function parse(value: unknown): Date {
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: "DateTime",
-  description: "An ISO-8601 date and time in UTC, like 2026-12-01T08:00:00.000Z",
+  description: "An ISO-8601 date and time in UTC, like 2026-12-01T08:00:00.000Z; taken exactly, to the millisecond at most",
   serialize: (value) => (value instanceof Date ? value : new Date(String(value))).toISOString(),
   parseValue: parse,
   parseLiteral: (ast) => {

@@ -99,6 +99,7 @@ export async function handleStripeEvent(deps: WebhookDeps, event: StripeEventLik
     ref: payment.ref,
     status: payment.status,
     amount: payment.amount,
+    currency: payment.currency,
     amountRefunded: payment.amountRefunded,
     metadata: payment.metadata,
   };

@@ -42,6 +42,8 @@ export interface RetrievedPayment {
   status: PaymentStatus;
   /** Fen; null only when the provider cannot tell (the simulated provider, for a payment another process made). */
   amount: bigint | null;
+  /** Lower case, like `cny`; null when unknown (as above). */
+  currency: string | null;
   /** Fen refunded so far; null when unknown (as above). */
   amountRefunded: bigint | null;
   metadata: Record<string, string>;
@@ -115,6 +117,7 @@ export interface PaymentOutcome {
   /** The payment's status as re-read from the provider, not as the (possibly stale) event said. */
   status: PaymentStatus;
   amount: bigint | null;
+  currency: string | null;
   amountRefunded: bigint | null;
   metadata: Record<string, string>;
 }

@@ -2,6 +2,7 @@
 // order (and refund refs from the idempotency key), so every server process answers alike.
 import { createHash } from "node:crypto";
 import {
+  PAYMENT_CURRENCY,
   fenToProviderAmount,
   type CancelResult,
   type CreatedPayment,
@@ -32,6 +33,7 @@ export class SimulatedProvider implements PaymentProvider {
       ref,
       status: "succeeded",
       amount: known?.amount ?? null,
+      currency: known ? PAYMENT_CURRENCY : null,
       amountRefunded: known?.refunded ?? null,
       metadata: orderId ? { orderId } : {},
     };

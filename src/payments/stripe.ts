@@ -137,6 +137,7 @@ export class StripeProvider implements PaymentProvider {
         ref: intent.id,
         status: paymentStatusOf(intent),
         amount: BigInt(intent.amount),
+        currency: intent.currency.toLowerCase(),
         amountRefunded: BigInt(charge?.amount_refunded ?? 0),
         metadata: metadataOf(intent.metadata),
       };

@@ -7,7 +7,7 @@ import { badInput, conflict, forbidden } from "../graphql/errors.js";
 import { lockProgram } from "../ledger/ledger.service.js";
 import { programInScope, type ProgramRow } from "../vouchers/programs.service.js";
 import { requireStorable } from "../accounts/accounts.service.js";
-import { nextMonthStart, startOfMonth } from "../time.js";
+import { monthHasEnded, nextMonthStart, startOfMonth } from "../time.js";
 import { formatYuanOfText } from "../money.js";
 
 export type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
@@ -229,9 +229,24 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
 // ------------------------------------------------------------------ statements
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** The months a statement can be for: no program bills before 2000 or after 2099. */
+export const FIRST_STATEMENT_MONTH = "2000-01";
+export const LAST_STATEMENT_MONTH = "2099-12";
 
+/** A month like "2026-11", from FIRST_STATEMENT_MONTH to LAST_STATEMENT_MONTH; else BAD_USER_INPUT. */
 export function requireMonth(field: string, month: string): string {
   if (!MONTH.test(month)) throw badInput(field, `${field} must be a month like "2026-11"`);
+  // Months written alike compare as text.
+  if (month < FIRST_STATEMENT_MONTH || month > LAST_STATEMENT_MONTH) {
+    throw badInput(field, `${field} must be a month from ${FIRST_STATEMENT_MONTH} to ${LAST_STATEMENT_MONTH}`);
+  }
+  return month;
+}
+
+/** A month that can be settled: a valid month that has ended at `now` (monthHasEnded). */
+export function requireEndedMonth(field: string, month: string, now: Date): string {
+  requireMonth(field, month);
+  if (!monthHasEnded(month, now)) throw badInput(field, `${field} has not ended yet: a statement is settled only after its month`);
   return month;
 }
 
@@ -287,11 +302,12 @@ export async function cityStatement(db: Executor, viewer: Viewer, programId: num
 
 /**
  * Marks a month's statement SETTLED (creating it when the month has none yet); CONFLICT when it
- * already is. Under the program's lock, so a claim line never lands in a statement being settled:
- * later claims go to the next open statement.
+ * already is, BAD_USER_INPUT when the month has not ended at `now` (its claims are still coming).
+ * Under the program's lock, so a claim line never lands in a statement being settled: later claims
+ * go to the next open statement.
  */
 export async function settleStatement(tx: Executor, viewer: Viewer, programId: number | null, month: string, now: Date): Promise<StatementData> {
-  requireMonth("month", month);
+  requireEndedMonth("month", month, now);
   const program = await programInScope(tx, viewer, programId);
   await lockProgram(tx, program.id);
   const settled = await rowsOf<{ id: unknown }>(

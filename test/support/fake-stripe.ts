@@ -10,6 +10,7 @@
 //   fake.count("POST /v1/payment_intents")   requests received on a route (":id" for ids)
 //   fake.created                     intents actually created (replays do not count)
 //   await fake.succeed(id) / fake.fail(id) / fake.cancel(id)   change an intent and send the webhook
+//   POST /v1/payment_intents/:id     updates amount, currency and metadata, as Stripe does before payment
 //   await fake.sendWebhook(url, event)                          sign and POST any event
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
@@ -341,6 +342,7 @@ export class FakeStripe {
       const intent = this.intents.get(intentPath[1]);
       if (!intent) return stripeError(404, "invalid_request_error", `No such payment_intent: '${intentPath[1]}'`, { code: "resource_missing", param: "intent" });
       if (method === "GET" && !intentPath[2]) return { status: 200, body: this.render(intent, body.expand) };
+      if (method === "POST" && !intentPath[2]) return this.updateIntent(intent, body);
       if (method === "POST" && intentPath[2] === "cancel") return this.cancelIntent(intent, body);
       if (method === "POST" && intentPath[2] === "confirm") return this.confirmIntent(intent);
     }
@@ -376,6 +378,25 @@ export class FakeStripe {
     this.intents.set(id, intent);
     this.created++;
     this.applyOutcome(intent, this.queuedOutcomes.shift() ?? this.defaultOutcome);
+    return { status: 200, body: this.render(intent) };
+  }
+
+  /** Stripe lets the amount, currency and metadata change until the intent is processing or done. */
+  private updateIntent(intent: FakeIntent, body: Record<string, any>) {
+    if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status)) return this.unexpectedState(intent, "update");
+    if (body.amount !== undefined) {
+      if (!/^\d+$/.test(String(body.amount)) || Number(body.amount) < 1) {
+        return stripeError(400, "invalid_request_error", "Invalid positive integer", { code: "parameter_invalid_integer", param: "amount" });
+      }
+      intent.amount = Number(body.amount);
+    }
+    if (body.currency !== undefined) {
+      if (typeof body.currency !== "string" || !/^[a-z]{3}$/.test(body.currency)) {
+        return stripeError(400, "invalid_request_error", "Invalid currency", { code: "parameter_invalid_string", param: "currency" });
+      }
+      intent.currency = body.currency;
+    }
+    if (body.metadata && typeof body.metadata === "object") intent.metadata = { ...intent.metadata, ...body.metadata };
     return { status: 200, body: this.render(intent) };
   }
 
