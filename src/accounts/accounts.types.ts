@@ -1,4 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
+import { Node } from "../graphql/node.js";
 
 export enum OrgKind {
   SME = "SME",
@@ -15,7 +16,7 @@ export enum ViewerRole {
 }
 registerEnumType(ViewerRole, { name: "Role" });
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class Organization {
   @Field(() => ID)
   id!: string;

@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Organization } from "../accounts/accounts.types.js";
 import { connectionOf } from "../graphql/pagination.js";
+import { Node } from "../graphql/node.js";
 
 /** What was done; one value per audited mutation. */
 export enum AuditAction {
@@ -22,7 +23,7 @@ export enum AuditAction {
 }
 registerEnumType(AuditAction, { name: "AuditAction" });
 
-@ObjectType({ simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
 export class AuditEntry {
   @Field(() => ID)
   id!: string;

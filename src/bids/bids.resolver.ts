@@ -2,8 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { bids, offers } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
-import { notFound } from "../graphql/errors.js";
-import { idOrNull } from "../graphql/ids.js";
+import { globalId, parseId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money } from "../graphql/money.type.js";
 import { pageSize } from "../graphql/pagination.js";
@@ -17,7 +16,8 @@ import * as reservationsService from "./reservations.service.js";
 export function toBid(row: service.BidRow): Bid {
   return Object.assign(new Bid(), {
     ...row,
-    id: String(row.id),
+    id: globalId("Bid", row.id),
+    rowId: row.id,
     maxPricePerGpuHour: Money.of(row.maxPricePerGpuHour),
     hubs: row.hubs ?? [],
     status: row.status as BidStatus,
@@ -28,7 +28,7 @@ export function toReservation(row: reservationsService.ReservationRow): Reservat
   const gpuHours = BigInt(row.gpuCount) * BigInt(hoursBetween(row.startsAt, row.endsAt));
   return Object.assign(new Reservation(), {
     ...row,
-    id: String(row.id),
+    id: globalId("Reservation", row.id),
     pricePerGpuHour: Money.of(row.pricePerGpuHour),
     total: Money.of(gpuHours * row.pricePerGpuHour),
     status: row.status as ReservationStatus,
@@ -53,7 +53,9 @@ export class BidsResolver {
     const { bid, reservation } = await ctx.db.transaction(async (tx) => {
       const placed = await service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, ctx.app.config.holdMinutes);
       const detail = `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
-        (placed.reservation ? `, reservation ${placed.reservation.id} on offer ${placed.reservation.offerId}` : "");
+        (placed.reservation
+          ? `, reservation ${globalId("Reservation", placed.reservation.id)} on offer ${globalId("Offer", placed.reservation.offerId)}`
+          : "");
       await recordAudit(tx, actorOf(ctx), { action: "PLACE_BID", targetId: placed.bid.id, detail });
       return placed;
     });
@@ -67,8 +69,7 @@ export class BidsResolver {
     description: "The owner cancels an OPEN bid, or a MATCHED one whose reservation is still HELD (freeing it); a paid one is CONFLICT",
   })
   async cancelBid(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Bid> {
-    const bidId = idOrNull(id);
-    if (bidId == null) throw notFound("Bid");
+    const bidId = parseId("id", id, "Bid");
     const result = await ctx.db.transaction(async (tx) => {
       const cancelled = await service.cancelBid(tx, orgIdOf(ctx), bidId, ctx.now);
       const detail = cancelled.freedGpuModelId != null ? "cancelled, held reservation freed" : "cancelled";
@@ -82,8 +83,7 @@ export class BidsResolver {
   @Authorized("SME")
   @Query(() => Bid, { nullable: true, description: "One of the caller's bids; null for an unknown id or another SME's bid" })
   async bid(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Bid | null> {
-    const bidId = idOrNull(id);
-    const row = bidId == null ? null : await service.ownBid(ctx.db, orgIdOf(ctx), bidId);
+    const row = await service.ownBid(ctx.db, orgIdOf(ctx), parseId("id", id, "Bid"));
     return row ? toBid(row) : null;
   }
 
@@ -106,7 +106,7 @@ export class BidsResolver {
 
   @FieldResolver(() => Reservation, { nullable: true })
   async reservation(@Root() bid: Bid, @Ctx() ctx: Context): Promise<Reservation | null> {
-    const row = await reservationOfBid(ctx).load(Number(bid.id));
+    const row = await reservationOfBid(ctx).load(bid.rowId);
     return row ? toReservation(row) : null;
   }
 }
@@ -119,8 +119,7 @@ export class ReservationsResolver {
     description: "Seen by the SME that holds it and by the operator of the offer's data center; null for anyone else or an unknown id",
   })
   async reservation(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Reservation | null> {
-    const reservationId = idOrNull(id);
-    const row = reservationId == null ? null : await reservationsService.visibleReservation(ctx.db, ctx.viewer!, reservationId);
+    const row = await reservationsService.visibleReservation(ctx.db, ctx.viewer!, parseId("id", id, "Reservation"));
     return row ? toReservation(row) : null;
   }
 
@@ -132,8 +131,7 @@ export class ReservationsResolver {
     @Arg("first", () => Int, { nullable: true }) first?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ) {
-    const id = idOrNull(offerId);
-    if (id == null) throw notFound("Offer");
+    const id = parseId("offerId", offerId, "Offer");
     const page = await reservationsService.offerReservations(ctx.db, orgIdOf(ctx), id, pageSize(first), after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toReservation(e.node) })) };
   }

@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { GpuModel, Offer } from "../offers/offers.types.js";
+import { Node } from "../graphql/node.js";
 
 export enum BidStatus {
   OPEN = "OPEN",
@@ -32,7 +33,7 @@ registerEnumType(ReservationStatus, {
   },
 });
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class Bid {
   @Field(() => ID)
   id!: string;
@@ -67,10 +68,12 @@ export class Bid {
   @Field()
   createdAt!: Date;
 
+  /** The row key behind the global id. */
+  rowId!: number;
   gpuModelId!: number;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class Reservation {
   @Field(() => ID)
   id!: string;

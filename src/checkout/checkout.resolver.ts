@@ -3,8 +3,7 @@ import { reservations, vouchers } from "../db/schema.js";
 import type { Executor } from "../db/client.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
-import { notFound } from "../graphql/errors.js";
-import { idOrNull, parseId } from "../graphql/ids.js";
+import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
@@ -19,7 +18,7 @@ import type { OrderRow } from "./settlement.js";
 
 export function toOrder(row: OrderRow): Order {
   return Object.assign(new Order(), {
-    id: String(row.id),
+    id: globalId("Order", row.id),
     reservationId: row.reservationId,
     voucherId: row.voucherId,
     gross: Money.of(row.gross),
@@ -39,8 +38,8 @@ export function toOrder(row: OrderRow): Order {
 
 /** The audit trail's view of an order: amounts and status, never the payment's client secret. */
 function orderDetail(order: OrderRow): string {
-  const voucher = order.voucherId == null ? "no voucher" : `voucher ${order.voucherId}`;
-  return `${order.status} reservation ${order.reservationId}, ${voucher}: gross ${formatYuan(order.gross)}, subsidy ${formatYuan(order.subsidy)}, SME ${formatYuan(order.smeShare)}`;
+  const voucher = order.voucherId == null ? "no voucher" : `voucher ${globalId("Voucher", order.voucherId)}`;
+  return `${order.status} reservation ${globalId("Reservation", order.reservationId)}, ${voucher}: gross ${formatYuan(order.gross)}, subsidy ${formatYuan(order.subsidy)}, SME ${formatYuan(order.smeShare)}`;
 }
 
 @Resolver(() => Order)
@@ -53,8 +52,8 @@ export class CheckoutResolver {
   async checkout(@Arg("input") input: CheckoutInput, @Ctx() ctx: Context): Promise<Order> {
     const request = {
       smeId: orgIdOf(ctx),
-      reservationId: idOrNull(input.reservationId) ?? 0,
-      voucherId: input.voucherId == null ? null : parseId("voucherId", input.voucherId),
+      reservationId: parseId("reservationId", input.reservationId, "Reservation"),
+      voucherId: parseOptionalId("voucherId", input.voucherId, "Voucher"),
       idempotencyKey: input.idempotencyKey,
     };
     const actor = actorOf(ctx);
@@ -71,8 +70,7 @@ export class CheckoutResolver {
   @Authorized("SME")
   @Mutation(() => Order, { description: "Before the rental starts: a paid order is refunded (REFUNDED), an unpaid one CANCELLED" })
   async cancelOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
-    const orderId = idOrNull(id);
-    if (orderId == null) throw notFound("Order");
+    const orderId = parseId("id", id, "Order");
     const actor = actorOf(ctx);
     const cancelled = (tx: Executor, order: OrderRow) =>
       recordAudit(tx, actor, { action: "CANCEL_ORDER", targetId: order.id, programId: order.programId, detail: orderDetail(order) });
@@ -82,8 +80,7 @@ export class CheckoutResolver {
   @Authorized("SME")
   @Query(() => Order, { nullable: true, description: "One of the caller's orders; null for anyone else's" })
   async order(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order | null> {
-    const orderId = idOrNull(id);
-    const row = orderId == null ? null : await service.ownOrder(ctx.db, orgIdOf(ctx), orderId);
+    const row = await service.ownOrder(ctx.db, orgIdOf(ctx), parseId("id", id, "Order"));
     return row ? toOrder(row) : null;
   }
 

@@ -3,6 +3,7 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Reservation } from "../bids/bids.types.js";
 import { Voucher } from "../vouchers/vouchers.types.js";
+import { Node } from "../graphql/node.js";
 
 export enum OrderStatus {
   PENDING_PAYMENT = "PENDING_PAYMENT",
@@ -28,7 +29,7 @@ export class Payment {
   clientSecret!: string | null;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class Order {
   @Field(() => ID)
   id!: string;

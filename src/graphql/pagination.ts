@@ -4,10 +4,19 @@ import { badInput } from "./errors.js";
 
 @ObjectType({ simpleResolvers: true })
 export class PageInfo {
-  @Field()
+  @Field({ description: "Whether more items follow this page: ask again with after: endCursor" })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field({
+    description:
+      "Whether items come before this page: true when it was asked for after a cursor. Lists are read forward only (first/after); to start over, ask without after.",
+  })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: "The cursor of the page's first item; null for an empty page" })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The cursor of the page's last item; null for an empty page" })
   endCursor!: string | null;
 }
 
@@ -77,14 +86,29 @@ export function decodeCursor(cursor: string | null | undefined, shape: readonly 
   throw badInput("after", "after is not a cursor of this list");
 }
 
-/** Builds a page from rows fetched with `limit + 1` (the extra row tells whether more follow). */
-export function toPage<R, T>(rows: R[], limit: number, totalCount: number, cursorOf: (row: R) => string, nodeOf: (row: R) => T): Page<T> {
+/**
+ * Builds a page from rows fetched with `limit + 1` (the extra row tells whether more follow). A page
+ * asked for after a cursor has items before it: the one the cursor names, at least.
+ */
+export function toPage<R, T>(
+  rows: R[],
+  limit: number,
+  totalCount: number,
+  cursorOf: (row: R) => string,
+  nodeOf: (row: R) => T,
+  afterCursor: boolean,
+): Page<T> {
   const hasNextPage = rows.length > limit;
   const shown = rows.slice(0, limit);
   const edges = shown.map((row) => ({ cursor: cursorOf(row), node: nodeOf(row) }));
   return {
     edges,
-    pageInfo: Object.assign(new PageInfo(), { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }),
+    pageInfo: Object.assign(new PageInfo(), {
+      hasNextPage,
+      hasPreviousPage: afterCursor,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    }),
     totalCount,
   };
 }

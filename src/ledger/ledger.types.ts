@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
+import { Node } from "../graphql/node.js";
 
 export enum LedgerEntryKind {
   RESERVE = "RESERVE",
@@ -13,13 +14,7 @@ registerEnumType(LedgerEntryKind, {
   description: "RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available",
 });
 
-@ObjectType({ simpleResolvers: true, description: "The order a ledger entry belongs to" })
-export class OrderRef {
-  @Field(() => ID)
-  id!: string;
-}
-
-@ObjectType({ simpleResolvers: true, description: "One append-only move of a program's budget" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "One append-only move of a program's budget" })
 export class LedgerEntry {
   @Field(() => ID)
   id!: string;
@@ -30,8 +25,8 @@ export class LedgerEntry {
   @Field(() => Money, { description: "Always positive; the kind says which balances it moved between" })
   amount!: Money;
 
-  @Field(() => OrderRef)
-  order!: OrderRef;
+  /** The order's row key; its field resolver loads the order. */
+  orderId!: number;
 
   @Field(() => ID)
   voucherId!: string;

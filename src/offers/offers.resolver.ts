@@ -2,8 +2,8 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
-import { badInput, notFound } from "../graphql/errors.js";
-import { idOrNull, parseId } from "../graphql/ids.js";
+import { badInput } from "../graphql/errors.js";
+import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
@@ -33,17 +33,17 @@ const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
 
 export function toGpuModel(row: GpuModelRow): GpuModel {
   let model = gpuModelObjects.get(row);
-  if (!model) gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: String(row.id) })));
+  if (!model) gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
   return model;
 }
 
 export function toDataCenter(row: service.ShownDataCenter): DataCenter {
-  return Object.assign(new DataCenter(), row, { id: String(row.id) });
+  return Object.assign(new DataCenter(), row, { id: globalId("DataCenter", row.id), rowId: row.id });
 }
 
 export function toOffer(row: service.ListedOffer): Offer {
   return Object.assign(new Offer(), row, {
-    id: String(row.id),
+    id: globalId("Offer", row.id),
     pricePerGpuHour: Money.of(row.pricePerGpuHour),
     status: row.status as OfferStatus,
     row,
@@ -77,7 +77,7 @@ export class OffersResolver {
   ) {
     const search = {
       ...filter,
-      dataCenterId: filter?.dataCenterId == null ? null : parseId("filter.dataCenterId", filter.dataCenterId),
+      dataCenterId: parseOptionalId("filter.dataCenterId", filter?.dataCenterId, "DataCenter"),
     };
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
     // The page came with its data centers and operators, and the catalog knows the models: these
@@ -95,8 +95,7 @@ export class OffersResolver {
 
   @Query(() => Offer, { nullable: true })
   async offer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer | null> {
-    const offerId = idOrNull(id);
-    const row = offerId == null ? null : await ctx.loaders.byId(offers).load(offerId);
+    const row = await ctx.loaders.byId(offers).load(parseId("id", id, "Offer"));
     return row ? toOffer(row) : null;
   }
 
@@ -114,7 +113,7 @@ export class OffersResolver {
   @Authorized("DATA_CENTER")
   @Mutation(() => Offer)
   async publishOffer(@Arg("input") input: PublishOfferInput, @Ctx() ctx: Context): Promise<Offer> {
-    const dataCenterId = parseId("dataCenterId", input.dataCenterId);
+    const dataCenterId = parseId("dataCenterId", input.dataCenterId, "DataCenter");
     const row = await ctx.db.transaction(async (tx) => {
       const offer = await service.publishOffer(tx, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
       await recordAudit(tx, actorOf(ctx), { action: "PUBLISH_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) });
@@ -127,8 +126,7 @@ export class OffersResolver {
   @Authorized("DATA_CENTER")
   @Mutation(() => Offer, { description: "Reserved capacity can never be taken away (CONFLICT)" })
   async updateOffer(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateOfferInput, @Ctx() ctx: Context): Promise<Offer> {
-    const offerId = idOrNull(id);
-    if (offerId == null) throw notFound("Offer");
+    const offerId = parseId("id", id, "Offer");
     const result = await ctx.db.transaction(async (tx) => {
       const updated = await service.updateOffer(tx, orgIdOf(ctx), offerId, input, ctx.now);
       await recordAudit(tx, actorOf(ctx), { action: "UPDATE_OFFER", targetId: offerId, detail: offerDetail(ctx, updated.offer) });
@@ -141,8 +139,7 @@ export class OffersResolver {
   @Authorized("DATA_CENTER")
   @Mutation(() => Offer, { description: "Only an offer without live reservations can be withdrawn" })
   async withdrawOffer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer> {
-    const offerId = idOrNull(id);
-    if (offerId == null) throw notFound("Offer");
+    const offerId = parseId("id", id, "Offer");
     const row = await ctx.db.transaction(async (tx) => {
       const withdrawn = await service.withdrawOffer(tx, orgIdOf(ctx), offerId, ctx.now);
       await recordAudit(tx, actorOf(ctx), { action: "WITHDRAW_OFFER", targetId: offerId, detail: offerDetail(ctx, withdrawn) });
@@ -197,10 +194,10 @@ export class DataCentersResolver {
   @Authorized("ADMIN")
   @Mutation(() => DataCenter)
   async createDataCenter(@Arg("input") input: CreateDataCenterInput, @Ctx() ctx: Context): Promise<DataCenter> {
-    const operatorId = parseId("operatorId", input.operatorId);
+    const operatorId = parseId("operatorId", input.operatorId, "Organization");
     const row = await ctx.db.transaction(async (tx) => {
       const dc = await service.createDataCenter(tx, { ...input, operatorId });
-      await recordAudit(tx, actorOf(ctx), { action: "CREATE_DATA_CENTER", targetId: dc.id, detail: `${dc.name} (${dc.hub}) for operator ${operatorId}` });
+      await recordAudit(tx, actorOf(ctx), { action: "CREATE_DATA_CENTER", targetId: dc.id, detail: `${dc.name} (${dc.hub}) for operator ${globalId("Organization", operatorId)}` });
       return dc;
     });
     return toDataCenter(row);
@@ -237,6 +234,6 @@ export class DataCentersResolver {
       },
       (k) => `${k.id}:${k.from.getTime()}:${k.to.getTime()}`,
     );
-    return loader.load({ id: Number(dc.id), from, to });
+    return loader.load({ id: dc.rowId, from, to });
   }
 }

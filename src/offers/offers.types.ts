@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Organization } from "../accounts/accounts.types.js";
+import { Node } from "../graphql/node.js";
 
 export enum OfferStatus {
   ACTIVE = "ACTIVE",
@@ -17,7 +18,7 @@ export enum OfferSort {
 }
 registerEnumType(OfferSort, { name: "OfferSort" });
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class GpuModel {
   @Field(() => ID)
   id!: string;
@@ -35,7 +36,7 @@ export class GpuModel {
   domestic!: boolean;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class DataCenter {
   @Field(() => ID)
   id!: string;
@@ -52,12 +53,14 @@ export class DataCenter {
   @Field(() => Organization)
   operator!: Organization;
 
+  /** The row key behind the global id. */
+  rowId!: number;
   operatorId!: number;
   /** The operator, when the query that found the data center brought it along. */
   loadedOperator?: Organization;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class Offer {
   @Field(() => ID)
   id!: string;

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { dataCenters } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
-import { idOrNull } from "../graphql/ids.js";
+import { parseId, parseOptionalId, statementId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
@@ -12,8 +12,9 @@ import { toSubsidyProgram } from "../vouchers/vouchers.resolver.js";
 import { CityStatement, SpendDimension, SpendReport, StatementLine, StatementStatus } from "./reports.types.js";
 import * as reports from "./reports.service.js";
 
-function toStatement(data: reports.StatementData): CityStatement {
+export function toStatement(data: reports.StatementData): CityStatement {
   return Object.assign(new CityStatement(), {
+    id: statementId(data.program.id, data.month),
     program: toSubsidyProgram(data.program),
     month: data.month,
     status: data.status as StatementStatus,
@@ -40,7 +41,7 @@ export class ReportsResolver {
     @Arg("city", () => String, { nullable: true }) city?: string,
   ): Promise<SpendReport> {
     const report = await reports.subsidySpend(ctx.db, requireViewer(ctx), {
-      programId: programId == null ? null : idOrNull(programId),
+      programId: parseOptionalId("programId", programId, "SubsidyProgram"),
       programAsked: programId != null,
       city: city ?? null,
       from,
@@ -58,7 +59,7 @@ export class ReportsResolver {
     @Arg("month") month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
-    return toStatement(await reports.cityStatement(ctx.db, requireViewer(ctx), idOrNull(programId), month));
+    return toStatement(await reports.cityStatement(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month));
   }
 
   @Authorized("CITY_FINANCE")
@@ -69,7 +70,7 @@ export class ReportsResolver {
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     const data = await ctx.db.transaction(async (tx) => {
-      const settled = await reports.settleStatement(tx, requireViewer(ctx), idOrNull(programId), month, ctx.now);
+      const settled = await reports.settleStatement(tx, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month, ctx.now);
       await recordAudit(tx, actorOf(ctx), {
         action: "SETTLE_CITY_STATEMENT",
         targetId: settled.program.id,

@@ -1,7 +1,8 @@
-import { Field, Float, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { DataCenter } from "../offers/offers.types.js";
 import { SubsidyProgram } from "../vouchers/vouchers.types.js";
+import { Node } from "../graphql/node.js";
 
 export enum SpendDimension {
   MONTH = "MONTH",
@@ -75,8 +76,11 @@ export class StatementLine {
   dataCenterId!: number;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A program's monthly bill to its city" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A program's monthly bill to its city" })
 export class CityStatement {
+  @Field(() => ID, { description: "Opaque global id, like statement_12_2026-11: one per program and month" })
+  id!: string;
+
   @Field(() => SubsidyProgram)
   program!: SubsidyProgram;
 

@@ -4,7 +4,7 @@ import { organizations, reservations, subsidyPrograms, vouchers } from "../db/sc
 import type { Context } from "../graphql/context.js";
 import { orgIdOf, requireViewer } from "../graphql/context.js";
 import { notFound } from "../graphql/errors.js";
-import { idOrNull } from "../graphql/ids.js";
+import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money, moneyOrNull } from "../graphql/money.type.js";
 import { formatYuan } from "../money.js";
@@ -28,7 +28,7 @@ import { priceReservation } from "./quote.service.js";
 
 export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
   return Object.assign(new SubsidyProgram(), {
-    id: String(row.id),
+    id: globalId("SubsidyProgram", row.id),
     city: row.city,
     name: row.name,
     budget: Money.of(row.budgetTotal),
@@ -42,6 +42,7 @@ export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
     validUntil: row.validUntil,
     status: row.status as ProgramStatus,
     budgetStatus: Object.assign(new BudgetStatus(), {
+      id: globalId("BudgetStatus", row.id),
       total: Money.of(row.budgetTotal),
       available: Money.of(row.available),
       pending: Money.of(row.pending),
@@ -54,7 +55,7 @@ export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
 export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
   const status = row.status === "REVOKED" ? VoucherStatus.REVOKED : row.validUntil <= now ? VoucherStatus.EXPIRED : VoucherStatus.ACTIVE;
   return Object.assign(new Voucher(), {
-    id: String(row.id),
+    id: globalId("Voucher", row.id),
     programId: row.programId,
     grantedAmount: Money.of(row.grantedAmount),
     remaining: Money.of(row.remaining),
@@ -66,7 +67,8 @@ export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
 
 export function toApplication(row: applications.ApplicationRow): VoucherApplication {
   return Object.assign(new VoucherApplication(), {
-    id: String(row.id),
+    id: globalId("VoucherApplication", row.id),
+    rowId: row.id,
     programId: row.programId,
     smeId: row.smeId,
     requestedAmount: Money.of(row.requestedAmount),
@@ -115,7 +117,7 @@ export class SubsidyProgramsResolver {
     @Ctx() ctx: Context,
   ): Promise<SubsidyProgram> {
     const row = await ctx.db.transaction(async (tx) => {
-      const program = await programs.setProgramStatus(tx, requireViewer(ctx), idOrNull(programId), status);
+      const program = await programs.setProgramStatus(tx, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), status);
       await recordAudit(tx, actorOf(ctx), { action: "SET_SUBSIDY_PROGRAM_STATUS", targetId: program.id, programId: program.id, detail: program.status });
       return program;
     });
@@ -128,7 +130,7 @@ export class VoucherApplicationsResolver {
   @Authorized("SME")
   @Mutation(() => VoucherApplication)
   async applyForVoucher(@Arg("input") input: ApplyForVoucherInput, @Ctx() ctx: Context): Promise<VoucherApplication> {
-    const row = await applications.applyForVoucher(ctx.db, orgIdOf(ctx), { ...input, programId: idOrNull(input.programId) }, ctx.now);
+    const row = await applications.applyForVoucher(ctx.db, orgIdOf(ctx), { ...input, programId: parseId("programId", input.programId, "SubsidyProgram") }, ctx.now);
     return toApplication(row);
   }
 
@@ -139,7 +141,7 @@ export class VoucherApplicationsResolver {
     @Ctx() ctx: Context,
     @Arg("status", () => ApplicationStatus, { nullable: true }) status?: ApplicationStatus,
   ): Promise<VoucherApplication[]> {
-    const rows = await applications.listApplications(ctx.db, requireViewer(ctx), idOrNull(programId), status);
+    const rows = await applications.listApplications(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), status);
     return rows.map(toApplication);
   }
 
@@ -161,15 +163,15 @@ export class VoucherApplicationsResolver {
     @Arg("reason", () => String, { nullable: true }) reason?: string,
   ): Promise<VoucherApplication> {
     const { application } = await ctx.db.transaction(async (tx) => {
-      const decided = await applications.decideApplication(tx, requireViewer(ctx), idOrNull(id), { approve, grantedAmount, reason }, ctx.now);
+      const decided = await applications.decideApplication(tx, requireViewer(ctx), parseId("id", id, "VoucherApplication"), { approve, grantedAmount, reason }, ctx.now);
       const voucher = decided.voucher;
       await recordAudit(tx, actorOf(ctx), {
         action: "DECIDE_VOUCHER_APPLICATION",
         targetId: decided.application.id,
         programId: decided.application.programId,
         detail: voucher
-          ? `APPROVED for SME ${decided.application.smeId}: voucher ${voucher.id} of ${formatYuan(voucher.grantedAmount)}`
-          : `${decided.application.status} for SME ${decided.application.smeId}`,
+          ? `APPROVED for SME ${globalId("Organization", decided.application.smeId)}: voucher ${globalId("Voucher", voucher.id)} of ${formatYuan(voucher.grantedAmount)}`
+          : `${decided.application.status} for SME ${globalId("Organization", decided.application.smeId)}`,
       });
       return decided;
     });
@@ -194,7 +196,7 @@ export class VoucherApplicationsResolver {
       const byApplication = new Map(rows.map((row) => [row.applicationId, row]));
       return ids.map((id) => byApplication.get(id) ?? null);
     });
-    const row = await loader.load(Number(application.id));
+    const row = await loader.load(application.rowId);
     return row ? toVoucher(row, ctx.now) : null;
   }
 }
@@ -215,11 +217,9 @@ export class VouchersResolver {
     @Arg("voucherId", () => ID, { nullable: true }) voucherId?: string,
   ): Promise<Quote> {
     const smeId = orgIdOf(ctx);
-    const id = idOrNull(reservationId);
-    const reservation = id == null ? null : await ctx.loaders.byId(reservations).load(id);
+    const reservation = await ctx.loaders.byId(reservations).load(parseId("reservationId", reservationId, "Reservation"));
     if (!reservation || reservation.smeId !== smeId) throw notFound("Reservation");
-    // An id that cannot exist is refused like someone else's voucher: ids are never confirmed.
-    const voucher = voucherId == null ? null : (idOrNull(voucherId) ?? -1);
+    const voucher = parseOptionalId("voucherId", voucherId, "Voucher");
     const priced = await priceReservation(ctx.db, { reservation, voucherId: voucher, smeId, now: ctx.now, lock: false });
     return Object.assign(new Quote(), {
       gross: Money.of(priced.gross),

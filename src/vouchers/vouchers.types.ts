@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { Organization } from "../accounts/accounts.types.js";
+import { Node } from "../graphql/node.js";
 
 export enum ProgramStatus {
   ACTIVE = "ACTIVE",
@@ -26,8 +27,11 @@ export enum VoucherStatus {
 }
 registerEnumType(VoucherStatus, { name: "VoucherStatus", description: "EXPIRED once validUntil has passed" });
 
-@ObjectType({ simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
 export class BudgetStatus {
+  @Field(() => ID, { description: "Opaque global id, like budget_12: one per program" })
+  id!: string;
+
   @Field(() => Money)
   total!: Money;
 
@@ -41,7 +45,7 @@ export class BudgetStatus {
   spent!: Money;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A city's budget with its rules" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A city's budget with its rules" })
 export class SubsidyProgram {
   @Field(() => ID)
   id!: string;
@@ -89,7 +93,7 @@ export class SubsidyProgram {
   createdAt!: Date;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A grant to one SME with a balance" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A grant to one SME with a balance" })
 export class Voucher {
   @Field(() => ID)
   id!: string;
@@ -115,7 +119,7 @@ export class Voucher {
   programId!: number;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 export class VoucherApplication {
   @Field(() => ID)
   id!: string;
@@ -147,6 +151,8 @@ export class VoucherApplication {
   @Field()
   createdAt!: Date;
 
+  /** The row key behind the global id. */
+  rowId!: number;
   programId!: number;
   smeId!: number;
 }
