@@ -5,7 +5,7 @@ import { orgIdOf } from "../graphql/context.js";
 import { globalId, parseId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money } from "../graphql/money.type.js";
-import { pageSize } from "../graphql/pagination.js";
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { toGpuModel, toOffer } from "../offers/offers.resolver.js";
 import { GpuModel, Offer } from "../offers/offers.types.js";
 import { hoursBetween } from "../time.js";
@@ -47,9 +47,14 @@ function reservationOfBid(ctx: Context) {
 export class BidsResolver {
   @Authorized("SME")
   @Mutation(() => Bid, {
-    description: "Matched at once when some offer can serve it (status MATCHED, reservation HELD); otherwise OPEN until capacity appears",
+    description:
+      "Places a bid for GPU time. It is matched at once when some offer can serve it (status MATCHED, reservation HELD for checkout " +
+      "until holdExpiresAt): the cheapest price per GPU-hour wins, then the least-used data center, the earliest start, the oldest " +
+      "offer. Otherwise it stays OPEN and is matched when capacity appears, until latestEnd - hours passes (EXPIRED). Role: SME. " +
+      "Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (any field: unknown gpuModel or hub, a time not on a whole hour, " +
+      "latestEnd before earliestStart + hours or too late to start, a malformed price; extensions.field names it), RATE_LIMITED",
   })
-  async placeBid(@Arg("input") input: PlaceBidInput, @Ctx() ctx: Context): Promise<Bid> {
+  async placeBid(@Arg("input", { description: "What to rent, when, where and at what price at most" }) input: PlaceBidInput, @Ctx() ctx: Context): Promise<Bid> {
     const { bid, reservation } = await ctx.db.transaction(async (tx) => {
       const placed = await service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, ctx.app.config.holdMinutes);
       const detail = `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
@@ -66,9 +71,13 @@ export class BidsResolver {
 
   @Authorized("SME")
   @Mutation(() => Bid, {
-    description: "The owner cancels an OPEN bid, or a MATCHED one whose reservation is still HELD (freeing it); a paid one is CONFLICT",
+    description:
+      "Cancels one of the caller's bids: an OPEN one, or a MATCHED one whose reservation is still HELD and not in checkout (its " +
+      "GPUs are freed). Cancelling a CANCELLED bid returns it unchanged. Role: SME (the bid's owner). Errors: UNAUTHENTICATED, " +
+      "FORBIDDEN, NOT_FOUND (unknown id or another SME's bid), CONFLICT (EXPIRED, or the reservation is paid or in checkout: " +
+      "cancel the order instead), RATE_LIMITED",
   })
-  async cancelBid(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Bid> {
+  async cancelBid(@Arg("id", () => ID, { description: 'The bid\'s opaque id, like "bid_45"' }) id: string, @Ctx() ctx: Context): Promise<Bid> {
     const bidId = parseId("id", id, "Bid");
     const result = await ctx.db.transaction(async (tx) => {
       const cancelled = await service.cancelBid(tx, orgIdOf(ctx), bidId, ctx.now);
@@ -81,30 +90,38 @@ export class BidsResolver {
   }
 
   @Authorized("SME")
-  @Query(() => Bid, { nullable: true, description: "One of the caller's bids; null for an unknown id or another SME's bid" })
-  async bid(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Bid | null> {
+  @Query(() => Bid, {
+    nullable: true,
+    description: "One of the caller's bids; null for an unknown id or another SME's bid. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+  })
+  async bid(@Arg("id", () => ID, { description: 'The bid\'s opaque id, like "bid_45"' }) id: string, @Ctx() ctx: Context): Promise<Bid | null> {
     const row = await service.ownBid(ctx.db, orgIdOf(ctx), parseId("id", id, "Bid"));
     return row ? toBid(row) : null;
   }
 
   @Authorized("SME")
-  @Query(() => BidConnection, { description: "The caller's bids, newest first" })
+  @Query(() => BidConnection, {
+    description: "The caller's bids, newest first. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after)",
+  })
   async myBids(
     @Ctx() ctx: Context,
-    @Arg("status", () => BidStatus, { nullable: true }) status?: BidStatus | null,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("status", () => BidStatus, { nullable: true, description: "Only bids in this status; omit for all" }) status?: BidStatus | null,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const page = await service.smeBids(ctx.db, orgIdOf(ctx), status, pageSize(first), after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toBid(e.node) })) };
   }
 
-  @FieldResolver(() => GpuModel)
+  @FieldResolver(() => GpuModel, { description: "The GPU model wanted" })
   gpuModel(@Root() bid: Bid, @Ctx() ctx: Context): GpuModel {
     return toGpuModel(ctx.app.catalog.model(bid.gpuModelId));
   }
 
-  @FieldResolver(() => Reservation, { nullable: true })
+  @FieldResolver(() => Reservation, {
+    nullable: true,
+    description: "The reservation the bid got, in whatever state it is now; null for a bid that was never matched",
+  })
   async reservation(@Root() bid: Bid, @Ctx() ctx: Context): Promise<Reservation | null> {
     const row = await reservationOfBid(ctx).load(bid.rowId);
     return row ? toReservation(row) : null;
@@ -116,27 +133,33 @@ export class ReservationsResolver {
   @Authorized("SME", "DATA_CENTER")
   @Query(() => Reservation, {
     nullable: true,
-    description: "Seen by the SME that holds it and by the operator of the offer's data center; null for anyone else or an unknown id",
+    description:
+      "A reservation, seen by the SME that holds it and by the operator of the offer's data center; null for anyone else or an " +
+      "unknown id. Role: SME, DATA_CENTER. Errors: UNAUTHENTICATED, FORBIDDEN",
   })
-  async reservation(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Reservation | null> {
+  async reservation(@Arg("id", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' }) id: string, @Ctx() ctx: Context): Promise<Reservation | null> {
     const row = await reservationsService.visibleReservation(ctx.db, ctx.viewer!, parseId("id", id, "Reservation"));
     return row ? toReservation(row) : null;
   }
 
   @Authorized("DATA_CENTER")
-  @Query(() => ReservationConnection, { description: "Reservations on one of the caller's offers, newest first; another operator's offer is NOT_FOUND" })
+  @Query(() => ReservationConnection, {
+    description:
+      "Reservations on one of the caller's offers, newest first, in every status. Role: DATA_CENTER (the offer's operator). " +
+      "Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another operator's offer), BAD_USER_INPUT (first, after)",
+  })
   async offerReservations(
-    @Arg("offerId", () => ID) offerId: string,
+    @Arg("offerId", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) offerId: string,
     @Ctx() ctx: Context,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const id = parseId("offerId", offerId, "Offer");
     const page = await reservationsService.offerReservations(ctx.db, orgIdOf(ctx), id, pageSize(first), after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toReservation(e.node) })) };
   }
 
-  @FieldResolver(() => Bid, { nullable: true })
+  @FieldResolver(() => Bid, { nullable: true, description: "The bid behind it; null for anyone but the SME that placed it" })
   async bid(@Root() reservation: Reservation, @Ctx() ctx: Context): Promise<Bid | null> {
     // A bid shows what its SME would pay at most: only that SME sees it.
     if (ctx.viewer?.role !== "SME" || ctx.viewer.organizationId !== reservation.smeId) return null;
@@ -144,7 +167,7 @@ export class ReservationsResolver {
     return row ? toBid(row) : null;
   }
 
-  @FieldResolver(() => Offer)
+  @FieldResolver(() => Offer, { description: "The offer the capacity is on" })
   async offer(@Root() reservation: Reservation, @Ctx() ctx: Context): Promise<Offer> {
     return toOffer((await ctx.loaders.byId(offers).load(reservation.offerId))!);
   }

@@ -4,7 +4,7 @@ import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
 import { globalId, parseId } from "../graphql/ids.js";
 import { Money } from "../graphql/money.type.js";
-import { pageSize } from "../graphql/pagination.js";
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { programInScope } from "../vouchers/programs.service.js";
 import { toOrder } from "../checkout/checkout.resolver.js";
 import { Order } from "../checkout/checkout.types.js";
@@ -25,12 +25,17 @@ export function toLedgerEntry(row: LedgerEntryRow): LedgerEntry {
 @Resolver(() => LedgerEntry)
 export class LedgerResolver {
   @Authorized("CITY_FINANCE", "ADMIN")
-  @Query(() => LedgerEntryConnection, { description: "A program's budget moves, newest first (its city's finance team, or the admin)" })
+  @Query(() => LedgerEntryConnection, {
+    description:
+      "A program's budget moves, newest first: every change of available, pending and spent, append-only. Role: CITY_FINANCE " +
+      "(of the program's city), ADMIN. Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another city's program), " +
+      "BAD_USER_INPUT (first, after)",
+  })
   async budgetLedger(
-    @Arg("programId", () => ID) programId: string,
+    @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
     @Ctx() ctx: Context,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const limit = pageSize(first);
     const program = await programInScope(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"));
