@@ -363,14 +363,17 @@ describe("who sees what", () => {
     for (let i = 0; i < 5; i++) placed.push((await place(mine, { gpuModel: "H20", earliestStart: day(30), latestEnd: day(31) })).id);
     await cancel(mine, placed[1]);
     const query = `query($status: BidStatus, $first: Int, $after: String) { myBids(status: $status, first: $first, after: $after) {
-      totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id status reservation { id } } } } }`;
+      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id status reservation { id } } } } }`;
     const page1 = (await server.ok(query, { first: 3 }, { token: mine.token })).myBids;
+    expect(page1.pageInfo).toMatchObject({ hasPreviousPage: false, startCursor: page1.edges[0].cursor, endCursor: page1.edges[2].cursor });
     expect(page1.totalCount).toBe(5);
     expect(page1.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed[4], placed[3], placed[2]]);
     expect(page1.pageInfo.hasNextPage).toBe(true);
     const page2 = (await server.ok(query, { first: 3, after: page1.pageInfo.endCursor }, { token: mine.token })).myBids;
     expect(page2.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed[1], placed[0]]);
-    expect(page2.pageInfo.hasNextPage).toBe(false);
+    expect(page2.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true, startCursor: page2.edges[0].cursor, endCursor: page2.edges[1].cursor });
+    const past = (await server.ok(query, { first: 3, after: page2.pageInfo.endCursor }, { token: mine.token })).myBids;
+    expect(past).toMatchObject({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null } });
     const open = (await server.ok(query, { status: "OPEN" }, { token: mine.token })).myBids;
     expect(open.totalCount).toBe(4);
     const cancelled = (await server.ok(query, { status: "CANCELLED" }, { token: mine.token })).myBids;
