@@ -1,0 +1,188 @@
+// Browser clients: CORS on both /graphql routes, Apollo's CSRF rule.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "./support/harness.js";
+import { dataCenter, organization, publishOffer } from "./support/fixtures.js";
+import { corsPolicy, parseCorsOrigins } from "../src/web/cors.js";
+
+const OFFERS = "{ offers(first: 5) { totalCount edges { node { id gpuCount dataCenter { hub } } } } }";
+
+/** Test pages on other origins: each port serves whatever `page` holds. */
+interface PageServer {
+  origin: string;
+  page: string;
+  close(): Promise<void>;
+}
+
+async function pageServer(): Promise<PageServer> {
+  const state = { page: "" };
+  const server = http.createServer((req, res) => {
+    if (req.url !== "/" && !req.url?.startsWith("/?")) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(state.page);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    get page() {
+      return state.page;
+    },
+    set page(html: string) {
+      state.page = html;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+let server: TestServer;
+let allowedPages: PageServer;
+let otherPages: PageServer;
+
+beforeAll(async () => {
+  allowedPages = await pageServer();
+  otherPages = await pageServer();
+  server = await startServer({ CORS_ORIGINS: `${allowedPages.origin}, https://app.example.com` });
+  const operator = await organization(server, "DATA_CENTER_OPERATOR", "Western Cloud");
+  const ningxia = await dataCenter(server, operator, "Ningxia Zhongwei", "Zhongwei DC", "Ningxia");
+  const start = Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 24 * 3_600_000;
+  await publishOffer(server, operator, {
+    dataCenterId: ningxia,
+    availableFrom: new Date(start).toISOString(),
+    availableUntil: new Date(start + 7 * 24 * 3_600_000).toISOString(),
+  });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await allowedPages?.close();
+  await otherPages?.close();
+});
+
+async function request(path: string, init: RequestInit = {}) {
+  const response = await fetch(`${server.url}${path}`, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text };
+}
+
+describe("CORS_ORIGINS", () => {
+  it("takes origins and *, written as browsers send them, and refuses anything else", () => {
+    expect(parseCorsOrigins(undefined)).toEqual([]);
+    expect(parseCorsOrigins(" https://App.Example.com/ , http://localhost:5173,*, https://app.example.com:443")).toEqual([
+      "https://app.example.com",
+      "http://localhost:5173",
+      "*",
+    ]);
+    for (const bad of ["app.example.com", "https://app.example.com/path", "ftp://files.example.com", "https://app.example.com?x=1", "null", "https://user@app.example.com"]) {
+      expect(() => parseCorsOrigins(bad), bad).toThrow(/CORS_ORIGINS/);
+    }
+  });
+
+  it("allows the listed origins, any with *, and local pages only in development", () => {
+    const listed = corsPolicy(["https://app.example.com"], false);
+    expect(listed.allowOrigin("https://app.example.com")).toBe("https://app.example.com");
+    expect(listed.allowOrigin("https://evil.example.com")).toBeNull();
+    expect(listed.allowOrigin("http://localhost:5173")).toBeNull();
+    expect(listed.allowOrigin(undefined)).toBeNull();
+
+    const development = corsPolicy([], true);
+    for (const local of ["http://localhost:5173", "http://127.0.0.1:8080", "http://localhost"]) expect(development.allowOrigin(local)).toBe(local);
+    for (const other of ["https://localhost:5173", "http://localhost.evil.com", "http://192.168.1.5:5173", "null"]) expect(development.allowOrigin(other)).toBeNull();
+    expect(corsPolicy([], false).allowOrigin("http://localhost:5173")).toBeNull();
+
+    expect(corsPolicy(["*"], false).allowOrigin("https://anyone.example.org")).toBe("*");
+  });
+});
+
+describe("CORS on /graphql", () => {
+  const preflight = (origin: string, method = "POST", headers = "authorization, content-type", path = "/graphql") =>
+    request(path, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers } });
+
+  it("answers a preflight from an allowed origin with 204, the methods, the headers and a max-age", async () => {
+    const answer = await preflight(allowedPages.origin);
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get("access-control-allow-origin")).toBe(allowedPages.origin);
+    const methods = answer.headers.get("access-control-allow-methods")!.split(/,\s*/);
+    expect(methods).toEqual(expect.arrayContaining(["GET", "POST"]));
+    const allowed = answer.headers.get("access-control-allow-headers")!.toLowerCase().split(/,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(["authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id"]));
+    expect(Number(answer.headers.get("access-control-max-age"))).toBeGreaterThan(0);
+    expect(answer.headers.get("vary")).toMatch(/origin/i);
+    // Bearer tokens, never cookies.
+    expect(answer.headers.get("access-control-allow-credentials")).toBeNull();
+    // The second listed origin, and a preflight of a GET with a query string.
+    const second = await preflight("https://app.example.com", "GET", "apollo-require-preflight", "/graphql?query=%7B__typename%7D");
+    expect([second.status, second.headers.get("access-control-allow-origin")]).toEqual([204, "https://app.example.com"]);
+  });
+
+  it("refuses a preflight from another origin cleanly: 403 and no CORS header", async () => {
+    for (const origin of [otherPages.origin, "https://evil.example.com", "null"]) {
+      const answer = await preflight(origin);
+      expect(answer.status, origin).toBe(403);
+      expect(JSON.parse(answer.text).errors[0].extensions.code).toBe("FORBIDDEN");
+      for (const header of ["access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers"]) {
+        expect(answer.headers.get(header), `${origin} ${header}`).toBeNull();
+      }
+    }
+    // An OPTIONS that is no preflight is no server error either.
+    const bare = await request("/graphql", { method: "OPTIONS" });
+    expect(bare.status).toBeLessThan(500);
+  });
+
+  // The lean route (plain JSON POST), and Express (gzip, GET) for the rest.
+  const routes: [string, (origin?: string) => Promise<Awaited<ReturnType<typeof request>>>][] = [
+    ["a plain JSON POST", (origin) => request("/graphql", { method: "POST", headers: { "content-type": "application/json", ...(origin ? { origin } : {}) }, body: JSON.stringify({ query: OFFERS }) })],
+    [
+      "a gzipped POST",
+      (origin) =>
+        request("/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json", "content-encoding": "gzip", ...(origin ? { origin } : {}) },
+          body: gzipSync(JSON.stringify({ query: OFFERS })),
+        }),
+    ],
+    ["a GET", (origin) => request(`/graphql?query=${encodeURIComponent(OFFERS)}`, { headers: { "apollo-require-preflight": "true", ...(origin ? { origin } : {}) } })],
+  ];
+
+  for (const [name, send] of routes) {
+    it(`lets an allowed origin read the answer to ${name}; another origin gets no CORS header`, async () => {
+      const allowed = await send(allowedPages.origin);
+      expect(allowed.status).toBe(200);
+      expect(JSON.parse(allowed.text).data.offers.totalCount).toBe(1);
+      expect(allowed.headers.get("access-control-allow-origin")).toBe(allowedPages.origin);
+      expect(allowed.headers.get("access-control-expose-headers")).toMatch(/x-request-id/i);
+      expect(allowed.headers.get("access-control-allow-credentials")).toBeNull();
+      expect(allowed.headers.get("vary")).toMatch(/origin/i);
+
+      const other = await send(otherPages.origin);
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      expect(other.headers.get("access-control-expose-headers")).toBeNull();
+      expect(other.headers.get("vary")).toMatch(/origin/i);
+
+      const sameOrigin = await send();
+      expect(sameOrigin.status).toBe(200);
+      expect(sameOrigin.headers.get("access-control-allow-origin")).toBeNull();
+    });
+  }
+
+  it("keeps Apollo's CSRF rule: a simple request is refused unless it carries a preflight header or a JSON content type", async () => {
+    const query = `/graphql?query=${encodeURIComponent("{ gpuModels { name } }")}`;
+    const simpleGet = await request(query, { headers: { origin: allowedPages.origin } });
+    expect(simpleGet.status).toBe(400);
+    expect(simpleGet.text).toMatch(/Cross-Site Request Forgery/);
+    const textPost = await request("/graphql", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ query: "{ gpuModels { name } }" }) });
+    expect(textPost.status).toBe(400);
+    expect(textPost.text).toMatch(/Cross-Site Request Forgery/);
+
+    const passing: Record<string, string>[] = [{ "apollo-require-preflight": "true" }, { "x-apollo-operation-name": "Models" }, { "content-type": "application/json" }];
+    for (const headers of passing) {
+      const passed = await request(query, { headers });
+      expect(passed.status, JSON.stringify(headers)).toBe(200);
+      expect(JSON.parse(passed.text).data.gpuModels.length).toBeGreaterThan(0);
+    }
+  });
+});
