@@ -1,5 +1,5 @@
 // The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz;
-// CORS for browser pages on other origins by web/browser.ts.
+// what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -92,7 +92,7 @@ export async function createApp(config: Config): Promise<App> {
   expressApp.disable("etag");
   // Express until the GraphQL route is ready below; then the lean route for plain GraphQL POSTs.
   let serveRequest: http.RequestListener = expressApp;
-  // CORS on /graphql: ahead of both GraphQL routes.
+  // CORS on /graphql, the explorer, the landing page: ahead of both GraphQL routes.
   const browser = browserFront(config, logger);
   const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => browser.serve(req, res) || serveRequest(req, res));
   // Connections accepted whose first request is not read yet: the drain counts them idle and would
@@ -127,6 +127,7 @@ export async function createApp(config: Config): Promise<App> {
       requestLog(logger),
     ],
   });
+  browser.replaceApolloLandingPage(apollo);
   await apollo.start();
 
   // Raw body, before any JSON parser: the signature covers the exact bytes.

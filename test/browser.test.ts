@@ -1,4 +1,6 @@
-// Browser clients: CORS on both /graphql routes, Apollo's CSRF rule.
+// Browser clients: CORS on both /graphql routes, Apollo's CSRF rule, the explorer served with
+// every asset from this server, the landing page.
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
@@ -6,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer } from "./support/fixtures.js";
 import { corsPolicy, parseCorsOrigins } from "../src/web/cors.js";
+import { prefersHtml } from "../src/web/browser.js";
 
+const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 const OFFERS = "{ offers(first: 5) { totalCount edges { node { id gpuCount dataCenter { hub } } } } }";
 
 /** Test pages on other origins: each port serves whatever `page` holds. */
@@ -183,6 +187,147 @@ describe("CORS on /graphql", () => {
       const passed = await request(query, { headers });
       expect(passed.status, JSON.stringify(headers)).toBe(200);
       expect(JSON.parse(passed.text).data.gpuModels.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+/** Every URL a page or file refers to that a browser would load (as far as a reading can tell). */
+function references(text: string, type: string, base: URL): URL[] {
+  const found: string[] = [];
+  // Another host's URL of any kind; here, a path to a file (with an extension, not "./" + a variable).
+  const pathLike = (s: string) => /^https?:\/\/[^\s"'<>`]+$/.test(s) || /^\.{0,2}\/[^\s"'<>`]*\.\w+$/.test(s);
+  const jsImports = (code: string) => {
+    for (const m of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']|\bfrom\s*["']([^"']+)["']|new URL\(\s*["']([^"']+)["']/g)) {
+      const specifier = m[1] ?? m[2] ?? m[3] ?? m[4];
+      if (pathLike(specifier)) found.push(specifier);
+    }
+    // Webpack's chunks: `x.e(1234)` loads 1234.js next to the script.
+    for (const m of code.matchAll(/\b[\w$]\.e\((\d+)\)/g)) found.push(`./${m[1]}.js`);
+    // and the chunks' stylesheets: `miniCssF=e=>e+".ruru.css"` for the chunks in `{2370:1}[t]`.
+    const cssSuffix = /miniCssF=\w+=>\w+\+"([^"]+)"/.exec(code)?.[1];
+    const cssChunks = /\.f\.miniCss=[^{]*\{[^{]*?\{([\d:,]+)\}\[\w+\]/.exec(code)?.[1];
+    if (cssSuffix && cssChunks) for (const id of cssChunks.split(",")) found.push(`./${id.split(":")[0]}${cssSuffix}`);
+  };
+  if (type.startsWith("text/html")) {
+    for (const m of text.matchAll(/<(?:script|link|img|iframe|source)\b[^>]*?\s(?:src|href)="([^"]+)"/g)) found.push(m[1]);
+    // The explorer's inline scripts name its workers by file, in its asset folder.
+    const assets = /"staticPath":\s*"([^"]+)"/.exec(text)?.[1];
+    for (const script of text.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)) {
+      jsImports(script[1]);
+      if (assets) for (const m of script[1].matchAll(/["']([\w-]+\.js)["']/g)) found.push(`${assets}${m[1]}`);
+    }
+  } else if (type.startsWith("text/css")) {
+    for (const m of text.matchAll(/url\(\s*["']?([^"')]+)["']?\s*\)|@import\s+["']([^"']+)["']/g)) found.push(m[1] ?? m[2]);
+  } else if (type.includes("javascript")) {
+    jsImports(text);
+  }
+  return found.filter((ref) => !/^(data|blob):/.test(ref) && !ref.startsWith("#")).map((ref) => new URL(ref, base));
+}
+
+describe("the explorer at GET /graphql", () => {
+  it("is served to a browser, with an example per role and the API key's place explained", async () => {
+    const page = await request("/graphql", { headers: { accept: BROWSER_ACCEPT } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).toMatch(/connect-src 'self'/);
+    expect(page.text).toContain('id="ruru-root"');
+    for (const operation of ["offers(", "me {", "myBids(", "placeBid(", "myOffers(", "publishOffer(", "subsidyPrograms(", "subsidySpend(", "cityStatement(", "createOrganization("]) {
+      expect(page.text, operation).toContain(operation);
+    }
+    expect(page.text).toContain("Authorization");
+    expect(page.text).toMatch(/API 密钥/);
+  });
+
+  it("references only files of this server, and every one loads", async () => {
+    const start = new URL(`${server.url}/graphql`);
+    const queue = [start];
+    const seen = new Map<string, number>();
+    const offOrigin: string[] = [];
+    while (queue.length > 0) {
+      const url = queue.shift()!;
+      if (seen.has(url.href)) continue;
+      if (url.origin !== start.origin) {
+        offOrigin.push(url.href);
+        seen.set(url.href, 0);
+        continue;
+      }
+      const response = await fetch(url, { headers: { accept: url === start ? BROWSER_ACCEPT : "*/*" } });
+      seen.set(url.href, response.status);
+      const type = response.headers.get("content-type") ?? "";
+      if (response.status !== 200 || !/html|css|javascript/.test(type)) {
+        await response.arrayBuffer();
+        continue;
+      }
+      queue.push(...references(await response.text(), type, url));
+    }
+    expect(offOrigin).toEqual([]);
+    const failed = [...seen].filter(([, status]) => status !== 200);
+    expect(failed).toEqual([]);
+    const files = [...seen.keys()].map((href) => new URL(href).pathname);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "/assets/ruru/ruru.js",
+        "/assets/ruru/ruru.css",
+        "/assets/ruru/editorWorker.js",
+        "/assets/ruru/graphqlWorker.js",
+        "/assets/ruru/jsonWorker.js",
+      ]),
+    );
+    expect(files.some((file) => file.endsWith(".ttf"))).toBe(true);
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it("leaves JSON and query-string GETs to GraphQL", async () => {
+    const json = await request(`/graphql?query=${encodeURIComponent("{ gpuModels { name } }")}`, { headers: { accept: BROWSER_ACCEPT, "apollo-require-preflight": "true" } });
+    expect(json.status).toBe(200);
+    expect(json.headers.get("content-type")).toMatch(/json/);
+    expect(JSON.parse(json.text).data.gpuModels.length).toBeGreaterThan(0);
+    // No query string, but asking for JSON: Apollo's answer (no operation), not the page.
+    const empty = await request("/graphql", { headers: { accept: "application/json", "apollo-require-preflight": "true" } });
+    expect(empty.status).toBe(400);
+    expect(empty.headers.get("content-type")).toMatch(/json/);
+    expect(JSON.parse(empty.text).errors[0].extensions.code).toBe("BAD_REQUEST");
+  });
+
+  it("is chosen as Apollo negotiates the Accept header", () => {
+    expect(prefersHtml(BROWSER_ACCEPT)).toBe(true);
+    expect(prefersHtml("text/html")).toBe(true);
+    expect(prefersHtml(undefined)).toBe(false);
+    expect(prefersHtml("*/*")).toBe(false);
+    expect(prefersHtml("application/json")).toBe(false);
+    expect(prefersHtml("application/graphql-response+json, application/json;q=0.9, text/html;q=0.8")).toBe(false);
+    expect(prefersHtml("text/html;q=0, */*")).toBe(false);
+    expect(prefersHtml("application/json;q=0.5, text/*")).toBe(true);
+  });
+});
+
+describe("the landing page and its links", () => {
+  it("says what this is in Chinese and English and links the explorer, health, schema and docs", async () => {
+    const page = await request("/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.text).toMatch(/算力券/);
+    expect(page.text).toMatch(/GPU voucher market/);
+    const links = [...page.text.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]);
+    expect(links).toEqual(expect.arrayContaining(["/graphql", "/healthz", "/schema.graphql", "/docs/README.md"]));
+    for (const link of links) {
+      expect(new URL(link, server.url).origin, link).toBe(server.url);
+      const target = await request(link, { headers: { accept: BROWSER_ACCEPT } });
+      expect(target.status, link).toBe(200);
+    }
+    // Nothing loaded from elsewhere: no scripts, styles or images but inline ones.
+    expect(page.text).not.toMatch(/<script|<link rel="stylesheet"|<img|@import|url\(/);
+  });
+
+  it("serves the schema file and the README as text", async () => {
+    const schema = await request("/schema.graphql");
+    expect(schema.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(schema.text).toBe(readFileSync(new URL("../schema/schema.graphql", import.meta.url), "utf8"));
+    const readme = await request("/docs/README.md");
+    expect(readme.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(readme.text).toBe(readFileSync(new URL("../README.md", import.meta.url), "utf8"));
+    for (const missing of ["/docs/nothing-here.md", "/docs/..%2Fpackage.json", "/docs/../package.json", "/assets/ruru/nothing.js"]) {
+      expect((await request(missing)).status, missing).toBe(404);
     }
   });
 });
