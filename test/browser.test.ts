@@ -1,15 +1,17 @@
 // Browser clients: CORS on both /graphql routes, Apollo's CSRF rule, the explorer served with
-// every asset from this server, the landing page.
-import { readFileSync } from "node:fs";
+// every asset from this server, the landing page; and, where Debian's Chromium is installed, a
+// real browser calling the API from a page on another origin and opening the explorer.
+import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
-import { dataCenter, organization, publishOffer } from "./support/fixtures.js";
+import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { corsPolicy, parseCorsOrigins } from "../src/web/cors.js";
 import { prefersHtml } from "../src/web/browser.js";
 
+const CHROMIUM = "/usr/bin/chromium";
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 const OFFERS = "{ offers(first: 5) { totalCount edges { node { id gpuCount dataCenter { hub } } } } }";
 
@@ -46,15 +48,18 @@ async function pageServer(): Promise<PageServer> {
 let server: TestServer;
 let allowedPages: PageServer;
 let otherPages: PageServer;
+let sme: Actor;
+let offerId: string;
 
 beforeAll(async () => {
   allowedPages = await pageServer();
   otherPages = await pageServer();
   server = await startServer({ CORS_ORIGINS: `${allowedPages.origin}, https://app.example.com` });
+  sme = await organization(server, "SME", "Lingxi AI", "Hangzhou");
   const operator = await organization(server, "DATA_CENTER_OPERATOR", "Western Cloud");
   const ningxia = await dataCenter(server, operator, "Ningxia Zhongwei", "Zhongwei DC", "Ningxia");
   const start = Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 24 * 3_600_000;
-  await publishOffer(server, operator, {
+  offerId = await publishOffer(server, operator, {
     dataCenterId: ningxia,
     availableFrom: new Date(start).toISOString(),
     availableUntil: new Date(start + 7 * 24 * 3_600_000).toISOString(),
@@ -329,5 +334,127 @@ describe("the landing page and its links", () => {
     for (const missing of ["/docs/nothing-here.md", "/docs/..%2Fpackage.json", "/docs/../package.json", "/assets/ruru/nothing.js"]) {
       expect((await request(missing)).status, missing).toBe(404);
     }
+  });
+});
+
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+
+describe.skipIf(!hasChromium)(hasChromium ? "in Chromium (Debian's, driven by playwright-core)" : `in Chromium: skipped, no ${CHROMIUM} (apt-get install -y chromium)`, () => {
+  let browser: import("playwright-core").Browser;
+
+  beforeAll(async () => {
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    });
+  });
+  afterAll(() => browser?.close());
+
+  /** A page that calls the API with fetch() and shows what it got. */
+  const callingPage = (api: string, token: string) => `<!DOCTYPE html>
+<html><body><pre id="out">pending</pre>
+<script type="module">
+const api = ${JSON.stringify(api)};
+async function post(query, token) {
+  const response = await fetch(api + "/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, requestId: response.headers.get("x-request-id"), body: await response.json() };
+}
+async function get(query) {
+  const response = await fetch(api + "/graphql?query=" + encodeURIComponent(query), { headers: { "apollo-require-preflight": "true" } });
+  return { status: response.status, body: await response.json() };
+}
+const out = {};
+try {
+  out.offers = await post(${JSON.stringify(OFFERS)});
+  out.me = await post("{ me { role organization { id name } } }", ${JSON.stringify(token)});
+  out.viaGet = await get("{ gpuModels { name } }");
+} catch (error) {
+  out.error = String(error);
+}
+document.getElementById("out").textContent = JSON.stringify(out);
+</script></body></html>`;
+
+  async function resultOf(origin: string) {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => document.getElementById("out")?.textContent !== "pending", undefined, { timeout: 20_000 });
+      return JSON.parse((await page.textContent("#out"))!);
+    } finally {
+      await page.close();
+    }
+  }
+
+  it("lets a page on an allowed origin query offers anonymously and `me` with an API key", async () => {
+    allowedPages.page = callingPage(server.url, sme.token);
+    const out = await resultOf(allowedPages.origin);
+    expect(out.error).toBeUndefined();
+    expect(out.offers.status).toBe(200);
+    expect(out.offers.body.data.offers.edges.map((e: any) => e.node.id)).toEqual([offerId]);
+    // The request id is readable: exposed to the page.
+    expect(out.offers.requestId).toMatch(/./);
+    expect(out.me.body.data.me).toEqual({ role: "SME", organization: { id: sme.id, name: "Lingxi AI" } });
+    expect(out.viaGet.body.data.gpuModels.length).toBeGreaterThan(0);
+  });
+
+  it("keeps a page on another origin from reading the API", async () => {
+    otherPages.page = callingPage(server.url, sme.token);
+    const out = await resultOf(otherPages.origin);
+    expect(out.error).toMatch(/TypeError|Failed to fetch/);
+    expect(out.offers).toBeUndefined();
+  });
+
+  it("opens the explorer and runs an example, with no request to another host", async () => {
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    const failures: string[] = [];
+    page.on("request", (r) => requested.push(r.url()));
+    page.on("requestfailed", (r) => failures.push(`${r.url()} ${r.failure()?.errorText}`));
+    page.on("response", (r) => {
+      if (r.status() >= 400) failures.push(`${r.url()} ${r.status()}`);
+    });
+    page.on("console", (m) => {
+      if (m.type() === "error") failures.push(`console: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => failures.push(`page: ${e.message}`));
+    try {
+      await page.goto(`${server.url}/graphql`);
+      // The editor shows the examples; the Headers tab waits for the API key.
+      await page.locator(".graphiql-query-editor .view-lines").first().waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.locator(".graphiql-query-editor").innerText(), { timeout: 10_000 }).toMatch(/AnyoneSearchOffers/);
+      await page.locator(".graphiql-editor-tool").getByText("Bearer").first().waitFor({ timeout: 10_000 });
+
+      await page.locator(".graphiql-execute-button").click();
+      await page.getByRole("menuitem", { name: "AnyoneSearchOffers" }).click();
+      await page.locator(".result-window").getByText("totalCount").waitFor({ timeout: 20_000 });
+      expect(await page.locator(".result-window").innerText()).toMatch(new RegExp(`"id":\\s*"${offerId}"`));
+    } finally {
+      await page.close();
+    }
+    expect(requested.length).toBeGreaterThan(5);
+    const elsewhere = requested.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url);
+    expect(elsewhere).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+
+  it("shows the landing page with no request elsewhere", async () => {
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    page.on("request", (r) => requested.push(r.url()));
+    try {
+      await page.goto(`${server.url}/`);
+      await expect(page.locator("h1").innerText()).resolves.toMatch(/算力券市场/);
+      await page.getByRole("link", { name: /Explorer/ }).click();
+      await page.locator(".graphiql-query-editor .view-lines").first().waitFor({ timeout: 30_000 });
+    } finally {
+      await page.close();
+    }
+    expect(requested.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url)).toEqual([]);
   });
 });
