@@ -383,7 +383,7 @@ const CHECKOUT = `mutation Checkout($input: CheckoutInput!) { checkout(input: $i
         next: () => {
           const reservationId = held[i].shift() ?? (exhausted++, last);
           last = reservationId;
-          const input = { reservationId, voucherId: String(sme.voucherId), idempotencyKey: `bench-${runId}-${i}-${n++}` };
+          const input = { reservationId, voucherId: `voucher_${sme.voucherId}`, idempotencyKey: `bench-${runId}-${i}-${n++}` };
           return JSON.stringify({ query: CHECKOUT, variables: { input } });
         },
       };

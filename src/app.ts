@@ -1,4 +1,5 @@
-// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz.
+// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz;
+// what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -33,6 +34,7 @@ import { noPaymentEvents } from "./payments/provider.js";
 import { reconcilerTask } from "./checkout/reconciler.js";
 import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
+import { browserFront } from "./web/browser.js";
 
 export interface App {
   services: AppServices;
@@ -90,7 +92,9 @@ export async function createApp(config: Config): Promise<App> {
   expressApp.disable("etag");
   // Express until the GraphQL route is ready below; then the lean route for plain GraphQL POSTs.
   let serveRequest: http.RequestListener = expressApp;
-  const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => serveRequest(req, res));
+  // CORS on /graphql, the explorer, the landing page: ahead of both GraphQL routes.
+  const browser = browserFront(config, logger);
+  const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => browser.serve(req, res) || serveRequest(req, res));
   // Connections accepted whose first request is not read yet: the drain counts them idle and would
   // close them under a client that has already sent its request. close() waits for them briefly.
   const unread = new Set<Socket>();
@@ -123,6 +127,7 @@ export async function createApp(config: Config): Promise<App> {
       requestLog(logger),
     ],
   });
+  browser.replaceApolloLandingPage(apollo);
   await apollo.start();
 
   // Raw body, before any JSON parser: the signature covers the exact bytes.

@@ -1,5 +1,6 @@
 // Process configuration, read once from the environment (see the README's table).
 import { randomBytes } from "node:crypto";
+import { parseCorsOrigins } from "./web/cors.js";
 
 export interface Config {
   port: number;
@@ -16,6 +17,8 @@ export interface Config {
   /** Lets a request set the clock with an `X-Now` header; for tests, never in production. */
   testClock: boolean;
   development: boolean;
+  /** Origins of browser pages that may call /graphql (CORS_ORIGINS); `*` = any. */
+  corsOrigins: string[];
   dbPoolSize: number;
   logLevel: string;
   maintenanceIntervalMs: number;
@@ -44,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stripeApiBase: env.STRIPE_API_BASE || undefined,
     testClock: env.ENABLE_TEST_CLOCK === "1",
     development: env.NODE_ENV === "development",
+    corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
     dbPoolSize: int("DB_POOL_SIZE", 10, env),
     logLevel: env.LOG_LEVEL || "info",
     maintenanceIntervalMs: int("MAINTENANCE_INTERVAL_MS", 30_000, env),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { organization } from "./support/fixtures.js";
+import { keyOf } from "./support/ids.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -18,7 +19,7 @@ describe("accounts", () => {
 
   it("stores only the hash of a token", async () => {
     const sme = await organization(server, "SME", "Hash Check Ltd");
-    const rows = await server.sql(`select token_hash from api_keys where organization_id = $1`, [Number(sme.id)]);
+    const rows = await server.sql(`select token_hash from api_keys where organization_id = $1`, [keyOf(sme.id)]);
     expect(rows).toHaveLength(1);
     expect(rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0].token_hash).not.toContain(sme.token);
@@ -52,8 +53,11 @@ describe("accounts", () => {
     expect(blank.message).toMatch(/name/);
     const badCode = await server.fails("BAD_USER_INPUT", `mutation { createOrganization(input: { name: "A", kind: SME, creditCode: "123" }) { id } }`, {}, { token: ADMIN });
     expect(badCode.message).toMatch(/creditCode/);
-    await server.fails("NOT_FOUND", `mutation { createApiKey(organizationId: "999999") { token } }`, {}, { token: ADMIN });
+    await server.fails("NOT_FOUND", `mutation { createApiKey(organizationId: "org_999999") { token } }`, {}, { token: ADMIN });
+    const wrongType = await server.fails("BAD_USER_INPUT", `mutation { createApiKey(organizationId: "dc_1") { token } }`, {}, { token: ADMIN });
+    expect(wrongType.extensions).toMatchObject({ field: "organizationId" });
     await server.fails("BAD_USER_INPUT", `mutation { createApiKey(organizationId: "abc") { token } }`, {}, { token: ADMIN });
+    await server.fails("BAD_USER_INPUT", `mutation { createApiKey(organizationId: "7") { token } }`, {}, { token: ADMIN });
     const [{ n: after }] = await server.sql(`select count(*)::int as n from organizations`);
     expect(after).toBe(before);
   });
@@ -70,9 +74,9 @@ describe("accounts", () => {
     const mutation = `mutation($a: ID!, $b: ID!) { declareAffiliation(organizationId: $a, affiliatedId: $b) }`;
     expect(await server.ok(mutation, { a: a.id, b: b.id }, { token: ADMIN })).toEqual({ declareAffiliation: true });
     expect(await server.ok(mutation, { a: b.id, b: a.id }, { token: ADMIN })).toEqual({ declareAffiliation: true });
-    const rows = await server.sql(`select count(*)::int as n from affiliations where organization_id in ($1, $2)`, [Number(a.id), Number(b.id)]);
+    const rows = await server.sql(`select count(*)::int as n from affiliations where organization_id in ($1, $2)`, [keyOf(a.id), keyOf(b.id)]);
     expect(rows[0].n).toBe(2);
-    await server.fails("NOT_FOUND", mutation, { a: a.id, b: "987654" }, { token: ADMIN });
+    await server.fails("NOT_FOUND", mutation, { a: a.id, b: "org_987654" }, { token: ADMIN });
     await server.fails("BAD_USER_INPUT", mutation, { a: a.id, b: a.id }, { token: ADMIN });
   });
 

@@ -8,6 +8,7 @@ import { organization, type Actor } from "./support/fixtures.js";
 import { CHECKOUT, market, NOW, reserve, type Market } from "./support/market.js";
 import { FakeStripe } from "./support/fake-stripe.js";
 import { startProcess, type ServerProcess } from "./support/processes.js";
+import { globalId, keyOf } from "./support/ids.js";
 
 const AUDIT = `query($first: Int, $after: String, $action: AuditAction, $organizationId: ID) {
   auditLog(first: $first, after: $after, action: $action, organizationId: $organizationId) {
@@ -85,8 +86,8 @@ describe("audit trail", () => {
     );
     hangzhouProgramId = createSubsidyProgram.id;
     for (const actor of [m.operator, m.sme, m.otherSme, m.finance, hangzhou]) {
-      const [row] = await server.sql(`select id::text from api_keys where organization_id = $1`, [Number(actor.id)]);
-      keyIdOf.set(actor.id, row.id);
+      const [row] = await server.sql(`select id::text from api_keys where organization_id = $1`, [keyOf(actor.id)]);
+      keyIdOf.set(actor.id, globalId("ApiKey", row.id));
     }
   });
   afterAll(() => server?.close());
@@ -197,19 +198,19 @@ describe("audit trail", () => {
     const requestId = response.headers.get("x-request-id");
     expect(requestId).toBeTruthy();
     const [row] = await server.sql(`select request_id, target_id from audit_log where action = 'PLACE_BID' order by id desc limit 1`);
-    expect(row).toEqual({ request_id: requestId, target_id: body.data.placeBid.id });
+    expect(row).toEqual({ request_id: requestId, target_id: String(keyOf(body.data.placeBid.id)) });
   });
 
   it("lists newest first, pages with a cursor and filters by action and organization", async () => {
     const all = await entries(ADMIN);
     expect(all.totalCount).toBe(await auditCount());
-    const ids = all.nodes.map((e) => Number(e.id));
+    const ids = all.nodes.map((e) => keyOf(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
 
     const page1 = (await server.ok(AUDIT, { first: 3 }, { token: ADMIN })).auditLog;
     const page2 = (await server.ok(AUDIT, { first: 3, after: page1.pageInfo.endCursor }, { token: ADMIN })).auditLog;
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    expect([...page1.edges, ...page2.edges].map((e: { node: Entry }) => Number(e.node.id))).toEqual(ids.slice(0, 6));
+    expect([...page1.edges, ...page2.edges].map((e: { node: Entry }) => keyOf(e.node.id))).toEqual(ids.slice(0, 6));
     expect(page2.totalCount).toBe(all.totalCount);
 
     const bids = await entries(ADMIN, { action: "PLACE_BID" });
@@ -218,7 +219,7 @@ describe("audit trail", () => {
     expect(new Set(bids.nodes.map((e) => e.action))).toEqual(new Set(["PLACE_BID"]));
 
     const operator = await entries(ADMIN, { organizationId: m.operator.id });
-    expect(operator.totalCount).toBe(await auditCount(`organization_id = $1`, [Number(m.operator.id)]));
+    expect(operator.totalCount).toBe(await auditCount(`organization_id = $1`, [keyOf(m.operator.id)]));
     expect(new Set(operator.nodes.map((e) => e.organization?.id))).toEqual(new Set([m.operator.id]));
     const operatorPublished = await entries(ADMIN, { organizationId: m.operator.id, action: "PUBLISH_OFFER" });
     expect(operatorPublished.totalCount).toBe(2);
@@ -256,7 +257,7 @@ describe("audit trail", () => {
 
     const refused: [string, string, Record<string, unknown>, CallOptions][] = [
       ["BAD_USER_INPUT", `mutation { createOrganization(input: { name: "  ", kind: SME }) { id } }`, {}, as(ADMIN)],
-      ["NOT_FOUND", `mutation { createApiKey(organizationId: "999999") { token } }`, {}, as(ADMIN)],
+      ["NOT_FOUND", `mutation { createApiKey(organizationId: "org_999999") { token } }`, {}, as(ADMIN)],
       ["BAD_USER_INPUT", `mutation($id: ID!) { declareAffiliation(organizationId: $id, affiliatedId: $id) }`, { id: m.sme.id }, as(ADMIN)],
       ["BAD_USER_INPUT", `mutation($input: CreateDataCenterInput!) { createDataCenter(input: $input) { id } }`, { input: { name: "X", hub: "Atlantis", province: "X", operatorId: m.operator.id } }, as(ADMIN)],
       ["FORBIDDEN", `mutation { createOrganization(input: { name: "Sneaky", kind: SME }) { id } }`, {}, as(m.sme)],
@@ -267,7 +268,7 @@ describe("audit trail", () => {
         as(m.operator),
       ],
       ["BAD_USER_INPUT", `mutation($id: ID!) { updateOffer(id: $id, input: { gpuCount: 0 }) { id } }`, { id: m.offerId }, as(m.operator)],
-      ["NOT_FOUND", `mutation { withdrawOffer(id: "999999") { id } }`, {}, as(m.operator)],
+      ["NOT_FOUND", `mutation { withdrawOffer(id: "offer_999999") { id } }`, {}, as(m.operator)],
       ["BAD_USER_INPUT", PLACE_BID, { input: { ...BID_INPUT, hours: 0 } }, as(m.sme)],
       ["CONFLICT", `mutation($id: ID!) { withdrawOffer(id: $id) { id } }`, { id: m.offerId }, as(m.operator)],
       ["NOT_FOUND", `mutation($id: ID!) { checkout(input: { reservationId: $id, idempotencyKey: "x-1" }) { id } }`, { id: reservationId }, as(m.otherSme)],
@@ -300,7 +301,7 @@ describe("audit trail", () => {
     );
     expect(decisions.filter((d) => !d.errors).length).toBe(1);
     expect(decisions.filter((d) => d.errors).map((d) => d.errors![0].extensions?.code)).toEqual(Array(5).fill("CONFLICT"));
-    expect(await auditCount(`action = 'DECIDE_VOUCHER_APPLICATION' and target_id = $1`, [applyForVoucher.id])).toBe(1);
+    expect(await auditCount(`action = 'DECIDE_VOUCHER_APPLICATION' and target_id = $1`, [String(keyOf(applyForVoucher.id))])).toBe(1);
 
     // The same checkout sent several times with one key is one order and one entry.
     const reservationId = await reserve(server, m.sme, 1, 2);
@@ -311,7 +312,7 @@ describe("audit trail", () => {
     expect(orderIds.size).toBe(1);
     const [orderId] = [...orderIds];
     expect(orderId).toBeTruthy();
-    expect(await auditCount(`action = 'CHECKOUT' and target_id = $1`, [orderId])).toBe(1);
+    expect(await auditCount(`action = 'CHECKOUT' and target_id = $1`, [String(keyOf(orderId))])).toBe(1);
 
     // Other keys on the same reservation: refused, and no entry.
     const others = await Promise.all(
@@ -412,7 +413,7 @@ describe("logs", () => {
     const requests = parsed.filter((l) => l.msg === "request");
     expect(requests.length).toBeGreaterThan(15);
     for (const line of requests) expect(line.requestId).toEqual(expect.any(String));
-    expect(requests.find((l) => l.requestId === "log-check-me")).toMatchObject({ role: "SME", organizationId: Number(m.sme.id) });
+    expect(requests.find((l) => l.requestId === "log-check-me")).toMatchObject({ role: "SME", organizationId: keyOf(m.sme.id) });
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(10);
       expect(output.includes(secret), `a secret reached the log`).toBe(false);

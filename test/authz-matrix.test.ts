@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type GqlResult, type TestServer } from "./support/harness.js";
 import { brokenInvariants } from "./support/orders.js";
-import { buildWorld, GHOST_ID, snapshot, type World } from "./support/world.js";
+import { buildWorld, ghostId, snapshot, type World } from "./support/world.js";
 
 const ROLES = ["anonymous", "sme", "otherSme", "operator", "otherOperator", "finance", "otherFinance", "admin"] as const;
 type Role = (typeof ROLES)[number];
@@ -25,6 +25,8 @@ interface Operation {
   vars: (w: World) => Record<string, unknown>;
   /** The same call with the foreign id replaced by one that does not exist (for N and 0 cells). */
   ghost?: (w: World) => Record<string, unknown>;
+  /** Tells rows of one field apart in the test names. */
+  label?: string;
   /** Further checks of a D cell's data. */
   check?: (data: any, role: Role, w: World) => void;
 }
@@ -106,7 +108,7 @@ const QUERIES: Operation[] = [
     expect: "U D 0 F F F F F",
     document: `query($id: ID!) { bid(id: $id) { id reservation { id } } }`,
     vars: (w) => ({ id: w.bidA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("bid") }),
     check: (data, _role, w) => expect(data.bid).toEqual({ id: w.bidA, reservation: { id: w.reservationA } }),
   },
   {
@@ -115,7 +117,7 @@ const QUERIES: Operation[] = [
     expect: "U D 0 D 0 F F F",
     document: `query($id: ID!) { reservation(id: $id) { id status offer { id } bid { id } } }`,
     vars: (w) => ({ id: w.reservationA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("reservation") }),
     check: (data, role, w) =>
       // The bid shows what the SME would pay at most: the operator does not see it.
       expect(data.reservation).toEqual({ id: w.reservationA, status: "HELD", offer: { id: w.offerA }, bid: role === "sme" ? { id: w.bidA } : null }),
@@ -137,7 +139,7 @@ const QUERIES: Operation[] = [
     expect: "U F F D N F F F",
     document: `query($id: ID!) { offerReservations(offerId: $id, first: 100) { totalCount edges { node { id bid { id } } } } }`,
     vars: (w) => ({ id: w.offerA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("offer") }),
     check: (data, _role, w) => {
       expect(ids(data.offerReservations)).toContain(w.reservationA);
       expect(data.offerReservations.edges.every((e: { node: { bid: unknown } }) => e.node.bid === null)).toBe(true);
@@ -178,7 +180,7 @@ const QUERIES: Operation[] = [
     expect: "U F F F F D N D",
     document: `query($id: ID!) { voucherApplications(programId: $id) { id program { id } } }`,
     vars: (w) => ({ id: w.programA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) => {
       expect(data.voucherApplications.map((a: { id: string }) => a.id)).toContain(w.applicationA);
       expect(data.voucherApplications.every((a: { program: { id: string } }) => a.program.id === w.programA)).toBe(true);
@@ -190,7 +192,7 @@ const QUERIES: Operation[] = [
     expect: "U D N F F F F F",
     document: `query($r: ID!, $v: ID) { quote(reservationId: $r, voucherId: $v) { gross { fen } subsidy { fen } smeShare { fen } } }`,
     vars: (w) => ({ r: w.reservationA, v: w.voucherA }),
-    ghost: (w) => ({ r: GHOST_ID, v: w.voucherA }),
+    ghost: (w) => ({ r: ghostId("reservation"), v: w.voucherA }),
     check: (data) => expect(data.quote).toEqual({ gross: { fen: "40000" }, subsidy: { fen: "12000" }, smeShare: { fen: "28000" } }),
   },
   {
@@ -207,7 +209,7 @@ const QUERIES: Operation[] = [
     expect: "U D 0 F F F F F",
     document: `query($id: ID!) { order(id: $id) { id status voucher { id } reservation { id } } }`,
     vars: (w) => ({ id: w.orderA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("order") }),
     check: (data, _role, w) => expect(data.order).toMatchObject({ id: w.orderA, status: "PAID", voucher: { id: w.voucherA } }),
   },
   {
@@ -217,7 +219,7 @@ const QUERIES: Operation[] = [
     document: `query($id: ID, $from: DateTime!, $to: DateTime!) {
       subsidySpend(programId: $id, from: $from, to: $to, groupBy: [PROGRAM, SME]) { rows { keys { value } orders } totals { orders subsidy { fen } } } }`,
     vars: (w) => ({ id: w.programA, ...PERIOD }),
-    ghost: () => ({ id: GHOST_ID, ...PERIOD }),
+    ghost: () => ({ id: ghostId("program"), ...PERIOD }),
     check: (data) => expect(data.subsidySpend.totals).toEqual({ orders: 1, subsidy: { fen: "12000" } }),
   },
   {
@@ -236,7 +238,7 @@ const QUERIES: Operation[] = [
     expect: "U F F F F D N D",
     document: `query($id: ID!) { cityStatement(programId: $id, month: "2027-03") { program { id } status total { fen } lines { dataCenter { id } orders } } }`,
     vars: (w) => ({ id: w.programA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) =>
       expect(data.cityStatement).toEqual({ program: { id: w.programA }, status: "OPEN", total: { fen: "12000" }, lines: [{ dataCenter: { id: w.dcA }, orders: 1 }] }),
   },
@@ -246,7 +248,7 @@ const QUERIES: Operation[] = [
     expect: "U F F F F D N D",
     document: `query($id: ID!) { budgetLedger(programId: $id, first: 100) { totalCount edges { node { kind amount { fen } order { id } } } } }`,
     vars: (w) => ({ id: w.programA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) => {
       const entries = data.budgetLedger.edges.map((e: { node: unknown }) => e.node);
       expect(entries).toEqual(
@@ -270,6 +272,50 @@ const QUERIES: Operation[] = [
       if (role === "finance") expect([...cities]).toEqual(["Shanghai"]);
       if (role === "otherFinance") expect([...cities]).toEqual(["Beijing"]);
     },
+  },
+];
+
+// node(id:) for every Node type: the same rules as the type's own query; whatever a caller may not
+// see is null, exactly like an id that names nothing.
+const NODE = `query($id: ID!) { node(id: $id) { __typename id } }`;
+
+function nodeRow(type: string, prefix: string, expectCells: string, idOf: (w: World) => string): Operation {
+  return {
+    field: "node",
+    label: `${type} ${expectCells === "D D D D D D D D" ? "public" : "private"}`,
+    kind: "query",
+    expect: expectCells,
+    document: NODE,
+    vars: (w) => ({ id: idOf(w) }),
+    ghost: () => ({ id: ghostId(prefix) }),
+    check: (data, _role, w) => expect(data.node).toEqual({ __typename: type, id: idOf(w) }),
+  };
+}
+
+/** The statement of program A for March 2027: `statement_<program's key>_2027-03`. */
+const statementOf = (w: World) => `statement_${w.programA.split("_")[1]}_2027-03`;
+
+const NODE_ROWS: Operation[] = [
+  nodeRow("Offer", "offer", "D D D D D D D D", (w) => w.offerA),
+  nodeRow("DataCenter", "dc", "D D D D D D D D", (w) => w.dcA),
+  nodeRow("Organization", "org", "D D D D D D D D", (w) => w.opA.id),
+  nodeRow("Organization", "org", "0 D 0 0 0 0 0 D", (w) => w.smeA.id),
+  nodeRow("Bid", "bid", "0 D 0 0 0 0 0 0", (w) => w.bidA),
+  nodeRow("Reservation", "reservation", "0 D 0 D 0 0 0 0", (w) => w.reservationA),
+  nodeRow("Order", "order", "0 D 0 0 0 0 0 0", (w) => w.orderA),
+  nodeRow("SubsidyProgram", "program", "0 D D D D D D D", (w) => w.programA),
+  nodeRow("BudgetStatus", "budget", "0 D D D D D D D", (w) => w.programA.replace("program_", "budget_")),
+  nodeRow("Voucher", "voucher", "0 D 0 0 0 0 0 0", (w) => w.voucherA),
+  nodeRow("VoucherApplication", "application", "0 D 0 0 0 D 0 D", (w) => w.applicationA),
+  nodeRow("CityStatement", "statement", "0 0 0 0 0 D 0 D", statementOf),
+  {
+    field: "nodes",
+    kind: "query",
+    expect: "D D D D D D D D",
+    document: `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`,
+    vars: (w) => ({ ids: [w.offerA, w.bidA, ghostId("bid"), "not-an-id"] }),
+    check: (data, role, w) =>
+      expect(data.nodes).toEqual([{ __typename: "Offer", id: w.offerA }, role === "sme" ? { __typename: "Bid", id: w.bidA } : null, null, null]),
   },
 ];
 
@@ -326,7 +372,7 @@ const MUTATIONS: Operation[] = [
       input: { dataCenterId: w.dcA, gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" },
     }),
     ghost: (w) => ({
-      input: { dataCenterId: GHOST_ID, gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" },
+      input: { dataCenterId: ghostId("dc"), gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" },
     }),
     check: (data, _role, w) => expect(data.publishOffer.dataCenter).toEqual({ id: w.dcA }),
   },
@@ -336,7 +382,7 @@ const MUTATIONS: Operation[] = [
     expect: "U F F D N F F F",
     document: `mutation($id: ID!, $input: UpdateOfferInput!) { updateOffer(id: $id, input: $input) { id gpuCount } }`,
     vars: (w) => ({ id: w.offerA, input: { gpuCount: 17 } }),
-    ghost: () => ({ id: GHOST_ID, input: { gpuCount: 17 } }),
+    ghost: () => ({ id: ghostId("offer"), input: { gpuCount: 17 } }),
     check: (data, _role, w) => expect(data.updateOffer).toEqual({ id: w.offerA, gpuCount: 17 }),
   },
   {
@@ -345,7 +391,7 @@ const MUTATIONS: Operation[] = [
     expect: "U F F D N F F F",
     document: `mutation($id: ID!) { withdrawOffer(id: $id) { id status } }`,
     vars: (w) => ({ id: w.offerA2 }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("offer") }),
     check: (data, _role, w) => expect(data.withdrawOffer).toEqual({ id: w.offerA2, status: "WITHDRAWN" }),
   },
   {
@@ -364,7 +410,7 @@ const MUTATIONS: Operation[] = [
     expect: "U D N F F F F F",
     document: `mutation($id: ID!) { cancelBid(id: $id) { id status } }`,
     vars: (w) => ({ id: w.openBidA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("bid") }),
     check: (data, _role, w) => expect(data.cancelBid).toEqual({ id: w.openBidA, status: "CANCELLED" }),
   },
   {
@@ -381,7 +427,7 @@ const MUTATIONS: Operation[] = [
     expect: "U F F F F D N F",
     document: `mutation($id: ID!) { setSubsidyProgramStatus(programId: $id, status: ACTIVE) { id status } }`,
     vars: (w) => ({ id: w.programA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) => expect(data.setSubsidyProgramStatus).toEqual({ id: w.programA, status: "ACTIVE" }),
   },
   {
@@ -398,7 +444,7 @@ const MUTATIONS: Operation[] = [
     expect: "U F F F F D N F",
     document: `mutation($id: ID!) { decideVoucherApplication(id: $id, approve: false, reason: "Out of scope") { id status } }`,
     vars: (w) => ({ id: w.applicationA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("application") }),
     check: (data, _role, w) => expect(data.decideVoucherApplication).toEqual({ id: w.applicationA, status: "REJECTED" }),
   },
   {
@@ -407,7 +453,7 @@ const MUTATIONS: Operation[] = [
     expect: "U D N F F F F F",
     document: `mutation($input: CheckoutInput!) { checkout(input: $input) { id status subsidy { fen } } }`,
     vars: (w) => ({ input: { reservationId: w.reservationA2, voucherId: w.voucherA, idempotencyKey: "matrix-checkout" } }),
-    ghost: (w) => ({ input: { reservationId: GHOST_ID, voucherId: w.voucherA, idempotencyKey: "matrix-checkout" } }),
+    ghost: (w) => ({ input: { reservationId: ghostId("reservation"), voucherId: w.voucherA, idempotencyKey: "matrix-checkout" } }),
     check: (data) => expect(data.checkout).toMatchObject({ status: "PAID", subsidy: { fen: "12000" } }),
   },
   {
@@ -416,7 +462,7 @@ const MUTATIONS: Operation[] = [
     expect: "U D N F F F F F",
     document: `mutation($id: ID!) { cancelOrder(id: $id) { id status } }`,
     vars: (w) => ({ id: w.orderA2 }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("order") }),
     check: (data, _role, w) => expect(data.cancelOrder).toEqual({ id: w.orderA2, status: "REFUNDED" }),
   },
   {
@@ -425,7 +471,7 @@ const MUTATIONS: Operation[] = [
     expect: "U F F F F D N F",
     document: `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { program { id } status } }`,
     vars: (w) => ({ id: w.programA }),
-    ghost: () => ({ id: GHOST_ID }),
+    ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) => expect(data.settleCityStatement).toEqual({ program: { id: w.programA }, status: "SETTLED" }),
   },
 ];
@@ -502,11 +548,11 @@ describe("authorization matrix", () => {
   it("covers every operation of the schema", async () => {
     const { data } = await server.gql(`{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`);
     const inSchema = [...data.__schema.queryType.fields, ...data.__schema.mutationType.fields].map((f: { name: string }) => f.name);
-    const covered = new Set([...QUERIES, ...MUTATIONS].map((op) => op.field));
+    const covered = new Set([...QUERIES, ...NODE_ROWS, ...MUTATIONS].map((op) => op.field));
     expect(inSchema.filter((name: string) => !covered.has(name))).toEqual([]);
   });
 
-  describe.each(QUERIES.map((op) => [`${op.field}(${op.expect})`, op] as const))("query %s", (_name, op) => {
+  describe.each([...QUERIES, ...NODE_ROWS].map((op) => [`${op.field}(${op.expect})${op.label ? ` ${op.label}` : ""}`, op] as const))("query %s", (_name, op) => {
     it.each(ROLES.map((role) => [role]))("as %s", async (role) => {
       await checkCell(op, role, cellsOf(op)[role]);
     });
@@ -514,7 +560,7 @@ describe("authorization matrix", () => {
 
   it("queries change nothing", async () => {
     const before = await snapshot(server);
-    for (const op of QUERIES) for (const role of ROLES) await call(op, role, op.vars(w));
+    for (const op of [...QUERIES, ...NODE_ROWS]) for (const role of ROLES) await call(op, role, op.vars(w));
     expect(await snapshot(server)).toEqual(before);
   });
 
@@ -529,7 +575,7 @@ describe("authorization matrix", () => {
   });
 
   it("a token that is not a key is UNAUTHENTICATED everywhere, public reads included", async () => {
-    for (const op of [...QUERIES, ...MUTATIONS]) {
+    for (const op of [...QUERIES, ...NODE_ROWS, ...MUTATIONS]) {
       const result = await server.gql(op.document, op.vars(w), { token: "gvm_forged_0000000000000000000000000000000000000", now: w.now });
       expect(result.errors?.map((e) => e.extensions?.code), op.field).toEqual(["UNAUTHENTICATED"]);
       expect(result.status, op.field).toBe(401);
@@ -542,13 +588,13 @@ describe("authorization matrix", () => {
     const a = { token: w.smeA.token, now: w.now };
     const reservationId = w.reservationA;
     const foreignQuote = await server.gql(QUOTE, { r: reservationId, v: w.voucherB }, a);
-    const ghostQuote = await server.gql(QUOTE, { r: reservationId, v: GHOST_ID }, a);
+    const ghostQuote = await server.gql(QUOTE, { r: reservationId, v: ghostId("voucher") }, a);
     expect(foreignQuote.errors?.[0].extensions).toMatchObject({ code: "NOT_ELIGIBLE", reason: "VOUCHER_NOT_OWNED" });
     expect(outcome(foreignQuote, "quote")).toBe(outcome(ghostQuote, "quote"));
 
     const before = await snapshot(server);
     const foreign = await server.gql(CHECKOUT, { input: { reservationId, voucherId: w.voucherB, idempotencyKey: "foreign-voucher" } }, a);
-    const ghost = await server.gql(CHECKOUT, { input: { reservationId, voucherId: GHOST_ID, idempotencyKey: "ghost-voucher" } }, a);
+    const ghost = await server.gql(CHECKOUT, { input: { reservationId, voucherId: ghostId("voucher"), idempotencyKey: "ghost-voucher" } }, a);
     expect(foreign.errors?.[0].extensions).toMatchObject({ code: "NOT_ELIGIBLE", reason: "VOUCHER_NOT_OWNED" });
     expect(outcome(foreign, "checkout")).toBe(outcome(ghost, "checkout"));
     expect(await snapshot(server)).toEqual(before);

@@ -8,6 +8,7 @@ import { ADMIN, freshPostgresDatabase, type TestServer } from "./support/harness
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { assertCapacityInvariants, overbookedHours } from "./support/invariants.js";
 import { startProcess, type ServerProcess } from "./support/processes.js";
+import { keyOf } from "./support/ids.js";
 
 const NOW = "2027-02-01T00:00:00Z";
 const T = Date.parse("2027-03-01T00:00:00Z");
@@ -199,10 +200,10 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
       `select o.*, d.hub from offers o join data_centers d on d.id = o.data_center_id where o.gpu_model_id = (select id from gpu_models where name = 'A800')`,
     );
     const offerTerms: OfferTerms[] = offerRows.map((o) => ({
-      id: Number(o.id),
-      dataCenterId: Number(o.data_center_id),
+      id: keyOf(o.id),
+      dataCenterId: keyOf(o.data_center_id),
       hub: o.hub,
-      gpuModelId: Number(o.gpu_model_id),
+      gpuModelId: keyOf(o.gpu_model_id),
       gpuCount: o.gpu_count,
       pricePerGpuHour: BigInt(o.price_per_gpu_hour),
       availableFrom: new Date(o.available_from),
@@ -213,15 +214,15 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
     }));
     const bookings = new Map<number, Booking[]>();
     for (const r of await run(`select * from reservations where status in ('HELD', 'CONFIRMED') and hold_expires_at > $1`, [NOW])) {
-      const list = bookings.get(Number(r.offer_id)) ?? [];
+      const list = bookings.get(keyOf(r.offer_id)) ?? [];
       list.push({ startsAt: new Date(r.starts_at), endsAt: new Date(r.ends_at), gpuCount: r.gpu_count });
-      bookings.set(Number(r.offer_id), list);
+      bookings.set(keyOf(r.offer_id), list);
     }
     const open = await run(`select * from bids where status = 'OPEN' and gpu_model_id = (select id from gpu_models where name = 'A800')`);
     expect(open.length).toBeGreaterThan(0);
     for (const b of open) {
       const terms: BidTerms = {
-        gpuModelId: Number(b.gpu_model_id),
+        gpuModelId: keyOf(b.gpu_model_id),
         gpuCount: b.gpu_count,
         hours: b.hours,
         earliestStart: new Date(b.earliest_start),

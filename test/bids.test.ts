@@ -4,6 +4,7 @@ import { confirmReservation } from "../src/bids/reservations.service.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { assertCapacityInvariants } from "./support/invariants.js";
+import { keyOf } from "./support/ids.js";
 
 // Every test works on its own day of March 2027, so offers and bids of one test never meet another's.
 const NOW = "2027-02-01T00:00:00Z";
@@ -161,7 +162,7 @@ describe("ranking", () => {
   it("4. then the offer published first, then the smaller id", async () => {
     const later = await publishOffer(server, west, { dataCenterId: ningxia, gpuCount: 1, availableFrom: day(11), availableUntil: day(12) }, "2027-01-20T00:00:00Z");
     const earlier = await publishOffer(server, west, { dataCenterId: ningxia, gpuCount: 1, availableFrom: day(11), availableUntil: day(12) }, "2027-01-10T00:00:00Z");
-    expect(Number(earlier)).toBeGreaterThan(Number(later));
+    expect(keyOf(earlier)).toBeGreaterThan(keyOf(later));
     const first = await place(sme, { hours: 24, earliestStart: day(11), latestEnd: day(12) });
     expect(first.reservation.offer.id).toBe(earlier);
     const second = await place(sme, { hours: 24, earliestStart: day(11), latestEnd: day(12) });
@@ -169,7 +170,7 @@ describe("ranking", () => {
 
     const a = await publishOffer(server, west, { dataCenterId: ningxia, gpuCount: 1, availableFrom: day(13), availableUntil: day(14) }, "2027-01-10T00:00:00Z");
     const b = await publishOffer(server, west, { dataCenterId: ningxia, gpuCount: 1, availableFrom: day(13), availableUntil: day(14) }, "2027-01-10T00:00:00Z");
-    expect(Number(a)).toBeLessThan(Number(b));
+    expect(keyOf(a)).toBeLessThan(keyOf(b));
     expect((await place(sme, { hours: 24, earliestStart: day(13), latestEnd: day(14) })).reservation.offer.id).toBe(a);
     expect((await place(sme, { hours: 24, earliestStart: day(13), latestEnd: day(14) })).reservation.offer.id).toBe(b);
   });
@@ -271,9 +272,9 @@ describe("holds and expiry", () => {
     // lapses, within the clock-skew allowance, on a clock 6 minutes behind the taker's) finds it
     // expired: the taker's bid expired it before taking its GPUs.
     const db = server.app.services.db;
-    await expect(db.transaction((tx) => confirmReservation(tx, Number(lapsed.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/no longer held/);
+    await expect(db.transaction((tx) => confirmReservation(tx, keyOf(lapsed.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/no longer held/);
     // The live one confirms, once, and stays confirmed.
-    const confirmed = await db.transaction((tx) => confirmReservation(tx, Number(taker.reservation.id), new Date(later)));
+    const confirmed = await db.transaction((tx) => confirmReservation(tx, keyOf(taker.reservation.id), new Date(later)));
     expect(confirmed.status).toBe("CONFIRMED");
     await assertCapacityInvariants(server.sql, new Date(later));
 
@@ -357,7 +358,9 @@ describe("cancelling", () => {
   it("an OPEN bid becomes CANCELLED; again is harmless; another SME's bid is NOT_FOUND", async () => {
     const bid = await place(sme, { gpuModel: "H100", earliestStart: day(26), latestEnd: day(27) });
     await server.fails("NOT_FOUND", `mutation($id: ID!) { cancelBid(id: $id) { id } }`, { id: bid.id }, { token: rival.token });
-    await server.fails("NOT_FOUND", `mutation { cancelBid(id: "abc") { id } }`, {}, { token: sme.token });
+    await server.fails("NOT_FOUND", `mutation { cancelBid(id: "bid_987654321") { id } }`, {}, { token: sme.token });
+    const wrongType = await server.fails("BAD_USER_INPUT", `mutation { cancelBid(id: "order_1") { id } }`, {}, { token: sme.token });
+    expect(wrongType.extensions).toMatchObject({ field: "id" });
     expect((await cancel(sme, bid.id)).status).toBe("CANCELLED");
     expect((await cancel(sme, bid.id)).status).toBe("CANCELLED");
     // A cancelled bid is not matched when capacity appears.
@@ -368,7 +371,7 @@ describe("cancelling", () => {
   it("a paid reservation cannot be cancelled through its bid", async () => {
     await publishOffer(server, west, { dataCenterId: ningxia, availableFrom: day(27), availableUntil: day(28) }, NOW);
     const bid = await place(sme, { earliestStart: day(27), latestEnd: day(28) });
-    await server.app.services.db.transaction((tx) => confirmReservation(tx, Number(bid.reservation.id), new Date(NOW)));
+    await server.app.services.db.transaction((tx) => confirmReservation(tx, keyOf(bid.reservation.id), new Date(NOW)));
     const error = await server.fails("CONFLICT", `mutation($id: ID!) { cancelBid(id: $id) { id } }`, { id: bid.id }, { token: sme.token });
     expect(error.message).toMatch(/order/);
     expect(await bidOf(sme, bid.id)).toMatchObject({ status: "MATCHED", reservation: { status: "CONFIRMED" } });
@@ -405,7 +408,7 @@ describe("who sees what", () => {
     expect((await server.ok(query, { id: reservationId }, { token: east.token })).reservation).toMatchObject({ id: reservationId, offer: { id: offer }, bid: null });
     expect((await server.ok(query, { id: reservationId }, { token: west.token })).reservation).toBeNull();
     expect((await server.ok(query, { id: reservationId }, { token: rival.token })).reservation).toBeNull();
-    expect((await server.ok(query, { id: "99999999" }, { token: sme.token })).reservation).toBeNull();
+    expect((await server.ok(query, { id: "reservation_99999999" }, { token: sme.token })).reservation).toBeNull();
     await server.fails("FORBIDDEN", query, { id: reservationId }, { token: ADMIN });
     await server.fails("UNAUTHENTICATED", query, { id: reservationId });
 
@@ -417,7 +420,8 @@ describe("who sees what", () => {
     const { offerReservations } = await server.ok(list, { id: offer }, { token: east.token });
     expect(offerReservations).toMatchObject({ totalCount: 1, edges: [{ node: { id: reservationId, gpuCount: 1, status: "HELD" } }] });
     await server.fails("NOT_FOUND", list, { id: offer }, { token: west.token });
-    await server.fails("NOT_FOUND", list, { id: "nope" }, { token: west.token });
+    await server.fails("NOT_FOUND", list, { id: "offer_987654321" }, { token: west.token });
+    await server.fails("BAD_USER_INPUT", list, { id: "nope" }, { token: west.token });
     await server.fails("FORBIDDEN", list, { id: offer }, { token: sme.token });
   });
 
@@ -427,14 +431,17 @@ describe("who sees what", () => {
     for (let i = 0; i < 5; i++) placed.push((await place(mine, { gpuModel: "H20", earliestStart: day(30), latestEnd: day(31) })).id);
     await cancel(mine, placed[1]);
     const query = `query($status: BidStatus, $first: Int, $after: String) { myBids(status: $status, first: $first, after: $after) {
-      totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id status reservation { id } } } } }`;
+      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id status reservation { id } } } } }`;
     const page1 = (await server.ok(query, { first: 3 }, { token: mine.token })).myBids;
+    expect(page1.pageInfo).toMatchObject({ hasPreviousPage: false, startCursor: page1.edges[0].cursor, endCursor: page1.edges[2].cursor });
     expect(page1.totalCount).toBe(5);
     expect(page1.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed[4], placed[3], placed[2]]);
     expect(page1.pageInfo.hasNextPage).toBe(true);
     const page2 = (await server.ok(query, { first: 3, after: page1.pageInfo.endCursor }, { token: mine.token })).myBids;
     expect(page2.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([placed[1], placed[0]]);
-    expect(page2.pageInfo.hasNextPage).toBe(false);
+    expect(page2.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true, startCursor: page2.edges[0].cursor, endCursor: page2.edges[1].cursor });
+    const past = (await server.ok(query, { first: 3, after: page2.pageInfo.endCursor }, { token: mine.token })).myBids;
+    expect(past).toMatchObject({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null } });
     const open = (await server.ok(query, { status: "OPEN" }, { token: mine.token })).myBids;
     expect(open.totalCount).toBe(4);
     const cancelled = (await server.ok(query, { status: "CANCELLED" }, { token: mine.token })).myBids;

@@ -8,6 +8,7 @@ import { grantVoucher, NOW } from "./support/market.js";
 import { brokenLedgerInvariants } from "./support/ledger-invariants.js";
 import { assertCapacityInvariants } from "./support/invariants.js";
 import { startProcess, type ServerProcess } from "./support/processes.js";
+import { keyOf } from "./support/ids.js";
 
 const SMES = 20;
 const PER_SME = 5;
@@ -85,7 +86,7 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
     }
     // Demand (100 x 20.00) is above the budget (600.00): exactly the budget is spent, never more.
     expect(subsidies).toBe(60_000n);
-    const [program] = await run(`select available::text, pending::text, spent::text from subsidy_programs where id = $1`, [Number(programId)]);
+    const [program] = await run(`select available::text, pending::text, spent::text from subsidy_programs where id = $1`, [keyOf(programId)]);
     expect(program).toEqual({ available: "0", pending: "0", spent: "60000" });
     expect(await brokenLedgerInvariants(run)).toEqual([]);
     await assertCapacityInvariants(run);

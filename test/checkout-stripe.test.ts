@@ -6,6 +6,7 @@ import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { FakeStripe, signWebhookPayload } from "./support/fake-stripe.js";
 import { budget, CHECKOUT, market, NOW, ORDER_FIELDS, reserve, type Market } from "./support/market.js";
 import { assertLedgerInvariants } from "./support/ledger-invariants.js";
+import { keyOf } from "./support/ids.js";
 
 const SECRET = "whsec_checkout";
 let fake: FakeStripe;
@@ -64,7 +65,7 @@ describe("checkout with Stripe", () => {
     expect(pending.payment.providerRef).toMatch(/^pi_/);
     expect(pending.payment.clientSecret).toMatch(/_secret_/);
     const intent = fake.intent(pending.payment.providerRef);
-    expect(intent).toMatchObject({ amount: 28000, currency: "cny", metadata: { orderId: pending.id } });
+    expect(intent).toMatchObject({ amount: 28000, currency: "cny", metadata: { orderId: String(keyOf(pending.id)) } });
     const during = await budget(server, m.finance, m.programId);
     expect(BigInt(during.pending) - BigInt(before.pending)).toBe(12000n);
 
@@ -93,7 +94,7 @@ describe("checkout with Stripe", () => {
     const first = await fake.sendWebhook(fake.webhookUrl!, succeeded);
     const second = await fake.sendWebhook(fake.webhookUrl!, succeeded);
     expect([first.status, second.status]).toEqual([200, 200]);
-    const [{ n }] = await server.sql(`select count(*)::int as n from ledger_entries where order_id = $1 and kind = 'POST'`, [Number(pending.id)]);
+    const [{ n }] = await server.sql(`select count(*)::int as n from ledger_entries where order_id = $1 and kind = 'POST'`, [keyOf(pending.id)]);
     expect(n).toBe(1);
     await assertLedgerInvariants(server);
   });
@@ -143,7 +144,7 @@ describe("checkout with Stripe", () => {
     expect(again.checkout.id).toBe(retry.checkout.id);
     expect(retry.checkout).toMatchObject({ status: "PENDING_PAYMENT", payment: { status: "requires_payment_method" } });
     expect(fake.created - createdBefore).toBe(1);
-    const [{ n }] = await server.sql(`select count(*)::int as n from orders where reservation_id = $1`, [Number(reservationId)]);
+    const [{ n }] = await server.sql(`select count(*)::int as n from orders where reservation_id = $1`, [keyOf(reservationId)]);
     expect(n).toBe(1);
     await assertLedgerInvariants(server);
   });
@@ -160,7 +161,7 @@ describe("checkout with Stripe", () => {
     const unreached = await checkoutNew(1, 2);
     expect(unreached.result.errors?.[0].extensions?.code).toBe("PAYMENT_FAILED");
     fake.resetControls();
-    const [{ id: unreachedId }] = await server.sql(`select id::text as id from orders where idempotency_key = $1`, [unreached.idempotencyKey]);
+    const [{ id: unreachedId }] = await server.sql(`select 'order_' || id as id from orders where idempotency_key = $1`, [unreached.idempotencyKey]);
 
     const run = (now: string) => server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now });
     // A few minutes later: the lost success is found, the unreached order gets its intent.

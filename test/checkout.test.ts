@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
 import { ADMIN, budget, CHECKOUT, market, NOW, ORDER_FIELDS, reserve, type Market } from "./support/market.js";
 import { assertLedgerInvariants } from "./support/ledger-invariants.js";
+import { keyOf } from "./support/ids.js";
 
 let server: TestServer;
 let m: Market;
@@ -128,7 +129,7 @@ describe("checkout with a voucher (simulated payments)", () => {
       { p: m.programId },
       { token: m.finance.token, now: NOW },
     );
-    const [{ spent }] = await server.sql(`select spent::text as spent from subsidy_programs where id = $1`, [Number(m.programId)]);
+    const [{ spent }] = await server.sql(`select spent::text as spent from subsidy_programs where id = $1`, [keyOf(m.programId)]);
     expect(cityStatement.total.fen).toBe(spent);
     expect(cityStatement.lines).toHaveLength(1);
     expect(cityStatement.lines[0].dataCenter.id).toBe(m.dataCenterId);

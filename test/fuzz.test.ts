@@ -4,7 +4,7 @@
 // Reproduce a run with FUZZ_SEED=<seed>; FUZZ_REQUESTS sets the number of mutation requests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
-import { buildWorld, GHOST_ID, snapshot, type World } from "./support/world.js";
+import { buildWorld, ghostId, snapshot, type World } from "./support/world.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20270301);
 const MUTATION_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 2000);
@@ -84,7 +84,8 @@ const MONEY: Value[] = [
 ];
 const ID_TEXT: Value[] = [
   "", " ", "abc", "0", "-1", "1.5", " 1", "1 ", "1e3", "0x10", "+1", "１", "1\u0000", "9".repeat(17), "9".repeat(30), BIG_DIGITS,
-  "9007199254740993", EMOJI, `${RTL}1`, GHOST_ID, -1, 0, 987654321, 2 ** 31 - 1,
+  "9007199254740993", EMOJI, `${RTL}1`, ghostId("offer"), ghostId("bid"), "offer_0", "offer_-1", "offer_1.5", "OFFER_1", "offer_ 1",
+  `offer_${"9".repeat(17)}`, "nope_1", "_1", "offer_", "1", "42", -1, 0, 987654321, 2 ** 31 - 1,
 ];
 const HUB: Value[] = ["Atlantis", "wuhu", "WUHU", " Wuhu", "Wuhu ", "Wuhu\u0000", RTL, "Wu\u200bhu", "", EMOJI, BIG];
 const GPU_MODEL: Value[] = ["h800", "H800 ", "H 800", "Atlantis GPU", "", "H800\u0000", EMOJI, BIG];

@@ -20,6 +20,7 @@ import {
   payOrder,
   refundOrder,
 } from "./support/orders.js";
+import { globalId, keyOf } from "./support/ids.js";
 
 const NOW = "2026-11-15T10:00:00Z";
 const now = new Date(NOW);
@@ -56,25 +57,25 @@ const reserve = (sme: Actor, gpuCount: number, hours: number, offer = offerId): 
   insertReservation(db, { offerId: offer, smeId: sme.id, gpuCount, hours });
 
 async function balances(programId: string) {
-  const [p] = await server.sql(`select available::text, pending::text, spent::text from subsidy_programs where id = $1`, [Number(programId)]);
+  const [p] = await server.sql(`select available::text, pending::text, spent::text from subsidy_programs where id = $1`, [keyOf(programId)]);
   return { available: BigInt(p.available), pending: BigInt(p.pending), spent: BigInt(p.spent) };
 }
 async function remaining(voucherId: string): Promise<bigint> {
-  const [v] = await server.sql(`select remaining::text from vouchers where id = $1`, [Number(voucherId)]);
+  const [v] = await server.sql(`select remaining::text from vouchers where id = $1`, [keyOf(voucherId)]);
   return BigInt(v.remaining);
 }
 async function committed(programId: string, sme: Actor, year = 2026): Promise<bigint> {
-  const rows = await server.sql(`select committed::text from sme_annual_subsidy where program_id = $1 and sme_id = $2 and year = $3`, [Number(programId), Number(sme.id), year]);
+  const rows = await server.sql(`select committed::text from sme_annual_subsidy where program_id = $1 and sme_id = $2 and year = $3`, [keyOf(programId), keyOf(sme.id), year]);
   return rows.length ? BigInt(rows[0].committed) : 0n;
 }
 async function entries(programId: string) {
-  const rows = await server.sql(`select order_id::int as order, kind, amount::text from ledger_entries where program_id = $1 order by id`, [Number(programId)]);
+  const rows = await server.sql(`select order_id::int as order, kind, amount::text from ledger_entries where program_id = $1 order by id`, [keyOf(programId)]);
   return rows.map((r: { order: number; kind: string; amount: string }) => `${r.kind} ${r.order} ${r.amount}`);
 }
 async function claims(programId: string) {
   const rows = await server.sql(
     `select s.month, c.order_id::int as order, c.amount::text from claim_lines c join city_statements s on s.id = c.statement_id where c.program_id = $1 order by c.id`,
-    [Number(programId)],
+    [keyOf(programId)],
   );
   return rows.map((r: { month: string; order: number; amount: string }) => `${r.month} ${r.order} ${r.amount}`);
 }
@@ -187,7 +188,7 @@ describe("budget ledger entry points", () => {
     const voucherId = await grantVoucher(server, finance, smeA, programId, "3000", NOW);
     const zero = await checkoutOrder(db, { reservation: await reserve(smeA, 2, 10), voucherId, now });
     expect(zero.subsidy).toBe(0n);
-    expect(zero.programId).toBe(Number(programId));
+    expect(zero.programId).toBe(keyOf(programId));
     await payOrder(db, zero.id, now);
     await refundOrder(db, zero.id, now);
     const none = await checkoutOrder(db, { reservation: await reserve(smeA, 2, 10), voucherId: null, now });
@@ -205,7 +206,7 @@ describe("budget ledger entry points", () => {
     const vB = await grantVoucher(server, finance, smeB, programId, "600", NOW);
     const [{ n: ordersBefore }] = await server.sql(`select count(*)::int as n from orders`);
     const force = async (sme: Actor, voucherId: string, subsidy: bigint) =>
-      forcedOrder(db, { reservation: await reserve(sme, 1, 1), voucherId: Number(voucherId), programId: Number(programId), subsidy, year: 2026, now });
+      forcedOrder(db, { reservation: await reserve(sme, 1, 1), voucherId: keyOf(voucherId), programId: keyOf(programId), subsidy, year: 2026, now });
 
     await expect(force(smeA, v1, 50_001n)).rejects.toMatchObject({ extensions: { code: "CONFLICT", reason: "VOUCHER_BALANCE_EXHAUSTED" } });
     await force(smeA, v1, 40_000n);
@@ -235,8 +236,8 @@ describe("budget ledger entry points", () => {
     const a = await paidIn("2026-11-30T23:00:00Z");
     // Settled once December is over; the claims below arrive later.
     const afterDecember = new Date("2027-01-01T00:00:00Z");
-    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-11", afterDecember));
-    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-12", afterDecember));
+    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", afterDecember));
+    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-12", afterDecember));
     const b = await paidIn("2026-11-30T23:30:00Z");
     const c = await paidIn("2027-01-05T00:00:00Z");
     const d = await paidIn("2026-10-01T00:00:00Z");
@@ -268,16 +269,16 @@ describe("budgetLedger", () => {
     expect(page1.totalCount).toBe(4);
     expect(page1.pageInfo.hasNextPage).toBe(true);
     expect(page1.edges.map((e: any) => [e.node.kind, e.node.order.id, e.node.amount.amount])).toEqual([
-      ["VOID", String(second.id), "250.00"],
-      ["RESERVE", String(second.id), "250.00"],
-      ["POST", String(first.id), "500.00"],
+      ["VOID", globalId("Order", second.id), "250.00"],
+      ["RESERVE", globalId("Order", second.id), "250.00"],
+      ["POST", globalId("Order", first.id), "500.00"],
     ]);
     const page2 = (await server.ok(LEDGER, { id: programId, first: 3, after: page1.pageInfo.endCursor }, { token: ADMIN })).budgetLedger;
     expect(page2.pageInfo.hasNextPage).toBe(false);
-    expect(page2.edges.map((e: any) => [e.node.kind, e.node.order.id, e.node.amount.fen])).toEqual([["RESERVE", String(first.id), "50000"]]);
+    expect(page2.edges.map((e: any) => [e.node.kind, e.node.order.id, e.node.amount.fen])).toEqual([["RESERVE", globalId("Order", first.id), "50000"]]);
 
     await server.fails("NOT_FOUND", LEDGER, { id: programId }, { token: otherFinance.token });
-    await server.fails("NOT_FOUND", LEDGER, { id: "99999999" }, { token: finance.token });
+    await server.fails("NOT_FOUND", LEDGER, { id: "program_99999999" }, { token: finance.token });
     await server.fails("FORBIDDEN", LEDGER, { id: programId }, { token: smeA.token });
     await server.fails("BAD_USER_INPUT", LEDGER, { id: programId, first: 101 }, { token: finance.token });
     await server.fails("BAD_USER_INPUT", LEDGER, { id: programId, after: "garbage" }, { token: finance.token });
@@ -354,7 +355,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
           const subsidy = BigInt(1 + rnd.int(rnd.int(2) ? 40_000 : 130_000));
           try {
             live.push(
-              await forcedOrder(db, { reservation, voucherId: Number(rnd.pick(vouchers.get(sme)!)), programId: Number(programId), subsidy, year: at.getUTCFullYear(), now: at }),
+              await forcedOrder(db, { reservation, voucherId: keyOf(rnd.pick(vouchers.get(sme)!)), programId: keyOf(programId), subsidy, year: at.getUTCFullYear(), now: at }),
             );
           } catch (error) {
             expect(error).toMatchObject({ extensions: { code: "CONFLICT" } });
@@ -397,10 +398,10 @@ describe("property: random reserve / post / void / refund sequences keep every i
           action = "settle";
           const month = rnd.pick(MONTHS);
           try {
-            await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), month, AFTER_MONTHS));
+            await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), month, AFTER_MONTHS));
             const [{ total }] = await server.sql(
               `select coalesce(sum(c.amount), 0)::text as total from city_statements s left join claim_lines c on c.statement_id = s.id where s.program_id = $1 and s.month = $2`,
-              [Number(programId), month],
+              [keyOf(programId), month],
             );
             settled.set(month, BigInt(total));
           } catch (error) {
@@ -420,7 +421,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
     for (const [month, total] of settled) {
       const [{ now: current }] = await server.sql(
         `select coalesce(sum(c.amount), 0)::text as now from city_statements s left join claim_lines c on c.statement_id = s.id where s.program_id = $1 and s.month = $2`,
-        [Number(programId), month],
+        [keyOf(programId), month],
       );
       expect(BigInt(current)).toBe(total);
     }
@@ -432,10 +433,10 @@ describe("property: random reserve / post / void / refund sequences keep every i
       `select count(*) filter (where kind = 'RESERVE')::int as reserve, count(*) filter (where kind = 'POST')::int as post,
               count(*) filter (where kind = 'VOID')::int as void, count(*) filter (where kind = 'REFUND')::int as refund
        from ledger_entries where program_id = $1`,
-      [Number(programId)],
+      [keyOf(programId)],
     );
     expect(Math.min(kinds.reserve, kinds.post, kinds.void, kinds.refund)).toBeGreaterThan(10);
-    const exhausted = await server.sql(`select count(*)::int as n from orders where program_id = $1 and subsidy = 0`, [Number(programId)]);
+    const exhausted = await server.sql(`select count(*)::int as n from orders where program_id = $1 and subsidy = 0`, [keyOf(programId)]);
     expect(exhausted[0].n).toBeGreaterThan(0);
   });
 });
@@ -466,7 +467,7 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
   it("concurrent reserves of fixed subsidies: exactly as many win as the budget, the voucher or the annual cap allows", async () => {
     const programId = await createProgram(server, finance, { budget: "1000", rateBasisPoints: 5000, perSmeAnnualCap: "300" }, NOW);
     const force = (sme: Actor, voucherId: string, subsidy: bigint, reservation: ReservationRow) =>
-      forcedOrder(db, { reservation, voucherId: Number(voucherId), programId: Number(programId), subsidy, year: 2026, now });
+      forcedOrder(db, { reservation, voucherId: keyOf(voucherId), programId: keyOf(programId), subsidy, year: 2026, now });
     const reservationsOf = (sme: Actor, n: number) => Promise.all(Array.from({ length: n }, () => reserve(sme, 1, 1)));
 
     // One voucher of 100.00: 3 of 12 reserves of 30.00 fit.
@@ -501,7 +502,7 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     );
     const onTiny = await settle(
       tinyRacers.map(({ reservation }, i) =>
-        forcedOrder(db, { reservation, voucherId: Number(tinyVouchers[i % 3]), programId: Number(tiny), subsidy: 700n, year: 2026, now }),
+        forcedOrder(db, { reservation, voucherId: keyOf(tinyVouchers[i % 3]), programId: keyOf(tiny), subsidy: 700n, year: 2026, now }),
       ),
     );
     expect(winners(onTiny)).toHaveLength(14);
@@ -531,14 +532,14 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     const voucherId = await grantVoucher(server, finance, smeA, programId, "10000", NOW);
     const pending = await Promise.all(Array.from({ length: 20 }, async () => checkoutOrder(db, { reservation: await reserve(smeA, 1, 1), voucherId, now })));
     const paying = pending.map((o) => payOrder(db, o.id, new Date("2026-11-20T00:00:00Z")));
-    const settling = inTx((tx) => settleStatement(tx, ADMIN_VIEWER, Number(programId), "2026-11", new Date("2026-12-01T00:00:00Z")));
+    const settling = inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-01T00:00:00Z")));
     const [settledStatement] = await Promise.all([settling, Promise.all(paying)]);
     const [{ total }] = await server.sql(
       `select coalesce(sum(c.amount), 0)::text as total from claim_lines c join city_statements s on s.id = c.statement_id where s.program_id = $1 and s.month = '2026-11'`,
-      [Number(programId)],
+      [keyOf(programId)],
     );
     expect(BigInt(total)).toBe(settledStatement.total);
-    const [{ n }] = await server.sql(`select count(*)::int as n from claim_lines where program_id = $1`, [Number(programId)]);
+    const [{ n }] = await server.sql(`select count(*)::int as n from claim_lines where program_id = $1`, [keyOf(programId)]);
     expect(n).toBe(20);
     expect(await brokenInvariants(server)).toEqual([]);
   });

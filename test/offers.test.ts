@@ -327,9 +327,13 @@ describe("publishing and changing offers", () => {
     await server.fails("FORBIDDEN", `{ myOffers { totalCount } }`, {}, { token: sme.token });
   });
 
-  it("an unknown or malformed offer id reads as null", async () => {
-    expect(await server.ok(`{ offer(id: "99999999") { id } }`)).toEqual({ offer: null });
-    expect(await server.ok(`{ offer(id: "abc") { id } }`)).toEqual({ offer: null });
+  it("an unknown offer id reads as null; a malformed one, or another type's, is BAD_USER_INPUT naming the argument", async () => {
+    expect(await server.ok(`{ offer(id: "offer_99999999") { id } }`)).toEqual({ offer: null });
+    for (const id of ["abc", "99999999", "bid_1", "offer_0", "offer_1.5"]) {
+      const error = await server.fails("BAD_USER_INPUT", `query($id: ID!) { offer(id: $id) { id } }`, { id });
+      expect(error.extensions).toMatchObject({ field: "id" });
+      expect(error.message).toContain("offer_123");
+    }
   });
 });
 

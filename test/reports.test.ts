@@ -7,6 +7,7 @@ import { dataCenter, organization, publishOffer, type Actor } from "./support/fi
 import { formatYuan } from "../src/money.js";
 import { spendSources } from "../src/reports/reports.service.js";
 import { brokenInvariants, checkoutOrder, createProgram, failOrder, grantVoucher, insertReservation, payOrder, refundOrder } from "./support/orders.js";
+import { globalId, keyOf } from "./support/ids.js";
 
 const NOW = "2026-11-01T10:00:00Z";
 let server: TestServer;
@@ -97,11 +98,11 @@ async function expected(orders: OrderRow[], groupBy: Dimension[]) {
   const keyOf = (o: OrderRow, d: Dimension) => {
     switch (d) {
       case "MONTH": return { dimension: d, value: o.paidAt!.toISOString().slice(0, 7), label: o.paidAt!.toISOString().slice(0, 7) };
-      case "PROGRAM": return { dimension: d, value: String(o.programId), label: programNames.get(o.programId!) };
-      case "DATA_CENTER": return { dimension: d, value: String(o.dataCenterId), label: dcNames.get(o.dataCenterId) };
+      case "PROGRAM": return { dimension: d, value: globalId("SubsidyProgram", o.programId!), label: programNames.get(o.programId!) };
+      case "DATA_CENTER": return { dimension: d, value: globalId("DataCenter", o.dataCenterId), label: dcNames.get(o.dataCenterId) };
       case "HUB": return { dimension: d, value: o.hub, label: o.hub };
-      case "GPU_MODEL": return { dimension: d, value: String(o.gpuModelId), label: modelNames.get(o.gpuModelId) };
-      case "SME": return { dimension: d, value: String(o.smeId), label: smeNames.get(o.smeId) };
+      case "GPU_MODEL": return { dimension: d, value: globalId("GpuModel", o.gpuModelId), label: modelNames.get(o.gpuModelId) };
+      case "SME": return { dimension: d, value: globalId("Organization", o.smeId), label: smeNames.get(o.smeId) };
     }
   };
   const groups = new Map<string, { keys: unknown[]; orders: number; gpuHours: number; gross: bigint; subsidy: bigint; smePaid: bigint }>();
@@ -231,7 +232,7 @@ describe("subsidySpend", () => {
       expect(one.subsidySpend.totals.subsidy.fen).toBe(spent.get(id));
       const [ledger] = await server.sql(
         `select coalesce(sum(case kind when 'POST' then amount when 'REFUND' then -amount else 0 end), 0)::text as spent from ledger_entries where program_id = $1`,
-        [Number(id)],
+        [keyOf(id)],
       );
       expect(one.subsidySpend.totals.subsidy.fen).toBe(ledger.spent);
     }
@@ -254,7 +255,7 @@ describe("subsidySpend", () => {
     const mine = await server.ok(SPEND, { ...WINDOW, groupBy: ["PROGRAM"] }, { token: otherFinance.token });
     expect(mine.subsidySpend.rows.map((r: any) => r.keys[0].label)).toEqual(["Hangzhou Compute Voucher"]);
     await server.fails("NOT_FOUND", SPEND, { ...WINDOW, programId: programs.p1, groupBy: [] }, { token: otherFinance.token });
-    await server.fails("NOT_FOUND", SPEND, { ...WINDOW, programId: "99999999", groupBy: [] }, { token: finance.token });
+    await server.fails("NOT_FOUND", SPEND, { ...WINDOW, programId: "program_99999999", groupBy: [] }, { token: finance.token });
     await server.fails("FORBIDDEN", SPEND, { ...WINDOW, city: "Shanghai", groupBy: [] }, { token: otherFinance.token });
     await server.fails("FORBIDDEN", SPEND, { ...WINDOW, groupBy: [] }, { token: sme1.token });
 
@@ -263,7 +264,7 @@ describe("subsidySpend", () => {
     const shanghai = await server.ok(SPEND, { ...WINDOW, city: "Shanghai", groupBy: ["PROGRAM"] }, { token: ADMIN });
     expect(shanghai.subsidySpend.rows).toHaveLength(2);
     const ownCity = await server.ok(SPEND, { ...WINDOW, city: "Shanghai", programId: programs.p2, groupBy: [] }, { token: finance.token });
-    expect(ownCity.subsidySpend.totals.orders).toBe(counted.filter((o) => o.programId === Number(programs.p2)).length);
+    expect(ownCity.subsidySpend.totals.orders).toBe(counted.filter((o) => o.programId === keyOf(programs.p2)).length);
   });
 
   it("a city name is only ever a name: quotes, backslashes and placeholders find no city", async () => {
@@ -335,9 +336,9 @@ describe("city statements", () => {
     await server.fails("CONFLICT", SETTLE, { programId: programs.p2, month: "2026-12" }, { token: finance.token, now: "2027-01-06T00:00:00Z" });
 
     // A payment of December heard after the settlement goes to January.
-    const voucherId = (await server.sql(`select id::text from vouchers where program_id = $1 limit 1`, [Number(programs.p2)]))[0].id;
-    const [offer] = await server.sql(`select id::int from offers where data_center_id = $1 limit 1`, [Number(dcs.gansu)]);
-    const [voucherRow] = await server.sql(`select sme_id::int from vouchers where id = $1`, [Number(voucherId)]);
+    const voucherId = (await server.sql(`select id::text from vouchers where program_id = $1 limit 1`, [keyOf(programs.p2)]))[0].id;
+    const [offer] = await server.sql(`select id::int from offers where data_center_id = $1 limit 1`, [keyOf(dcs.gansu)]);
+    const [voucherRow] = await server.sql(`select sme_id::int from vouchers where id = $1`, [keyOf(voucherId)]);
     const reservation = await insertReservation(db, { offerId: offer.id, smeId: voucherRow.sme_id, gpuCount: 1, hours: 2 });
     const order = await checkoutOrder(db, { reservation, voucherId, now: new Date(NOW) });
     await payOrder(db, order.id, new Date("2026-12-15T00:00:00Z"));
@@ -395,7 +396,7 @@ describe("city statements", () => {
     }
     const error = await server.fails("BAD_USER_INPUT", SETTLE, { programId: programs.p1, month: "2026-00" }, { token: finance.token });
     expect(error.extensions?.field).toBe("month");
-    const [{ n }] = await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED' and program_id = $1 and month = '2026-11'`, [Number(programs.p1)]);
+    const [{ n }] = await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED' and program_id = $1 and month = '2026-11'`, [keyOf(programs.p1)]);
     expect(n).toBe(0);
   });
 });

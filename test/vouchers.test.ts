@@ -4,6 +4,7 @@ import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { createProgram, grantVoucher, insertReservation, PROGRAM_FIELDS, checkoutOrder } from "./support/orders.js";
 import type { ReservationRow } from "../src/vouchers/quote.service.js";
+import { globalId, keyOf } from "./support/ids.js";
 
 const NOW = "2026-11-15T10:00:00Z";
 let server: TestServer;
@@ -120,7 +121,7 @@ describe("subsidy programs", () => {
     expect((await server.ok(SET, { id: programId, status: "SUSPENDED" }, { token: finance.token })).setSubsidyProgramStatus.status).toBe("SUSPENDED");
     expect((await server.ok(SET, { id: programId, status: "ACTIVE" }, { token: finance.token })).setSubsidyProgramStatus.status).toBe("ACTIVE");
     await server.fails("NOT_FOUND", SET, { id: programId, status: "SUSPENDED" }, { token: otherFinance.token });
-    await server.fails("NOT_FOUND", SET, { id: "999999", status: "SUSPENDED" }, { token: finance.token });
+    await server.fails("NOT_FOUND", SET, { id: "program_999999", status: "SUSPENDED" }, { token: finance.token });
     const { applyForVoucher } = await server.ok(APPLY, { input: { programId, requestedAmount: "100", purpose: "Late" } }, { token: sme.token, now: NOW });
     expect((await server.ok(SET, { id: programId, status: "CLOSED" }, { token: finance.token })).setSubsidyProgramStatus.status).toBe("CLOSED");
     await server.fails("CONFLICT", SET, { id: programId, status: "ACTIVE" }, { token: finance.token });
@@ -191,7 +192,7 @@ describe("voucher applications", () => {
     expect(rejected.decideVoucherApplication).toMatchObject({ status: "REJECTED", decisionReason: "Not an AI workload", voucher: null });
     await server.fails("CONFLICT", DECIDE, { id: applyForVoucher.id, approve: true }, { token: finance.token });
     await server.fails("CONFLICT", DECIDE, { id: applyForVoucher.id, approve: false, reason: "again" }, { token: finance.token });
-    const vouchers = await server.sql(`select count(*)::int as n from vouchers where application_id = $1`, [Number(applyForVoucher.id)]);
+    const vouchers = await server.sql(`select count(*)::int as n from vouchers where application_id = $1`, [keyOf(applyForVoucher.id)]);
     expect(vouchers[0].n).toBe(0);
   });
 
@@ -205,7 +206,7 @@ describe("voucher applications", () => {
       const winners = results.filter((r) => !r.errors);
       expect(winners).toHaveLength(1);
       expect(results.filter((r) => r.errors).every((r) => r.errors![0].extensions?.code === "CONFLICT")).toBe(true);
-      const [{ n }] = await server.sql(`select count(*)::int as n from vouchers where application_id = $1`, [Number(applyForVoucher.id)]);
+      const [{ n }] = await server.sql(`select count(*)::int as n from vouchers where application_id = $1`, [keyOf(applyForVoucher.id)]);
       expect(n).toBe(winners[0].data.decideVoucherApplication.status === "APPROVED" ? 1 : 0);
     }
   });
@@ -214,13 +215,13 @@ describe("voucher applications", () => {
     const { applyForVoucher } = await server.ok(APPLY, { input: { programId, requestedAmount: "100", purpose: "Scope" } }, { token: sme.token, now: NOW });
     await server.fails("NOT_FOUND", LIST, { programId }, { token: otherFinance.token });
     await server.fails("NOT_FOUND", DECIDE, { id: applyForVoucher.id, approve: true }, { token: otherFinance.token });
-    await server.fails("NOT_FOUND", DECIDE, { id: "99999999", approve: true }, { token: finance.token });
+    await server.fails("NOT_FOUND", DECIDE, { id: "application_99999999", approve: true }, { token: finance.token });
     await server.fails("FORBIDDEN", DECIDE, { id: applyForVoucher.id, approve: true }, { token: sme.token });
     await server.fails("FORBIDDEN", LIST, { programId }, { token: sme.token });
     // The admin reads every city.
     const all = await server.ok(LIST, { programId }, { token: ADMIN });
     expect(all.voucherApplications.map((a: { id: string }) => a.id)).toContain(applyForVoucher.id);
-    const [row] = await server.sql(`select status from voucher_applications where id = $1`, [Number(applyForVoucher.id)]);
+    const [row] = await server.sql(`select status from voucher_applications where id = $1`, [keyOf(applyForVoucher.id)]);
     expect(row.status).toBe("PENDING");
   });
 
@@ -229,7 +230,7 @@ describe("voucher applications", () => {
     expect(bad.extensions?.field).toBe("requestedAmount");
     const blank = await server.fails("BAD_USER_INPUT", APPLY, { input: { programId, requestedAmount: "10", purpose: " " } }, { token: sme.token, now: NOW });
     expect(blank.extensions?.field).toBe("purpose");
-    await server.fails("NOT_FOUND", APPLY, { input: { programId: "99999999", requestedAmount: "10", purpose: "x" } }, { token: sme.token, now: NOW });
+    await server.fails("NOT_FOUND", APPLY, { input: { programId: "program_99999999", requestedAmount: "10", purpose: "x" } }, { token: sme.token, now: NOW });
     await server.fails("FORBIDDEN", APPLY, { input: { programId, requestedAmount: "10", purpose: "x" } }, { token: finance.token, now: NOW });
 
     const expired = await server.fails("NOT_ELIGIBLE", APPLY, { input: { programId, requestedAmount: "10", purpose: "x" } }, { token: sme.token, now: "2027-07-01T00:00:00Z" });
@@ -249,7 +250,7 @@ describe("quote", () => {
   const reserve = async (offerId: string, who: Actor = sme, gpuCount = 8, hours = 10): Promise<ReservationRow> =>
     insertReservation(server.app.services.db, { offerId, smeId: who.id, gpuCount, hours });
   const quote = async (reservation: ReservationRow, voucherId: string | null, who: Actor = sme, now = NOW) =>
-    (await server.ok(QUOTE, { reservationId: String(reservation.id), voucherId }, { token: who.token, now })).quote;
+    (await server.ok(QUOTE, { reservationId: globalId("Reservation", reservation.id), voucherId }, { token: who.token, now })).quote;
 
   beforeAll(async () => {
     const window = { availableFrom: "2026-12-01T00:00:00Z", availableUntil: "2026-12-31T00:00:00Z" };
@@ -316,19 +317,20 @@ describe("quote", () => {
     const theirVoucher = await grantVoucher(server, finance, otherSme, programId, "1000", NOW);
     const reservation = await reserve(foreignOffer);
     const refusal = async (voucher: string, now = NOW, res = reservation) =>
-      (await server.fails("NOT_ELIGIBLE", QUOTE, { reservationId: String(res.id), voucherId: voucher }, { token: sme.token, now })).extensions?.reason;
+      (await server.fails("NOT_ELIGIBLE", QUOTE, { reservationId: globalId("Reservation", res.id), voucherId: voucher }, { token: sme.token, now })).extensions?.reason;
 
     expect(await refusal(theirVoucher)).toBe("VOUCHER_NOT_OWNED");
-    expect(await refusal("99999999")).toBe("VOUCHER_NOT_OWNED");
-    expect(await refusal("not-an-id")).toBe("VOUCHER_NOT_OWNED");
+    expect(await refusal("voucher_99999999")).toBe("VOUCHER_NOT_OWNED");
+    const malformed = await server.fails("BAD_USER_INPUT", QUOTE, { reservationId: globalId("Reservation", reservation.id), voucherId: "not-an-id" }, { token: sme.token, now: NOW });
+    expect(malformed.extensions).toMatchObject({ field: "voucherId" });
     expect(await refusal(voucherId, "2026-12-20T00:00:00Z")).toBe("VOUCHER_EXPIRED");
     expect(await refusal(voucherId, NOW, await reserve(wuhuOffer))).toBe("HUB_NOT_ELIGIBLE");
 
-    await server.sql(`update vouchers set status = 'REVOKED' where id = $1`, [Number(voucherId)]);
+    await server.sql(`update vouchers set status = 'REVOKED' where id = $1`, [keyOf(voucherId)]);
     expect(await refusal(voucherId)).toBe("VOUCHER_NOT_ACTIVE");
-    await server.sql(`update vouchers set status = 'ACTIVE' where id = $1`, [Number(voucherId)]);
+    await server.sql(`update vouchers set status = 'ACTIVE' where id = $1`, [keyOf(voucherId)]);
 
-    await server.sql(`update vouchers set valid_until = '2027-06-01T00:00:00Z' where id = $1`, [Number(voucherId)]);
+    await server.sql(`update vouchers set valid_until = '2027-06-01T00:00:00Z' where id = $1`, [keyOf(voucherId)]);
     expect(await refusal(voucherId, "2026-12-25T00:00:00Z")).toBe("PROGRAM_OUTSIDE_VALIDITY");
     expect(await refusal(voucherId, "2025-12-25T00:00:00Z")).toBe("PROGRAM_OUTSIDE_VALIDITY");
 
@@ -345,9 +347,9 @@ describe("quote", () => {
 
   it("another SME's reservation is NOT_FOUND; only an SME asks for quotes", async () => {
     const reservation = await reserve(foreignOffer, otherSme);
-    await server.fails("NOT_FOUND", QUOTE, { reservationId: String(reservation.id), voucherId: null }, { token: sme.token });
-    await server.fails("NOT_FOUND", QUOTE, { reservationId: "99999999", voucherId: null }, { token: sme.token });
-    await server.fails("NOT_FOUND", QUOTE, { reservationId: "x", voucherId: null }, { token: sme.token });
-    await server.fails("FORBIDDEN", QUOTE, { reservationId: String(reservation.id), voucherId: null }, { token: finance.token });
+    await server.fails("NOT_FOUND", QUOTE, { reservationId: globalId("Reservation", reservation.id), voucherId: null }, { token: sme.token });
+    await server.fails("BAD_USER_INPUT", QUOTE, { reservationId: "99999999", voucherId: null }, { token: sme.token });
+    await server.fails("NOT_FOUND", QUOTE, { reservationId: "reservation_987654321", voucherId: null }, { token: sme.token });
+    await server.fails("FORBIDDEN", QUOTE, { reservationId: globalId("Reservation", reservation.id), voucherId: null }, { token: finance.token });
   });
 });

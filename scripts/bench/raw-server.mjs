@@ -40,7 +40,7 @@ async function offers({ gpuModel, hub, availableFrom, availableUntil, first = 20
   const edges = shown.map((r) => ({
     cursor: cursorOf([String(r.price_per_gpu_hour), Number(r.id)]),
     node: {
-      id: String(r.id),
+      id: `offer_${r.id}`,
       gpuCount: r.gpu_count,
       pricePerGpuHour: { amount: yuan(r.price_per_gpu_hour) },
       availableFrom: r.available_from.toISOString(),
@@ -90,7 +90,7 @@ async function spend({ city, from, to }, authorization) {
   const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
   // As the server sends it: summed in bigint with the totals as a grouping set (last), sorted narrow.
   const rows = await sql`
-    select to_char(x.k0, 'YYYY-MM') as k0v, x.k1::text as k1v, x.k1l, x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
+    select to_char(x.k0, 'YYYY-MM') as k0v, 'dc_' || x.k1 as k1v, x.k1l, x.orders, x.gpu_hours::text, x.gross::text, x.subsidy::text, x.sme_paid::text
     from (
       select g.*, dc.name as k1l
       from (

@@ -1,19 +1,19 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
-import { parseId } from "../graphql/ids.js";
+import { globalId, parseId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { ApiKey, CreateOrganizationInput, Organization, Viewer } from "./accounts.types.js";
 import * as accounts from "./accounts.service.js";
 
 export function toOrganization(row: Omit<accounts.OrganizationRow, "createdAt">): Organization {
-  return Object.assign(new Organization(), row, { id: String(row.id) });
+  return Object.assign(new Organization(), row, { id: globalId("Organization", row.id) });
 }
 
 @Resolver()
 export class AccountsResolver {
   @Authorized()
-  @Query(() => Viewer, { description: "Who is calling" })
+  @Query(() => Viewer, { description: "Who is calling: the role and organization of the API key. Role: any signed-in caller. Errors: UNAUTHENTICATED" })
   async me(@Ctx() ctx: Context): Promise<Viewer> {
     const viewer = ctx.viewer!;
     const org = viewer.organizationId == null ? null : await ctx.loaders.byId(organizations).load(viewer.organizationId);
@@ -21,8 +21,15 @@ export class AccountsResolver {
   }
 
   @Authorized("ADMIN")
-  @Mutation(() => Organization)
-  async createOrganization(@Arg("input") input: CreateOrganizationInput, @Ctx() ctx: Context): Promise<Organization> {
+  @Mutation(() => Organization, {
+    description:
+      "Registers an organization; give it an API key with createApiKey. Role: ADMIN. Errors: UNAUTHENTICATED, FORBIDDEN, " +
+      "BAD_USER_INPUT (name, city missing for CITY_FINANCE, creditCode malformed), CONFLICT (creditCode already registered), RATE_LIMITED",
+  })
+  async createOrganization(
+    @Arg("input", { description: "The organization's name, kind, city and credit code" }) input: CreateOrganizationInput,
+    @Ctx() ctx: Context,
+  ): Promise<Organization> {
     const row = await ctx.db.transaction(async (tx) => {
       const org = await accounts.createOrganization(tx, input);
       await recordAudit(tx, actorOf(ctx), { action: "CREATE_ORGANIZATION", targetId: org.id, detail: `${org.kind} ${org.name}` });
@@ -32,30 +39,43 @@ export class AccountsResolver {
   }
 
   @Authorized("ADMIN")
-  @Mutation(() => ApiKey, { description: "The token is shown once; only its hash is kept" })
-  async createApiKey(@Arg("organizationId", () => ID) organizationId: string, @Ctx() ctx: Context): Promise<ApiKey> {
-    const orgId = parseId("organizationId", organizationId);
+  @Mutation(() => ApiKey, {
+    description:
+      "Issues an API key for an organization; its callers get the role of the organization's kind. The token is in this answer " +
+      "only: just its SHA-256 hash is kept. Role: ADMIN. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (malformed id), " +
+      "NOT_FOUND (no such organization), RATE_LIMITED",
+  })
+  async createApiKey(
+    @Arg("organizationId", () => ID, { description: 'The organization\'s opaque id, like "org_3"' }) organizationId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ApiKey> {
+    const orgId = parseId("organizationId", organizationId, "Organization");
     const key = await ctx.db.transaction(async (tx) => {
       const created = await accounts.createApiKey(tx, orgId);
       // The key's id only: the token never reaches the audit trail.
-      await recordAudit(tx, actorOf(ctx), { action: "CREATE_API_KEY", targetId: created.id, detail: `API key for organization ${orgId}` });
+      await recordAudit(tx, actorOf(ctx), { action: "CREATE_API_KEY", targetId: created.id, detail: `API key for organization ${globalId("Organization", orgId)}` });
       return created;
     });
-    return Object.assign(new ApiKey(), { id: String(key.id), token: key.token });
+    return Object.assign(new ApiKey(), { id: globalId("ApiKey", key.id), token: key.token });
   }
 
   @Authorized("ADMIN")
-  @Mutation(() => Boolean, { description: "Affiliated organizations may not subsidize each other's rentals" })
+  @Mutation(() => Boolean, {
+    description:
+      "Declares two organizations affiliated (both ways), so a voucher of one may not pay a rental from the other's data centers " +
+      "(NOT_ELIGIBLE, reason AFFILIATED_WITH_DATA_CENTER). Declaring it again changes nothing. Always true. Role: ADMIN. Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (malformed id, or the same organization twice), NOT_FOUND (either organization), RATE_LIMITED",
+  })
   async declareAffiliation(
-    @Arg("organizationId", () => ID) organizationId: string,
-    @Arg("affiliatedId", () => ID) affiliatedId: string,
+    @Arg("organizationId", () => ID, { description: 'One organization\'s opaque id, like "org_3"' }) organizationId: string,
+    @Arg("affiliatedId", () => ID, { description: 'The other organization\'s opaque id, like "org_8"' }) affiliatedId: string,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
-    const orgId = parseId("organizationId", organizationId);
-    const otherId = parseId("affiliatedId", affiliatedId);
+    const orgId = parseId("organizationId", organizationId, "Organization");
+    const otherId = parseId("affiliatedId", affiliatedId, "Organization");
     await ctx.db.transaction(async (tx) => {
       await accounts.declareAffiliation(tx, orgId, otherId);
-      await recordAudit(tx, actorOf(ctx), { action: "DECLARE_AFFILIATION", targetId: orgId, detail: `affiliated with organization ${otherId}` });
+      await recordAudit(tx, actorOf(ctx), { action: "DECLARE_AFFILIATION", targetId: orgId, detail: `affiliated with organization ${globalId("Organization", otherId)}` });
     });
     return true;
   }

@@ -2,25 +2,45 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
-import { parseId } from "../graphql/ids.js";
-import { pageSize } from "../graphql/pagination.js";
+import { globalId, parseOptionalId, type IdType } from "../graphql/ids.js";
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { toOrganization } from "../accounts/accounts.resolver.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { AuditAction, AuditEntry, AuditEntryConnection } from "./audit.types.js";
 import { auditEntries, type AuditRow } from "./audit.service.js";
 
+/** The type of the object each action acts on, which its target's id names. */
+const TARGET_TYPE: Record<AuditAction, IdType> = {
+  CREATE_ORGANIZATION: "Organization",
+  CREATE_API_KEY: "ApiKey",
+  DECLARE_AFFILIATION: "Organization",
+  CREATE_DATA_CENTER: "DataCenter",
+  PUBLISH_OFFER: "Offer",
+  UPDATE_OFFER: "Offer",
+  WITHDRAW_OFFER: "Offer",
+  PLACE_BID: "Bid",
+  CANCEL_BID: "Bid",
+  CREATE_SUBSIDY_PROGRAM: "SubsidyProgram",
+  SET_SUBSIDY_PROGRAM_STATUS: "SubsidyProgram",
+  DECIDE_VOUCHER_APPLICATION: "VoucherApplication",
+  CHECKOUT: "Order",
+  CANCEL_ORDER: "Order",
+  SETTLE_CITY_STATEMENT: "SubsidyProgram",
+  PAYMENT_MISMATCH: "Order",
+};
+
 export function toAuditEntry(row: AuditRow): AuditEntry {
-  const id = (value: number | null) => (value == null ? null : String(value));
+  const action = row.action as AuditAction;
   return Object.assign(new AuditEntry(), {
-    id: String(row.id),
-    action: row.action as AuditAction,
+    id: globalId("AuditEntry", row.id),
+    action,
     role: row.role,
     organization: null,
     organizationId: row.organizationId,
-    apiKeyId: id(row.apiKeyId),
-    targetId: row.targetId,
+    apiKeyId: row.apiKeyId == null ? null : globalId("ApiKey", row.apiKeyId),
+    targetId: row.targetId == null ? null : globalId(TARGET_TYPE[action], row.targetId),
     detail: row.detail,
-    programId: id(row.programId),
+    programId: row.programId == null ? null : globalId("SubsidyProgram", row.programId),
     city: row.city,
     requestId: row.requestId,
     createdAt: row.createdAt,
@@ -31,22 +51,25 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
 export class AuditResolver {
   @Authorized("ADMIN", "CITY_FINANCE")
   @Query(() => AuditEntryConnection, {
-    description: "Audited actions, newest first: the admin sees all, a finance team the entries on its own city's programs",
+    description:
+      "Audited actions, newest first: the admin sees all, a finance team the entries on its own city's programs. Role: ADMIN, " +
+      "CITY_FINANCE. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after, malformed organizationId)",
   })
   async auditLog(
     @Ctx() ctx: Context,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
-    @Arg("action", () => AuditAction, { nullable: true }) action?: AuditAction | null,
-    @Arg("organizationId", () => ID, { nullable: true }) organizationId?: string | null,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+    @Arg("action", () => AuditAction, { nullable: true, description: "Only entries of this action; omit for all" }) action?: AuditAction | null,
+    @Arg("organizationId", () => ID, { nullable: true, description: 'Only entries of the organization that acted, an opaque id like "org_3"; omit for all' })
+    organizationId?: string | null,
   ) {
     const limit = pageSize(first);
-    const filter = { action, organizationId: organizationId == null ? null : parseId("organizationId", organizationId) };
+    const filter = { action, organizationId: parseOptionalId("organizationId", organizationId, "Organization") };
     const page = await auditEntries(ctx.db, requireViewer(ctx), filter, limit, after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toAuditEntry(e.node) })) };
   }
 
-  @FieldResolver(() => Organization, { nullable: true })
+  @FieldResolver(() => Organization, { nullable: true, description: "The organization that acted; null for the platform admin" })
   async organization(@Root() entry: AuditEntry, @Ctx() ctx: Context): Promise<Organization | null> {
     if (entry.organizationId == null) return null;
     const row = await ctx.loaders.byId(organizations).load(entry.organizationId);

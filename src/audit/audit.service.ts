@@ -99,5 +99,5 @@ export async function auditEntries(db: Executor, viewer: Viewer, filter: AuditFi
       .limit(first + 1),
     db.select({ total: count() }).from(auditLog).where(where),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
 }

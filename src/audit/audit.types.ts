@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Organization } from "../accounts/accounts.types.js";
 import { connectionOf } from "../graphql/pagination.js";
+import { Node } from "../graphql/node.js";
 
 /** What was done: one value per audited mutation, and the payments the server refused to settle an order with. */
 export enum AuditAction {
@@ -22,41 +23,64 @@ export enum AuditAction {
   /** A payment reported for an order (by a webhook or the reconciler) that is not the order's own, or not for its amount in CNY: the order was left as it was. */
   PAYMENT_MISMATCH = "PAYMENT_MISMATCH",
 }
-registerEnumType(AuditAction, { name: "AuditAction" });
+registerEnumType(AuditAction, {
+  name: "AuditAction",
+  description: "What an audited action did: one value per audited mutation, named after it",
+  valuesConfig: {
+    CREATE_ORGANIZATION: { description: "createOrganization (admin); targetId: the organization" },
+    CREATE_API_KEY: { description: "createApiKey (admin); targetId: the key, never its token" },
+    DECLARE_AFFILIATION: { description: "declareAffiliation (admin); targetId: the first organization" },
+    CREATE_DATA_CENTER: { description: "createDataCenter (admin); targetId: the data center" },
+    PUBLISH_OFFER: { description: "publishOffer (data center); targetId: the offer" },
+    UPDATE_OFFER: { description: "updateOffer (data center); targetId: the offer" },
+    WITHDRAW_OFFER: { description: "withdrawOffer (data center); targetId: the offer" },
+    PLACE_BID: { description: "placeBid (SME); targetId: the bid" },
+    CANCEL_BID: { description: "cancelBid (SME); targetId: the bid" },
+    CREATE_SUBSIDY_PROGRAM: { description: "createSubsidyProgram (city finance); targetId: the program" },
+    SET_SUBSIDY_PROGRAM_STATUS: { description: "setSubsidyProgramStatus (city finance); targetId: the program" },
+    DECIDE_VOUCHER_APPLICATION: { description: "decideVoucherApplication (city finance); targetId: the application" },
+    CHECKOUT: { description: "checkout (SME); targetId: the order" },
+    CANCEL_ORDER: { description: "cancelOrder (SME); targetId: the order" },
+    SETTLE_CITY_STATEMENT: { description: "settleCityStatement (city finance); targetId: the program" },
+    PAYMENT_MISMATCH: {
+      description: "A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was",
+    },
+  },
+});
 
-@ObjectType({ simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
 export class AuditEntry {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "audit_88"' })
   id!: string;
 
-  @Field(() => AuditAction)
+  @Field(() => AuditAction, { description: "What was done" })
   action!: AuditAction;
 
   @Field({ description: "The role that acted: ADMIN, SME, DATA_CENTER or CITY_FINANCE; SYSTEM for what the server found on its own (PAYMENT_MISMATCH)" })
   role!: string;
 
-  @Field(() => Organization, { nullable: true, description: "null for the platform admin" })
+  @Field(() => Organization, { nullable: true, description: "The organization that acted; null for the platform admin" })
   organization!: Organization | null;
 
-  @Field(() => ID, { nullable: true, description: "The API key used; null for the platform admin" })
+  @Field(() => ID, { nullable: true, description: 'Opaque id of the API key used, like "key_9"; null for the platform admin' })
   apiKeyId!: string | null;
 
-  @Field(() => ID, { nullable: true, description: "The object acted on (offer, bid, program, application, order, organization, ...)" })
+  @Field(() => ID, { nullable: true, description: "Opaque id of the object acted on (offer, bid, program, application, order, organization, ...; the action says which); null when none" })
   targetId!: string | null;
 
-  @Field(() => String, { nullable: true, description: "A short description; never a secret" })
+  @Field(() => String, { nullable: true, description: 'A short readable account of the change, like "ACTIVE H800 x32 at 18.50/GPU-h until 2027-01-11T00:00:00.000Z"; never a secret' })
   detail!: string | null;
 
-  @Field(() => ID, { nullable: true, description: "The subsidy program acted on, when there is one" })
+  @Field(() => ID, { nullable: true, description: 'Opaque id of the subsidy program acted on, like "program_1"; null when the action concerns none' })
   programId!: string | null;
 
-  @Field(() => String, { nullable: true, description: "That program's city" })
+  @Field(() => String, { nullable: true, description: "The city of that program; a finance team reads the entries of its own city" })
   city!: string | null;
 
-  @Field(() => String, { nullable: true, description: "The x-request-id of the request that acted" })
+  @Field(() => String, { nullable: true, description: "The X-Request-Id of the request that acted, to find it in the server's logs" })
   requestId!: string | null;
 
-  @Field()
+  @Field({ description: "When it was done (UTC), in the same transaction as the action" })
   createdAt!: Date;
 
   organizationId!: number | null;

@@ -421,5 +421,5 @@ export async function smeBids(
       .limit(first + 1),
     db.select({ total: count() }).from(bids).where(where),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
 }

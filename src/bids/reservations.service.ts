@@ -235,7 +235,7 @@ export async function offerReservations(
       .limit(first + 1),
     db.select({ total: count() }).from(reservations).where(ofOffer),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
 }
 
 /** Reservations by bid, for batch loading. */

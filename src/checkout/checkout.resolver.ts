@@ -3,12 +3,11 @@ import { reservations, vouchers } from "../db/schema.js";
 import type { Executor } from "../db/client.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
-import { notFound } from "../graphql/errors.js";
-import { idOrNull, parseId } from "../graphql/ids.js";
+import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
-import { pageSize } from "../graphql/pagination.js";
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { toReservation } from "../bids/bids.resolver.js";
 import { Reservation } from "../bids/bids.types.js";
 import { toVoucher } from "../vouchers/vouchers.resolver.js";
@@ -19,7 +18,7 @@ import type { OrderRow } from "./settlement.js";
 
 export function toOrder(row: OrderRow): Order {
   return Object.assign(new Order(), {
-    id: String(row.id),
+    id: globalId("Order", row.id),
     reservationId: row.reservationId,
     voucherId: row.voucherId,
     gross: Money.of(row.gross),
@@ -39,8 +38,8 @@ export function toOrder(row: OrderRow): Order {
 
 /** The audit trail's view of an order: amounts and status, never the payment's client secret. */
 function orderDetail(order: OrderRow): string {
-  const voucher = order.voucherId == null ? "no voucher" : `voucher ${order.voucherId}`;
-  return `${order.status} reservation ${order.reservationId}, ${voucher}: gross ${formatYuan(order.gross)}, subsidy ${formatYuan(order.subsidy)}, SME ${formatYuan(order.smeShare)}`;
+  const voucher = order.voucherId == null ? "no voucher" : `voucher ${globalId("Voucher", order.voucherId)}`;
+  return `${order.status} reservation ${globalId("Reservation", order.reservationId)}, ${voucher}: gross ${formatYuan(order.gross)}, subsidy ${formatYuan(order.subsidy)}, SME ${formatYuan(order.smeShare)}`;
 }
 
 @Resolver(() => Order)
@@ -48,13 +47,21 @@ export class CheckoutResolver {
   @Authorized("SME")
   @Mutation(() => Order, {
     description:
-      "Checks out a HELD reservation, with a voucher when given. The same idempotencyKey with the same input returns the same order; with other input it is CONFLICT.",
+      "Checks out a HELD reservation, with a voucher when given: the subsidy (see quote) is taken from the program's budget and " +
+      "the voucher, and the SME's share is charged. With the simulated provider, or a share of 0, the order is PAID at once; " +
+      "with Stripe it is PENDING_PAYMENT with payment.clientSecret for Stripe.js, and becomes PAID when Stripe confirms. The " +
+      "same idempotencyKey with the same input returns the same order; with other input it is CONFLICT. Role: SME (the " +
+      "reservation's holder). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (idempotencyKey, malformed voucherId), " +
+      "NOT_FOUND (unknown reservation or another SME's), CONFLICT (not HELD, hold lapsed, already has an order, key reused), " +
+      "NOT_ELIGIBLE (the voucher may not pay; extensions.reason says why, e.g. VOUCHER_EXPIRED, HUB_NOT_ELIGIBLE), " +
+      "PAYMENT_FAILED (extensions.retryable true: the provider was unreachable, retry with the same key; false: refused, " +
+      "the order is FAILED), RATE_LIMITED",
   })
-  async checkout(@Arg("input") input: CheckoutInput, @Ctx() ctx: Context): Promise<Order> {
+  async checkout(@Arg("input", { description: "The reservation, the voucher and the idempotency key" }) input: CheckoutInput, @Ctx() ctx: Context): Promise<Order> {
     const request = {
       smeId: orgIdOf(ctx),
-      reservationId: idOrNull(input.reservationId) ?? 0,
-      voucherId: input.voucherId == null ? null : parseId("voucherId", input.voucherId),
+      reservationId: parseId("reservationId", input.reservationId, "Reservation"),
+      voucherId: parseOptionalId("voucherId", input.voucherId, "Voucher"),
       idempotencyKey: input.idempotencyKey,
     };
     const actor = actorOf(ctx);
@@ -69,10 +76,16 @@ export class CheckoutResolver {
   }
 
   @Authorized("SME")
-  @Mutation(() => Order, { description: "Before the rental starts: a paid order is refunded (REFUNDED), an unpaid one CANCELLED" })
-  async cancelOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
-    const orderId = idOrNull(id);
-    if (orderId == null) throw notFound("Order");
+  @Mutation(() => Order, {
+    description:
+      "Cancels one of the caller's orders before the rental starts: a PAID one is refunded (REFUNDED), a PENDING_PAYMENT one " +
+      "CANCELLED (its payment can no longer be made). Either way the subsidy goes back to the budget and the voucher, and the " +
+      "GPUs are freed. Role: SME (the order's owner). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another " +
+      "SME's order), CONFLICT (the rental has started, or the order is already FAILED, CANCELLED or REFUNDED), PAYMENT_FAILED " +
+      "(the provider could not cancel or refund; retry), RATE_LIMITED",
+  })
+  async cancelOrder(@Arg("id", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) id: string, @Ctx() ctx: Context): Promise<Order> {
+    const orderId = parseId("id", id, "Order");
     const actor = actorOf(ctx);
     const cancelled = (tx: Executor, order: OrderRow) =>
       recordAudit(tx, actor, { action: "CANCEL_ORDER", targetId: order.id, programId: order.programId, detail: orderDetail(order) });
@@ -80,30 +93,34 @@ export class CheckoutResolver {
   }
 
   @Authorized("SME")
-  @Query(() => Order, { nullable: true, description: "One of the caller's orders; null for anyone else's" })
-  async order(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order | null> {
-    const orderId = idOrNull(id);
-    const row = orderId == null ? null : await service.ownOrder(ctx.db, orgIdOf(ctx), orderId);
+  @Query(() => Order, {
+    nullable: true,
+    description: "One of the caller's orders; null for an unknown id or another SME's order. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+  })
+  async order(@Arg("id", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) id: string, @Ctx() ctx: Context): Promise<Order | null> {
+    const row = await service.ownOrder(ctx.db, orgIdOf(ctx), parseId("id", id, "Order"));
     return row ? toOrder(row) : null;
   }
 
   @Authorized("SME")
-  @Query(() => OrderConnection, { description: "The caller's orders, newest first" })
+  @Query(() => OrderConnection, {
+    description: "The caller's orders, newest first, in every status. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after)",
+  })
   async myOrders(
     @Ctx() ctx: Context,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const page = await service.smeOrders(ctx.db, orgIdOf(ctx), pageSize(first), after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOrder(e.node) })) };
   }
 
-  @FieldResolver(() => Reservation)
+  @FieldResolver(() => Reservation, { description: "The reservation checked out" })
   async reservation(@Root() order: Order, @Ctx() ctx: Context): Promise<Reservation> {
     return toReservation((await ctx.loaders.byId(reservations).load(order.reservationId))!);
   }
 
-  @FieldResolver(() => Voucher, { nullable: true })
+  @FieldResolver(() => Voucher, { nullable: true, description: "The voucher that pays the subsidy; null without one" })
   async voucher(@Root() order: Order, @Ctx() ctx: Context): Promise<Voucher | null> {
     if (order.voucherId == null) return null;
     const row = await ctx.loaders.byId(vouchers).load(order.voucherId);

@@ -327,5 +327,5 @@ export async function smeOrders(db: Executor, smeId: number, first: number, afte
       .limit(first + 1),
     db.select({ total: count() }).from(orders).where(mine),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
 }

@@ -3,6 +3,7 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Reservation } from "../bids/bids.types.js";
 import { Voucher } from "../vouchers/vouchers.types.js";
+import { Node } from "../graphql/node.js";
 
 export enum OrderStatus {
   PENDING_PAYMENT = "PENDING_PAYMENT",
@@ -11,53 +12,65 @@ export enum OrderStatus {
   CANCELLED = "CANCELLED",
   REFUNDED = "REFUNDED",
 }
-registerEnumType(OrderStatus, { name: "OrderStatus" });
+registerEnumType(OrderStatus, {
+  name: "OrderStatus",
+  description: "Where an order stands: PENDING_PAYMENT, then PAID, FAILED or CANCELLED; a PAID one may become REFUNDED",
+  valuesConfig: {
+    PENDING_PAYMENT: {
+      description: "Waiting for the SME's payment (confirm it with payment.clientSecret); the subsidy is pending. Unpaid after 60 minutes, it is CANCELLED",
+    },
+    PAID: { description: "Paid: the reservation is CONFIRMED, the subsidy spent and billed to the city" },
+    FAILED: { description: "The payment failed: nothing charged, the subsidy back in the budget and the voucher, the GPUs freed" },
+    CANCELLED: { description: "Cancelled before payment (cancelOrder, or the payment window passed): nothing charged, subsidy and GPUs back" },
+    REFUNDED: { description: "Cancelled after payment, before the rental started: the SME's share refunded, subsidy and GPUs back" },
+  },
+});
 
 @ObjectType({ simpleResolvers: true, description: "The SME's share of an order, charged through the payment provider" })
 export class Payment {
-  @Field({ description: '"stripe" or "simulated"' })
+  @Field({ description: '"stripe", or "simulated" on a server without Stripe keys (succeeds at once)' })
   provider!: string;
 
-  @Field(() => String, { nullable: true, description: "The provider's id, e.g. a Stripe PaymentIntent id" })
+  @Field(() => String, { nullable: true, description: 'The provider\'s id, like a Stripe PaymentIntent id "pi_3Q…"; null when nothing was charged (smeShare 0) or not yet' })
   providerRef!: string | null;
 
   @Field({ description: "The provider's status, e.g. requires_payment_method, processing, succeeded, canceled, refunded" })
   status!: string;
 
-  @Field(() => String, { nullable: true, description: "For the client app to confirm the payment (Stripe.js); null when nothing is to confirm" })
+  @Field(() => String, { nullable: true, description: "For the client app to confirm the payment with Stripe.js; null when nothing is left to confirm (any status but PENDING_PAYMENT)" })
   clientSecret!: string | null;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "The checkout of one reservation: gross = subsidy + smeShare, to the fen, and the SME's payment" })
 export class Order {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "order_7"' })
   id!: string;
 
-  @Field(() => Reservation)
+  @Field(() => Reservation, { description: "The reservation checked out" })
   reservation!: Reservation;
 
-  @Field(() => Voucher, { nullable: true })
+  @Field(() => Voucher, { nullable: true, description: "The voucher that pays the subsidy; null without one" })
   voucher!: Voucher | null;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The rent: gpuCount × hours × pricePerGpuHour of the reservation" })
   gross!: Money;
 
-  @Field(() => Money, { description: "Paid by the city's budget" })
+  @Field(() => Money, { description: "Paid by the city's budget through the voucher; 0 without one" })
   subsidy!: Money;
 
-  @Field(() => Money, { description: "Paid by the SME through the payment provider" })
+  @Field(() => Money, { description: "Paid by the SME through the payment provider: gross - subsidy" })
   smeShare!: Money;
 
-  @Field(() => OrderStatus)
+  @Field(() => OrderStatus, { description: "Where the order stands" })
   status!: OrderStatus;
 
-  @Field(() => Payment)
+  @Field(() => Payment, { description: "The SME's payment" })
   payment!: Payment;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When the payment succeeded (UTC); null until PAID. Claims are billed to this month" })
   paidAt!: Date | null;
 
-  @Field()
+  @Field({ description: "When the checkout was made (UTC)" })
   createdAt!: Date;
 
   reservationId!: number;
@@ -66,14 +79,18 @@ export class Order {
 
 export const OrderConnection = connectionOf("Order", Order);
 
-@InputType()
+@InputType({ description: "The input of checkout: which reservation, with which voucher, under which idempotency key" })
 export class CheckoutInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'A HELD reservation of the caller\'s, an opaque id like "reservation_12"' })
   reservationId!: string;
 
-  @Field(() => ID, { nullable: true, description: "A voucher of the caller's; without one the SME pays the gross" })
+  @Field(() => ID, { nullable: true, description: 'A voucher of the caller\'s, an opaque id like "voucher_1"; without one the SME pays the gross' })
   voucherId?: string | null;
 
-  @Field({ description: "Chosen by the client; the same key with the same input returns the same order" })
+  @Field({
+    description:
+      'Chosen by the client, 1 to 200 printable ASCII characters without spaces, like "rent-2027-06-01-a": the same key with ' +
+      "the same input returns the same order (retry safely), with other input it is CONFLICT",
+  })
   idempotencyKey!: string;
 }

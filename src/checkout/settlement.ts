@@ -11,6 +11,7 @@ import { confirmReservation, releaseReservation } from "../bids/reservations.ser
 import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
 import { recordAuditOnce } from "../audit/audit.service.js";
 import { PAYMENT_CURRENCY, type PaymentStatus } from "../payments/provider.js";
+import { globalId } from "../graphql/ids.js";
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -118,7 +119,7 @@ export async function recordPaymentMismatch(
     {
       action: "PAYMENT_MISMATCH",
       targetId: order.id,
-      detail: `${payment.ref} (${payment.status}, ${amount}) not applied to ${order.status} order ${order.id}: ${reason}`,
+      detail: `${payment.ref} (${payment.status}, ${amount}) not applied to ${order.status} order ${globalId("Order", order.id)}: ${reason}`,
     },
   );
 }

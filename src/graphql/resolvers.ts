@@ -9,6 +9,7 @@ import { SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver 
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
+import { NodeResolver } from "./node.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [AccountsResolver, OffersResolver, DataCentersResolver, MaintenanceResolver, BidsResolver, ReservationsResolver, SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver, LedgerResolver, ReportsResolver, StatementLineResolver, CheckoutResolver, AuditResolver];
+export const resolvers: NonEmptyArray<Function> = [AccountsResolver, OffersResolver, DataCentersResolver, MaintenanceResolver, BidsResolver, ReservationsResolver, SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver, LedgerResolver, ReportsResolver, StatementLineResolver, CheckoutResolver, AuditResolver, NodeResolver];

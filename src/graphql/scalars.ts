@@ -44,7 +44,12 @@ function parse(value: unknown): Date {
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: "DateTime",
-  description: "An ISO-8601 date and time in UTC, like 2026-12-01T08:00:00.000Z; taken exactly, to the millisecond at most",
+  description:
+    "An instant as an RFC 3339 date-time string. Answers are always UTC with milliseconds, like " +
+    '"2026-12-01T08:00:00.000Z". Inputs must carry a time zone, Z or an offset (converted to UTC), like ' +
+    '"2026-12-01T08:00:00Z" or "2026-12-01T16:00:00+08:00"; anything else is BAD_USER_INPUT. Times of offers, ' +
+    "bids and reservations are whole UTC hours. Inputs are taken exactly: digits past the milliseconds must be zeros.",
+  specifiedByURL: "https://datatracker.ietf.org/doc/html/rfc3339",
   serialize: (value) => (value instanceof Date ? value : new Date(String(value))).toISOString(),
   parseValue: parse,
   parseLiteral: (ast) => {

@@ -21,8 +21,24 @@ export function buildSchema(): Promise<GraphQLSchema> {
     // Inputs are checked by the services, with the codes API.md names; there are no class-validator
     // rules, so its pass over every input argument of every request is off.
     validate: false,
-  }).then(readingCarried);
+  })
+    .then(readingCarried)
+    .then(describingRoots);
   return built;
+}
+
+/** type-graphql builds Query and Mutation without a description; the schema's conventions go there. */
+function describingRoots(schema: GraphQLSchema): GraphQLSchema {
+  schema.getQueryType()!.description =
+    "Reads. gpuModels, offers, offer and dataCenters need no token; everything else needs Authorization: Bearer <token>, " +
+    "and each field names the roles it allows. Errors carry extensions.code: UNAUTHENTICATED (no or unknown token), " +
+    "FORBIDDEN (another role), BAD_USER_INPUT (extensions.field names the input), NOT_FOUND (another organization's " +
+    "objects are not found, exactly like unknown ids), NOT_ELIGIBLE (extensions.reason says why).";
+  schema.getMutationType()!.description =
+    "Changes; every one needs Authorization: Bearer <token> and names the roles it allows and the codes of its errors " +
+    "(extensions.code; CONFLICT: a state or idempotency clash). A failed mutation changes nothing. Mutations are limited " +
+    "per API key and per client IP: RATE_LIMITED, with extensions.retryAfterSeconds.";
+  return schema;
 }
 
 /**

@@ -281,5 +281,5 @@ export async function programLedger(db: Executor, programId: number, first: numb
       .limit(first + 1),
     db.select({ total: count() }).from(ledgerEntries).where(mine),
   ]);
-  return toPage(rows, first, Number(total), (row) => encodeCursor([row.id]), (row) => row);
+  return toPage(rows, first, Number(total), (row) => encodeCursor([row.id]), (row) => row, after != null);
 }

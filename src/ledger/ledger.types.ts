@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
+import { Node } from "../graphql/node.js";
 
 export enum LedgerEntryKind {
   RESERVE = "RESERVE",
@@ -10,33 +11,33 @@ export enum LedgerEntryKind {
 }
 registerEnumType(LedgerEntryKind, {
   name: "LedgerEntryKind",
-  description: "RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available",
+  description: "Which balances of a program's budget an entry moved: RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available",
+  valuesConfig: {
+    RESERVE: { description: "Checkout: available -> pending, and off the voucher's remaining" },
+    POST: { description: "Payment succeeded: pending -> spent; the claim is billed in the month of payment" },
+    VOID: { description: "Payment failed, hold lapsed or order cancelled before payment: pending -> available, and back on the voucher" },
+    REFUND: { description: "Paid order refunded: spent -> available, and back on the voucher; a negative claim on the next open statement" },
+  },
 });
 
-@ObjectType({ simpleResolvers: true, description: "The order a ledger entry belongs to" })
-export class OrderRef {
-  @Field(() => ID)
-  id!: string;
-}
-
-@ObjectType({ simpleResolvers: true, description: "One append-only move of a program's budget" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "One append-only move of a program's budget" })
 export class LedgerEntry {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "ledger_301"' })
   id!: string;
 
-  @Field(() => LedgerEntryKind)
+  @Field(() => LedgerEntryKind, { description: "Which balances it moved between" })
   kind!: LedgerEntryKind;
 
   @Field(() => Money, { description: "Always positive; the kind says which balances it moved between" })
   amount!: Money;
 
-  @Field(() => OrderRef)
-  order!: OrderRef;
+  /** The order's row key; its field resolver loads the order. */
+  orderId!: number;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id of the voucher that pays the subsidy, like "voucher_1"' })
   voucherId!: string;
 
-  @Field()
+  @Field({ description: "When the move was made (UTC)" })
   createdAt!: Date;
 }
 

@@ -2,12 +2,12 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
-import { badInput, notFound } from "../graphql/errors.js";
-import { idOrNull, parseId } from "../graphql/ids.js";
+import { badInput } from "../graphql/errors.js";
+import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
-import { pageSize } from "../graphql/pagination.js";
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { toOrganization } from "../accounts/accounts.resolver.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { freeGpus } from "./capacity.js";
@@ -33,17 +33,17 @@ const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
 
 export function toGpuModel(row: GpuModelRow): GpuModel {
   let model = gpuModelObjects.get(row);
-  if (!model) gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: String(row.id) })));
+  if (!model) gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
   return model;
 }
 
 export function toDataCenter(row: service.ShownDataCenter): DataCenter {
-  return Object.assign(new DataCenter(), row, { id: String(row.id) });
+  return Object.assign(new DataCenter(), row, { id: globalId("DataCenter", row.id), rowId: row.id });
 }
 
 export function toOffer(row: service.ListedOffer): Offer {
   return Object.assign(new Offer(), row, {
-    id: String(row.id),
+    id: globalId("Offer", row.id),
     pricePerGpuHour: Money.of(row.pricePerGpuHour),
     status: row.status as OfferStatus,
     row,
@@ -62,22 +62,26 @@ function requirePeriod(from: Date, to: Date): void {
 
 @Resolver(() => Offer)
 export class OffersResolver {
-  @Query(() => [GpuModel], { description: "The GPU catalog" })
+  @Query(() => [GpuModel], { description: "The GPU catalog, in a fixed order. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token" })
   gpuModels(@Ctx() ctx: Context): GpuModel[] {
     return ctx.app.catalog.all().map(toGpuModel);
   }
 
-  @Query(() => OfferConnection, { description: "Active offers, anyone may search" })
+  @Query(() => OfferConnection, {
+    description:
+      "Searches the ACTIVE offers, cheapest first by default. Role: anyone, no token needed. Errors: BAD_USER_INPUT (a filter " +
+      "field, first, after; extensions.field names it), UNAUTHENTICATED only for an unknown token",
+  })
   async offers(
     @Ctx() ctx: Context,
-    @Arg("filter", () => OfferFilter, { nullable: true }) filter?: OfferFilter,
-    @Arg("sort", () => OfferSort, { defaultValue: OfferSort.PRICE_ASC }) sort: OfferSort = OfferSort.PRICE_ASC,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("filter", () => OfferFilter, { nullable: true, description: "Which offers to keep; omit for all active offers" }) filter?: OfferFilter,
+    @Arg("sort", () => OfferSort, { defaultValue: OfferSort.PRICE_ASC, description: "The order of the list" }) sort: OfferSort = OfferSort.PRICE_ASC,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const search = {
       ...filter,
-      dataCenterId: filter?.dataCenterId == null ? null : parseId("filter.dataCenterId", filter.dataCenterId),
+      dataCenterId: parseOptionalId("filter.dataCenterId", filter?.dataCenterId, "DataCenter"),
     };
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
     // The page came with its data centers and operators, and the catalog knows the models: these
@@ -93,28 +97,40 @@ export class OffersResolver {
     return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges };
   }
 
-  @Query(() => Offer, { nullable: true })
-  async offer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer | null> {
-    const offerId = idOrNull(id);
-    const row = offerId == null ? null : await ctx.loaders.byId(offers).load(offerId);
+  @Query(() => Offer, {
+    nullable: true,
+    description: "One offer, in any status; null for an unknown id. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token",
+  })
+  async offer(@Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string, @Ctx() ctx: Context): Promise<Offer | null> {
+    const row = await ctx.loaders.byId(offers).load(parseId("id", id, "Offer"));
     return row ? toOffer(row) : null;
   }
 
   @Authorized("DATA_CENTER")
-  @Query(() => OfferConnection, { description: "The calling operator's offers, newest first, in every status" })
+  @Query(() => OfferConnection, {
+    description:
+      "The offers of the caller's data centers, newest first, in every status. Role: DATA_CENTER. Errors: UNAUTHENTICATED, " +
+      "FORBIDDEN, BAD_USER_INPUT (first, after)",
+  })
   async myOffers(
     @Ctx() ctx: Context,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const page = await service.operatorOffers(ctx.db, orgIdOf(ctx), pageSize(first), after);
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
   }
 
   @Authorized("DATA_CENTER")
-  @Mutation(() => Offer)
-  async publishOffer(@Arg("input") input: PublishOfferInput, @Ctx() ctx: Context): Promise<Offer> {
-    const dataCenterId = parseId("dataCenterId", input.dataCenterId);
+  @Mutation(() => Offer, {
+    description:
+      "Publishes an ACTIVE offer in one of the caller's data centers; open bids it can serve are matched to it at once. Role: " +
+      "DATA_CENTER. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (any field: unknown gpuModel, a time not on a whole " +
+      "hour, a window ending before it starts or in the past, minHours longer than the window, a malformed price; " +
+      "extensions.field names it), NOT_FOUND (unknown data center or another operator's), RATE_LIMITED",
+  })
+  async publishOffer(@Arg("input", { description: "The data center, GPUs, price and window" }) input: PublishOfferInput, @Ctx() ctx: Context): Promise<Offer> {
+    const dataCenterId = parseId("dataCenterId", input.dataCenterId, "DataCenter");
     const row = await ctx.db.transaction(async (tx) => {
       const offer = await service.publishOffer(tx, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
       await recordAudit(tx, actorOf(ctx), { action: "PUBLISH_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) });
@@ -125,10 +141,17 @@ export class OffersResolver {
   }
 
   @Authorized("DATA_CENTER")
-  @Mutation(() => Offer, { description: "Reserved capacity can never be taken away (CONFLICT)" })
-  async updateOffer(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateOfferInput, @Ctx() ctx: Context): Promise<Offer> {
-    const offerId = idOrNull(id);
-    if (offerId == null) throw notFound("Offer");
+  @Mutation(() => Offer, {
+    description:
+      "Changes the price, GPU count, end or status of one of the caller's offers. Reserved capacity can never be taken away: " +
+      "fewer GPUs than some hour has reserved, or an end before a live reservation's, is CONFLICT. Open bids are matched again " +
+      "when capacity grows. Role: DATA_CENTER (the offer's operator). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, " +
+      "NOT_FOUND (unknown id or another operator's offer), CONFLICT (reserved capacity, or a WITHDRAWN offer), RATE_LIMITED",
+  })
+  async updateOffer(
+    @Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string,
+    @Arg("input", { description: "The changes; omitted fields stay as they are" }) input: UpdateOfferInput, @Ctx() ctx: Context): Promise<Offer> {
+    const offerId = parseId("id", id, "Offer");
     const result = await ctx.db.transaction(async (tx) => {
       const updated = await service.updateOffer(tx, orgIdOf(ctx), offerId, input, ctx.now);
       await recordAudit(tx, actorOf(ctx), { action: "UPDATE_OFFER", targetId: offerId, detail: offerDetail(ctx, updated.offer) });
@@ -139,10 +162,15 @@ export class OffersResolver {
   }
 
   @Authorized("DATA_CENTER")
-  @Mutation(() => Offer, { description: "Only an offer without live reservations can be withdrawn" })
-  async withdrawOffer(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Offer> {
-    const offerId = idOrNull(id);
-    if (offerId == null) throw notFound("Offer");
+  @Mutation(() => Offer, {
+    description:
+      "Withdraws one of the caller's offers for good (WITHDRAWN); only an offer without live (HELD or CONFIRMED, not yet " +
+      "ended) reservations can be withdrawn: pause it otherwise. Withdrawing it again returns it unchanged. Role: DATA_CENTER " +
+      "(the offer's operator). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another operator's offer), " +
+      "CONFLICT (live reservations), RATE_LIMITED",
+  })
+  async withdrawOffer(@Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string, @Ctx() ctx: Context): Promise<Offer> {
+    const offerId = parseId("id", id, "Offer");
     const row = await ctx.db.transaction(async (tx) => {
       const withdrawn = await service.withdrawOffer(tx, orgIdOf(ctx), offerId, ctx.now);
       await recordAudit(tx, actorOf(ctx), { action: "WITHDRAW_OFFER", targetId: offerId, detail: offerDetail(ctx, withdrawn) });
@@ -151,23 +179,27 @@ export class OffersResolver {
     return toOffer(row);
   }
 
-  @FieldResolver(() => DataCenter)
+  @FieldResolver(() => DataCenter, { description: "The data center whose GPUs these are" })
   dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): Promise<DataCenter> {
     // Not called for an offer that carries its data center (a search page's): see CARRIED in schema.ts.
     return ctx.loaders.byId(dataCenters).load(offer.dataCenterId).then((row) => toDataCenter(row!));
   }
 
-  @FieldResolver(() => GpuModel)
+  @FieldResolver(() => GpuModel, { description: "The GPU model" })
   gpuModel(@Root() offer: Offer, @Ctx() ctx: Context): GpuModel {
     // Not called for an offer that carries its model (a search page's): see CARRIED in schema.ts.
     return toGpuModel(ctx.app.catalog.model(offer.gpuModelId));
   }
 
-  @FieldResolver(() => Int, { description: "The fewest free GPUs in any hour of [from, to); 0 outside the offer's window" })
+  @FieldResolver(() => Int, {
+    description:
+      "The fewest free GPUs in any hour of [from, to): gpuCount less the GPUs of HELD and CONFIRMED reservations; 0 when " +
+      "[from, to) is not inside the offer's window. Errors: BAD_USER_INPUT (to not after from)",
+  })
   async freeGpus(
     @Root() offer: Offer,
-    @Arg("from") from: Date,
-    @Arg("to") to: Date,
+    @Arg("from", { description: 'The start of the period, like "2027-06-01T00:00:00Z"' }) from: Date,
+    @Arg("to", { description: 'The end of the period (exclusive), after from, like "2027-06-02T00:00:00Z"' }) to: Date,
     @Ctx() ctx: Context,
   ): Promise<number> {
     requirePeriod(from, to);
@@ -189,33 +221,51 @@ export class OffersResolver {
 
 @Resolver(() => DataCenter)
 export class DataCentersResolver {
-  @Query(() => [DataCenter], { description: "Data centers, optionally of one hub" })
-  async dataCenters(@Ctx() ctx: Context, @Arg("hub", () => String, { nullable: true }) hub?: string): Promise<DataCenter[]> {
+  @Query(() => [DataCenter], {
+    description: "Data centers, oldest first, optionally of one hub. Role: anyone, no token needed. Errors: BAD_USER_INPUT (unknown hub), UNAUTHENTICATED only for an unknown token",
+  })
+  async dataCenters(
+    @Ctx() ctx: Context,
+    @Arg("hub", () => String, { nullable: true, description: 'Only this hub\'s, one of the ten spelled exactly, like "Ningxia Zhongwei"; omit for all' })
+    hub?: string,
+  ): Promise<DataCenter[]> {
     return (await service.listDataCenters(ctx.db, hub)).map(toDataCenter);
   }
 
   @Authorized("ADMIN")
-  @Mutation(() => DataCenter)
-  async createDataCenter(@Arg("input") input: CreateDataCenterInput, @Ctx() ctx: Context): Promise<DataCenter> {
-    const operatorId = parseId("operatorId", input.operatorId);
+  @Mutation(() => DataCenter, {
+    description:
+      "Registers a data center for an operator, whose DATA_CENTER keys may then publish offers in it. Role: ADMIN. Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (name, hub, province, an operatorId that is not a DATA_CENTER_OPERATOR), " +
+      "NOT_FOUND (unknown operator), RATE_LIMITED",
+  })
+  async createDataCenter(@Arg("input", { description: "Its name, hub, province and operator" }) input: CreateDataCenterInput, @Ctx() ctx: Context): Promise<DataCenter> {
+    const operatorId = parseId("operatorId", input.operatorId, "Organization");
     const row = await ctx.db.transaction(async (tx) => {
       const dc = await service.createDataCenter(tx, { ...input, operatorId });
-      await recordAudit(tx, actorOf(ctx), { action: "CREATE_DATA_CENTER", targetId: dc.id, detail: `${dc.name} (${dc.hub}) for operator ${operatorId}` });
+      await recordAudit(tx, actorOf(ctx), { action: "CREATE_DATA_CENTER", targetId: dc.id, detail: `${dc.name} (${dc.hub}) for operator ${globalId("Organization", operatorId)}` });
       return dc;
     });
     return toDataCenter(row);
   }
 
-  @FieldResolver(() => Organization)
+  @FieldResolver(() => Organization, { description: "The data center operator that runs it and publishes its offers" })
   operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Promise<Organization> {
     // Not called for a data center that carries its operator: see CARRIED in schema.ts.
     return ctx.loaders.byId(organizations).load(dc.operatorId).then((row) => toOrganization(row!));
   }
 
   @FieldResolver(() => Number, {
-    description: "Reserved GPU-hours (HELD and CONFIRMED) / offered GPU-hours of its offers in [from, to); 0 when nothing is offered",
+    description:
+      "Reserved GPU-hours (HELD and CONFIRMED) / offered GPU-hours of its offers in [from, to), from 0 to 1, like 0.27; 0 " +
+      "when nothing is offered. Matching prefers the least-used data center among equal prices. Errors: BAD_USER_INPUT (to not after from)",
   })
-  async utilization(@Root() dc: DataCenter, @Arg("from") from: Date, @Arg("to") to: Date, @Ctx() ctx: Context): Promise<number> {
+  async utilization(
+    @Root() dc: DataCenter,
+    @Arg("from", { description: 'The start of the period, like "2027-06-01T00:00:00Z"' }) from: Date,
+    @Arg("to", { description: 'The end of the period (exclusive), after from, like "2027-07-01T00:00:00Z"' }) to: Date,
+    @Ctx() ctx: Context,
+  ): Promise<number> {
     requirePeriod(from, to);
     const loader = ctx.loaders.named<{ id: number; from: Date; to: Date }, number>(
       "utilization",
@@ -237,6 +287,6 @@ export class DataCentersResolver {
       },
       (k) => `${k.id}:${k.from.getTime()}:${k.to.getTime()}`,
     );
-    return loader.load({ id: Number(dc.id), from, to });
+    return loader.load({ id: dc.rowId, from, to });
   }
 }

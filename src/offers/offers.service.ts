@@ -165,7 +165,7 @@ export async function searchOffers(
   // An empty page has no row to carry the count: none match, or the cursor is past the last.
   const total = raw.length ? Number(raw[0].total_count) : after ? Number((await rowsOf<{ count: string }>(db, counted))[0].count) : 0;
   const rows = raw.map((row) => ({ offer: rowFrom(offers, row) as ListedOffer, dataCenter: rowFrom(dataCenters, row, "dc_"), operator: rowFrom(organizations, row, "op_") }));
-  const page = toPage(rows, first, total, (r) => order.cursorOf(r.offer), (r) => r.offer);
+  const page = toPage(rows, first, total, (r) => order.cursorOf(r.offer), (r) => r.offer, after != null);
   return { ...page, related: rows.slice(0, first).map((r) => ({ dataCenter: r.dataCenter, operator: r.operator })) };
 }
 
@@ -183,7 +183,7 @@ export async function operatorOffers(db: Executor, operatorId: number, first: nu
       .limit(first + 1),
     db.select({ total: count() }).from(offers).innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)).where(mine),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.offer.id]), (r) => r.offer);
+  return toPage(rows, first, Number(total), (r) => encodeCursor([r.offer.id]), (r) => r.offer, after != null);
 }
 
 // ------------------------------------------------------------------ publish and change

@@ -2,91 +2,117 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Organization } from "../accounts/accounts.types.js";
+import { HUB_NAMES } from "../db/reference.js";
+import { Node } from "../graphql/node.js";
+
+/** The hubs as descriptions list them. */
+const HUB_LIST = [...HUB_NAMES].join(", ");
 
 export enum OfferStatus {
   ACTIVE = "ACTIVE",
   PAUSED = "PAUSED",
   WITHDRAWN = "WITHDRAWN",
 }
-registerEnumType(OfferStatus, { name: "OfferStatus" });
+registerEnumType(OfferStatus, {
+  name: "OfferStatus",
+  description: "Whether an offer takes new bids",
+  valuesConfig: {
+    ACTIVE: { description: "Listed in searches and matched to bids" },
+    PAUSED: { description: "Not listed nor matched for now; its reservations stand. updateOffer makes it ACTIVE again" },
+    WITHDRAWN: { description: "Taken off the market for good; only an offer without live reservations can be withdrawn" },
+  },
+});
 
 export enum OfferSort {
   PRICE_ASC = "PRICE_ASC",
   PRICE_DESC = "PRICE_DESC",
   NEWEST = "NEWEST",
 }
-registerEnumType(OfferSort, { name: "OfferSort" });
+registerEnumType(OfferSort, {
+  name: "OfferSort",
+  description: "The order of offers in a search",
+  valuesConfig: {
+    PRICE_ASC: { description: "Cheapest price per GPU-hour first; equal prices oldest offer first" },
+    PRICE_DESC: { description: "Dearest price per GPU-hour first; equal prices newest offer first" },
+    NEWEST: { description: "Most recently published first" },
+  },
+});
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A GPU model of the catalog, the same in every database" })
 export class GpuModel {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "gpu_1"; inputs name a model by its name instead' })
   id!: string;
 
-  @Field({ description: 'The name inputs use, like "H800"' })
+  @Field({ description: 'The name inputs use, like "H800" or "Ascend 910B"' })
   name!: string;
 
-  @Field()
+  @Field({ description: 'The maker, like "NVIDIA" or "Huawei"' })
   vendor!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Memory per GPU in GB, like 80" })
   memoryGb!: number;
 
-  @Field({ description: "Made in China: some programs pay a higher rate for it" })
+  @Field({ description: "Made in China: some programs pay a higher rate for it (domesticRateBasisPoints)" })
   domestic!: boolean;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A data center in one of the national computing hubs, run by a data center operator" })
 export class DataCenter {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "dc_2"' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'Its name, like "Zhongwei Desert Cloud DC-1"' })
   name!: string;
 
-  @Field({ description: "One of the ten national computing hubs" })
+  @Field({ description: `One of the ten national computing hubs: ${HUB_LIST}` })
   hub!: string;
 
-  @Field()
+  @Field({ description: 'The province, like "Ningxia"' })
   province!: string;
 
-  @Field(() => Organization)
+  @Field(() => Organization, { description: "The data center operator that runs it and publishes its offers" })
   operator!: Organization;
 
+  /** The row key behind the global id. */
+  rowId!: number;
   operatorId!: number;
   /** The operator, when the query that found the data center brought it along. */
   loadedOperator?: Organization;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node,
+  simpleResolvers: true,
+  description: "GPUs a data center offers for rent: gpuCount GPUs of one model, a price per GPU-hour, a window of whole UTC hours",
+})
 export class Offer {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "offer_123"' })
   id!: string;
 
-  @Field(() => DataCenter)
+  @Field(() => DataCenter, { description: "The data center whose GPUs these are" })
   dataCenter!: DataCenter;
 
-  @Field(() => GpuModel)
+  @Field(() => GpuModel, { description: "The GPU model" })
   gpuModel!: GpuModel;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many GPUs are offered in every hour of the window (reserved ones included; see freeGpus)" })
   gpuCount!: number;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The rent per GPU per hour, before any subsidy" })
   pricePerGpuHour!: Money;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "The shortest rental it takes, in hours: a bid for fewer hours is not matched to it" })
   minHours!: number;
 
-  @Field()
+  @Field({ description: "The start of the window, a whole UTC hour" })
   availableFrom!: Date;
 
-  @Field()
+  @Field({ description: "The end of the window (exclusive), a whole UTC hour" })
   availableUntil!: Date;
 
-  @Field(() => OfferStatus)
+  @Field(() => OfferStatus, { description: "Whether it takes new bids" })
   status!: OfferStatus;
 
-  @Field()
+  @Field({ description: "When it was published (UTC)" })
   createdAt!: Date;
 
   dataCenterId!: number;
@@ -100,54 +126,62 @@ export class Offer {
 
 export const OfferConnection = connectionOf("Offer", Offer);
 
-@InputType()
+@InputType({ description: "The filter of offers: which offers a search keeps; every condition given must hold, an omitted one keeps all" })
 export class OfferFilter {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'A GPU model name listed by gpuModels, like "H800"; another is BAD_USER_INPUT' })
   gpuModel?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'One of the ten national hubs spelled exactly, like "Ningxia Zhongwei"; another is BAD_USER_INPUT' })
   hub?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'A province spelled as data centers list it, like "Ningxia"' })
   province?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'One data center, an opaque id like "dc_2"' })
   dataCenterId?: string | null;
 
-  @Field(() => String, { nullable: true, description: "Yuan, like \"20.00\"" })
+  @Field(() => String, { nullable: true, description: "At most this price per GPU-hour: yuan with at most two decimals, like \"20.00\"" })
   maxPricePerGpuHour?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: "At least this many GPUs offered (reserved ones included), 1 to 100000" })
   minGpuCount?: number | null;
 
-  @Field({ nullable: true, description: "With availableUntil: keep offers whose window covers [availableFrom, availableUntil)" })
+  @Field({
+    nullable: true,
+    description:
+      "Keep offers available at this instant (availableFrom <= it < availableUntil); with availableUntil too, offers whose " +
+      'window covers all of [availableFrom, availableUntil). Like "2027-06-01T00:00:00Z"',
+  })
   availableFrom?: Date;
 
-  @Field({ nullable: true })
+  @Field({
+    nullable: true,
+    description: 'Keep offers whose window reaches this instant (availableFrom < it <= availableUntil); after availableFrom when both are given. Like "2027-06-08T00:00:00Z"',
+  })
   availableUntil?: Date;
 }
 
-@InputType()
+@InputType({ description: "The input of publishOffer: a new offer" })
 export class PublishOfferInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'One of the caller\'s data centers, an opaque id like "dc_2"' })
   dataCenterId!: string;
 
-  @Field()
+  @Field({ description: 'A GPU model name listed by gpuModels, like "H800"' })
   gpuModel!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many GPUs in every hour of the window, 1 to 100000" })
   gpuCount!: number;
 
-  @Field({ description: "Yuan per GPU-hour, like \"18.50\"" })
+  @Field({ description: 'The rent per GPU per hour: yuan with at most two decimals, more than 0 and at most "100000.00", like "18.50"' })
   pricePerGpuHour!: string;
 
-  @Field()
+  @Field({ description: 'The start of the window, a whole UTC hour, like "2027-01-04T00:00:00Z"' })
   availableFrom!: Date;
 
-  @Field()
+  @Field({ description: 'The end of the window (exclusive), a whole UTC hour after availableFrom and in the future, at most 8784 hours (366 days) on; like "2027-01-11T00:00:00Z"' })
   availableUntil!: Date;
 
-  @Field(() => Int, { defaultValue: 1 })
+  @Field(() => Int, { defaultValue: 1, description: "The shortest rental it takes, in hours: at least 1 and no longer than the window" })
   minHours!: number;
 }
 
@@ -155,34 +189,44 @@ export enum UpdatableOfferStatus {
   ACTIVE = "ACTIVE",
   PAUSED = "PAUSED",
 }
-registerEnumType(UpdatableOfferStatus, { name: "UpdatableOfferStatus" });
+registerEnumType(UpdatableOfferStatus, {
+  name: "UpdatableOfferStatus",
+  description: "The statuses updateOffer may set (withdrawOffer withdraws)",
+  valuesConfig: {
+    ACTIVE: { description: "Listed and matched again" },
+    PAUSED: { description: "Not listed nor matched; its reservations stand" },
+  },
+});
 
-@InputType()
+@InputType({ description: "The input of updateOffer: the changes to an offer; an omitted field stays as it is" })
 export class UpdateOfferInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'A new price per GPU-hour in yuan, like "17.00", for new reservations only: existing ones keep their price',
+  })
   pricePerGpuHour?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: "A new GPU count, 1 to 100000; not below what some hour has reserved (CONFLICT)" })
   gpuCount?: number | null;
 
-  @Field({ nullable: true })
+  @Field({ nullable: true, description: "A new end of the window, a whole UTC hour in the future; not before a live reservation ends (CONFLICT)" })
   availableUntil?: Date;
 
-  @Field(() => UpdatableOfferStatus, { nullable: true })
+  @Field(() => UpdatableOfferStatus, { nullable: true, description: "Pause or resume the offer" })
   status?: UpdatableOfferStatus | null;
 }
 
-@InputType()
+@InputType({ description: "The input of createDataCenter: a new data center" })
 export class CreateDataCenterInput {
-  @Field()
+  @Field({ description: 'Its name, 1 to 200 characters, like "Horinger DC-2"' })
   name!: string;
 
-  @Field()
+  @Field({ description: `One of the ten national hubs, spelled exactly: ${HUB_LIST}` })
   hub!: string;
 
-  @Field()
+  @Field({ description: 'The province, 1 to 100 characters, like "Inner Mongolia"' })
   province!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The organization that runs it, a DATA_CENTER_OPERATOR, an opaque id like "org_3"' })
   operatorId!: string;
 }

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { dataCenters } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
-import { idOrNull } from "../graphql/ids.js";
+import { parseId, parseOptionalId, statementId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { Money } from "../graphql/money.type.js";
@@ -12,8 +12,9 @@ import { toSubsidyProgram } from "../vouchers/vouchers.resolver.js";
 import { CityStatement, SpendDimension, SpendReport, StatementLine, StatementStatus } from "./reports.types.js";
 import * as reports from "./reports.service.js";
 
-function toStatement(data: reports.StatementData): CityStatement {
+export function toStatement(data: reports.StatementData): CityStatement {
   return Object.assign(new CityStatement(), {
+    id: statementId(data.program.id, data.month),
     program: toSubsidyProgram(data.program),
     month: data.month,
     status: data.status as StatementStatus,
@@ -29,18 +30,25 @@ function toStatement(data: reports.StatementData): CityStatement {
 export class ReportsResolver {
   @Authorized("CITY_FINANCE", "ADMIN")
   @Query(() => SpendReport, {
-    description: "Paid orders with a voucher by payment time in [from, to), grouped by the dimensions (a finance team: its own city only)",
+    description:
+      "The subsidy spend: paid orders with a voucher, by payment time in [from, to), grouped by the dimensions; refunded " +
+      "orders drop out. A finance team sees its own city only, the admin every city. Role: CITY_FINANCE, ADMIN. Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN (also a finance team asking for another city), NOT_FOUND (unknown programId or another " +
+      "city's program), BAD_USER_INPUT (to not after from)",
   })
   async subsidySpend(
-    @Arg("from") from: Date,
-    @Arg("to") to: Date,
-    @Arg("groupBy", () => [SpendDimension]) groupBy: SpendDimension[],
+    @Arg("from", { description: 'The start of the period (inclusive), like "2026-01-01T00:00:00Z"' }) from: Date,
+    @Arg("to", { description: 'The end of the period (exclusive), after from, like "2027-01-01T00:00:00Z"' }) to: Date,
+    @Arg("groupBy", () => [SpendDimension], { description: "The dimensions to group by, in the order of the rows' keys, like [MONTH, DATA_CENTER]; [] for the totals only" })
+    groupBy: SpendDimension[],
     @Ctx() ctx: Context,
-    @Arg("programId", () => ID, { nullable: true }) programId?: string,
-    @Arg("city", () => String, { nullable: true }) city?: string,
+    @Arg("programId", () => ID, { nullable: true, description: 'Only this program\'s orders, an opaque id like "program_1"; omit for all programs in scope' })
+    programId?: string,
+    @Arg("city", () => String, { nullable: true, description: 'Only this city\'s programs, like "Shanghai"; a finance team may only name its own' })
+    city?: string,
   ): Promise<SpendReport> {
     const report = await reports.subsidySpend(ctx.db, requireViewer(ctx), {
-      programId: programId == null ? null : idOrNull(programId),
+      programId: parseOptionalId("programId", programId, "SubsidyProgram"),
       programAsked: programId != null,
       city: city ?? null,
       from,
@@ -52,24 +60,34 @@ export class ReportsResolver {
   }
 
   @Authorized("CITY_FINANCE", "ADMIN")
-  @Query(() => CityStatement, { description: 'A program\'s statement for a month like "2026-11"' })
+  @Query(() => CityStatement, {
+    description:
+      "A program's monthly statement: the subsidy claimed per data center, to settle with the data centers. A month without " +
+      "claims reads as an empty OPEN statement. Role: CITY_FINANCE (of the program's city), ADMIN. Errors: UNAUTHENTICATED, " +
+      "FORBIDDEN, NOT_FOUND (unknown id or another city's program), BAD_USER_INPUT (month not like \"2026-11\")",
+  })
   async cityStatement(
-    @Arg("programId", () => ID) programId: string,
-    @Arg("month") month: string,
+    @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
+    @Arg("month", { description: 'A UTC calendar month, like "2026-11"' }) month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
-    return toStatement(await reports.cityStatement(ctx.db, requireViewer(ctx), idOrNull(programId), month));
+    return toStatement(await reports.cityStatement(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month));
   }
 
   @Authorized("CITY_FINANCE")
-  @Mutation(() => CityStatement, { description: "Marks the month's statement SETTLED; later claims land in the next open statement" })
+  @Mutation(() => CityStatement, {
+    description:
+      "Marks a month's statement SETTLED; claims that come later land in the next open statement. Role: CITY_FINANCE (of the " +
+      "program's city). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another city's program), " +
+      "BAD_USER_INPUT (month not like \"2026-11\"), CONFLICT (already settled), RATE_LIMITED",
+  })
   async settleCityStatement(
-    @Arg("programId", () => ID) programId: string,
-    @Arg("month") month: string,
+    @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
+    @Arg("month", { description: 'A UTC calendar month, like "2026-11"' }) month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     const data = await ctx.db.transaction(async (tx) => {
-      const settled = await reports.settleStatement(tx, requireViewer(ctx), idOrNull(programId), month, ctx.now);
+      const settled = await reports.settleStatement(tx, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month, ctx.now);
       await recordAudit(tx, actorOf(ctx), {
         action: "SETTLE_CITY_STATEMENT",
         targetId: settled.program.id,
@@ -84,7 +102,7 @@ export class ReportsResolver {
 
 @Resolver(() => StatementLine)
 export class StatementLineResolver {
-  @FieldResolver(() => DataCenter)
+  @FieldResolver(() => DataCenter, { description: "The data center rented" })
   async dataCenter(@Root() line: StatementLine, @Ctx() ctx: Context): Promise<DataCenter> {
     return toDataCenter((await ctx.loaders.byId(dataCenters).load(line.dataCenterId))!);
   }

@@ -9,6 +9,7 @@ import { programInScope, type ProgramRow } from "../vouchers/programs.service.js
 import { requireStorable } from "../accounts/accounts.service.js";
 import { monthHasEnded, nextMonthStart, startOfMonth } from "../time.js";
 import { formatYuanOfText } from "../money.js";
+import { ID_PREFIX, type IdType } from "../graphql/ids.js";
 
 export type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
 
@@ -18,6 +19,9 @@ export type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL
  * reads as text and how it is labelled (by the value when no label is given), with the join the
  * label needs. Labels are joined after the aggregation, so the rows are grouped on narrow keys only.
  */
+/** SQL text for the global id of the key in column `k`, as the API shows it. */
+const globalIdSql = (type: IdType, k: string) => `'${ID_PREFIX[type]}_' || ${k}`;
+
 const DIMENSIONS: Record<
   Dimension,
   { order: string; month: string | null; value: (k: string) => string; label?: (k: string, i: number) => string; join?: (k: string, i: number) => string }
@@ -30,14 +34,14 @@ const DIMENSIONS: Record<
   PROGRAM: {
     order: `o.program_id`,
     month: `s.program_id`,
-    value: (k) => `${k}::text`,
+    value: (k) => globalIdSql("SubsidyProgram", k),
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join subsidy_programs l${i} on l${i}.id = ${k}`,
   },
   DATA_CENTER: {
     order: `o.data_center_id`,
     month: `s.data_center_id`,
-    value: (k) => `${k}::text`,
+    value: (k) => globalIdSql("DataCenter", k),
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join data_centers l${i} on l${i}.id = ${k}`,
   },
@@ -45,14 +49,14 @@ const DIMENSIONS: Record<
   GPU_MODEL: {
     order: `o.gpu_model_id`,
     month: null,
-    value: (k) => `${k}::text`,
+    value: (k) => globalIdSql("GpuModel", k),
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join gpu_models l${i} on l${i}.id = ${k}`,
   },
   SME: {
     order: `o.sme_id`,
     month: null,
-    value: (k) => `${k}::text`,
+    value: (k) => globalIdSql("Organization", k),
     label: (_k, i) => `l${i}.name`,
     join: (k, i) => `left join organizations l${i} on l${i}.id = ${k}`,
   },

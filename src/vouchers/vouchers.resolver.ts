@@ -4,7 +4,7 @@ import { organizations, reservations, subsidyPrograms, vouchers } from "../db/sc
 import type { Context } from "../graphql/context.js";
 import { orgIdOf, requireViewer } from "../graphql/context.js";
 import { notFound } from "../graphql/errors.js";
-import { idOrNull } from "../graphql/ids.js";
+import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money, moneyOrNull } from "../graphql/money.type.js";
 import { formatYuan } from "../money.js";
@@ -28,7 +28,7 @@ import { priceReservation } from "./quote.service.js";
 
 export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
   return Object.assign(new SubsidyProgram(), {
-    id: String(row.id),
+    id: globalId("SubsidyProgram", row.id),
     city: row.city,
     name: row.name,
     budget: Money.of(row.budgetTotal),
@@ -42,6 +42,7 @@ export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
     validUntil: row.validUntil,
     status: row.status as ProgramStatus,
     budgetStatus: Object.assign(new BudgetStatus(), {
+      id: globalId("BudgetStatus", row.id),
       total: Money.of(row.budgetTotal),
       available: Money.of(row.available),
       pending: Money.of(row.pending),
@@ -54,7 +55,7 @@ export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
 export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
   const status = row.status === "REVOKED" ? VoucherStatus.REVOKED : row.validUntil <= now ? VoucherStatus.EXPIRED : VoucherStatus.ACTIVE;
   return Object.assign(new Voucher(), {
-    id: String(row.id),
+    id: globalId("Voucher", row.id),
     programId: row.programId,
     grantedAmount: Money.of(row.grantedAmount),
     remaining: Money.of(row.remaining),
@@ -66,7 +67,8 @@ export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
 
 export function toApplication(row: applications.ApplicationRow): VoucherApplication {
   return Object.assign(new VoucherApplication(), {
-    id: String(row.id),
+    id: globalId("VoucherApplication", row.id),
+    rowId: row.id,
     programId: row.programId,
     smeId: row.smeId,
     requestedAmount: Money.of(row.requestedAmount),
@@ -85,14 +87,29 @@ async function loadProgram(ctx: Context, programId: number): Promise<SubsidyProg
 @Resolver(() => SubsidyProgram)
 export class SubsidyProgramsResolver {
   @Authorized()
-  @Query(() => [SubsidyProgram], { description: "Subsidy programs, optionally of one city; anyone signed in may read them" })
-  async subsidyPrograms(@Ctx() ctx: Context, @Arg("city", () => String, { nullable: true }) city?: string): Promise<SubsidyProgram[]> {
+  @Query(() => [SubsidyProgram], {
+    description:
+      "Subsidy programs in every status, oldest first, optionally of one city: an SME finds programs to apply to, a finance team " +
+      "watches its budgets. Role: any signed-in caller. Errors: UNAUTHENTICATED",
+  })
+  async subsidyPrograms(
+    @Ctx() ctx: Context,
+    @Arg("city", () => String, { nullable: true, description: 'Only this city\'s programs, like "Shanghai"; omit for all' }) city?: string,
+  ): Promise<SubsidyProgram[]> {
     return (await programs.listPrograms(ctx.db, city)).map(toSubsidyProgram);
   }
 
   @Authorized("CITY_FINANCE")
-  @Mutation(() => SubsidyProgram, { description: "A program of the caller's own city" })
-  async createSubsidyProgram(@Arg("input") input: CreateSubsidyProgramInput, @Ctx() ctx: Context): Promise<SubsidyProgram> {
+  @Mutation(() => SubsidyProgram, {
+    description:
+      "Creates an ACTIVE subsidy program of the caller's own city, its whole budget available. Role: CITY_FINANCE. Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (any field: a malformed amount, a rate outside 0 to 10000, a cap above " +
+      "the budget, an unknown hub, validUntil not after validFrom or in the past; extensions.field names it), RATE_LIMITED",
+  })
+  async createSubsidyProgram(
+    @Arg("input", { description: "The program's budget, rates, caps, hubs and validity" }) input: CreateSubsidyProgramInput,
+    @Ctx() ctx: Context,
+  ): Promise<SubsidyProgram> {
     const viewer = requireViewer(ctx);
     const row = await ctx.db.transaction(async (tx) => {
       const program = await programs.createProgram(tx, { organizationId: orgIdOf(ctx), city: viewer.city! }, input, ctx.now);
@@ -108,14 +125,19 @@ export class SubsidyProgramsResolver {
   }
 
   @Authorized("CITY_FINANCE")
-  @Mutation(() => SubsidyProgram, { description: "Suspend (no new subsidies), resume, or close for good; CONFLICT once CLOSED" })
+  @Mutation(() => SubsidyProgram, {
+    description:
+      "Suspends (no new subsidies), resumes, or closes for good one of the city's programs; orders already checked out keep " +
+      "their subsidy. Setting the status it has changes nothing. Role: CITY_FINANCE (of the program's city). Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another city's program), CONFLICT (the program is CLOSED), RATE_LIMITED",
+  })
   async setSubsidyProgramStatus(
-    @Arg("programId", () => ID) programId: string,
-    @Arg("status", () => ProgramStatus) status: ProgramStatus,
+    @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
+    @Arg("status", () => ProgramStatus, { description: "ACTIVE to resume, SUSPENDED to pause, CLOSED to close for good" }) status: ProgramStatus,
     @Ctx() ctx: Context,
   ): Promise<SubsidyProgram> {
     const row = await ctx.db.transaction(async (tx) => {
-      const program = await programs.setProgramStatus(tx, requireViewer(ctx), idOrNull(programId), status);
+      const program = await programs.setProgramStatus(tx, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), status);
       await recordAudit(tx, actorOf(ctx), { action: "SET_SUBSIDY_PROGRAM_STATUS", targetId: program.id, programId: program.id, detail: program.status });
       return program;
     });
@@ -126,67 +148,88 @@ export class SubsidyProgramsResolver {
 @Resolver(() => VoucherApplication)
 export class VoucherApplicationsResolver {
   @Authorized("SME")
-  @Mutation(() => VoucherApplication)
-  async applyForVoucher(@Arg("input") input: ApplyForVoucherInput, @Ctx() ctx: Context): Promise<VoucherApplication> {
-    const row = await applications.applyForVoucher(ctx.db, orgIdOf(ctx), { ...input, programId: idOrNull(input.programId) }, ctx.now);
+  @Mutation(() => VoucherApplication, {
+    description:
+      "Applies for a voucher of a program; the program's finance team decides (decideVoucherApplication). Role: SME. Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (requestedAmount, purpose), NOT_FOUND (unknown program), NOT_ELIGIBLE " +
+      "(extensions.reason PROGRAM_NOT_ACTIVE or PROGRAM_OUTSIDE_VALIDITY), RATE_LIMITED",
+  })
+  async applyForVoucher(@Arg("input", { description: "The program, the amount and the purpose" }) input: ApplyForVoucherInput, @Ctx() ctx: Context): Promise<VoucherApplication> {
+    const row = await applications.applyForVoucher(ctx.db, orgIdOf(ctx), { ...input, programId: parseId("programId", input.programId, "SubsidyProgram") }, ctx.now);
     return toApplication(row);
   }
 
   @Authorized("CITY_FINANCE", "ADMIN")
-  @Query(() => [VoucherApplication], { description: "A program's applications, oldest first (its city's finance team, or the admin)" })
+  @Query(() => [VoucherApplication], {
+    description:
+      "A program's applications, oldest first. Role: CITY_FINANCE (of the program's city), ADMIN. Errors: UNAUTHENTICATED, " +
+      "FORBIDDEN, NOT_FOUND (unknown id or another city's program)",
+  })
   async voucherApplications(
-    @Arg("programId", () => ID) programId: string,
+    @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
     @Ctx() ctx: Context,
-    @Arg("status", () => ApplicationStatus, { nullable: true }) status?: ApplicationStatus,
+    @Arg("status", () => ApplicationStatus, { nullable: true, description: "Only applications in this status, like PENDING; omit for all" })
+    status?: ApplicationStatus,
   ): Promise<VoucherApplication[]> {
-    const rows = await applications.listApplications(ctx.db, requireViewer(ctx), idOrNull(programId), status);
+    const rows = await applications.listApplications(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), status);
     return rows.map(toApplication);
   }
 
   @Authorized("SME")
-  @Query(() => [VoucherApplication], { description: "The calling SME's applications, oldest first" })
+  @Query(() => [VoucherApplication], {
+    description: "The calling SME's applications, oldest first. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+  })
   async myVoucherApplications(@Ctx() ctx: Context): Promise<VoucherApplication[]> {
     return (await applications.smeApplications(ctx.db, orgIdOf(ctx))).map(toApplication);
   }
 
   @Authorized("CITY_FINANCE")
   @Mutation(() => VoucherApplication, {
-    description: "Approve (grantedAmount defaults to the requested amount, within the per-SME annual cap) or reject with a reason; final",
+    description:
+      "Approves a PENDING application, granting a voucher valid until the program ends, or rejects it with a reason; the " +
+      "decision is final. Role: CITY_FINANCE (of the program's city). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT " +
+      "(grantedAmount malformed or above the requested amount, the per-SME annual cap or the budget; no reason to reject), " +
+      "NOT_FOUND (unknown id or another city's application), CONFLICT (already decided, or approving in a CLOSED program), RATE_LIMITED",
   })
   async decideVoucherApplication(
-    @Arg("id", () => ID) id: string,
-    @Arg("approve") approve: boolean,
+    @Arg("id", () => ID, { description: 'The application\'s opaque id, like "application_3"' }) id: string,
+    @Arg("approve", { description: "true to approve and grant a voucher, false to reject" }) approve: boolean,
     @Ctx() ctx: Context,
-    @Arg("grantedAmount", () => String, { nullable: true }) grantedAmount?: string,
-    @Arg("reason", () => String, { nullable: true }) reason?: string,
+    @Arg("grantedAmount", () => String, {
+      nullable: true,
+      description: 'On approval, the voucher\'s amount in yuan, like "15000" or "15000.00"; default: the requested amount, capped at perSmeAnnualCap. Ignored on rejection',
+    })
+    grantedAmount?: string,
+    @Arg("reason", () => String, { nullable: true, description: "Why, up to 1000 characters; required to reject, optional to approve" })
+    reason?: string,
   ): Promise<VoucherApplication> {
     const { application } = await ctx.db.transaction(async (tx) => {
-      const decided = await applications.decideApplication(tx, requireViewer(ctx), idOrNull(id), { approve, grantedAmount, reason }, ctx.now);
+      const decided = await applications.decideApplication(tx, requireViewer(ctx), parseId("id", id, "VoucherApplication"), { approve, grantedAmount, reason }, ctx.now);
       const voucher = decided.voucher;
       await recordAudit(tx, actorOf(ctx), {
         action: "DECIDE_VOUCHER_APPLICATION",
         targetId: decided.application.id,
         programId: decided.application.programId,
         detail: voucher
-          ? `APPROVED for SME ${decided.application.smeId}: voucher ${voucher.id} of ${formatYuan(voucher.grantedAmount)}`
-          : `${decided.application.status} for SME ${decided.application.smeId}`,
+          ? `APPROVED for SME ${globalId("Organization", decided.application.smeId)}: voucher ${globalId("Voucher", voucher.id)} of ${formatYuan(voucher.grantedAmount)}`
+          : `${decided.application.status} for SME ${globalId("Organization", decided.application.smeId)}`,
       });
       return decided;
     });
     return toApplication(application);
   }
 
-  @FieldResolver(() => SubsidyProgram)
+  @FieldResolver(() => SubsidyProgram, { description: "The program applied to" })
   program(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<SubsidyProgram> {
     return loadProgram(ctx, application.programId);
   }
 
-  @FieldResolver(() => Organization)
+  @FieldResolver(() => Organization, { description: "The SME that applied" })
   async sme(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<Organization> {
     return toOrganization((await ctx.loaders.byId(organizations).load(application.smeId))!);
   }
 
-  @FieldResolver(() => Voucher, { nullable: true })
+  @FieldResolver(() => Voucher, { nullable: true, description: "The voucher granted on approval; null otherwise" })
   async voucher(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<Voucher | null> {
     if (application.status !== ApplicationStatus.APPROVED) return null;
     const loader = ctx.loaders.named<number, applications.VoucherRow | null>("voucherByApplication", async (ids) => {
@@ -194,7 +237,7 @@ export class VoucherApplicationsResolver {
       const byApplication = new Map(rows.map((row) => [row.applicationId, row]));
       return ids.map((id) => byApplication.get(id) ?? null);
     });
-    const row = await loader.load(Number(application.id));
+    const row = await loader.load(application.rowId);
     return row ? toVoucher(row, ctx.now) : null;
   }
 }
@@ -202,24 +245,31 @@ export class VoucherApplicationsResolver {
 @Resolver(() => Voucher)
 export class VouchersResolver {
   @Authorized("SME")
-  @Query(() => [Voucher], { description: "The calling SME's vouchers, oldest first" })
+  @Query(() => [Voucher], {
+    description: "The calling SME's vouchers, oldest first, in every status. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+  })
   async myVouchers(@Ctx() ctx: Context): Promise<Voucher[]> {
     return (await applications.smeVouchers(ctx.db, orgIdOf(ctx))).map((row) => toVoucher(row, ctx.now));
   }
 
   @Authorized("SME")
-  @Query(() => Quote, { description: "What checking out this reservation would cost, with the voucher when given; NOT_ELIGIBLE with a reason otherwise" })
+  @Query(() => Quote, {
+    description:
+      "What checking out this reservation would cost now, with the voucher when given: the split checkout would make, changing " +
+      "nothing. Role: SME (the reservation's holder). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown reservation or " +
+      "another SME's), NOT_ELIGIBLE (the voucher may not pay this rental; extensions.reason: VOUCHER_NOT_OWNED, " +
+      "VOUCHER_NOT_ACTIVE, VOUCHER_EXPIRED, PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY, HUB_NOT_ELIGIBLE or AFFILIATED_WITH_DATA_CENTER)",
+  })
   async quote(
-    @Arg("reservationId", () => ID) reservationId: string,
+    @Arg("reservationId", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' }) reservationId: string,
     @Ctx() ctx: Context,
-    @Arg("voucherId", () => ID, { nullable: true }) voucherId?: string,
+    @Arg("voucherId", () => ID, { nullable: true, description: 'One of the caller\'s vouchers, an opaque id like "voucher_1"; omit to price without a subsidy' })
+    voucherId?: string,
   ): Promise<Quote> {
     const smeId = orgIdOf(ctx);
-    const id = idOrNull(reservationId);
-    const reservation = id == null ? null : await ctx.loaders.byId(reservations).load(id);
+    const reservation = await ctx.loaders.byId(reservations).load(parseId("reservationId", reservationId, "Reservation"));
     if (!reservation || reservation.smeId !== smeId) throw notFound("Reservation");
-    // An id that cannot exist is refused like someone else's voucher: ids are never confirmed.
-    const voucher = voucherId == null ? null : (idOrNull(voucherId) ?? -1);
+    const voucher = parseOptionalId("voucherId", voucherId, "Voucher");
     const priced = await priceReservation(ctx.db, { reservation, voucherId: voucher, smeId, now: ctx.now, lock: false });
     return Object.assign(new Quote(), {
       gross: Money.of(priced.gross),
@@ -228,7 +278,7 @@ export class VouchersResolver {
     });
   }
 
-  @FieldResolver(() => SubsidyProgram)
+  @FieldResolver(() => SubsidyProgram, { description: "The program that pays" })
   program(@Root() voucher: Voucher, @Ctx() ctx: Context): Promise<SubsidyProgram> {
     return loadProgram(ctx, voucher.programId);
   }

@@ -1,6 +1,8 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { Organization } from "../accounts/accounts.types.js";
+import { HUB_NAMES } from "../db/reference.js";
+import { Node } from "../graphql/node.js";
 
 export enum ProgramStatus {
   ACTIVE = "ACTIVE",
@@ -10,6 +12,11 @@ export enum ProgramStatus {
 registerEnumType(ProgramStatus, {
   name: "ProgramStatus",
   description: "Only an ACTIVE program pays subsidies; CLOSED is final",
+  valuesConfig: {
+    ACTIVE: { description: "Pays subsidies and takes applications (within its validity)" },
+    SUSPENDED: { description: "Paused by its finance team: no new subsidies nor applications until resumed" },
+    CLOSED: { description: "Closed for good: no new subsidies, applications or grants" },
+  },
 });
 
 export enum ApplicationStatus {
@@ -17,193 +24,229 @@ export enum ApplicationStatus {
   APPROVED = "APPROVED",
   REJECTED = "REJECTED",
 }
-registerEnumType(ApplicationStatus, { name: "ApplicationStatus" });
+registerEnumType(ApplicationStatus, {
+  name: "ApplicationStatus",
+  description: "Where a voucher application stands; a decision is final",
+  valuesConfig: {
+    PENDING: { description: "Waiting for the program's finance team" },
+    APPROVED: { description: "Granted: its voucher is ready to use" },
+    REJECTED: { description: "Refused, with a decisionReason" },
+  },
+});
 
 export enum VoucherStatus {
   ACTIVE = "ACTIVE",
   EXPIRED = "EXPIRED",
   REVOKED = "REVOKED",
 }
-registerEnumType(VoucherStatus, { name: "VoucherStatus", description: "EXPIRED once validUntil has passed" });
+registerEnumType(VoucherStatus, {
+  name: "VoucherStatus",
+  description: "Whether a voucher can pay; EXPIRED once validUntil has passed",
+  valuesConfig: {
+    ACTIVE: { description: "Can pay subsidies until validUntil, up to remaining" },
+    EXPIRED: { description: "validUntil has passed" },
+    REVOKED: { description: "Revoked by the city: it can no longer pay" },
+  },
+});
 
-@ObjectType({ simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
 export class BudgetStatus {
-  @Field(() => Money)
+  @Field(() => ID, { description: "Opaque global id, like budget_12: one per program" })
+  id!: string;
+
+  @Field(() => Money, { description: "The program's whole budget" })
   total!: Money;
 
   @Field(() => Money, { description: "Not yet committed to any order" })
   available!: Money;
 
-  @Field(() => Money, { description: "Held by orders awaiting payment" })
+  @Field(() => Money, { description: "Held by orders awaiting payment (PENDING_PAYMENT)" })
   pending!: Money;
 
-  @Field(() => Money, { description: "Paid out on paid orders" })
+  @Field(() => Money, { description: "Paid out on paid orders (the sum of their subsidies)" })
   spent!: Money;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A city's budget with its rules" })
+@ObjectType({ implements: Node,
+  simpleResolvers: true,
+  description:
+    "A city's compute-voucher (算力券) program: a budget with its rules. The subsidy of an order is " +
+    "min(floor(base × rate / 10000), the voucher's remaining, perOrderCap, what is left of perSmeAnnualCap, the available budget), " +
+    "where base = gpuCount × hours × min(price, maxSubsidizedPricePerGpuHour)",
+})
 export class SubsidyProgram {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "program_1"' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'The city that pays, like "Shanghai"' })
   city!: string;
 
-  @Field()
+  @Field({ description: 'Its name, like "Shanghai Compute Voucher 2027"' })
   name!: string;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The whole budget (the same as budgetStatus.total)" })
   budget!: Money;
 
   @Field(() => Int, { description: "Share of the (ceiling-limited) gross paid by the city, in basis points (8000 = 80 %)" })
   rateBasisPoints!: number;
 
-  @Field(() => Int, { nullable: true, description: "The rate for domestic GPU models, when it differs" })
+  @Field(() => Int, { nullable: true, description: "The rate for domestic GPU models in basis points, when it differs; null = rateBasisPoints" })
   domesticRateBasisPoints!: number | null;
 
-  @Field(() => Money, { nullable: true })
+  @Field(() => Money, { nullable: true, description: "The most one order's subsidy may be; null = no cap" })
   perOrderCap!: Money | null;
 
-  @Field(() => Money, { nullable: true, description: "Per SME and calendar year (UTC)" })
+  @Field(() => Money, { nullable: true, description: "The most one SME's subsidies (pending and spent) may add up to per UTC calendar year; null = no cap" })
   perSmeAnnualCap!: Money | null;
 
-  @Field(() => Money, { nullable: true, description: "The highest price per GPU-hour the rate applies to" })
+  @Field(() => Money, {
+    nullable: true,
+    description: "The highest price per GPU-hour the rate applies to (a dearer rental is subsidized as if at this price); null = no ceiling",
+  })
   maxSubsidizedPricePerGpuHour!: Money | null;
 
-  @Field(() => [String], { description: "Hubs whose data centers qualify; empty = all" })
+  @Field(() => [String], { description: 'Hubs whose data centers qualify, like ["Ningxia Zhongwei"]; empty = all' })
   eligibleHubs!: string[];
 
-  @Field()
+  @Field({ description: "The start of its validity (UTC): subsidies and applications from then" })
   validFrom!: Date;
 
-  @Field()
+  @Field({ description: "The end of its validity (UTC, exclusive); its vouchers expire then" })
   validUntil!: Date;
 
-  @Field(() => ProgramStatus)
+  @Field(() => ProgramStatus, { description: "Whether it pays subsidies" })
   status!: ProgramStatus;
 
-  @Field(() => BudgetStatus)
+  @Field(() => BudgetStatus, { description: "Where the budget stands now: total = available + pending + spent" })
   budgetStatus!: BudgetStatus;
 
-  @Field()
+  @Field({ description: "When it was created (UTC)" })
   createdAt!: Date;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A grant to one SME with a balance" })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "A compute voucher: a grant of one program to one SME, with a balance that pays subsidies at checkout" })
 export class Voucher {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "voucher_1"; pass it to quote and checkout' })
   id!: string;
 
-  @Field(() => SubsidyProgram)
+  @Field(() => SubsidyProgram, { description: "The program that pays" })
   program!: SubsidyProgram;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The amount granted" })
   grantedAmount!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "What is left to pay subsidies with; a cancelled or refunded order gives its subsidy back" })
   remaining!: Money;
 
-  @Field()
+  @Field({ description: "The end of its validity (UTC): the program's validUntil" })
   validUntil!: Date;
 
-  @Field(() => VoucherStatus)
+  @Field(() => VoucherStatus, { description: "Whether it can pay" })
   status!: VoucherStatus;
 
-  @Field()
+  @Field({ description: "When it was granted (UTC)" })
   createdAt!: Date;
 
   programId!: number;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true, description: "An SME's request for a voucher of a program, decided once by the program's finance team" })
 export class VoucherApplication {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Opaque id, like "application_3"' })
   id!: string;
 
-  @Field(() => SubsidyProgram)
+  @Field(() => SubsidyProgram, { description: "The program applied to" })
   program!: SubsidyProgram;
 
-  @Field(() => Organization)
+  @Field(() => Organization, { description: "The SME that applied" })
   sme!: Organization;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The amount asked for" })
   requestedAmount!: Money;
 
-  @Field()
+  @Field({ description: 'What the compute is for, like "Fine-tuning on Ascend 910B"' })
   purpose!: string;
 
-  @Field(() => ApplicationStatus)
+  @Field(() => ApplicationStatus, { description: "Where it stands" })
   status!: ApplicationStatus;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The finance team's reason, required on rejection; null when none was given" })
   decisionReason!: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When it was decided (UTC); null while PENDING" })
   decidedAt!: Date | null;
 
-  @Field(() => Voucher, { nullable: true, description: "The voucher granted on approval" })
+  @Field(() => Voucher, { nullable: true, description: "The voucher granted on approval; null otherwise" })
   voucher!: Voucher | null;
 
-  @Field()
+  @Field({ description: "When the SME applied (UTC)" })
   createdAt!: Date;
 
+  /** The row key behind the global id. */
+  rowId!: number;
   programId!: number;
   smeId!: number;
 }
 
 @ObjectType({ simpleResolvers: true, description: "What a checkout would charge: subsidy + smeShare = gross, to the fen" })
 export class Quote {
-  @Field(() => Money)
+  @Field(() => Money, { description: "The rent: gpuCount × hours × pricePerGpuHour of the reservation" })
   gross!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "What the voucher would pay from the city's budget; 0 without a voucher" })
   subsidy!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "What the SME would pay: gross - subsidy" })
   smeShare!: Money;
 }
 
-@InputType()
+@InputType({ description: "The input of createSubsidyProgram: a new subsidy program of the caller's city" })
 export class CreateSubsidyProgramInput {
-  @Field()
+  @Field({ description: 'Its name, 1 to 200 characters, like "Shanghai Compute Voucher 2027"' })
   name!: string;
 
-  @Field({ description: 'Yuan, like "1000000.00"' })
+  @Field({ description: 'The whole budget: yuan with at most two decimals, more than 0, like "1000000.00"' })
   budget!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Share of the (ceiling-limited) gross the city pays, in basis points from 0 to 10000, like 3000 for 30 %" })
   rateBasisPoints!: number;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: "Another rate for domestic GPU models, 0 to 10000 basis points; none = rateBasisPoints" })
   domesticRateBasisPoints?: number | null;
 
-  @Field(() => String, { nullable: true, description: "Yuan; none = no per-order cap" })
+  @Field(() => String, { nullable: true, description: 'The most one order\'s subsidy may be, in yuan, like "50000.00", at most the budget; none = no per-order cap' })
   perOrderCap?: string | null;
 
-  @Field(() => String, { nullable: true, description: "Yuan; none = no annual cap" })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The most one SME\'s subsidies may add up to per UTC calendar year, in yuan, like "2000000.00", at most the budget; none = no annual cap',
+  })
   perSmeAnnualCap?: string | null;
 
-  @Field(() => String, { nullable: true, description: "Yuan per GPU-hour; none = no ceiling" })
+  @Field(() => String, { nullable: true, description: 'The highest price per GPU-hour the rate applies to, in yuan, like "25.00"; none = no ceiling' })
   maxSubsidizedPricePerGpuHour?: string | null;
 
-  @Field(() => [String], { nullable: true, description: "Hub names; none or empty = every hub" })
+  @Field(() => [String], {
+    nullable: true,
+    description: `Hubs whose data centers qualify, each one of: ${[...HUB_NAMES].join(", ")}; none or empty = every hub`,
+  })
   eligibleHubs?: string[] | null;
 
-  @Field()
+  @Field({ description: 'The start of its validity, like "2027-01-01T00:00:00Z"' })
   validFrom!: Date;
 
-  @Field()
+  @Field({ description: 'The end of its validity (exclusive), after validFrom and in the future, like "2028-01-01T00:00:00Z"' })
   validUntil!: Date;
 }
 
-@InputType()
+@InputType({ description: "The input of applyForVoucher: a voucher application" })
 export class ApplyForVoucherInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The program, an opaque id like "program_1"' })
   programId!: string;
 
-  @Field({ description: 'Yuan, like "50000.00"' })
+  @Field({ description: 'The amount asked for: yuan with at most two decimals, more than 0, like "50000.00"' })
   requestedAmount!: string;
 
-  @Field()
+  @Field({ description: 'What the compute is for, 1 to 2000 characters, like "Fine-tuning on Ascend 910B"' })
   purpose!: string;
 }

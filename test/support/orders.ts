@@ -9,6 +9,7 @@ import { newOrder } from "../../src/checkout/checkout.service.js";
 import type { Actor } from "./fixtures.js";
 import type { TestServer } from "./harness.js";
 import { SPEND_BY_MONTH_MISMATCHES } from "./ledger-invariants.js";
+import { keyOf } from "./ids.js";
 
 export const PROGRAM_FIELDS = `id city name status rateBasisPoints domesticRateBasisPoints eligibleHubs validFrom validUntil
   budget { fen } perOrderCap { fen } perSmeAnnualCap { fen } maxSubsidizedPricePerGpuHour { fen }
@@ -65,13 +66,13 @@ export async function insertReservation(
   db: Executor,
   args: { offerId: string | number; smeId: string | number; gpuCount: number; hours: number; startsAt?: Date },
 ): Promise<ReservationRow> {
-  const [offer] = await db.select().from(offers).where(eq(offers.id, Number(args.offerId)));
+  const [offer] = await db.select().from(offers).where(eq(offers.id, keyOf(args.offerId)));
   const startsAt = args.startsAt ?? offer.availableFrom;
   const endsAt = new Date(startsAt.getTime() + args.hours * 3_600_000);
   const [bid] = await db
     .insert(bids)
     .values({
-      smeId: Number(args.smeId),
+      smeId: keyOf(args.smeId),
       gpuModelId: offer.gpuModelId,
       gpuCount: args.gpuCount,
       hours: args.hours,
@@ -86,7 +87,7 @@ export async function insertReservation(
     .values({
       bidId: bid.id,
       offerId: offer.id,
-      smeId: Number(args.smeId),
+      smeId: keyOf(args.smeId),
       gpuCount: args.gpuCount,
       startsAt,
       endsAt,
@@ -107,7 +108,7 @@ export async function checkoutOrder(
   return db.transaction(async (tx) => {
     const priced = await priceReservation(tx, {
       reservation: args.reservation,
-      voucherId: args.voucherId == null ? null : Number(args.voucherId),
+      voucherId: args.voucherId == null ? null : keyOf(args.voucherId),
       smeId: args.reservation.smeId,
       now: args.now,
       lock: true,

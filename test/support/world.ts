@@ -5,8 +5,8 @@ import { dataCenter, organization, publishOffer, type Actor } from "./fixtures.j
 
 export const WORLD_NOW = "2027-03-01T08:00:00Z";
 
-/** An id no row has: the answer for it is what another tenant's id must look like. */
-export const GHOST_ID = "987654321";
+/** An id of the type with `prefix` that names nothing: answers must not tell it from another tenant's. */
+export const ghostId = (prefix: string) => `${prefix}_987654321`;
 
 export interface World {
   now: string;

@@ -1,0 +1,64 @@
+// Lints the emitted SDL (schema/schema.graphql) with @graphql-eslint: `npm run lint:schema`, and in
+// `npm test` by test/schema-lint.test.ts, which expects no problem at all. Each rule says why it is on.
+import graphqlPlugin from "@graphql-eslint/eslint-plugin";
+
+export default [
+  {
+    files: ["schema/schema.graphql"],
+    languageOptions: {
+      parser: graphqlPlugin.parser,
+      parserOptions: { graphQLConfig: { schema: "schema/schema.graphql" } },
+    },
+    plugins: { "@graphql-eslint": graphqlPlugin },
+    rules: {
+      // Client developers read the schema in their IDE: every type, field, argument, input field,
+      // enum value and directive says what it is, with units, roles and error codes.
+      "@graphql-eslint/require-description": [
+        "error",
+        {
+          types: true,
+          rootField: true,
+          FieldDefinition: true,
+          InputValueDefinition: true,
+          EnumValueDefinition: true,
+          DirectiveDefinition: true,
+        },
+      ],
+      // One description style, the block strings printSchema writes.
+      "@graphql-eslint/description-style": ["error", { style: "block" }],
+      // A `#` comment is not a description: introspection and generated clients never see it.
+      "@graphql-eslint/no-hashtag-description": "error",
+      // One naming convention, so generated client types and enums map predictably.
+      "@graphql-eslint/naming-convention": [
+        "error",
+        {
+          types: "PascalCase",
+          FieldDefinition: "camelCase",
+          InputValueDefinition: "camelCase",
+          Argument: "camelCase",
+          EnumValueDefinition: "UPPER_CASE",
+        },
+      ],
+      // Offer.offerStatus says nothing Offer.status does not.
+      "@graphql-eslint/no-typename-prefix": "error",
+      // A type no root field reaches is a leftover that clients would still see in introspection.
+      "@graphql-eslint/no-unreachable-types": "error",
+      // A deprecated field must tell clients what to use instead.
+      "@graphql-eslint/require-deprecation-reason": "error",
+      // Enum values differing only in case break clients in case-insensitive languages.
+      "@graphql-eslint/unique-enum-value-names": "error",
+      // Lists that grow are Relay connections (API.md): edges of an Edge type and pageInfo: PageInfo!.
+      "@graphql-eslint/relay-connection-types": "error",
+      // Edges carry a cursor and a node that implements Node, so a cache can key it by its global id;
+      // plain lists of other types stay allowed (gpuModels, subsidyPrograms).
+      "@graphql-eslint/relay-edge-types": [
+        "error",
+        { withEdgeSuffix: true, shouldImplementNode: true, listTypeCanWrapOnlyEdgeType: false },
+      ],
+      // PageInfo has the four fields the Relay spec names, so Relay and urql paginate without help.
+      "@graphql-eslint/relay-page-info": "error",
+      // Not on: strict-id-in-types (Money, Quote, SpendRow and the like are values without an id),
+      // input-name and no-scalar-result-type-on-mutation (the contract's mutation shapes are fixed).
+    },
+  },
+];

@@ -1,0 +1,145 @@
+// node(id:) and nodes(ids:): any object by its global id, seen as its own query shows it. Whatever
+// the caller may not see is null, exactly like an id that names nothing.
+import { eq } from "drizzle-orm";
+import { GraphQLError } from "graphql";
+import { Arg, Ctx, ID, Query, Resolver } from "type-graphql";
+import { auditLog, dataCenters, ledgerEntries, offers, organizations, subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
+import { toOrganization } from "../accounts/accounts.resolver.js";
+import { toAuditEntry } from "../audit/audit.resolver.js";
+import { toBid, toReservation } from "../bids/bids.resolver.js";
+import { ownBid } from "../bids/bids.service.js";
+import { visibleReservation } from "../bids/reservations.service.js";
+import { toOrder } from "../checkout/checkout.resolver.js";
+import { ownOrder } from "../checkout/checkout.service.js";
+import { toLedgerEntry } from "../ledger/ledger.resolver.js";
+import { toDataCenter, toGpuModel, toOffer } from "../offers/offers.resolver.js";
+import { toStatement } from "../reports/reports.resolver.js";
+import { cityStatement } from "../reports/reports.service.js";
+import { toApplication, toSubsidyProgram, toVoucher } from "../vouchers/vouchers.resolver.js";
+import { inScope } from "../vouchers/programs.service.js";
+import type { Context } from "./context.js";
+import { badInput } from "./errors.js";
+import { decodeId, decodeStatementId, type IdType } from "./ids.js";
+import { Node } from "./node.js";
+
+/** At most this many ids in one nodes(ids:) call, like a page. */
+export const MAX_NODES = 100;
+
+type Fetch = (ctx: Context, key: number) => Promise<Node | null>;
+
+/** Each type's lookup, with the authorization of the type's own query. */
+const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
+  GpuModel: async (ctx, key) => {
+    const model = ctx.app.catalog.all().find((row) => row.id === key);
+    return model ? toGpuModel(model) : null;
+  },
+  DataCenter: async (ctx, key) => {
+    const row = await ctx.loaders.byId(dataCenters).load(key);
+    return row ? toDataCenter(row) : null;
+  },
+  Offer: async (ctx, key) => {
+    const row = await ctx.loaders.byId(offers).load(key);
+    return row ? toOffer(row) : null;
+  },
+  // An organization is seen by itself and the admin; an operator also by anyone, as offers show it.
+  Organization: async (ctx, key) => {
+    const row = await ctx.loaders.byId(organizations).load(key);
+    const viewer = ctx.viewer;
+    const visible = row && (viewer?.role === "ADMIN" || viewer?.organizationId === key || row.kind === "DATA_CENTER_OPERATOR");
+    return visible ? toOrganization(row) : null;
+  },
+  Bid: async (ctx, key) => {
+    if (ctx.viewer?.role !== "SME") return null;
+    const row = await ownBid(ctx.db, ctx.viewer.organizationId!, key);
+    return row ? toBid(row) : null;
+  },
+  Reservation: async (ctx, key) => {
+    if (ctx.viewer?.role !== "SME" && ctx.viewer?.role !== "DATA_CENTER") return null;
+    const row = await visibleReservation(ctx.db, ctx.viewer, key);
+    return row ? toReservation(row) : null;
+  },
+  Order: async (ctx, key) => {
+    if (ctx.viewer?.role !== "SME") return null;
+    const row = await ownOrder(ctx.db, ctx.viewer.organizationId!, key);
+    return row ? toOrder(row) : null;
+  },
+  // Programs are read by anyone signed in, as subsidyPrograms lists them.
+  SubsidyProgram: async (ctx, key) => {
+    const row = ctx.viewer ? await ctx.loaders.byId(subsidyPrograms).load(key) : null;
+    return row ? toSubsidyProgram(row) : null;
+  },
+  BudgetStatus: async (ctx, key) => {
+    const row = ctx.viewer ? await ctx.loaders.byId(subsidyPrograms).load(key) : null;
+    return row ? toSubsidyProgram(row).budgetStatus : null;
+  },
+  Voucher: async (ctx, key) => {
+    if (ctx.viewer?.role !== "SME") return null;
+    const row = await ctx.loaders.byId(vouchers).load(key);
+    return row && row.smeId === ctx.viewer.organizationId ? toVoucher(row, ctx.now) : null;
+  },
+  // The applying SME, and the finance team of the program's city (or the admin).
+  VoucherApplication: async (ctx, key) => {
+    const viewer = ctx.viewer;
+    if (!viewer) return null;
+    const [row] = await ctx.db.select().from(voucherApplications).where(eq(voucherApplications.id, key));
+    if (!row) return null;
+    if (viewer.role === "SME") return row.smeId === viewer.organizationId ? toApplication(row) : null;
+    const program = await ctx.loaders.byId(subsidyPrograms).load(row.programId);
+    return program && inScope(viewer, program.city) ? toApplication(row) : null;
+  },
+  LedgerEntry: async (ctx, key) => {
+    const viewer = ctx.viewer;
+    if (!viewer) return null;
+    const [row] = await ctx.db.select().from(ledgerEntries).where(eq(ledgerEntries.id, key));
+    const program = row ? await ctx.loaders.byId(subsidyPrograms).load(row.programId) : null;
+    return row && program && inScope(viewer, program.city) ? toLedgerEntry(row) : null;
+  },
+  // The admin sees every entry; a finance team those on its own city's programs, as auditLog shows.
+  AuditEntry: async (ctx, key) => {
+    const viewer = ctx.viewer;
+    if (viewer?.role !== "ADMIN" && viewer?.role !== "CITY_FINANCE") return null;
+    const [row] = await ctx.db.select().from(auditLog).where(eq(auditLog.id, key));
+    return row && (viewer.role === "ADMIN" || (viewer.city != null && row.city === viewer.city)) ? toAuditEntry(row) : null;
+  },
+};
+
+/** A refusal of the statement's own query (another city's, a month it does not take) reads as null. */
+async function statementNode(ctx: Context, programId: number, month: string): Promise<Node | null> {
+  if (ctx.viewer?.role !== "CITY_FINANCE" && ctx.viewer?.role !== "ADMIN") return null;
+  try {
+    return toStatement(await cityStatement(ctx.db, ctx.viewer, programId, month));
+  } catch (error) {
+    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+    if (code === "NOT_FOUND" || code === "FORBIDDEN" || code === "BAD_USER_INPUT") return null;
+    throw error;
+  }
+}
+
+async function fetchNode(ctx: Context, id: string): Promise<Node | null> {
+  const statement = decodeStatementId(id);
+  if (statement) return statementNode(ctx, statement.programId, statement.month);
+  const decoded = decodeId(id);
+  if (!decoded || decoded.type === "ApiKey" || decoded.type === "CityStatement") return null;
+  return FETCH[decoded.type](ctx, decoded.key);
+}
+
+@Resolver()
+export class NodeResolver {
+  @Query(() => Node, {
+    nullable: true,
+    description:
+      "Any object by its global id (like offer_123), with the same rules as its own query: null for an id that names nothing and for an object the caller may not see. Anyone may call it; most types need an API key.",
+  })
+  node(@Arg("id", () => ID, { description: "A global id, like bid_45" }) id: string, @Ctx() ctx: Context): Promise<Node | null> {
+    return fetchNode(ctx, id);
+  }
+
+  @Query(() => [Node], {
+    nullable: "items",
+    description: `Objects by their global ids, in the order asked, null where node(id:) would be null. At most ${MAX_NODES} ids; more is BAD_USER_INPUT.`,
+  })
+  async nodes(@Arg("ids", () => [ID], { description: "Global ids, like [\"offer_1\", \"bid_2\"]" }) ids: string[], @Ctx() ctx: Context): Promise<(Node | null)[]> {
+    if (ids.length > MAX_NODES) throw badInput("ids", `At most ${MAX_NODES} ids`);
+    return Promise.all(ids.map((id) => fetchNode(ctx, id)));
+  }
+}
