@@ -19,6 +19,7 @@ import { insertRow, rowFrom, rowsOf, updateRow, type Executor } from "../db/clie
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
+import { globalId } from "../graphql/ids.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
 import { extendLockedHold, liveOrderOf, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
@@ -202,13 +203,13 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
   } catch (error) {
     if (error instanceof ProviderUnavailableError) {
       throw appError("PAYMENT_FAILED", "The payment provider is unavailable; retry the checkout with the same idempotencyKey", {
-        orderId: String(order.id),
+        orderId: globalId("Order", order.id),
         retryable: true,
       });
     }
     if (error instanceof PaymentProviderError) {
       await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "refused"), now);
-      throw appError("PAYMENT_FAILED", "The payment provider refused the payment", { orderId: String(order.id), retryable: false });
+      throw appError("PAYMENT_FAILED", "The payment provider refused the payment", { orderId: globalId("Order", order.id), retryable: false });
     }
     throw error;
   }
@@ -230,7 +231,7 @@ async function continuePayment(app: AppServices, order: OrderRow, now: Date): Pr
     const code = error instanceof GraphQLError && typeof error.extensions.code === "string" ? error.extensions.code : "SERVICE_UNAVAILABLE";
     throw new GraphQLError("The order was created, but its payment could not be started; retry the checkout with the same idempotencyKey", {
       originalError: error instanceof Error ? error : undefined,
-      extensions: { code, orderId: String(order.id), retryable: true },
+      extensions: { code, orderId: globalId("Order", order.id), retryable: true },
     });
   }
 }
