@@ -47,7 +47,7 @@ export default [
       "@graphql-eslint/require-deprecation-reason": "error",
       // Enum values differing only in case break clients in case-insensitive languages.
       "@graphql-eslint/unique-enum-value-names": "error",
-      // Lists that grow are Relay connections (API.md): edges of an Edge type and pageInfo: PageInfo!.
+      // Lists that grow are Relay connections (docs/api.md): edges of an Edge type and pageInfo: PageInfo!.
       "@graphql-eslint/relay-connection-types": "error",
       // Edges carry a cursor and a node that implements Node, so a cache can key it by its global id;
       // plain lists of other types stay allowed (gpuModels, subsidyPrograms).

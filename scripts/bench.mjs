@@ -3,7 +3,7 @@
 // Builds dist/, creates a fresh PostgreSQL database (DATABASE_URL's server, default
 // postgres://postgres@127.0.0.1:5432/postgres), migrates it, loads a generated national market,
 // starts the real server (`node dist/main.js`) and a raw-SQL baseline, runs the scenarios over
-// HTTP with autocannon, then checks DOMAIN.md's invariants over the whole database.
+// HTTP with autocannon, then checks the invariants of docs/domain.md over the whole database.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";

@@ -1,7 +1,7 @@
 // Faults under load, on a private PostgreSQL cluster (never the shared one): the database restarted
 // under a stream of requests, SIGTERM with requests in flight, kill -9 in the middle of checkouts
 // with Stripe. Whatever happens, clients get a clear code (never a 500 with a stack), the server
-// recovers on its own, and every invariant of DOMAIN.md holds afterwards.
+// recovers on its own, and every invariant of docs/domain.md holds afterwards.
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";

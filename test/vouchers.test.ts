@@ -259,7 +259,7 @@ describe("quote", () => {
     wuhuOffer = await publishOffer(server, operator, { dataCenterId: wuhuDc, gpuModel: "H800", gpuCount: 64, pricePerGpuHour: "50.00", ...window }, NOW);
   });
 
-  // Each case: a program, a voucher, a reservation; the quote must match DOMAIN.md to the fen.
+  // Each case: a program, a voucher, a reservation; the quote must match docs/domain.md to the fen.
   const cases: { name: string; program: Record<string, unknown>; voucher?: string; offer?: "foreign" | "domestic"; subsidy: string }[] = [
     { name: "rate", program: { rateBasisPoints: 3000 }, subsidy: "120000" },
     { name: "domestic rate on a domestic model", program: { rateBasisPoints: 3000, domesticRateBasisPoints: 4500 }, offer: "domestic", subsidy: "180000" },

@@ -1,6 +1,6 @@
 // The national-scale market, generated from a seed and loaded with COPY: data centers over the ten
 // hubs, offers, SMEs with vouchers, programs, and two years of PAID orders with every row the schema
-// and DOMAIN.md's ledger require (bid, reservation, order, RESERVE + POST entries, claim line,
+// and the ledger of docs/domain.md require (bid, reservation, order, RESERVE + POST entries, claim line,
 // statements, balances). Rows are written straight into COPY streams, one connection per table.
 import { createHash } from "node:crypto";
 import { once } from "node:events";
@@ -253,7 +253,7 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
       ]);
       await reservations.row([id, id, offer.id, smeId, gpus, iso(startsAt), iso(endsAt), offer.price, "CONFIRMED", iso(checkoutAt + 60 * 60_000), iso(bidAt), iso(paidAt)]);
 
-      // DOMAIN.md's subsidy, with the voucher, program and annual counters as they stand.
+      // The subsidy of docs/domain.md, with the voucher, program and annual counters as they stand.
       const gross = gpus * hours * offer.price;
       const eligible = (program.eligibleHubs.length === 0 || program.eligibleHubs.includes(hub)) && !random.chance(0.05);
       let subsidy = 0;

@@ -1,4 +1,4 @@
-// DOMAIN.md's invariants over the whole database, written to stay fast over millions of rows
+// The invariants of docs/domain.md over the whole database, written to stay fast over millions of rows
 // (set-wise aggregates instead of per-row lookups). The same rules as test/support/invariants.ts
 // and test/support/ledger-invariants.ts. Each query returns the offending ids (empty = holds).
 const LIVE = (now) => `(r.status = 'CONFIRMED' or (r.status = 'HELD' and r.hold_expires_at > '${now.toISOString()}'::timestamptz))`;

@@ -1,6 +1,6 @@
 // Demo data for an empty database (skipped with SEED=none): organizations of every role with
 // well-known demo tokens, ten data centers over the national hubs, a few hundred offers over
-// the next 60 days, and the cities' subsidy programs of DOMAIN.md. Deterministic for a given start hour.
+// the next 60 days, and the cities' subsidy programs of docs/domain.md. Deterministic for a given start hour.
 import { count } from "drizzle-orm";
 import type { Executor } from "./client.js";
 import {

@@ -1,4 +1,4 @@
-// Every error a client sees carries one of API.md's codes; messages never echo input values.
+// Every error a client sees carries one of the codes of docs/api.md; messages never echo input values.
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 
 export type ErrorCode =

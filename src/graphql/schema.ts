@@ -18,7 +18,7 @@ export function buildSchema(): Promise<GraphQLSchema> {
     authChecker,
     authMode: "error",
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
-    // Inputs are checked by the services, with the codes API.md names; there are no class-validator
+    // Inputs are checked by the services, with the codes docs/api.md names; there are no class-validator
     // rules, so its pass over every input argument of every request is off.
     validate: false,
   })

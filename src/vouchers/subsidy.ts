@@ -1,4 +1,4 @@
-// The subsidy rules of DOMAIN.md as pure functions: plain data in, a decision out (no database).
+// The subsidy rules of docs/domain.md as pure functions: plain data in, a decision out (no database).
 
 export const BASIS_POINTS = 10_000n;
 

@@ -1,4 +1,4 @@
-// DOMAIN.md's budget-ledger invariants, checked with SQL over the whole database.
+// The budget-ledger invariants of docs/domain.md, checked with SQL over the whole database.
 import { expect } from "vitest";
 
 export type RunSql = (text: string, params?: unknown[]) => Promise<any[]>;

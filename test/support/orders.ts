@@ -182,7 +182,7 @@ export const failOrder = (db: Executor, orderId: number) =>
 export const refundOrder = (db: Executor, orderId: number, now: Date) =>
   moveOrder(db, orderId, "PAID", { status: "REFUNDED" }, (tx, o) => refundSubsidy(tx, o, now));
 
-/** Every budget invariant of DOMAIN.md over the whole database; returns the broken ones (empty = all hold). */
+/** Every budget invariant of docs/domain.md over the whole database; returns the broken ones (empty = all hold). */
 export async function brokenInvariants(server: TestServer): Promise<string[]> {
   const rows = await server.sql<{ problem: string }>(`
     with entries as (
