@@ -287,7 +287,7 @@ describe("holds and expiry", () => {
     const [{ id: h800 }] = await server.sql(`select id::int as id from gpu_models where name = 'H800'`);
     expect(await rematchModel(db, h800, new Date(later), 15)).toBe(1);
     expect((await bidOf(rival, waiting.id, later)).status).toBe("MATCHED");
-    await expect(db.transaction((tx) => confirmReservation(tx, Number(first.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/lapsed/);
+    await expect(db.transaction((tx) => confirmReservation(tx, keyOf(first.reservation.id), new Date(minutesAfter(NOW, 14))))).rejects.toThrow(/lapsed/);
     await assertCapacityInvariants(server.sql, new Date(later));
   });
 

@@ -208,11 +208,11 @@ describe("checkout with Stripe", () => {
     };
 
     // Other intents that name the order: paid for the same amount, paid in another currency, declined.
-    const sameAmount = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: pending.id } });
+    const sameAmount = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: String(keyOf(pending.id)) } });
     expect((await fake.succeed(sameAmount.id)).delivery?.status).toBe(200);
-    const otherCurrency = await sdk.paymentIntents.create({ amount: 50, currency: "usd", metadata: { orderId: pending.id } });
+    const otherCurrency = await sdk.paymentIntents.create({ amount: 50, currency: "usd", metadata: { orderId: String(keyOf(pending.id)) } });
     expect((await fake.succeed(otherCurrency.id)).delivery?.status).toBe(200);
-    const declined = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: pending.id } });
+    const declined = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: String(keyOf(pending.id)) } });
     expect((await fake.fail(declined.id)).delivery?.status).toBe(200);
     await unchanged();
 
@@ -244,7 +244,7 @@ describe("checkout with Stripe", () => {
 
     // A second order, paid through its own intent for the right amount: PAID as always.
     const second = (await checkoutNew(1, 2)).result.data.checkout;
-    const foreign = await sdk.paymentIntents.create({ amount: Number(second.smeShare.fen), currency: "cny", metadata: { orderId: second.id } });
+    const foreign = await sdk.paymentIntents.create({ amount: Number(second.smeShare.fen), currency: "cny", metadata: { orderId: String(keyOf(second.id)) } });
     await fake.succeed(foreign.id);
     expect((await order(second.id)).status).toBe("PENDING_PAYMENT");
     await fake.succeed(second.payment.providerRef);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { assertCapacityInvariants } from "./support/invariants.js";
+import { keyOf } from "./support/ids.js";
 
 const NOW = "2027-02-01T00:00:00Z";
 const hour = (day: number, h = 0) => new Date(Date.UTC(2027, 3, day, h)).toISOString();
@@ -95,7 +96,7 @@ describe("no open bid is starved by the ones ranked above it", () => {
               case when i % 2 = 0 then 64 else 1 end, case when i % 2 = 0 then 2 else 48 end,
               $2::timestamptz, $3::timestamptz, 99900, 'OPEN', $4::timestamptz, $4::timestamptz
        from generate_series(1, ${UNSERVABLE}) as i`,
-      [dealer.id, may(1), may(20), "2027-01-15T00:00:00Z"],
+      [keyOf(dealer.id), may(1), may(20), "2027-01-15T00:00:00Z"],
     );
   });
 
@@ -136,8 +137,8 @@ describe("no open bid is starved by the ones ranked above it", () => {
     const [missed] = await server.sql(
       `insert into bids (sme_id, gpu_model_id, gpu_count, hours, earliest_start, latest_end, max_price_per_gpu_hour, status, created_at, updated_at)
        values ($1, (select id from gpu_models where name = 'L40S'), 4, 24, $2::timestamptz, $3::timestamptz, 2000, 'OPEN', $4::timestamptz, $4::timestamptz)
-       returning id::text as id`,
-      [sme.id, may(6), may(7), NOW],
+       returning 'bid_' || id as id`,
+      [keyOf(sme.id), may(6), may(7), NOW],
     );
     await maintain(NOW);
     expect(await bidOf(sme, missed.id)).toMatchObject({ status: "MATCHED", reservation: { status: "HELD", offer: { id: offer } } });
