@@ -17,7 +17,7 @@ import { bearerToken } from "./accounts/tokens.js";
 import type { AppServices, Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
 import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
-import { costLimit, depthLimit } from "./graphql/limits.js";
+import { costLimit, MAX_TOKENS, queryShape } from "./graphql/limits.js";
 import { graphqlAnswer, isPlainGraphqlPost, MAX_BODY_BYTES, plainGraphqlPost, sendBodyError, sendClientError } from "./graphql/http.js";
 import { Loaders } from "./graphql/loaders.js";
 import { rateLimit } from "./graphql/rate-limit.js";
@@ -113,7 +113,9 @@ export async function createApp(config: Config): Promise<App> {
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, config.development),
     allowBatchedHttpRequests: true,
-    validationRules: [depthLimit],
+    // Parsing takes time with the length of the text: a longer document is refused as it is read.
+    parseOptions: { maxTokens: MAX_TOKENS },
+    validationRules: [queryShape],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.

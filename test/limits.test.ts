@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
 import { organization } from "./support/fixtures.js";
 import { buildSchema as buildSdl, parse, validate } from "graphql";
-import { depthLimit, MAX_DEPTH } from "../src/graphql/limits.js";
+import { MAX_DEPTH, queryShape } from "../src/graphql/limits.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -11,8 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-async function post(body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.url}/graphql`, {
+async function post(body: unknown, headers: Record<string, string> = {}, to: TestServer = server) {
+  const response = await fetch(`${to.url}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
@@ -29,11 +29,11 @@ describe("depth limit", () => {
   };
 
   it(`accepts ${MAX_DEPTH} levels and refuses ${MAX_DEPTH + 1}, also through fragments`, () => {
-    expect(validate(schema, parse(nested(MAX_DEPTH - 1)), [depthLimit])).toEqual([]);
-    const errors = validate(schema, parse(nested(MAX_DEPTH)), [depthLimit]);
+    expect(validate(schema, parse(nested(MAX_DEPTH - 1)), [queryShape])).toEqual([]);
+    const errors = validate(schema, parse(nested(MAX_DEPTH)), [queryShape]);
     expect(errors.map((e) => e.message)).toEqual([`The query is nested ${MAX_DEPTH + 1} levels deep; at most ${MAX_DEPTH} are allowed`]);
     const viaFragments = `{ node { ...A } } fragment A on Node { child { child { ...B } } } fragment B on Node { child { child { child { child { child { child { child { child { id } } } } } } } } }`;
-    expect(validate(schema, parse(viaFragments), [depthLimit])).toHaveLength(1);
+    expect(validate(schema, parse(viaFragments), [queryShape])).toHaveLength(1);
   });
 });
 
@@ -78,6 +78,49 @@ describe("request limits", () => {
     expect(limited!.body.errors[0].extensions.retryAfterSeconds).toBeGreaterThan(0);
     const query = await post({ query: "{ gpuModels { name } }" });
     expect(query.status).toBe(200);
+  });
+});
+
+/** A document whose fragments each spread the next one twice: 2^levels copies of the leaf once expanded. */
+function fanOut(levels: number, leaf: string, prefix = "F"): string {
+  const fragments = Array.from({ length: levels }, (_, i) => `fragment ${prefix}${i} on Query { ...${prefix}${i + 1} ...${prefix}${i + 1} }`);
+  return `${fragments.join(" ")} fragment ${prefix}${levels} on Query { ${leaf} }`;
+}
+
+describe("the shape of a query", () => {
+  it("refuses a query whose fragments fan out 24 levels with QUERY_TOO_COMPLEX, and a light query sent alongside is answered", async () => {
+    const heavy = `{ ...F0 } ${fanOut(24, "gpuModels { name vendor memoryGb }")}`;
+    expect(heavy.length).toBeLessThan(1200);
+    const [refused, light] = await Promise.all([post({ query: heavy }), post({ query: "{ gpuModels { name } }" })]);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors.map((e: any) => e.extensions.code)).toEqual(["QUERY_TOO_COMPLEX"]);
+    expect(refused.body.data).toBeUndefined();
+    expect(light.status).toBe(200);
+    expect(light.body.data.gpuModels.length).toBeGreaterThan(0);
+    // The document is judged before graphql-js's own rules walk it: only the one refusal.
+    const schema = buildSdl(`type Query { gpuModels: [M] } type M { name: String vendor: String memoryGb: Int }`);
+    expect(validate(schema, parse(heavy)).length).toBe(0);
+    expect(validate(schema, parse(heavy), [queryShape]).map((e) => e.extensions.code)).toEqual(["QUERY_TOO_COMPLEX"]);
+  });
+
+  it("refuses a query it cannot estimate instead of running it unchecked", async () => {
+    // 2,000 aliases: past the token limit, refused as it is parsed.
+    const aliases = `{ ${Array.from({ length: 2000 }, (_, i) => `m${i}: gpuModels { name vendor memoryGb domestic }`).join(" ")} }`;
+    const many = await post({ query: aliases });
+    expect([many.status, many.body.errors[0].extensions.code]).toEqual([400, "QUERY_TOO_COMPLEX"]);
+    expect(many.body.data).toBeUndefined();
+
+    // A costly query padded with fragments that expand to 2^15 spreads: the estimate of it used to
+    // give up (and the query ran); now the pad itself is refused.
+    const costly = Array.from({ length: 20 }, (_, i) => `o${i}: offers(first: 100) { edges { node { id gpuCount freeGpus(from: $from, to: $to) } } }`).join(" ");
+    const window = { from: "2027-03-01T00:00:00Z", to: "2027-03-02T00:00:00Z" };
+    const padded = await post({ query: `query($from: DateTime!, $to: DateTime!) { ...P0 ${costly} } ${fanOut(14, "__typename", "P")}`, variables: window });
+    expect([padded.status, padded.body.errors[0].extensions.code]).toEqual([400, "QUERY_TOO_COMPLEX"]);
+    expect(padded.body.data).toBeUndefined();
+    // Without the pad, the same query is refused for its cost.
+    const plain = await post({ query: `query($from: DateTime!, $to: DateTime!) { ${costly} }`, variables: window });
+    expect([plain.status, plain.body.errors[0].extensions.code]).toEqual([400, "BAD_USER_INPUT"]);
+    expect(plain.body.errors[0].message).toMatch(/costs/);
   });
 });
 

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "NOT_ELIGIBLE"
   | "PAYMENT_FAILED"
   | "RATE_LIMITED"
+  | "QUERY_TOO_COMPLEX"
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_SERVER_ERROR";
 
@@ -59,13 +60,34 @@ function isConnectionError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * A document the parser gave up on for its size: past the token limit (graphql-js's message names
+ * it), or nested so deep that parsing ran out of stack. A size refusal, not a syntax error.
+ */
+function tooLongToParse(error: unknown, message: string): string | null {
+  const tokens = /contains more tha[nt] (\d+) tokens/.exec(message);
+  if (tokens) return `The query has more than ${tokens[1]} tokens; at most ${tokens[1]} are allowed`;
+  let current = error as { originalError?: unknown } | undefined;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (current instanceof RangeError) return "The query is nested too deeply";
+    current = current.originalError as typeof current;
+  }
+  return null;
+}
+
 /** Turns any thrown value into the error a client may see: a code, a safe message, no stack. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
   const original = (error as { originalError?: unknown })?.originalError ?? error;
   const code = formatted.extensions?.code as string | undefined;
   if (original instanceof GraphQLError || (code && code !== "INTERNAL_SERVER_ERROR")) {
     const extensions = { ...formatted.extensions };
+    // Apollo wraps a validation rule's error in its own, coded GRAPHQL_VALIDATION_FAILED: a code
+    // the rule gave (QUERY_TOO_COMPLEX) is the one the client sees.
+    const own = original instanceof GraphQLError ? original.extensions?.code : undefined;
+    if (typeof own === "string" && code === "GRAPHQL_VALIDATION_FAILED") extensions.code = own;
     if (!development) delete extensions.stacktrace;
+    const tooLong = code === "GRAPHQL_PARSE_FAILED" ? tooLongToParse(error, formatted.message) : null;
+    if (tooLong) return { ...formatted, message: tooLong, extensions: { ...extensions, code: "QUERY_TOO_COMPLEX" } };
     return { ...formatted, extensions };
   }
   const pg = pgCode(original);
