@@ -17,10 +17,10 @@ import { bearerToken } from "./accounts/tokens.js";
 import type { AppServices, Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
 import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
-import { costLimit, MAX_TOKENS, queryShape } from "./graphql/limits.js";
+import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
 import { graphqlAnswer, isPlainGraphqlPost, MAX_BODY_BYTES, plainGraphqlPost, sendBodyError, sendClientError } from "./graphql/http.js";
 import { Loaders } from "./graphql/loaders.js";
-import { rateLimit } from "./graphql/rate-limit.js";
+import { requestLimits } from "./graphql/rate-limit.js";
 import { requestLog } from "./graphql/request-log.js";
 import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
@@ -120,8 +120,7 @@ export async function createApp(config: Config): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
-      costLimit(schema),
-      rateLimit(config.rateLimitPerMinute),
+      requestLimits(schema, { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute }),
       requestLog(logger),
     ],
   });

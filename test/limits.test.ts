@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
-import { organization } from "./support/fixtures.js";
+import { organization, type Actor } from "./support/fixtures.js";
 import { buildSchema as buildSdl, parse, validate } from "graphql";
 import { MAX_DEPTH, queryShape } from "../src/graphql/limits.js";
 
@@ -121,6 +121,70 @@ describe("the shape of a query", () => {
     const plain = await post({ query: `query($from: DateTime!, $to: DateTime!) { ${costly} }`, variables: window });
     expect([plain.status, plain.body.errors[0].extensions.code]).toEqual([400, "BAD_USER_INPUT"]);
     expect(plain.body.errors[0].message).toMatch(/costs/);
+  });
+});
+
+describe("per-client limits", () => {
+  let limited: TestServer;
+  let smes: Actor[];
+  beforeAll(async () => {
+    limited = await startServer({ QUERY_POINTS_PER_MINUTE: "1000", RATE_LIMIT_PER_MINUTE: "5" });
+    smes = [await organization(limited, "SME", "Budget SME"), await organization(limited, "SME", "Busy SME")];
+  });
+  afterAll(() => limited?.close());
+  // Each test counts in a minute of its own (the request's clock, X-Now), 30 s before it ends.
+  const inMinute = (minute: number, token?: string) => ({
+    "x-now": `2027-03-01T10:${String(minute).padStart(2, "0")}:30Z`,
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  });
+  const send = (body: unknown, headers: Record<string, string>) => post(body, headers, limited);
+
+  it("gives each client a budget of cost points per minute and reports the cost on every answer", async () => {
+    // 1 + 100 items x (edges 1 + node 1 + 2 fields) = 401 points.
+    const page = { query: "{ offers(first: 100) { edges { node { id gpuCount } } } }" };
+    const first = await send(page, inMinute(1));
+    expect(first.status).toBe(200);
+    expect(first.body.extensions.cost).toEqual({ requested: 401, remaining: 599 });
+    const second = await send(page, inMinute(1));
+    expect(second.body.extensions.cost).toEqual({ requested: 401, remaining: 198 });
+    const third = await send(page, inMinute(1));
+    expect(third.status).toBe(429);
+    expect(third.body.errors.map((e: any) => e.extensions.code)).toEqual(["RATE_LIMITED"]);
+    expect(third.headers.get("retry-after")).toBe("30");
+    expect(third.body.data).toBeUndefined();
+    expect(third.body.extensions.cost).toEqual({ requested: 401, remaining: 198 });
+    // Errors carry it too; a cheap query still fits.
+    const invalid = await send({ query: "{ nope }" }, inMinute(1));
+    expect([invalid.status, invalid.body.extensions.cost]).toEqual([400, { requested: 0, remaining: 198 }]);
+    const cheap = await send({ query: "{ gpuModels { name } }" }, inMinute(1));
+    expect([cheap.status, cheap.body.extensions.cost]).toEqual([200, { requested: 2, remaining: 196 }]);
+    // An API key has a budget of its own; the next minute, the budget is whole again.
+    const keyed = await send(page, inMinute(1, smes[0].token));
+    expect([keyed.status, keyed.body.extensions.cost]).toEqual([200, { requested: 401, remaining: 599 }]);
+    const later = await send(page, inMinute(2));
+    expect([later.status, later.body.extensions.cost]).toEqual([200, { requested: 401, remaining: 599 }]);
+  });
+
+  it("counts every mutation field against the allowance and refuses a request that would pass it before any field runs", async () => {
+    const sme = smes[1];
+    const input = `{ gpuModel: "H800", gpuCount: 1, hours: 1, earliestStart: "2027-03-10T00:00:00Z", latestEnd: "2027-03-11T00:00:00Z", maxPricePerGpuHour: "30.00", hubs: ["Ningxia Zhongwei"] }`;
+    const bids = async () => (await limited.sql(`select count(*)::int as n from bids`))[0].n;
+    const hundred = `mutation { ${Array.from({ length: 100 }, (_, i) => `b${i}: placeBid(input: ${input}) { id }`).join(" ")} }`;
+    const refused = await send({ query: hundred }, inMinute(3, sme.token));
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors.map((e: any) => e.extensions.code)).toEqual(["RATE_LIMITED"]);
+    expect(Number(refused.headers.get("retry-after"))).toBe(30);
+    expect(await bids()).toBe(0);
+    // The refusal spent nothing: two fields (an alias, a fragment on Mutation) still fit.
+    const two = `mutation { one: placeBid(input: ${input}) { id } ...Another } fragment Another on Mutation { two: placeBid(input: ${input}) { id } }`;
+    const fitted = await send({ query: two }, inMinute(3, sme.token));
+    expect([fitted.status, Object.keys(fitted.body.data ?? {})]).toEqual([200, ["one", "two"]]);
+    // Each operation of a batch counts: 3 more fit this minute, the fourth does not.
+    const single = { query: `mutation { placeBid(input: ${input}) { id } }` };
+    const batch = await send([single, single, single, single], inMinute(3, sme.token));
+    const codes = (batch.body as any[]).map((answer) => answer.errors?.[0].extensions.code ?? "ok").sort();
+    expect(codes).toEqual(["RATE_LIMITED", "ok", "ok", "ok"]);
+    expect(await bids()).toBe(5);
   });
 });
 

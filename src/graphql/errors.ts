@@ -1,4 +1,5 @@
 // Every error a client sees carries one of API.md's codes; messages never echo input values.
+import { HeaderMap } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 
 export type ErrorCode =
@@ -21,6 +22,17 @@ export function appError(code: ErrorCode, message: string, extra: Record<string,
 /** For errors raised outside resolvers (context, plugins), where Apollo needs the HTTP status. */
 export function httpError(code: ErrorCode, message: string, status: number, extra: Record<string, unknown> = {}) {
   return new GraphQLError(message, { extensions: { code, ...extra, http: { status } } });
+}
+
+/** Over a rate limit: HTTP 429 with Retry-After, also as `extensions.retryAfterSeconds`. */
+export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: "RATE_LIMITED",
+      retryAfterSeconds,
+      http: { status: 429, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) },
+    },
+  });
 }
 
 export const badInput = (field: string, message: string) => appError("BAD_USER_INPUT", message, { field });
