@@ -1,6 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "./support/harness.js";
+import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { organization, type Actor } from "./support/fixtures.js";
 import { buildSchema as buildSdl, parse, validate } from "graphql";
 import { MAX_DEPTH, queryShape } from "../src/graphql/limits.js";
@@ -128,7 +129,7 @@ describe("per-client limits", () => {
   let limited: TestServer;
   let smes: Actor[];
   beforeAll(async () => {
-    limited = await startServer({ QUERY_POINTS_PER_MINUTE: "1000", RATE_LIMIT_PER_MINUTE: "5" });
+    limited = await startServer({ QUERY_POINTS_PER_MINUTE: "1000", RATE_LIMIT_PER_MINUTE: "5", AUTH_FAILURES_PER_MINUTE: "3" });
     smes = [await organization(limited, "SME", "Budget SME"), await organization(limited, "SME", "Busy SME")];
   });
   afterAll(() => limited?.close());
@@ -185,6 +186,24 @@ describe("per-client limits", () => {
     const codes = (batch.body as any[]).map((answer) => answer.errors?.[0].extensions.code ?? "ok").sort();
     expect(codes).toEqual(["RATE_LIMITED", "ok", "ok", "ok"]);
     expect(await bids()).toBe(5);
+  });
+
+  it("refuses an IP that failed to authenticate too often, before looking the token up", async () => {
+    const forged = () => `gvm_${randomBytes(16).toString("hex")}`;
+    for (let i = 0; i < 3; i++) {
+      const failed = await send({ query: "{ me { role } }" }, inMinute(4, forged()));
+      expect([failed.status, failed.body.errors[0].extensions.code]).toEqual([401, "UNAUTHENTICATED"]);
+    }
+    const queries = limited.queryCount();
+    const refused = await send({ query: "{ me { role } }" }, inMinute(4, forged()));
+    expect([refused.status, refused.body.errors[0].extensions.code]).toEqual([429, "RATE_LIMITED"]);
+    expect(refused.headers.get("retry-after")).toBe("30");
+    expect(limited.queryCount()).toBe(queries);
+    // A token known without the database, and anonymous reads, still pass.
+    const admin = await send({ query: "{ me { role } }" }, inMinute(4, ADMIN));
+    expect(admin.body.data).toEqual({ me: { role: "ADMIN" } });
+    const anonymous = await send({ query: "{ gpuModels { name } }" }, inMinute(4));
+    expect(anonymous.status).toBe(200);
   });
 });
 
