@@ -93,10 +93,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, de
   const code = formatted.extensions?.code as string | undefined;
   if (original instanceof GraphQLError || (code && code !== "INTERNAL_SERVER_ERROR")) {
     const extensions = { ...formatted.extensions };
-    // Apollo wraps a validation rule's error in its own, coded GRAPHQL_VALIDATION_FAILED: a code
-    // the rule gave (QUERY_TOO_COMPLEX) is the one the client sees.
+    // Apollo codes every error of validation GRAPHQL_VALIDATION_FAILED; the size limits' rule
+    // refuses with QUERY_TOO_COMPLEX, which is the code the client sees.
     const own = original instanceof GraphQLError ? original.extensions?.code : undefined;
-    if (typeof own === "string" && code === "GRAPHQL_VALIDATION_FAILED") extensions.code = own;
+    if (own === "QUERY_TOO_COMPLEX" && code === "GRAPHQL_VALIDATION_FAILED") extensions.code = own;
     if (!development) delete extensions.stacktrace;
     const tooLong = code === "GRAPHQL_PARSE_FAILED" ? tooLongToParse(error, formatted.message) : null;
     if (tooLong) return { ...formatted, message: tooLong, extensions: { ...extensions, code: "QUERY_TOO_COMPLEX" } };
