@@ -49,6 +49,8 @@ export const MAX_OVERLAPS = 5_000;
 /** Selections, inline fragments and fragment spreads nested in each other. */
 export const MAX_NESTING = 100;
 
+const MAX_INT = 2 ** 31 - 1;
+
 const tooComplex = (message: string) => httpError("QUERY_TOO_COMPLEX", message, 400);
 
 /** Thrown inside the walks below to stop at the first limit passed. */
@@ -243,7 +245,7 @@ function fieldDefinition(type: GraphQLNamedType | undefined, name: string): Grap
 /**
  * The cost of an operation: a field costs 1 plus its children; a list that pages (a field with a
  * `first` argument) costs 1 plus its children once per requested item (`first`, or the default
- * page when it is absent or not a number). Fields skipped by @skip/@include do not count; the
+ * page when it is absent or not an Int). Fields skipped by @skip/@include do not count; the
  * selections on each type of an interface or union all count (an upper bound). Each fragment's
  * cost is computed once.
  */
@@ -283,7 +285,8 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
         if (pageArgument) {
           const given = node.arguments?.find((argument) => argument.name.value === "first");
           const first = given ? valueOf(given.value) : pageArgument.defaultValue;
-          const items = typeof first === "number" && first >= 0 ? first : DEFAULT_PAGE;
+          // A `first` that is no Int (execution refuses it) counts as the default page.
+          const items = typeof first === "number" && Number.isInteger(first) && first >= 0 && first <= MAX_INT ? first : DEFAULT_PAGE;
           total += 1 + children * Math.max(1, items);
         } else {
           total += 1 + children;
