@@ -202,6 +202,7 @@ const server = await startProcess("server", [...profileArgs, "dist/main.js"], {
   DATABASE_URL: databaseUrl,
   SEED: "none",
   RATE_LIMIT_PER_MINUTE: "0",
+  QUERY_POINTS_PER_MINUTE: "0",
   MAINTENANCE_INTERVAL_MS: "0",
   LOG_LEVEL: "warn",
   ADMIN_TOKEN: adminToken,

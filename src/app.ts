@@ -17,11 +17,11 @@ import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
 import type { AppServices, Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
-import { formatError, httpError, unauthenticated } from "./graphql/errors.js";
-import { costLimit, depthLimit } from "./graphql/limits.js";
+import { formatError, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
+import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
 import { graphqlAnswer, isPlainGraphqlPost, MAX_BODY_BYTES, plainGraphqlPost, sendBodyError, sendClientError } from "./graphql/http.js";
 import { Loaders } from "./graphql/loaders.js";
-import { rateLimit } from "./graphql/rate-limit.js";
+import { FixedWindowLimiter, requestLimits } from "./graphql/rate-limit.js";
 import { requestLog } from "./graphql/request-log.js";
 import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
@@ -85,6 +85,7 @@ export async function createApp(config: Config): Promise<App> {
   // The webhook handler settles orders with these very services, so it is wired once they exist.
   services.paymentEvents = paymentEventsFor(services, logger);
   const authenticator = new Authenticator(db, config.adminToken);
+  const authFailures = new FixedWindowLimiter(config.authFailuresPerMinute);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -117,13 +118,14 @@ export async function createApp(config: Config): Promise<App> {
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, config.development),
     allowBatchedHttpRequests: true,
-    validationRules: [depthLimit],
+    // Parsing takes time with the length of the text: a longer document is refused as it is read.
+    parseOptions: { maxTokens: MAX_TOKENS },
+    validationRules: [queryShape],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
-      costLimit(schema),
-      rateLimit(config.rateLimitPerMinute),
+      requestLimits(schema, { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute }),
       requestLog(logger),
     ],
   });
@@ -143,21 +145,33 @@ export async function createApp(config: Config): Promise<App> {
   });
 
   const answer = graphqlAnswer<Context>(apollo, async (req) => {
-    const token = bearerToken(req.headers.authorization);
-    // The key lookup needs the database: while it is away, a 503 with a code, not a 500.
-    const viewer = token ? await authenticator.viewerOf(token).catch(databaseUnavailable) : null;
-    if (token && !viewer) throw unauthenticated();
     const testNow = config.testClock ? req.headers["x-now"] : undefined;
     const now = typeof testNow === "string" ? new Date(testNow) : new Date();
     if (Number.isNaN(now.getTime())) throw httpError("BAD_USER_INPUT", "X-Now must be an ISO-8601 time", 400);
+    const token = bearerToken(req.headers.authorization);
+    const ip = req.socket.remoteAddress ?? "unknown";
+    let viewer = token ? authenticator.known(token) : null;
+    if (token && !viewer) {
+      // A token that is no key, or not known yet: an IP that failed too often this minute is
+      // refused before the lookup.
+      const failures = [`ip:${ip}`];
+      const wait = authFailures.wait(failures, 1, now.getTime());
+      if (wait != null) throw rateLimited(`Too many failed authentications; retry in ${wait} s`, wait);
+      // The key lookup needs the database: while it is away, a 503 with a code, not a 500.
+      if (viewer === undefined) viewer = await authenticator.viewerOf(token).catch(databaseUnavailable);
+      if (!viewer) {
+        authFailures.spend(failures, 1, now.getTime());
+        throw unauthenticated();
+      }
+    }
     return {
       app: services,
       db,
-      viewer,
+      viewer: viewer ?? null,
       now,
       loaders: new Loaders(db),
       requestId: (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
-      ip: req.socket.remoteAddress ?? "unknown",
+      ip,
     };
   });
   const leanGraphql = plainGraphqlPost(answer);

@@ -11,6 +11,10 @@ export interface Config {
   adminTokenGenerated: boolean;
   holdMinutes: number;
   rateLimitPerMinute: number;
+  /** Cost points each client may spend per minute; 0 = off. */
+  queryPointsPerMinute: number;
+  /** Failed authentications per client IP per minute before it is refused without a lookup; 0 = off. */
+  authFailuresPerMinute: number;
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string | undefined;
   stripeApiBase: string | undefined;
@@ -42,6 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenGenerated: !env.ADMIN_TOKEN,
     holdMinutes: int("HOLD_MINUTES", 15, env),
     rateLimitPerMinute: int("RATE_LIMIT_PER_MINUTE", 600, env),
+    queryPointsPerMinute: int("QUERY_POINTS_PER_MINUTE", 100_000, env),
+    authFailuresPerMinute: int("AUTH_FAILURES_PER_MINUTE", 30, env),
     stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
     stripeApiBase: env.STRIPE_API_BASE || undefined,

@@ -363,6 +363,7 @@ describe("logs", () => {
       SEED: "none",
       ENABLE_TEST_CLOCK: "1",
       RATE_LIMIT_PER_MINUTE: "0",
+      QUERY_POINTS_PER_MINUTE: "0",
       MAINTENANCE_INTERVAL_MS: "0",
       LOG_LEVEL: "debug",
       STRIPE_SECRET_KEY: stripeKey,

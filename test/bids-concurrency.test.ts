@@ -41,6 +41,7 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
       SEED: "none",
       ENABLE_TEST_CLOCK: "1",
       RATE_LIMIT_PER_MINUTE: "0",
+      QUERY_POINTS_PER_MINUTE: "0",
       // Maintenance runs only when a test asks, on the test's clock.
       MAINTENANCE_INTERVAL_MS: "0",
     };

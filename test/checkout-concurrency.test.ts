@@ -24,7 +24,7 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
 
   beforeAll(async () => {
     database = await freshPostgresDatabase();
-    const env = { DATABASE_URL: database.url, ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
+    const env = { DATABASE_URL: database.url, ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", QUERY_POINTS_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
     servers = await Promise.all([startProcess(env), startProcess(env)]);
     sql = postgres(database.url, { max: 2, onnotice: () => {} });
     const api = servers[0] as unknown as TestServer;

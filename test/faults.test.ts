@@ -15,7 +15,7 @@ import { FakeStripe } from "./support/fake-stripe.js";
 import { startProcess, type ServerProcess } from "./support/processes.js";
 import { startPgCluster, type PgCluster } from "./support/pg-cluster.js";
 
-const BASE_ENV = { ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
+const BASE_ENV = { ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", QUERY_POINTS_PER_MINUTE: "0", AUTH_FAILURES_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
 const PLACE_BID = `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id status reservation { id } } }`;
 const CHECKOUT = `mutation($input: CheckoutInput!) { checkout(input: $input) { id status subsidy { fen } smeShare { fen } gross { fen } payment { providerRef status } } }`;
 /** The codes a client may see while the database is away; anything else is a defect. */

@@ -668,10 +668,10 @@ function show(value: Value): string {
 const PUBLIC = new Set(["gpuModels", "offers", "offer", "dataCenters"]);
 const CLIENT_CODES = new Set([
   "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "NOT_ELIGIBLE",
-  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE",
+  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE", "QUERY_TOO_COMPLEX",
 ]);
 /** Codes that mean the request was refused before any resolver looked at it. */
-const BEFORE_RESOLVERS = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE"]);
+const BEFORE_RESOLVERS = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE", "QUERY_TOO_COMPLEX"]);
 const LEAKS =
   /Failed query|violates|duplicate key|syntax error at or near|invalid input syntax|out of range for type|value too long|invalid byte sequence|PostgresError|pglite|node_modules|\.ts:\d+|\.js:\d+|\\n\s+at |"stacktrace"|drizzle|Cannot convert|TypeError|RangeError|SyntaxError: /i;
 

@@ -64,6 +64,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     DATA_DIR: "memory://",
     ENABLE_TEST_CLOCK: "1",
     RATE_LIMIT_PER_MINUTE: "0",
+    QUERY_POINTS_PER_MINUTE: "0",
+    AUTH_FAILURES_PER_MINUTE: "0",
     LOG_LEVEL: "warn",
     MAINTENANCE_INTERVAL_MS: "0",
     ...(database ? { DATABASE_URL: database.url } : {}),
