@@ -108,14 +108,14 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
     };
     const statusOf = async (ids: string[], now: string) => {
       // Through the API, as each SME sees its own bids.
-      const rows = await run(`select id::text as id, sme_id::text as sme from bids where id = any($1::bigint[])`, [`{${ids.join(",")}}`]);
+      const rows = await run(`select 'bid_' || id as id, 'org_' || sme_id as sme from bids where id = any($1::bigint[])`, [`{${ids.map(keyOf).join(",")}}`]);
       const owner = new Map(rows.map((r) => [r.id, smes.find((s) => s.id === r.sme)!]));
       return Promise.all(
         ids.map(async (id) => (await servers[0].ok(`query($id: ID!) { bid(id: $id) { status } }`, { id }, { token: owner.get(id)!.token, now })).bid.status as string),
       );
     };
     const openInPriority = async () =>
-      (await run(`select b.id::text as id from bids b where b.status = 'OPEN' and b.gpu_model_id = (select id from gpu_models where name = 'L40S')
+      (await run(`select 'bid_' || b.id as id from bids b where b.status = 'OPEN' and b.gpu_model_id = (select id from gpu_models where name = 'L40S')
                   order by b.max_price_per_gpu_hour desc, b.created_at, b.id`)).map((r) => r.id as string);
     const maintenance = (now: string) => servers.map((s) => s.gql(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now }));
 

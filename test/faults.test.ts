@@ -14,6 +14,7 @@ import { brokenLedgerInvariants } from "./support/ledger-invariants.js";
 import { FakeStripe } from "./support/fake-stripe.js";
 import { startProcess, type ServerProcess } from "./support/processes.js";
 import { startPgCluster, type PgCluster } from "./support/pg-cluster.js";
+import { keyOf } from "./support/ids.js";
 
 const BASE_ENV = { ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", QUERY_POINTS_PER_MINUTE: "0", AUTH_FAILURES_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
 const PLACE_BID = `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id status reservation { id } } }`;
@@ -273,7 +274,7 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     // Every bid a client was told about exists as it was told.
     const placed = replies.filter(({ kind, reply }) => kind === "placeBid" && reply.body?.data?.placeBid).map(({ reply }) => reply.body.data.placeBid);
     expect(placed.length).toBeGreaterThan(0);
-    const stored = await sql.unsafe(`select id::text, status from bids where id = any($1::bigint[])`, [placed.map((b) => b.id)] as never[]);
+    const stored = await sql.unsafe(`select 'bid_' || id as id, status from bids where id = any($1::bigint[])`, [placed.map((b) => keyOf(b.id))] as never[]);
     expect(new Map(stored.map((r) => [r.id, r.status]))).toEqual(new Map(placed.map((b) => [b.id, b.status])));
     await assertAllInvariants(sql, new Date(NOW));
   });
@@ -314,7 +315,7 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     const paid = replies.filter(({ kind, reply }) => kind === "checkout" && reply.body?.data).map(({ reply }) => reply.body.data.checkout);
     expect(paid.length).toBeGreaterThan(0);
     for (const order of paid) expect(order.status).toBe("PAID");
-    const stored = await sql.unsafe(`select id::text, status from orders`);
+    const stored = await sql.unsafe(`select 'order_' || id as id, status from orders`);
     expect(new Map(stored.map((r) => [r.id, r.status]))).toEqual(new Map(paid.map((o) => [o.id, "PAID"])));
     await assertAllInvariants(sql, new Date(NOW));
   });
