@@ -5,30 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { buildWorld, ghostId, snapshot, type World } from "./support/world.js";
+import { generator, type Random } from "./support/random.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20270301);
 const MUTATION_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 2000);
 const QUERY_REQUESTS = Math.round(MUTATION_REQUESTS / 3);
-
-// ------------------------------------------------------------------ a seeded generator
-
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
-    chance: (p: number) => next() < p,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-  };
-}
-type Random = ReturnType<typeof generator>;
 
 // ------------------------------------------------------------------ values
 

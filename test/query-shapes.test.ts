@@ -7,27 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
 import { organization, type Actor } from "./support/fixtures.js";
+import { generator, type Random } from "./support/random.js";
 
 const SEED = Number(process.env.SHAPES_SEED ?? 20270315);
 const REQUESTS = Number(process.env.SHAPES_REQUESTS ?? 1000);
 const CONCURRENCY = 6;
 
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
-    chance: (p: number) => next() < p,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-  };
-}
-type Random = ReturnType<typeof generator>;
 
 // The readable part of the schema: each type's fields, a field's type when it has a selection.
 const TYPES: Record<string, Record<string, string | null>> = {
