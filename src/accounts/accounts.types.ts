@@ -1,5 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 export enum OrgKind {
   SME = "SME",
@@ -33,7 +33,7 @@ registerEnumType(ViewerRole, {
   },
 });
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "A company or public body using the marketplace: an SME, a data center operator or a city's finance team" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A company or public body using the marketplace: an SME, a data center operator or a city's finance team" })
 export class Organization {
   @Field(() => ID, { description: 'Opaque id, like "org_3"' })
   id!: string;

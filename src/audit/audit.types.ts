@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Organization } from "../accounts/accounts.types.js";
 import { connectionOf } from "../graphql/pagination.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 /** What was done: one value per audited mutation, and the payments the server refused to settle an order with. */
 export enum AuditAction {
@@ -48,7 +48,7 @@ registerEnumType(AuditAction, {
   },
 });
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
 export class AuditEntry {
   @Field(() => ID, { description: 'Opaque id, like "audit_88"' })
   id!: string;

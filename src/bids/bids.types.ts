@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { GpuModel, Offer } from "../offers/offers.types.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 export enum BidStatus {
   OPEN = "OPEN",
@@ -38,7 +38,7 @@ registerEnumType(ReservationStatus, {
   },
 });
 
-@ObjectType({ implements: Node,
+@ObjectType({ implements: GlobalNode,
   simpleResolvers: true,
   description: "An SME's request for GPU time: gpuCount GPUs of one model for one contiguous block of hours, at most at a price, served by one offer",
 })
@@ -81,7 +81,7 @@ export class Bid {
   gpuModelId!: number;
 }
 
-@ObjectType({ implements: Node,
+@ObjectType({ implements: GlobalNode,
   simpleResolvers: true,
   description: "The capacity one bid holds on one offer: gpuCount GPUs over [startsAt, endsAt), at the offer's price",
 })

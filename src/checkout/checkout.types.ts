@@ -3,7 +3,7 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Reservation } from "../bids/bids.types.js";
 import { Voucher } from "../vouchers/vouchers.types.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 export enum OrderStatus {
   PENDING_PAYMENT = "PENDING_PAYMENT",
@@ -41,7 +41,7 @@ export class Payment {
   clientSecret!: string | null;
 }
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "The checkout of one reservation: gross = subsidy + smeShare, to the fen, and the SME's payment" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "The checkout of one reservation: gross = subsidy + smeShare, to the fen, and the SME's payment" })
 export class Order {
   @Field(() => ID, { description: 'Opaque id, like "order_7"' })
   id!: string;

@@ -20,12 +20,12 @@ import { inScope } from "../vouchers/programs.service.js";
 import type { Context } from "./context.js";
 import { badInput } from "./errors.js";
 import { decodeId, decodeStatementId, type IdType } from "./ids.js";
-import { Node } from "./node.js";
+import { GlobalNode } from "./node.js";
 
 /** At most this many ids in one nodes(ids:) call, like a page. */
 export const MAX_NODES = 100;
 
-type Fetch = (ctx: Context, key: number) => Promise<Node | null>;
+type Fetch = (ctx: Context, key: number) => Promise<GlobalNode | null>;
 
 /** Each type's lookup, with the authorization of the type's own query. */
 const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
@@ -104,7 +104,7 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
 };
 
 /** A refusal of the statement's own query (another city's, a month it does not take) reads as null. */
-async function statementNode(ctx: Context, programId: number, month: string): Promise<Node | null> {
+async function statementNode(ctx: Context, programId: number, month: string): Promise<GlobalNode | null> {
   if (ctx.viewer?.role !== "CITY_FINANCE" && ctx.viewer?.role !== "ADMIN") return null;
   try {
     return toStatement(await cityStatement(ctx.db, ctx.viewer, programId, month));
@@ -115,7 +115,7 @@ async function statementNode(ctx: Context, programId: number, month: string): Pr
   }
 }
 
-async function fetchNode(ctx: Context, id: string): Promise<Node | null> {
+async function fetchNode(ctx: Context, id: string): Promise<GlobalNode | null> {
   const statement = decodeStatementId(id);
   if (statement) return statementNode(ctx, statement.programId, statement.month);
   const decoded = decodeId(id);
@@ -125,20 +125,20 @@ async function fetchNode(ctx: Context, id: string): Promise<Node | null> {
 
 @Resolver()
 export class NodeResolver {
-  @Query(() => Node, {
+  @Query(() => GlobalNode, {
     nullable: true,
     description:
       "Any object by its global id (like offer_123), with the same rules as its own query: null for an id that names nothing and for an object the caller may not see. Anyone may call it; most types need an API key.",
   })
-  node(@Arg("id", () => ID, { description: "A global id, like bid_45" }) id: string, @Ctx() ctx: Context): Promise<Node | null> {
+  node(@Arg("id", () => ID, { description: "A global id, like bid_45" }) id: string, @Ctx() ctx: Context): Promise<GlobalNode | null> {
     return fetchNode(ctx, id);
   }
 
-  @Query(() => [Node], {
+  @Query(() => [GlobalNode], {
     nullable: "items",
     description: `Objects by their global ids, in the order asked, null where node(id:) would be null. At most ${MAX_NODES} ids; more is BAD_USER_INPUT.`,
   })
-  async nodes(@Arg("ids", () => [ID], { description: "Global ids, like [\"offer_1\", \"bid_2\"]" }) ids: string[], @Ctx() ctx: Context): Promise<(Node | null)[]> {
+  async nodes(@Arg("ids", () => [ID], { description: "Global ids, like [\"offer_1\", \"bid_2\"]" }) ids: string[], @Ctx() ctx: Context): Promise<(GlobalNode | null)[]> {
     if (ids.length > MAX_NODES) throw badInput("ids", `At most ${MAX_NODES} ids`);
     return Promise.all(ids.map((id) => fetchNode(ctx, id)));
   }

@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 export enum LedgerEntryKind {
   RESERVE = "RESERVE",
@@ -20,7 +20,7 @@ registerEnumType(LedgerEntryKind, {
   },
 });
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "One append-only move of a program's budget" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "One append-only move of a program's budget" })
 export class LedgerEntry {
   @Field(() => ID, { description: 'Opaque id, like "ledger_301"' })
   id!: string;

@@ -3,7 +3,7 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 /** The hubs as descriptions list them. */
 const HUB_LIST = [...HUB_NAMES].join(", ");
@@ -38,7 +38,7 @@ registerEnumType(OfferSort, {
   },
 });
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "A GPU model of the catalog, the same in every database" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A GPU model of the catalog, the same in every database" })
 export class GpuModel {
   @Field(() => ID, { description: 'Opaque id, like "gpu_1"; inputs name a model by its name instead' })
   id!: string;
@@ -56,7 +56,7 @@ export class GpuModel {
   domestic!: boolean;
 }
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "A data center in one of the national computing hubs, run by a data center operator" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A data center in one of the national computing hubs, run by a data center operator" })
 export class DataCenter {
   @Field(() => ID, { description: 'Opaque id, like "dc_2"' })
   id!: string;
@@ -80,7 +80,7 @@ export class DataCenter {
   loadedOperator?: Organization;
 }
 
-@ObjectType({ implements: Node,
+@ObjectType({ implements: GlobalNode,
   simpleResolvers: true,
   description: "GPUs a data center offers for rent: gpuCount GPUs of one model, a price per GPU-hour, a window of whole UTC hours",
 })

@@ -2,7 +2,7 @@ import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphq
 import { Money } from "../graphql/money.type.js";
 import { DataCenter } from "../offers/offers.types.js";
 import { SubsidyProgram } from "../vouchers/vouchers.types.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 export enum SpendDimension {
   MONTH = "MONTH",
@@ -96,7 +96,7 @@ export class StatementLine {
   dataCenterId!: number;
 }
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "A program's monthly bill to its city" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A program's monthly bill to its city" })
 export class CityStatement {
   @Field(() => ID, { description: "Opaque global id, like statement_12_2026-11: one per program and month" })
   id!: string;

@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Money } from "../graphql/money.type.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
-import { Node } from "../graphql/node.js";
+import { GlobalNode } from "../graphql/node.js";
 
 export enum ProgramStatus {
   ACTIVE = "ACTIVE",
@@ -49,7 +49,7 @@ registerEnumType(VoucherStatus, {
   },
 });
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
 export class BudgetStatus {
   @Field(() => ID, { description: "Opaque global id, like budget_12: one per program" })
   id!: string;
@@ -67,7 +67,7 @@ export class BudgetStatus {
   spent!: Money;
 }
 
-@ObjectType({ implements: Node,
+@ObjectType({ implements: GlobalNode,
   simpleResolvers: true,
   description:
     "A city's compute-voucher (算力券) program: a budget with its rules. The subsidy of an order is " +
@@ -124,7 +124,7 @@ export class SubsidyProgram {
   createdAt!: Date;
 }
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "A compute voucher: a grant of one program to one SME, with a balance that pays subsidies at checkout" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A compute voucher: a grant of one program to one SME, with a balance that pays subsidies at checkout" })
 export class Voucher {
   @Field(() => ID, { description: 'Opaque id, like "voucher_1"; pass it to quote and checkout' })
   id!: string;
@@ -150,7 +150,7 @@ export class Voucher {
   programId!: number;
 }
 
-@ObjectType({ implements: Node, simpleResolvers: true, description: "An SME's request for a voucher of a program, decided once by the program's finance team" })
+@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "An SME's request for a voucher of a program, decided once by the program's finance team" })
 export class VoucherApplication {
   @Field(() => ID, { description: 'Opaque id, like "application_3"' })
   id!: string;
