@@ -116,9 +116,8 @@ async function expireLapsedHoldsOn(tx: Executor, offerIds: readonly number[], no
       ), expired_bids as (
         update bids b set status = 'EXPIRED', updated_at = ${at}::timestamptz
         from expired where b.id = expired.bid_id and b.status = 'MATCHED'
-        returning b.id
       )
-      select (select count(*) from expired) as reservations, (select count(*) from expired_bids) as bids`,
+      select count(*) as reservations from expired`,
   );
   return Number(row.reservations);
 }

@@ -203,11 +203,16 @@ export async function visibleReservation(db: Executor, viewer: Viewer, id: numbe
     .innerJoin(offers, eq(offers.id, reservations.offerId))
     .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
     .where(eq(reservations.id, id));
-  if (!row) return null;
-  const mine =
-    (viewer.role === "SME" && row.reservation.smeId === viewer.organizationId) ||
-    (viewer.role === "DATA_CENTER" && row.operatorId === viewer.organizationId);
-  return mine ? row.reservation : null;
+  return row && seesReservation(viewer, row.reservation, row.operatorId) ? row.reservation : null;
+}
+
+/** A reservation is seen by the SME that holds it and by the operator of its offer's data center. */
+export function seesReservation(viewer: Viewer, reservation: Pick<ReservationRow, "smeId">, operatorId: number): boolean {
+  if (viewer.organizationId == null) return false;
+  return (
+    (viewer.role === "SME" && reservation.smeId === viewer.organizationId) ||
+    (viewer.role === "DATA_CENTER" && operatorId === viewer.organizationId)
+  );
 }
 
 /** Reservations on one of the operator's offers, newest first; another operator's offer is NOT_FOUND. */

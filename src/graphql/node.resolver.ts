@@ -1,16 +1,14 @@
 // node(id:) and nodes(ids:): any object by its global id, seen as its own query shows it. Whatever
-// the caller may not see is null, exactly like an id that names nothing.
-import { eq } from "drizzle-orm";
+// the caller may not see is null, exactly like an id that names nothing. Rows come through the
+// request's loaders: nodes(ids:) reads each table once, however many ids it asks for.
 import { GraphQLError } from "graphql";
 import { Arg, Ctx, ID, Query, Resolver } from "type-graphql";
-import { auditLog, dataCenters, ledgerEntries, offers, organizations, subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
+import { auditLog, bids, dataCenters, ledgerEntries, offers, orders, organizations, reservations, subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
 import { toOrganization } from "../accounts/accounts.resolver.js";
 import { toAuditEntry } from "../audit/audit.resolver.js";
 import { toBid, toReservation } from "../bids/bids.resolver.js";
-import { ownBid } from "../bids/bids.service.js";
-import { visibleReservation } from "../bids/reservations.service.js";
+import { seesReservation } from "../bids/reservations.service.js";
 import { toOrder } from "../checkout/checkout.resolver.js";
-import { ownOrder } from "../checkout/checkout.service.js";
 import { toLedgerEntry } from "../ledger/ledger.resolver.js";
 import { toDataCenter, toGpuModel, toOffer } from "../offers/offers.resolver.js";
 import { toStatement } from "../reports/reports.resolver.js";
@@ -50,18 +48,21 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   },
   Bid: async (ctx, key) => {
     if (ctx.viewer?.role !== "SME") return null;
-    const row = await ownBid(ctx.db, ctx.viewer.organizationId!, key);
-    return row ? toBid(row) : null;
+    const row = await ctx.loaders.byId(bids).load(key);
+    return row && row.smeId === ctx.viewer.organizationId ? toBid(row) : null;
   },
   Reservation: async (ctx, key) => {
-    if (ctx.viewer?.role !== "SME" && ctx.viewer?.role !== "DATA_CENTER") return null;
-    const row = await visibleReservation(ctx.db, ctx.viewer, key);
-    return row ? toReservation(row) : null;
+    const viewer = ctx.viewer;
+    if (viewer?.role !== "SME" && viewer?.role !== "DATA_CENTER") return null;
+    const row = await ctx.loaders.byId(reservations).load(key);
+    const offer = row ? await ctx.loaders.byId(offers).load(row.offerId) : null;
+    const dc = offer ? await ctx.loaders.byId(dataCenters).load(offer.dataCenterId) : null;
+    return row && dc && seesReservation(viewer, row, dc.operatorId) ? toReservation(row) : null;
   },
   Order: async (ctx, key) => {
     if (ctx.viewer?.role !== "SME") return null;
-    const row = await ownOrder(ctx.db, ctx.viewer.organizationId!, key);
-    return row ? toOrder(row) : null;
+    const row = await ctx.loaders.byId(orders).load(key);
+    return row && row.smeId === ctx.viewer.organizationId ? toOrder(row) : null;
   },
   // Programs are read by anyone signed in, as subsidyPrograms lists them.
   SubsidyProgram: async (ctx, key) => {
@@ -81,7 +82,7 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   VoucherApplication: async (ctx, key) => {
     const viewer = ctx.viewer;
     if (!viewer) return null;
-    const [row] = await ctx.db.select().from(voucherApplications).where(eq(voucherApplications.id, key));
+    const row = await ctx.loaders.byId(voucherApplications).load(key);
     if (!row) return null;
     if (viewer.role === "SME") return row.smeId === viewer.organizationId ? toApplication(row) : null;
     const program = await ctx.loaders.byId(subsidyPrograms).load(row.programId);
@@ -90,7 +91,7 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   LedgerEntry: async (ctx, key) => {
     const viewer = ctx.viewer;
     if (!viewer) return null;
-    const [row] = await ctx.db.select().from(ledgerEntries).where(eq(ledgerEntries.id, key));
+    const row = await ctx.loaders.byId(ledgerEntries).load(key);
     const program = row ? await ctx.loaders.byId(subsidyPrograms).load(row.programId) : null;
     return row && program && inScope(viewer, program.city) ? toLedgerEntry(row) : null;
   },
@@ -98,7 +99,7 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   AuditEntry: async (ctx, key) => {
     const viewer = ctx.viewer;
     if (viewer?.role !== "ADMIN" && viewer?.role !== "CITY_FINANCE") return null;
-    const [row] = await ctx.db.select().from(auditLog).where(eq(auditLog.id, key));
+    const row = await ctx.loaders.byId(auditLog).load(key);
     return row && (viewer.role === "ADMIN" || (viewer.city != null && row.city === viewer.city)) ? toAuditEntry(row) : null;
   },
 };
