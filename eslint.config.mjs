@@ -1,8 +1,33 @@
-// Lints the emitted SDL (schema/schema.graphql) with @graphql-eslint: `npm run lint:schema`, and in
-// `npm test` by test/schema-lint.test.ts, which expects no problem at all. Each rule says why it is on.
+// `npm run lint` (and CI): the TypeScript and scripts with typescript-eslint's recommended rules, and the
+// emitted SDL (schema/schema.graphql) with @graphql-eslint, which test/schema-lint.test.ts also runs in
+// `npm test`. Formatting is Prettier's (`npm run format`), so no rule here is about layout.
 import graphqlPlugin from "@graphql-eslint/eslint-plugin";
+import eslint from "@eslint/js";
+import prettierConfig from "eslint-config-prettier";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+const code = ["src/**/*.ts", "test/**/*.ts", "scripts/**/*.mjs", "*.ts", "*.mjs"];
 
 export default [
+  { ignores: ["dist/**", "node_modules/**", ".data/**", "docs/examples/generated/**"] },
+  ...[eslint.configs.recommended, ...tseslint.configs.recommended, prettierConfig].map((config) => ({
+    ...config,
+    files: code,
+  })),
+  {
+    files: code,
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      // An unused name is a leftover; a leading underscore says "unused on purpose".
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // Tests read GraphQL answers, whose shape each assertion states, as `any`.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-explicit-any": "off" },
+  },
   {
     files: ["schema/schema.graphql"],
     languageOptions: {

@@ -6,7 +6,10 @@ import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import express from "express";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -19,7 +22,14 @@ import type { AppServices, Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
 import { formatError, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
 import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
-import { graphqlAnswer, isPlainGraphqlPost, MAX_BODY_BYTES, plainGraphqlPost, sendBodyError, sendClientError } from "./graphql/http.js";
+import {
+  graphqlAnswer,
+  isPlainGraphqlPost,
+  MAX_BODY_BYTES,
+  plainGraphqlPost,
+  sendBodyError,
+  sendClientError,
+} from "./graphql/http.js";
 import { Loaders } from "./graphql/loaders.js";
 import { FixedWindowLimiter, requestLimits } from "./graphql/rate-limit.js";
 import { requestLog } from "./graphql/request-log.js";
@@ -95,7 +105,10 @@ export async function createApp(config: Config): Promise<App> {
   let serveRequest: http.RequestListener = expressApp;
   // CORS on /graphql, the explorer, the landing page: ahead of both GraphQL routes.
   const browser = browserFront(config, logger);
-  const httpServer = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => browser.serve(req, res) || serveRequest(req, res));
+  const httpServer = http.createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000 },
+    (req, res) => browser.serve(req, res) || serveRequest(req, res),
+  );
   // Connections accepted whose first request is not read yet: the drain counts them idle and would
   // close them under a client that has already sent its request. close() waits for them briefly.
   const unread = new Set<Socket>();
@@ -125,11 +138,15 @@ export async function createApp(config: Config): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
-      requestLimits(schema, { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute }),
+      requestLimits(schema, {
+        pointsPerMinute: config.queryPointsPerMinute,
+        mutationsPerMinute: config.rateLimitPerMinute,
+      }),
       requestLog(logger),
+      // Apollo's own landing page loads from a CDN; GET /graphql serves our offline explorer instead.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
-  browser.replaceApolloLandingPage(apollo);
   await apollo.start();
 
   // Raw body, before any JSON parser: the signature covers the exact bytes.
@@ -187,14 +204,21 @@ export async function createApp(config: Config): Promise<App> {
   expressApp.use("/graphql", express.json({ limit: MAX_BODY_BYTES }), (req, res) => answer(req, res, req.body));
 
   // A malformed JSON body or an oversized one: a client error with a code, never a 500.
-  expressApp.use((error: { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (res.headersSent) return next(error);
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 413 || status === 400) return sendBodyError(res, status);
-    if (status === 500) logger.error({ err: error }, "unhandled error");
-    const code = status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
-    sendClientError(res, status, status === 500 ? "Internal error" : "The request could not be read", code);
-  });
+  expressApp.use(
+    (
+      error: { status?: number; type?: string },
+      _req: express.Request,
+      res: express.Response,
+      next: express.NextFunction,
+    ) => {
+      if (res.headersSent) return next(error);
+      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+      if (status === 413 || status === 400) return sendBodyError(res, status);
+      if (status === 500) logger.error({ err: error }, "unhandled error");
+      const code = status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+      sendClientError(res, status, status === 500 ? "Internal error" : "The request could not be read", code);
+    },
+  );
 
   let stopMaintenance = () => {};
   let closed = false;
@@ -217,7 +241,10 @@ export async function createApp(config: Config): Promise<App> {
       // Clients the kernel already connected (still queued for accept, or accepted with their
       // request unread) are served: closing the listener would reset them. It closes once no
       // connection has arrived for a moment (2 s at most); later clients are refused.
-      for (const deadline = Date.now() + 2_000; Date.now() < deadline && (Date.now() - lastArrival < 100 || unread.size > 0); ) {
+      for (
+        const deadline = Date.now() + 2_000;
+        Date.now() < deadline && (Date.now() - lastArrival < 100 || unread.size > 0);
+      ) {
         await sleep(10);
       }
       httpServer.close();

@@ -8,7 +8,16 @@ import { ADMIN, startServer, type GqlResult, type TestServer } from "./support/h
 import { brokenInvariants } from "./support/orders.js";
 import { buildWorld, ghostId, snapshot, type World } from "./support/world.js";
 
-const ROLES = ["anonymous", "sme", "otherSme", "operator", "otherOperator", "finance", "otherFinance", "admin"] as const;
+const ROLES = [
+  "anonymous",
+  "sme",
+  "otherSme",
+  "operator",
+  "otherOperator",
+  "finance",
+  "otherFinance",
+  "admin",
+] as const;
 type Role = (typeof ROLES)[number];
 
 /** D = data, 0 = null, U = UNAUTHENTICATED, F = FORBIDDEN, N = NOT_FOUND. */
@@ -72,7 +81,8 @@ const QUERIES: Operation[] = [
     expect: "D D D D D D D D",
     document: `query($from: DateTime!, $to: DateTime!) { dataCenters { id operator { id } utilization(from: $from, to: $to) } }`,
     vars: () => PERIOD,
-    check: (data, _role, w) => expect(data.dataCenters.map((d: { id: string }) => d.id)).toEqual(expect.arrayContaining([w.dcA, w.dcB])),
+    check: (data, _role, w) =>
+      expect(data.dataCenters.map((d: { id: string }) => d.id)).toEqual(expect.arrayContaining([w.dcA, w.dcB])),
   },
   {
     field: "offers",
@@ -80,7 +90,8 @@ const QUERIES: Operation[] = [
     expect: "D D D D D D D D",
     document: `{ offers(first: 100) { totalCount edges { node { id freeGpus(from: "2027-03-10T00:00:00Z", to: "2027-03-11T00:00:00Z") } } } }`,
     vars: () => ({}),
-    check: (data, _role, w) => expect(ids(data.offers)).toEqual(expect.arrayContaining([w.offerA, w.offerA2, w.offerB])),
+    check: (data, _role, w) =>
+      expect(ids(data.offers)).toEqual(expect.arrayContaining([w.offerA, w.offerA2, w.offerB])),
   },
   {
     field: "offer",
@@ -120,7 +131,12 @@ const QUERIES: Operation[] = [
     ghost: () => ({ id: ghostId("reservation") }),
     check: (data, role, w) =>
       // The bid shows what the SME would pay at most: the operator does not see it.
-      expect(data.reservation).toEqual({ id: w.reservationA, status: "HELD", offer: { id: w.offerA }, bid: role === "sme" ? { id: w.bidA } : null }),
+      expect(data.reservation).toEqual({
+        id: w.reservationA,
+        status: "HELD",
+        offer: { id: w.offerA },
+        bid: role === "sme" ? { id: w.bidA } : null,
+      }),
   },
   {
     field: "myOffers",
@@ -151,7 +167,10 @@ const QUERIES: Operation[] = [
     expect: "U D D D D D D D",
     document: `{ subsidyPrograms { id city budgetStatus { available { fen } } } }`,
     vars: () => ({}),
-    check: (data, _role, w) => expect(data.subsidyPrograms.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining([w.programA, w.programB])),
+    check: (data, _role, w) =>
+      expect(data.subsidyPrograms.map((p: { id: string }) => p.id)).toEqual(
+        expect.arrayContaining([w.programA, w.programB]),
+      ),
   },
   {
     field: "myVouchers",
@@ -183,7 +202,9 @@ const QUERIES: Operation[] = [
     ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) => {
       expect(data.voucherApplications.map((a: { id: string }) => a.id)).toContain(w.applicationA);
-      expect(data.voucherApplications.every((a: { program: { id: string } }) => a.program.id === w.programA)).toBe(true);
+      expect(data.voucherApplications.every((a: { program: { id: string } }) => a.program.id === w.programA)).toBe(
+        true,
+      );
     },
   },
   {
@@ -193,7 +214,8 @@ const QUERIES: Operation[] = [
     document: `query($r: ID!, $v: ID) { quote(reservationId: $r, voucherId: $v) { gross { fen } subsidy { fen } smeShare { fen } } }`,
     vars: (w) => ({ r: w.reservationA, v: w.voucherA }),
     ghost: (w) => ({ r: ghostId("reservation"), v: w.voucherA }),
-    check: (data) => expect(data.quote).toEqual({ gross: { fen: "40000" }, subsidy: { fen: "12000" }, smeShare: { fen: "28000" } }),
+    check: (data) =>
+      expect(data.quote).toEqual({ gross: { fen: "40000" }, subsidy: { fen: "12000" }, smeShare: { fen: "28000" } }),
   },
   {
     field: "myOrders",
@@ -201,7 +223,8 @@ const QUERIES: Operation[] = [
     expect: "U D D F F F F F",
     document: `{ myOrders(first: 100) { totalCount edges { node { id } } } }`,
     vars: () => ({}),
-    check: (data, role, w) => expect(ids(data.myOrders).sort()).toEqual(role === "sme" ? [w.orderA, w.orderA2].sort() : [w.orderB]),
+    check: (data, role, w) =>
+      expect(ids(data.myOrders).sort()).toEqual(role === "sme" ? [w.orderA, w.orderA2].sort() : [w.orderB]),
   },
   {
     field: "order",
@@ -210,7 +233,8 @@ const QUERIES: Operation[] = [
     document: `query($id: ID!) { order(id: $id) { id status voucher { id } reservation { id } } }`,
     vars: (w) => ({ id: w.orderA }),
     ghost: () => ({ id: ghostId("order") }),
-    check: (data, _role, w) => expect(data.order).toMatchObject({ id: w.orderA, status: "PAID", voucher: { id: w.voucherA } }),
+    check: (data, _role, w) =>
+      expect(data.order).toMatchObject({ id: w.orderA, status: "PAID", voucher: { id: w.voucherA } }),
   },
   {
     field: "subsidySpend",
@@ -240,7 +264,12 @@ const QUERIES: Operation[] = [
     vars: (w) => ({ id: w.programA }),
     ghost: () => ({ id: ghostId("program") }),
     check: (data, _role, w) =>
-      expect(data.cityStatement).toEqual({ program: { id: w.programA }, status: "OPEN", total: { fen: "12000" }, lines: [{ dataCenter: { id: w.dcA }, orders: 1 }] }),
+      expect(data.cityStatement).toEqual({
+        program: { id: w.programA },
+        status: "OPEN",
+        total: { fen: "12000" },
+        lines: [{ dataCenter: { id: w.dcA }, orders: 1 }],
+      }),
   },
   {
     field: "budgetLedger",
@@ -315,7 +344,12 @@ const NODE_ROWS: Operation[] = [
     document: `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`,
     vars: (w) => ({ ids: [w.offerA, w.bidA, ghostId("bid"), "not-an-id"] }),
     check: (data, role, w) =>
-      expect(data.nodes).toEqual([{ __typename: "Offer", id: w.offerA }, role === "sme" ? { __typename: "Bid", id: w.bidA } : null, null, null]),
+      expect(data.nodes).toEqual([
+        { __typename: "Offer", id: w.offerA },
+        role === "sme" ? { __typename: "Bid", id: w.bidA } : null,
+        null,
+        null,
+      ]),
   },
 ];
 
@@ -352,7 +386,14 @@ const MUTATIONS: Operation[] = [
     kind: "mutation",
     expect: "U F F F F F F D",
     document: `mutation($input: CreateDataCenterInput!) { createDataCenter(input: $input) { id operator { id } } }`,
-    vars: (w) => ({ input: { name: "Horinger DC-9", hub: "Inner Mongolia Horinger", province: "Inner Mongolia", operatorId: w.spareOp.id } }),
+    vars: (w) => ({
+      input: {
+        name: "Horinger DC-9",
+        hub: "Inner Mongolia Horinger",
+        province: "Inner Mongolia",
+        operatorId: w.spareOp.id,
+      },
+    }),
     check: (data, _role, w) => expect(data.createDataCenter.operator).toEqual({ id: w.spareOp.id }),
   },
   {
@@ -369,10 +410,24 @@ const MUTATIONS: Operation[] = [
     expect: "U F F D N F F F",
     document: `mutation($input: PublishOfferInput!) { publishOffer(input: $input) { id dataCenter { id } } }`,
     vars: (w) => ({
-      input: { dataCenterId: w.dcA, gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" },
+      input: {
+        dataCenterId: w.dcA,
+        gpuModel: "L40S",
+        gpuCount: 4,
+        pricePerGpuHour: "9.00",
+        availableFrom: "2027-04-01T00:00:00Z",
+        availableUntil: "2027-04-02T00:00:00Z",
+      },
     }),
-    ghost: (w) => ({
-      input: { dataCenterId: ghostId("dc"), gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" },
+    ghost: () => ({
+      input: {
+        dataCenterId: ghostId("dc"),
+        gpuModel: "L40S",
+        gpuCount: 4,
+        pricePerGpuHour: "9.00",
+        availableFrom: "2027-04-01T00:00:00Z",
+        availableUntil: "2027-04-02T00:00:00Z",
+      },
     }),
     check: (data, _role, w) => expect(data.publishOffer.dataCenter).toEqual({ id: w.dcA }),
   },
@@ -400,7 +455,14 @@ const MUTATIONS: Operation[] = [
     expect: "U D D F F F F F",
     document: `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id status } }`,
     vars: () => ({
-      input: { gpuModel: "H800", gpuCount: 1, hours: 2, earliestStart: "2027-03-12T00:00:00Z", latestEnd: "2027-03-13T00:00:00Z", maxPricePerGpuHour: "1.00" },
+      input: {
+        gpuModel: "H800",
+        gpuCount: 1,
+        hours: 2,
+        earliestStart: "2027-03-12T00:00:00Z",
+        latestEnd: "2027-03-13T00:00:00Z",
+        maxPricePerGpuHour: "1.00",
+      },
     }),
     check: (data) => expect(data.placeBid.status).toBe("OPEN"),
   },
@@ -418,7 +480,15 @@ const MUTATIONS: Operation[] = [
     kind: "mutation",
     expect: "U F F F F D D F",
     document: `mutation($input: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $input) { id city } }`,
-    vars: () => ({ input: { name: "Matrix Program", budget: "1000.00", rateBasisPoints: 2000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } }),
+    vars: () => ({
+      input: {
+        name: "Matrix Program",
+        budget: "1000.00",
+        rateBasisPoints: 2000,
+        validFrom: "2027-01-01T00:00:00Z",
+        validUntil: "2027-12-31T00:00:00Z",
+      },
+    }),
     check: (data, role) => expect(data.createSubsidyProgram.city).toBe(role === "finance" ? "Shanghai" : "Beijing"),
   },
   {
@@ -436,7 +506,11 @@ const MUTATIONS: Operation[] = [
     expect: "U D D F F F F F",
     document: `mutation($input: ApplyForVoucherInput!) { applyForVoucher(input: $input) { id status sme { id } } }`,
     vars: (w) => ({ input: { programId: w.programA, requestedAmount: "100.00", purpose: "Evaluating a model" } }),
-    check: (data, role, w) => expect(data.applyForVoucher).toMatchObject({ status: "PENDING", sme: { id: role === "sme" ? w.smeA.id : w.smeB.id } }),
+    check: (data, role, w) =>
+      expect(data.applyForVoucher).toMatchObject({
+        status: "PENDING",
+        sme: { id: role === "sme" ? w.smeA.id : w.smeB.id },
+      }),
   },
   {
     field: "decideVoucherApplication",
@@ -445,15 +519,20 @@ const MUTATIONS: Operation[] = [
     document: `mutation($id: ID!) { decideVoucherApplication(id: $id, approve: false, reason: "Out of scope") { id status } }`,
     vars: (w) => ({ id: w.applicationA }),
     ghost: () => ({ id: ghostId("application") }),
-    check: (data, _role, w) => expect(data.decideVoucherApplication).toEqual({ id: w.applicationA, status: "REJECTED" }),
+    check: (data, _role, w) =>
+      expect(data.decideVoucherApplication).toEqual({ id: w.applicationA, status: "REJECTED" }),
   },
   {
     field: "checkout",
     kind: "mutation",
     expect: "U D N F F F F F",
     document: `mutation($input: CheckoutInput!) { checkout(input: $input) { id status subsidy { fen } } }`,
-    vars: (w) => ({ input: { reservationId: w.reservationA2, voucherId: w.voucherA, idempotencyKey: "matrix-checkout" } }),
-    ghost: (w) => ({ input: { reservationId: ghostId("reservation"), voucherId: w.voucherA, idempotencyKey: "matrix-checkout" } }),
+    vars: (w) => ({
+      input: { reservationId: w.reservationA2, voucherId: w.voucherA, idempotencyKey: "matrix-checkout" },
+    }),
+    ghost: (w) => ({
+      input: { reservationId: ghostId("reservation"), voucherId: w.voucherA, idempotencyKey: "matrix-checkout" },
+    }),
     check: (data) => expect(data.checkout).toMatchObject({ status: "PAID", subsidy: { fen: "12000" } }),
   },
   {
@@ -472,7 +551,8 @@ const MUTATIONS: Operation[] = [
     document: `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { program { id } status } }`,
     vars: (w) => ({ id: w.programA }),
     ghost: () => ({ id: ghostId("program") }),
-    check: (data, _role, w) => expect(data.settleCityStatement).toEqual({ program: { id: w.programA }, status: "SETTLED" }),
+    check: (data, _role, w) =>
+      expect(data.settleCityStatement).toEqual({ program: { id: w.programA }, status: "SETTLED" }),
   },
 ];
 
@@ -500,7 +580,8 @@ afterAll(() => server?.close());
 
 function cellsOf(op: Operation): Record<Role, Cell> {
   const cells = op.expect.split(/\s+/);
-  if (cells.length !== ROLES.length || cells.some((c) => !"D0UFN".includes(c))) throw new Error(`bad row for ${op.field}: ${op.expect}`);
+  if (cells.length !== ROLES.length || cells.some((c) => !"D0UFN".includes(c)))
+    throw new Error(`bad row for ${op.field}: ${op.expect}`);
   return Object.fromEntries(ROLES.map((role, i) => [role, cells[i] as Cell])) as Record<Role, Cell>;
 }
 
@@ -533,26 +614,37 @@ async function checkCell(op: Operation, role: Role, cell: Cell): Promise<void> {
     expect(result.errors, `${where}: ${JSON.stringify(result.errors)}`).toBeUndefined();
     expect(result.data?.[op.field], where).toBeNull();
   } else {
-    expect(result.errors?.map((e) => e.extensions?.code), `${where}: ${JSON.stringify(result)}`).toEqual([CODES[cell]]);
+    expect(
+      result.errors?.map((e) => e.extensions?.code),
+      `${where}: ${JSON.stringify(result)}`,
+    ).toEqual([CODES[cell]]);
     // Nothing of the object leaks along with the error.
     expect(result.data?.[op.field] ?? null, where).toBeNull();
   }
   if (cell === "N" || cell === "0") {
     if (!op.ghost) throw new Error(`${op.field} needs a ghost call for its ${cell} cell`);
     const ghost = await call(op, role, op.ghost(w));
-    expect(outcome(result, op.field), `${where}: another tenant's id must look like an unknown one`).toBe(outcome(ghost, op.field));
+    expect(outcome(result, op.field), `${where}: another tenant's id must look like an unknown one`).toBe(
+      outcome(ghost, op.field),
+    );
   }
 }
 
 describe("authorization matrix", () => {
   it("covers every operation of the schema", async () => {
-    const { data } = await server.gql(`{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`);
-    const inSchema = [...data.__schema.queryType.fields, ...data.__schema.mutationType.fields].map((f: { name: string }) => f.name);
+    const { data } = await server.gql(
+      `{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`,
+    );
+    const inSchema = [...data.__schema.queryType.fields, ...data.__schema.mutationType.fields].map(
+      (f: { name: string }) => f.name,
+    );
     const covered = new Set([...QUERIES, ...NODE_ROWS, ...MUTATIONS].map((op) => op.field));
     expect(inSchema.filter((name: string) => !covered.has(name))).toEqual([]);
   });
 
-  describe.each([...QUERIES, ...NODE_ROWS].map((op) => [`${op.field}(${op.expect})${op.label ? ` ${op.label}` : ""}`, op] as const))("query %s", (_name, op) => {
+  describe.each(
+    [...QUERIES, ...NODE_ROWS].map((op) => [`${op.field}(${op.expect})${op.label ? ` ${op.label}` : ""}`, op] as const),
+  )("query %s", (_name, op) => {
     it.each(ROLES.map((role) => [role]))("as %s", async (role) => {
       await checkCell(op, role, cellsOf(op)[role]);
     });
@@ -576,8 +668,14 @@ describe("authorization matrix", () => {
 
   it("a token that is not a key is UNAUTHENTICATED everywhere, public reads included", async () => {
     for (const op of [...QUERIES, ...NODE_ROWS, ...MUTATIONS]) {
-      const result = await server.gql(op.document, op.vars(w), { token: "gvm_forged_0000000000000000000000000000000000000", now: w.now });
-      expect(result.errors?.map((e) => e.extensions?.code), op.field).toEqual(["UNAUTHENTICATED"]);
+      const result = await server.gql(op.document, op.vars(w), {
+        token: "gvm_forged_0000000000000000000000000000000000000",
+        now: w.now,
+      });
+      expect(
+        result.errors?.map((e) => e.extensions?.code),
+        op.field,
+      ).toEqual(["UNAUTHENTICATED"]);
       expect(result.status, op.field).toBe(401);
     }
   });
@@ -593,8 +691,16 @@ describe("authorization matrix", () => {
     expect(outcome(foreignQuote, "quote")).toBe(outcome(ghostQuote, "quote"));
 
     const before = await snapshot(server);
-    const foreign = await server.gql(CHECKOUT, { input: { reservationId, voucherId: w.voucherB, idempotencyKey: "foreign-voucher" } }, a);
-    const ghost = await server.gql(CHECKOUT, { input: { reservationId, voucherId: ghostId("voucher"), idempotencyKey: "ghost-voucher" } }, a);
+    const foreign = await server.gql(
+      CHECKOUT,
+      { input: { reservationId, voucherId: w.voucherB, idempotencyKey: "foreign-voucher" } },
+      a,
+    );
+    const ghost = await server.gql(
+      CHECKOUT,
+      { input: { reservationId, voucherId: ghostId("voucher"), idempotencyKey: "ghost-voucher" } },
+      a,
+    );
     expect(foreign.errors?.[0].extensions).toMatchObject({ code: "NOT_ELIGIBLE", reason: "VOUCHER_NOT_OWNED" });
     expect(outcome(foreign, "checkout")).toBe(outcome(ghost, "checkout"));
     expect(await snapshot(server)).toEqual(before);
@@ -609,7 +715,11 @@ describe("authorization matrix", () => {
     );
     expect(ids(offerReservations)).toContain(w.reservationB);
     expect(offerReservations.edges.every((e: { node: { bid: unknown } }) => e.node.bid === null)).toBe(true);
-    const { reservation } = await server.ok(`query($id: ID!) { reservation(id: $id) { id } }`, { id: w.reservationB }, { token: w.opA.token, now: w.now });
+    const { reservation } = await server.ok(
+      `query($id: ID!) { reservation(id: $id) { id } }`,
+      { id: w.reservationB },
+      { token: w.opA.token, now: w.now },
+    );
     expect(reservation).toBeNull();
   });
 

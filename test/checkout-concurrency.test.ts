@@ -18,25 +18,54 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
   let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
   let servers: ServerProcess[] = [];
   let sql: postgres.Sql;
-  let smes: { actor: Actor; voucherId: string }[] = [];
+  const smes: { actor: Actor; voucherId: string }[] = [];
   let programId: string;
-  const run = async (text: string, params: unknown[] = []) => (await sql.unsafe(text, params as never[])) as unknown as any[];
+  const run = async (text: string, params: unknown[] = []) =>
+    (await sql.unsafe(text, params as never[])) as unknown as any[];
 
   beforeAll(async () => {
     database = await freshPostgresDatabase();
-    const env = { DATABASE_URL: database.url, ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", QUERY_POINTS_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
+    const env = {
+      DATABASE_URL: database.url,
+      ADMIN_TOKEN: ADMIN,
+      SEED: "none",
+      ENABLE_TEST_CLOCK: "1",
+      RATE_LIMIT_PER_MINUTE: "0",
+      QUERY_POINTS_PER_MINUTE: "0",
+      MAINTENANCE_INTERVAL_MS: "0",
+    };
     servers = await Promise.all([startProcess(env), startProcess(env)]);
     sql = postgres(database.url, { max: 2, onnotice: () => {} });
     const api = servers[0] as unknown as TestServer;
 
     const operator = await organization(api, "DATA_CENTER_OPERATOR", "Race Cloud");
     const dc = await dataCenter(api, operator, "Gansu Qingyang", "Qingyang DC", "Gansu");
-    await publishOffer(api, operator, { dataCenterId: dc, gpuModel: "H800", gpuCount: SMES * PER_SME, pricePerGpuHour: "20.00", availableFrom: "2027-03-10T00:00:00Z", availableUntil: "2027-03-11T00:00:00Z" }, NOW);
+    await publishOffer(
+      api,
+      operator,
+      {
+        dataCenterId: dc,
+        gpuModel: "H800",
+        gpuCount: SMES * PER_SME,
+        pricePerGpuHour: "20.00",
+        availableFrom: "2027-03-10T00:00:00Z",
+        availableUntil: "2027-03-11T00:00:00Z",
+      },
+      NOW,
+    );
     const finance = await organization(api, "CITY_FINANCE", "Race City Finance", "Race City");
     // Each order: 1 GPU x 2 h x 20.00 = 40.00 gross, 50 % = 20.00 subsidy; the budget pays 30 of 100.
     const { createSubsidyProgram } = await api.ok(
       `mutation($input: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $input) { id } }`,
-      { input: { name: "Small budget", budget: "600.00", rateBasisPoints: 5000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } },
+      {
+        input: {
+          name: "Small budget",
+          budget: "600.00",
+          rateBasisPoints: 5000,
+          validFrom: "2027-01-01T00:00:00Z",
+          validUntil: "2027-12-31T00:00:00Z",
+        },
+      },
       { token: finance.token, now: NOW },
     );
     programId = createSubsidyProgram.id;
@@ -56,11 +85,22 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
     // Every SME holds PER_SME reservations.
     const bids = smes.flatMap((sme, i) =>
       Array.from({ length: PER_SME }, (_, j) =>
-        servers[(i + j) % 2].ok(
-          `mutation($input: PlaceBidInput!) { placeBid(input: $input) { status reservation { id } } }`,
-          { input: { gpuModel: "H800", gpuCount: 1, hours: 2, earliestStart: "2027-03-10T00:00:00Z", latestEnd: "2027-03-10T02:00:00Z", maxPricePerGpuHour: "20.00" } },
-          { token: sme.actor.token, now: NOW },
-        ).then((r) => ({ sme, reservationId: r.placeBid.reservation.id as string, key: `race-${i}-${j}` })),
+        servers[(i + j) % 2]
+          .ok(
+            `mutation($input: PlaceBidInput!) { placeBid(input: $input) { status reservation { id } } }`,
+            {
+              input: {
+                gpuModel: "H800",
+                gpuCount: 1,
+                hours: 2,
+                earliestStart: "2027-03-10T00:00:00Z",
+                latestEnd: "2027-03-10T02:00:00Z",
+                maxPricePerGpuHour: "20.00",
+              },
+            },
+            { token: sme.actor.token, now: NOW },
+          )
+          .then((r) => ({ sme, reservationId: r.placeBid.reservation.id as string, key: `race-${i}-${j}` })),
       ),
     );
     const held = await Promise.all(bids);
@@ -69,7 +109,11 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
     // All checkouts at once, half on each process; a few are sent twice with the same key.
     const requests = held.flatMap((h, n) => {
       const send = (server: ServerProcess) =>
-        server.gql(CHECKOUT, { input: { reservationId: h.reservationId, voucherId: h.sme.voucherId, idempotencyKey: h.key } }, { token: h.sme.actor.token, now: NOW });
+        server.gql(
+          CHECKOUT,
+          { input: { reservationId: h.reservationId, voucherId: h.sme.voucherId, idempotencyKey: h.key } },
+          { token: h.sme.actor.token, now: NOW },
+        );
       return n % 10 === 0 ? [send(servers[0]), send(servers[1])] : [send(servers[n % 2])];
     });
     const results = await Promise.all(requests);
@@ -86,7 +130,10 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
     }
     // Demand (100 x 20.00) is above the budget (600.00): exactly the budget is spent, never more.
     expect(subsidies).toBe(60_000n);
-    const [program] = await run(`select available::text, pending::text, spent::text from subsidy_programs where id = $1`, [keyOf(programId)]);
+    const [program] = await run(
+      `select available::text, pending::text, spent::text from subsidy_programs where id = $1`,
+      [keyOf(programId)],
+    );
     expect(program).toEqual({ available: "0", pending: "0", spent: "60000" });
     expect(await brokenLedgerInvariants(run)).toEqual([]);
     await assertCapacityInvariants(run);
@@ -96,11 +143,31 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
     const api = servers[0] as unknown as TestServer;
     const operator = await organization(api, "DATA_CENTER_OPERATOR", "Key Race Cloud");
     const dc = await dataCenter(api, operator, "Ningxia Zhongwei", "Zhongwei Key DC", "Ningxia");
-    await publishOffer(api, operator, { dataCenterId: dc, gpuModel: "A800", gpuCount: 200, pricePerGpuHour: "10.00", availableFrom: "2027-03-12T00:00:00Z", availableUntil: "2027-03-13T00:00:00Z" }, NOW);
+    await publishOffer(
+      api,
+      operator,
+      {
+        dataCenterId: dc,
+        gpuModel: "A800",
+        gpuCount: 200,
+        pricePerGpuHour: "10.00",
+        availableFrom: "2027-03-12T00:00:00Z",
+        availableUntil: "2027-03-13T00:00:00Z",
+      },
+      NOW,
+    );
     const finance = await organization(api, "CITY_FINANCE", "Key Race Finance", "Key City");
     const { createSubsidyProgram } = await api.ok(
       `mutation($input: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $input) { id } }`,
-      { input: { name: "Key race budget", budget: "100000.00", rateBasisPoints: 3000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } },
+      {
+        input: {
+          name: "Key race budget",
+          budget: "100000.00",
+          rateBasisPoints: 3000,
+          validFrom: "2027-01-01T00:00:00Z",
+          validUntil: "2027-12-31T00:00:00Z",
+        },
+      },
       { token: finance.token, now: NOW },
     );
     const racers = await Promise.all(
@@ -120,7 +187,16 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
             servers[j % 2]
               .ok(
                 `mutation($input: PlaceBidInput!) { placeBid(input: $input) { reservation { id } } }`,
-                { input: { gpuModel: "A800", gpuCount: 1, hours: 2, earliestStart: "2027-03-12T00:00:00Z", latestEnd: "2027-03-12T02:00:00Z", maxPricePerGpuHour: "10.00" } },
+                {
+                  input: {
+                    gpuModel: "A800",
+                    gpuCount: 1,
+                    hours: 2,
+                    earliestStart: "2027-03-12T00:00:00Z",
+                    latestEnd: "2027-03-12T02:00:00Z",
+                    maxPricePerGpuHour: "10.00",
+                  },
+                },
                 { token: sme.actor.token, now: NOW },
               )
               .then((r) => r.placeBid.reservation.id as string),
@@ -136,27 +212,44 @@ describe.runIf(!!process.env.DATABASE_URL)("checkouts on two server processes sh
         const [first, second] = [reservationsOf[i][round * 2], reservationsOf[i][round * 2 + 1]];
         const send = (server: ServerProcess, reservationId: string) =>
           server
-            .gql(CHECKOUT, { input: { reservationId, voucherId: sme.voucherId, idempotencyKey: key } }, { token: sme.actor.token, now: NOW })
+            .gql(
+              CHECKOUT,
+              { input: { reservationId, voucherId: sme.voucherId, idempotencyKey: key } },
+              { token: sme.actor.token, now: NOW },
+            )
             .then((answer) => answers.push({ key, reservationId, answer }));
-        return [send(servers[i % 2], first), send(servers[(i + 1) % 2], second), send(servers[(i + round) % 2], round % 2 ? first : second)];
+        return [
+          send(servers[i % 2], first),
+          send(servers[(i + 1) % 2], second),
+          send(servers[(i + round) % 2], round % 2 ? first : second),
+        ];
       });
       await Promise.all(sends);
     }
 
     // Every error is the CONFLICT of a key already used for the other reservation: no deadlock, no "retry".
     const unexpected = answers.filter(
-      (a) => a.answer.errors && !(a.answer.errors.length === 1 && a.answer.errors[0].extensions?.code === "CONFLICT" && /idempotencyKey was already used/.test(a.answer.errors[0].message)),
+      (a) =>
+        a.answer.errors &&
+        !(
+          a.answer.errors.length === 1 &&
+          a.answer.errors[0].extensions?.code === "CONFLICT" &&
+          /idempotencyKey was already used/.test(a.answer.errors[0].message)
+        ),
     );
     expect(unexpected.map((a) => a.answer.errors)).toEqual([]);
 
     // One order per key, for one of its two reservations, and every client that sent that input got it.
-    const orders = await run(`select 'order_' || id as id, 'reservation_' || reservation_id as reservation_id, idempotency_key as key from orders where idempotency_key like 'shared-%'`);
+    const orders = await run(
+      `select 'order_' || id as id, 'reservation_' || reservation_id as reservation_id, idempotency_key as key from orders where idempotency_key like 'shared-%'`,
+    );
     expect(orders).toHaveLength(racers.length * ROUNDS);
     expect(new Set(orders.map((o) => o.key)).size).toBe(orders.length);
     for (const order of orders) {
       const senders = answers.filter((a) => a.key === order.key && a.reservationId === order.reservation_id);
       expect(senders.length).toBeGreaterThan(0);
-      for (const sender of senders) expect([sender.answer.errors, sender.answer.data?.checkout?.id]).toEqual([undefined, order.id]);
+      for (const sender of senders)
+        expect([sender.answer.errors, sender.answer.data?.checkout?.id]).toEqual([undefined, order.id]);
     }
     // A CONFLICT went only to the other input of a key: its reservation has no order.
     const ordered = new Set(orders.map((o) => o.reservation_id));

@@ -44,7 +44,17 @@ const RTL = "\u202eWuhu\u202c";
 const NUL = "a\u0000b";
 
 /** Tokens no slot of any type accepts, in either encoding. */
-const RAW = ["1e309", "-1e309", "1e400", "123456789012345678901234567890", "NaN", "Infinity", "-Infinity", "0x10", "undefined"].map((t) => new Raw(t));
+const RAW = [
+  "1e309",
+  "-1e309",
+  "1e400",
+  "123456789012345678901234567890",
+  "NaN",
+  "Infinity",
+  "-Infinity",
+  "0x10",
+  "undefined",
+].map((t) => new Raw(t));
 
 /** Values of the wrong GraphQL type. */
 const WRONG: Record<string, Value[]> = {
@@ -57,27 +67,145 @@ const WRONG: Record<string, Value[]> = {
   List: [{}, deep(40), [[]], [{}], [1], [null], 7],
 };
 
-const TEXT_NOISE = ["Mofang 魔方 🚀", "\u202eevil\u202c RTL", "שלום עולם", "Z̤͔ͧ̑̓ä͖̭̈̇l͖͎g̞̥͈ͮ̕o̤̜ͩ", "' or 1=1 --", "<script>alert(1)</script>", "${7*7}", "%00%27"];
-const text = (max: number): Value[] => ["", "   ", "\u3000\t\n", "x".repeat(max + 1), BIG, BIG_CJK, NUL, `name${"\u0000"}`];
+const TEXT_NOISE = [
+  "Mofang 魔方 🚀",
+  "\u202eevil\u202c RTL",
+  "שלום עולם",
+  "Z̤͔ͧ̑̓ä͖̭̈̇l͖͎g̞̥͈ͮ̕o̤̜ͩ",
+  "' or 1=1 --",
+  "<script>alert(1)</script>",
+  "${7*7}",
+  "%00%27",
+];
+const text = (max: number): Value[] => [
+  "",
+  "   ",
+  "\u3000\t\n",
+  "x".repeat(max + 1),
+  BIG,
+  BIG_CJK,
+  NUL,
+  `name${"\u0000"}`,
+];
 const MONEY: Value[] = [
-  "NaN", "Infinity", "-Infinity", "1e3", "1E3", "0x10", "1.234", "1.", "+1", ".5", "-1", "-0.01", "0", "0.00", "0.001", " 1", "1 ",
-  "1,000", "１０", "¥10", "10元", "1 000", "\u200f10", "\u202e10", "10\u0000", EMOJI, "", "   ", "99999999999999", "1e309", BIG_DIGITS, "12.5.0",
+  "NaN",
+  "Infinity",
+  "-Infinity",
+  "1e3",
+  "1E3",
+  "0x10",
+  "1.234",
+  "1.",
+  "+1",
+  ".5",
+  "-1",
+  "-0.01",
+  "0",
+  "0.00",
+  "0.001",
+  " 1",
+  "1 ",
+  "1,000",
+  "１０",
+  "¥10",
+  "10元",
+  "1 000",
+  "\u200f10",
+  "\u202e10",
+  "10\u0000",
+  EMOJI,
+  "",
+  "   ",
+  "99999999999999",
+  "1e309",
+  BIG_DIGITS,
+  "12.5.0",
 ];
 const ID_TEXT: Value[] = [
-  "", " ", "abc", "0", "-1", "1.5", " 1", "1 ", "1e3", "0x10", "+1", "１", "1\u0000", "9".repeat(17), "9".repeat(30), BIG_DIGITS,
-  "9007199254740993", EMOJI, `${RTL}1`, ghostId("offer"), ghostId("bid"), "offer_0", "offer_-1", "offer_1.5", "OFFER_1", "offer_ 1",
-  `offer_${"9".repeat(17)}`, "nope_1", "_1", "offer_", "1", "42", -1, 0, 987654321, 2 ** 31 - 1,
+  "",
+  " ",
+  "abc",
+  "0",
+  "-1",
+  "1.5",
+  " 1",
+  "1 ",
+  "1e3",
+  "0x10",
+  "+1",
+  "１",
+  "1\u0000",
+  "9".repeat(17),
+  "9".repeat(30),
+  BIG_DIGITS,
+  "9007199254740993",
+  EMOJI,
+  `${RTL}1`,
+  ghostId("offer"),
+  ghostId("bid"),
+  "offer_0",
+  "offer_-1",
+  "offer_1.5",
+  "OFFER_1",
+  "offer_ 1",
+  `offer_${"9".repeat(17)}`,
+  "nope_1",
+  "_1",
+  "offer_",
+  "1",
+  "42",
+  -1,
+  0,
+  987654321,
+  2 ** 31 - 1,
 ];
 const HUB: Value[] = ["Atlantis", "wuhu", "WUHU", " Wuhu", "Wuhu ", "Wuhu\u0000", RTL, "Wu\u200bhu", "", EMOJI, BIG];
 const GPU_MODEL: Value[] = ["h800", "H800 ", "H 800", "Atlantis GPU", "", "H800\u0000", EMOJI, BIG];
 const DATE_BAD: Value[] = [
-  "", "now", "2027-04-01", "2027-04-01T00:00:00", "2027-04-01 00:00:00Z", "2027-13-01T00:00:00Z", "2027-04-32T00:00:00Z",
-  "2027-02-30T00:00:00Z", "2027-04-01T24:00:00Z", "2027-04-01T25:00:00Z", "1900-01-01T00:00:00Z", "1800-01-01T00:00:00Z",
-  "9999-12-31T00:00:00Z", "+275760-09-13T00:00:00Z", "-000001-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "2027-04-01T00:00:00ZZ",
-  "2027-04-01T00:00:00Z\u0000", "２０２７-04-01T00:00:00Z", EMOJI, BIG,
+  "",
+  "now",
+  "2027-04-01",
+  "2027-04-01T00:00:00",
+  "2027-04-01 00:00:00Z",
+  "2027-13-01T00:00:00Z",
+  "2027-04-32T00:00:00Z",
+  "2027-02-30T00:00:00Z",
+  "2027-04-01T24:00:00Z",
+  "2027-04-01T25:00:00Z",
+  "1900-01-01T00:00:00Z",
+  "1800-01-01T00:00:00Z",
+  "9999-12-31T00:00:00Z",
+  "+275760-09-13T00:00:00Z",
+  "-000001-01-01T00:00:00Z",
+  "0000-01-01T00:00:00Z",
+  "2027-04-01T00:00:00ZZ",
+  "2027-04-01T00:00:00Z\u0000",
+  "２０２７-04-01T00:00:00Z",
+  EMOJI,
+  BIG,
 ];
-const NOT_WHOLE_HOUR: Value[] = ["2027-04-01T00:30:00Z", "2027-04-01T00:00:01Z", "2027-04-01T00:00:00.001Z", "2027-04-01T00:00:00+05:30"];
-const MONTH: Value[] = ["2027-13", "2027-00", "2027-1", "27-03", "2027-03-01", "2027/03", "", "   ", "2027–03", "２０２７-03", "2027-03\u0000", " 2027-03", EMOJI, BIG];
+const NOT_WHOLE_HOUR: Value[] = [
+  "2027-04-01T00:30:00Z",
+  "2027-04-01T00:00:01Z",
+  "2027-04-01T00:00:00.001Z",
+  "2027-04-01T00:00:00+05:30",
+];
+const MONTH: Value[] = [
+  "2027-13",
+  "2027-00",
+  "2027-1",
+  "27-03",
+  "2027-03-01",
+  "2027/03",
+  "",
+  "   ",
+  "2027–03",
+  "２０２７-03",
+  "2027-03\u0000",
+  " 2027-03",
+  EMOJI,
+  BIG,
+];
 const KEY: Value[] = ["", " ", "has space", "x".repeat(201), BIG, "ключ", EMOJI, "k\u0000", "k\n", "\u202ek"];
 
 // ------------------------------------------------------------------ what each mutation takes
@@ -103,7 +231,13 @@ interface Spec {
   selection: string;
 }
 
-const slot = (path: string, type: SlotType, required: boolean, invalid: Value[], noise?: Value[]): Slot => ({ path: path.split("."), type, required, invalid, noise });
+const slot = (path: string, type: SlotType, required: boolean, invalid: Value[], noise?: Value[]): Slot => ({
+  path: path.split("."),
+  type,
+  required,
+  invalid,
+  noise,
+});
 
 function mutationSpecs(w: World): Spec[] {
   const window = { availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" };
@@ -117,7 +251,15 @@ function mutationSpecs(w: World): Spec[] {
         slot("input.name", "String", true, text(200), TEXT_NOISE),
         slot("input.kind", "Enum", true, [new Enum("ADMIN"), "ADMIN", new Enum("DATA_CENTER")]),
         slot("input.city", "String", false, ["x".repeat(101), BIG, NUL], TEXT_NOISE),
-        slot("input.creditCode", "String", false, ["123", "x", EMOJI, BIG, "91310115MA1K4ABC1", "91310115MA1K4ABC1XX", "91310115MA1K4ABC1\u0000"]),
+        slot("input.creditCode", "String", false, [
+          "123",
+          "x",
+          EMOJI,
+          BIG,
+          "91310115MA1K4ABC1",
+          "91310115MA1K4ABC1XX",
+          "91310115MA1K4ABC1\u0000",
+        ]),
       ],
       selection: "id",
     },
@@ -134,7 +276,10 @@ function mutationSpecs(w: World): Spec[] {
       role: "admin",
       args: { organizationId: "ID!", affiliatedId: "ID!" },
       base: { organizationId: w.spareSme.id, affiliatedId: w.spareOp.id },
-      slots: [slot("organizationId", "ID", true, ID_TEXT), slot("affiliatedId", "ID", true, [...ID_TEXT, w.spareSme.id])],
+      slots: [
+        slot("organizationId", "ID", true, ID_TEXT),
+        slot("affiliatedId", "ID", true, [...ID_TEXT, w.spareSme.id]),
+      ],
       selection: "",
     },
     {
@@ -155,14 +300,21 @@ function mutationSpecs(w: World): Spec[] {
       field: "publishOffer",
       role: "operator",
       args: { input: "PublishOfferInput!" },
-      base: { input: { dataCenterId: w.dcA, gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", ...window, minHours: 1 } },
+      base: {
+        input: { dataCenterId: w.dcA, gpuModel: "L40S", gpuCount: 4, pricePerGpuHour: "9.00", ...window, minHours: 1 },
+      },
       slots: [
         slot("input.dataCenterId", "ID", true, [...ID_TEXT, w.dcB]),
         slot("input.gpuModel", "String", true, GPU_MODEL),
         slot("input.gpuCount", "Int", true, [0, -1, -(2 ** 31), 100_001, 2 ** 31 - 1]),
         slot("input.pricePerGpuHour", "String", true, [...MONEY, "100000.01"]),
         slot("input.availableFrom", "DateTime", true, [...DATE_BAD, ...NOT_WHOLE_HOUR]),
-        slot("input.availableUntil", "DateTime", true, [...DATE_BAD, ...NOT_WHOLE_HOUR, "2027-03-31T00:00:00Z", "2027-02-01T00:00:00Z"]),
+        slot("input.availableUntil", "DateTime", true, [
+          ...DATE_BAD,
+          ...NOT_WHOLE_HOUR,
+          "2027-03-31T00:00:00Z",
+          "2027-02-01T00:00:00Z",
+        ]),
         slot("input.minHours", "Int", false, [0, -1, 25, 2 ** 31 - 1, -(2 ** 31)]),
       ],
       selection: "id",
@@ -176,7 +328,12 @@ function mutationSpecs(w: World): Spec[] {
         slot("id", "ID", true, [...ID_TEXT, w.offerB]),
         slot("input.pricePerGpuHour", "String", false, [...MONEY, "100000.01"]),
         slot("input.gpuCount", "Int", false, [0, -1, 1, 100_001, 2 ** 31 - 1]), // 1 is below what is reserved: CONFLICT
-        slot("input.availableUntil", "DateTime", false, [...DATE_BAD, ...NOT_WHOLE_HOUR, "2027-03-10T05:00:00Z", "2027-02-01T00:00:00Z"]),
+        slot("input.availableUntil", "DateTime", false, [
+          ...DATE_BAD,
+          ...NOT_WHOLE_HOUR,
+          "2027-03-10T05:00:00Z",
+          "2027-02-01T00:00:00Z",
+        ]),
         slot("input.status", "Enum", false, [new Enum("WITHDRAWN"), "WITHDRAWN", new Enum("active")]),
       ],
       selection: "id",
@@ -209,9 +366,25 @@ function mutationSpecs(w: World): Spec[] {
         slot("input.gpuCount", "Int", true, [0, -1, -(2 ** 31), 100_001, 2 ** 31 - 1]),
         slot("input.hours", "Int", true, [0, -1, 25, 8785, 2 ** 31 - 1, -(2 ** 31)]),
         slot("input.earliestStart", "DateTime", true, [...DATE_BAD, ...NOT_WHOLE_HOUR, "2027-03-13T00:00:00Z"]),
-        slot("input.latestEnd", "DateTime", true, [...DATE_BAD, ...NOT_WHOLE_HOUR, "2027-03-12T01:00:00Z", "2027-02-01T00:00:00Z"]),
+        slot("input.latestEnd", "DateTime", true, [
+          ...DATE_BAD,
+          ...NOT_WHOLE_HOUR,
+          "2027-03-12T01:00:00Z",
+          "2027-02-01T00:00:00Z",
+        ]),
         slot("input.maxPricePerGpuHour", "String", true, [...MONEY, "100000.01"]),
-        slot("input.hubs", "List", false, [["Atlantis"], ["wuhu"], ["Wuhu", null], [["Wuhu"]], [""], "Atlantis", [RTL], [BIG], ["Wuhu", "Atlantis"], [EMOJI]]),
+        slot("input.hubs", "List", false, [
+          ["Atlantis"],
+          ["wuhu"],
+          ["Wuhu", null],
+          [["Wuhu"]],
+          [""],
+          "Atlantis",
+          [RTL],
+          [BIG],
+          ["Wuhu", "Atlantis"],
+          [EMOJI],
+        ]),
       ],
       selection: "id",
     },
@@ -227,7 +400,15 @@ function mutationSpecs(w: World): Spec[] {
       field: "createSubsidyProgram",
       role: "finance",
       args: { input: "CreateSubsidyProgramInput!" },
-      base: { input: { name: "Fuzz Program", budget: "1000.00", rateBasisPoints: 2000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } },
+      base: {
+        input: {
+          name: "Fuzz Program",
+          budget: "1000.00",
+          rateBasisPoints: 2000,
+          validFrom: "2027-01-01T00:00:00Z",
+          validUntil: "2027-12-31T00:00:00Z",
+        },
+      },
       slots: [
         slot("input.name", "String", true, text(200), TEXT_NOISE),
         slot("input.budget", "String", true, MONEY),
@@ -236,7 +417,15 @@ function mutationSpecs(w: World): Spec[] {
         slot("input.perOrderCap", "String", false, [...MONEY, "1000.01"]),
         slot("input.perSmeAnnualCap", "String", false, [...MONEY, "1000.01"]),
         slot("input.maxSubsidizedPricePerGpuHour", "String", false, MONEY),
-        slot("input.eligibleHubs", "List", false, [["Atlantis"], ["Wuhu", null], [["Wuhu"]], [""], "Atlantis", [RTL], [BIG]]),
+        slot("input.eligibleHubs", "List", false, [
+          ["Atlantis"],
+          ["Wuhu", null],
+          [["Wuhu"]],
+          [""],
+          "Atlantis",
+          [RTL],
+          [BIG],
+        ]),
         slot("input.validFrom", "DateTime", true, [...DATE_BAD, "2028-01-01T00:00:00Z"]),
         slot("input.validUntil", "DateTime", true, [...DATE_BAD, "2026-12-31T00:00:00Z", "2027-02-01T00:00:00Z"]),
       ],
@@ -247,7 +436,10 @@ function mutationSpecs(w: World): Spec[] {
       role: "finance",
       args: { programId: "ID!", status: "ProgramStatus!" },
       base: { programId: w.programA, status: new Enum("ACTIVE") },
-      slots: [slot("programId", "ID", true, [...ID_TEXT, w.programB]), slot("status", "Enum", true, [new Enum("OPEN"), "closed", new Enum("closed")])],
+      slots: [
+        slot("programId", "ID", true, [...ID_TEXT, w.programB]),
+        slot("status", "Enum", true, [new Enum("OPEN"), "closed", new Enum("closed")]),
+      ],
       selection: "id",
     },
     {
@@ -310,12 +502,37 @@ function mutationSpecs(w: World): Spec[] {
 function querySpecs(w: World): Spec[] {
   const ANY_ID = [...ID_TEXT, w.offerA, w.bidA, w.reservationA, w.orderA, w.programA, w.programB];
   const CURSORS: Value[] = [
-    "", "!!!", "W10", cursor(["abc", 1]), cursor(["1", 1e300]), cursor(["1", -1]), cursor(["1", 1.5]), cursor([1e300]), cursor([-1]), cursor([1.5]),
-    cursor(["9".repeat(40), 1]), cursor(["-5", 1]), cursor([{}, 1]), cursor("x"), cursor(null), Buffer.from("[1,").toString("base64url"),
-    cursor([9007199254740993]), cursor(["1e3", 1]), cursor([" 1", 1]), BIG,
+    "",
+    "!!!",
+    "W10",
+    cursor(["abc", 1]),
+    cursor(["1", 1e300]),
+    cursor(["1", -1]),
+    cursor(["1", 1.5]),
+    cursor([1e300]),
+    cursor([-1]),
+    cursor([1.5]),
+    cursor(["9".repeat(40), 1]),
+    cursor(["-5", 1]),
+    cursor([{}, 1]),
+    cursor("x"),
+    cursor(null),
+    Buffer.from("[1,").toString("base64url"),
+    // eslint-disable-next-line no-loss-of-precision -- a client may send an id past 2^53; the cursor must refuse it
+    cursor([9007199254740993]),
+    cursor(["1e3", 1]),
+    cursor([" 1", 1]),
+    BIG,
   ];
   const FIRST: Value[] = [-1, 0, 1, 100, 101, 2 ** 31 - 1, -(2 ** 31)];
-  const ANY_DATE = [...DATE_BAD, ...NOT_WHOLE_HOUR, "2027-03-10T00:00:00Z", "2027-03-10T00:00:00Z", "1927-01-01T00:00:00Z", "2126-12-31T00:00:00Z"];
+  const ANY_DATE = [
+    ...DATE_BAD,
+    ...NOT_WHOLE_HOUR,
+    "2027-03-10T00:00:00Z",
+    "2027-03-10T00:00:00Z",
+    "1927-01-01T00:00:00Z",
+    "2126-12-31T00:00:00Z",
+  ];
   const from = "2027-03-10T00:00:00Z";
   const to = "2027-03-11T00:00:00Z";
   return [
@@ -368,7 +585,11 @@ function querySpecs(w: World): Spec[] {
       role: "sme",
       args: { status: "BidStatus", first: "Int", after: "String" },
       base: {},
-      slots: [slot("status", "Enum", false, [new Enum("OPEN"), new Enum("open")]), slot("first", "Int", false, FIRST), slot("after", "String", false, CURSORS)],
+      slots: [
+        slot("status", "Enum", false, [new Enum("OPEN"), new Enum("open")]),
+        slot("first", "Int", false, FIRST),
+        slot("after", "String", false, CURSORS),
+      ],
       selection: "totalCount edges { node { id } }",
     },
     {
@@ -392,7 +613,11 @@ function querySpecs(w: World): Spec[] {
       role: "operator",
       args: { offerId: "ID!", first: "Int", after: "String" },
       base: { offerId: w.offerA },
-      slots: [slot("offerId", "ID", true, ANY_ID), slot("first", "Int", false, FIRST), slot("after", "String", false, CURSORS)],
+      slots: [
+        slot("offerId", "ID", true, ANY_ID),
+        slot("first", "Int", false, FIRST),
+        slot("after", "String", false, CURSORS),
+      ],
       selection: "totalCount edges { node { id } }",
     },
     {
@@ -424,7 +649,10 @@ function querySpecs(w: World): Spec[] {
       role: "finance",
       args: { programId: "ID!", status: "ApplicationStatus" },
       base: { programId: w.programA },
-      slots: [slot("programId", "ID", true, ANY_ID), slot("status", "Enum", false, [new Enum("PENDING"), new Enum("pending")])],
+      slots: [
+        slot("programId", "ID", true, ANY_ID),
+        slot("status", "Enum", false, [new Enum("PENDING"), new Enum("pending")]),
+      ],
       selection: "id",
     },
     {
@@ -437,7 +665,19 @@ function querySpecs(w: World): Spec[] {
         slot("city", "String", false, [...text(100), "Shanghai", "Beijing"]),
         slot("from", "DateTime", true, ANY_DATE),
         slot("to", "DateTime", true, ANY_DATE),
-        slot("groupBy", "List", true, [[], [new Enum("SME"), new Enum("SME")], [new Enum("HUB"), new Enum("GPU_MODEL"), new Enum("DATA_CENTER"), new Enum("PROGRAM"), new Enum("MONTH"), new Enum("SME")], [new Enum("month")]]),
+        slot("groupBy", "List", true, [
+          [],
+          [new Enum("SME"), new Enum("SME")],
+          [
+            new Enum("HUB"),
+            new Enum("GPU_MODEL"),
+            new Enum("DATA_CENTER"),
+            new Enum("PROGRAM"),
+            new Enum("MONTH"),
+            new Enum("SME"),
+          ],
+          [new Enum("month")],
+        ]),
       ],
       selection: "rows { keys { value label } orders } totals { gross { fen } }",
     },
@@ -454,7 +694,11 @@ function querySpecs(w: World): Spec[] {
       role: "finance",
       args: { programId: "ID!", first: "Int", after: "String" },
       base: { programId: w.programA },
-      slots: [slot("programId", "ID", true, ANY_ID), slot("first", "Int", false, FIRST), slot("after", "String", false, CURSORS)],
+      slots: [
+        slot("programId", "ID", true, ANY_ID),
+        slot("first", "Int", false, FIRST),
+        slot("after", "String", false, CURSORS),
+      ],
       selection: "totalCount edges { node { id } }",
     },
     {
@@ -478,7 +722,8 @@ function querySpecs(w: World): Spec[] {
 function clone(value: Value): Value {
   if (value instanceof Raw || value instanceof Enum || value instanceof Deep) return value;
   if (Array.isArray(value)) return value.map(clone);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)]));
   return value;
 }
 
@@ -501,7 +746,10 @@ function literal(value: Value): string {
   if (value instanceof Deep) return value.graphql();
   if (value === null || value === undefined) return "null";
   if (Array.isArray(value)) return `[${value.map(literal).join(", ")}]`;
-  if (typeof value === "object") return `{${Object.entries(value).map(([k, v]) => `${k}: ${literal(v)}`).join(", ")}}`;
+  if (typeof value === "object")
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${k}: ${literal(v)}`)
+      .join(", ")}}`;
   if (typeof value === "string") return JSON.stringify(value);
   return String(value);
 }
@@ -516,7 +764,8 @@ function jsonBody(query: string, variables: Record<string, Value>): string {
     }
     if (value instanceof Enum) return value.name;
     if (Array.isArray(value)) return value.map(encode);
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
     return value;
   };
   const text = JSON.stringify({ query, variables: encode(variables) });
@@ -530,9 +779,22 @@ interface Request {
   token: string | undefined;
 }
 
-const STRUCTURAL = ["missing", "unknownField", "unknownArgument", "wholeArgument", "duplicateField", "wrongVariableType"] as const;
+const STRUCTURAL = [
+  "missing",
+  "unknownField",
+  "unknownArgument",
+  "wholeArgument",
+  "duplicateField",
+  "wrongVariableType",
+] as const;
 
-function buildRequest(random: Random, spec: Spec, kind: "mutation" | "query", tokens: Record<Role, string>, mustBeInvalid: boolean): Request {
+function buildRequest(
+  random: Random,
+  spec: Spec,
+  kind: "mutation" | "query",
+  tokens: Record<Role, string>,
+  mustBeInvalid: boolean,
+): Request {
   const variables = clone(spec.base) as Record<string, Value>;
   let inline = random.chance(0.5);
   const notes: string[] = [];
@@ -543,8 +805,12 @@ function buildRequest(random: Random, spec: Spec, kind: "mutation" | "query", to
 
   const eligibleStructural = STRUCTURAL.filter((s) => {
     if (s === "missing") return spec.slots.some((x) => x.required);
-    if (s === "unknownField" || s === "duplicateField") return "input" in spec.args || spec.slots.some((x) => x.path.length > 1);
-    if (s === "wholeArgument") return Object.keys(spec.args).some((a) => spec.args[a].endsWith("!") || spec.slots.some((x) => x.path[0] === a && x.path.length > 1));
+    if (s === "unknownField" || s === "duplicateField")
+      return "input" in spec.args || spec.slots.some((x) => x.path.length > 1);
+    if (s === "wholeArgument")
+      return Object.keys(spec.args).some(
+        (a) => spec.args[a].endsWith("!") || spec.slots.some((x) => x.path[0] === a && x.path.length > 1),
+      );
     if (s === "wrongVariableType") return Object.keys(spec.args).length > 0;
     return true;
   });
@@ -563,10 +829,21 @@ function buildRequest(random: Random, spec: Spec, kind: "mutation" | "query", to
     } else if (attack === "unknownArgument") {
       extraArgument = `bogus: ${literal(random.pick(["x", 1, deep(3000)]))}`;
     } else if (attack === "wholeArgument") {
-      const arg = random.pick(Object.keys(spec.args).filter((a) => spec.args[a].endsWith("!") || spec.slots.some((x) => x.path[0] === a && x.path.length > 1)));
+      const arg = random.pick(
+        Object.keys(spec.args).filter(
+          (a) => spec.args[a].endsWith("!") || spec.slots.some((x) => x.path[0] === a && x.path.length > 1),
+        ),
+      );
       // No lists for an input object: graphql-js reads a list variable as an object, so [] would be a valid empty input.
       const isObject = spec.slots.some((x) => x.path[0] === arg && x.path.length > 1);
-      const replacements: Value[] = ["x", "true", -7, deep(random.pick([10, 500, 3000])), ...RAW, ...(spec.args[arg].endsWith("!") ? [null] : [])];
+      const replacements: Value[] = [
+        "x",
+        "true",
+        -7,
+        deep(random.pick([10, 500, 3000])),
+        ...RAW,
+        ...(spec.args[arg].endsWith("!") ? [null] : []),
+      ];
       variables[arg] = random.pick(isObject ? replacements : [...replacements, [variables[arg]], []]);
       notes.push(arg);
     } else if (attack === "duplicateField") {
@@ -593,11 +870,13 @@ function buildRequest(random: Random, spec: Spec, kind: "mutation" | "query", to
     notes.push(`${target.path.join(".")}=${show(value)}`);
   }
   for (const other of spec.slots) {
-    if (!chosen.has(other) && other !== removed && other.noise && random.chance(0.3)) setPath(variables, other.path, random.pick(other.noise));
+    if (!chosen.has(other) && other !== removed && other.noise && random.chance(0.3))
+      setPath(variables, other.path, random.pick(other.noise));
   }
   if (!mustBeInvalid) {
     // Queries: any value goes, valid ones too.
-    for (const other of spec.slots) if (other !== removed && random.chance(0.15)) setPath(variables, other.path, random.pick(other.invalid));
+    for (const other of spec.slots)
+      if (other !== removed && random.chance(0.15)) setPath(variables, other.path, random.pick(other.invalid));
   }
 
   let document: string;
@@ -640,7 +919,14 @@ function buildRequest(random: Random, spec: Spec, kind: "mutation" | "query", to
 }
 
 function show(value: Value): string {
-  const text = value instanceof Raw ? `raw:${value.text}` : value instanceof Deep ? `deep:${value.depth}` : value instanceof Enum ? `enum:${value.name}` : JSON.stringify(value) ?? String(value);
+  const text =
+    value instanceof Raw
+      ? `raw:${value.text}`
+      : value instanceof Deep
+        ? `deep:${value.depth}`
+        : value instanceof Enum
+          ? `enum:${value.name}`
+          : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 40)}…(${text.length})` : text;
 }
 
@@ -648,11 +934,26 @@ function show(value: Value): string {
 
 const PUBLIC = new Set(["gpuModels", "offers", "offer", "dataCenters"]);
 const CLIENT_CODES = new Set([
-  "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "NOT_ELIGIBLE",
-  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE", "QUERY_TOO_COMPLEX",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "BAD_USER_INPUT",
+  "NOT_FOUND",
+  "CONFLICT",
+  "NOT_ELIGIBLE",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "QUERY_TOO_COMPLEX",
 ]);
 /** Codes that mean the request was refused before any resolver looked at it. */
-const BEFORE_RESOLVERS = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE", "QUERY_TOO_COMPLEX"]);
+const BEFORE_RESOLVERS = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "QUERY_TOO_COMPLEX",
+]);
 const LEAKS =
   /Failed query|violates|duplicate key|syntax error at or near|invalid input syntax|out of range for type|value too long|invalid byte sequence|PostgresError|pglite|node_modules|\.ts:\d+|\.js:\d+|\\n\s+at |"stacktrace"|drizzle|Cannot convert|TypeError|RangeError|SyntaxError: /i;
 
@@ -669,7 +970,13 @@ async function send(server: TestServer, request: Request, now: string): Promise<
 }
 
 /** The problems with one answer; none when it is what a hostile request deserves. */
-function problemsOf(request: Request, answer: { status: number; text: string }, field: string, mustFail: boolean, isPublic = false): string[] {
+function problemsOf(
+  request: Request,
+  answer: { status: number; text: string },
+  field: string,
+  mustFail: boolean,
+  isPublic = false,
+): string[] {
   const problems: string[] = [];
   if (answer.status >= 500) problems.push(`HTTP ${answer.status}`);
   if (LEAKS.test(answer.text)) problems.push(`leaks internals: ${answer.text.match(LEAKS)![0]}`);
@@ -690,7 +997,13 @@ function problemsOf(request: Request, answer: { status: number; text: string }, 
     if (body.data?.[field] != null) problems.push("an invalid mutation returned data");
   }
   // A caller without the role learns nothing about the input: refused before validation or lookup.
-  const authCode = isPublic ? null : request.role === "anonymous" ? "UNAUTHENTICATED" : request.role === "wrongRole" ? "FORBIDDEN" : null;
+  const authCode = isPublic
+    ? null
+    : request.role === "anonymous"
+      ? "UNAUTHENTICATED"
+      : request.role === "wrongRole"
+        ? "FORBIDDEN"
+        : null;
   if (authCode) {
     for (const error of errors) {
       const code = error.extensions?.code ?? "";
@@ -714,7 +1027,12 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-async function run(kind: "mutation" | "query", specs: Spec[], requests: number, seed: number): Promise<{ problems: string[]; codes: Record<string, number> }> {
+async function run(
+  kind: "mutation" | "query",
+  specs: Spec[],
+  requests: number,
+  seed: number,
+): Promise<{ problems: string[]; codes: Record<string, number> }> {
   const random = generator(seed);
   const problems: string[] = [];
   const codes: Record<string, number> = {};
@@ -738,7 +1056,8 @@ describe(`fuzz (seed ${SEED})`, () => {
     const { problems, codes } = await run("mutation", specs, MUTATION_REQUESTS, SEED);
     expect(problems.slice(0, 30), `${problems.length} problems`).toEqual([]);
     // The generator really exercised validation and the guards, not only the parser.
-    for (const code of ["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED"]) expect(codes[code] ?? 0, code).toBeGreaterThan(0);
+    for (const code of ["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED"])
+      expect(codes[code] ?? 0, code).toBeGreaterThan(0);
     expect(await snapshot(server)).toEqual(before);
   });
 
@@ -758,22 +1077,84 @@ describe(`fuzz (seed ${SEED})`, () => {
     const window = { availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" };
     const cases: [string, string, Record<string, unknown>, { token: string; now: string }, string][] = [
       // PostgreSQL text cannot hold NUL: it used to reach SQL and come back as an internal error.
-      ["a NUL in a name", `mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id } }`, { i: { name: "a\u0000b", kind: "SME" } }, admin, "name"],
-      ["a NUL in a reason", `mutation($id: ID!) { decideVoucherApplication(id: $id, approve: false, reason: "no\u0000") { id } }`, { id: w.applicationA }, finance, "reason"],
+      [
+        "a NUL in a name",
+        `mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id } }`,
+        { i: { name: "a\u0000b", kind: "SME" } },
+        admin,
+        "name",
+      ],
+      [
+        "a NUL in a reason",
+        `mutation($id: ID!) { decideVoucherApplication(id: $id, approve: false, reason: "no\u0000") { id } }`,
+        { id: w.applicationA },
+        finance,
+        "reason",
+      ],
       ["a NUL in a city filter", `{ subsidyPrograms(city: "Shang\u0000hai") { id } }`, {}, sme, "city"],
-      ["a NUL in a province filter", `{ offers(filter: { province: "\u0000" }) { totalCount } }`, {}, sme, "filter.province"],
-      ["a NUL in a spend city", `{ subsidySpend(city: "\u0000", from: "2027-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z", groupBy: []) { totals { orders } } }`, {}, admin, "city"],
+      [
+        "a NUL in a province filter",
+        `{ offers(filter: { province: "\u0000" }) { totalCount } }`,
+        {},
+        sme,
+        "filter.province",
+      ],
+      [
+        "a NUL in a spend city",
+        `{ subsidySpend(city: "\u0000", from: "2027-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z", groupBy: []) { totals { orders } } }`,
+        {},
+        admin,
+        "city",
+      ],
       // Forged cursors used to reach SQL (a fractional id) or BigInt (a price that is not digits).
-      ["a fractional id in a cursor", `query($a: String) { budgetLedger(programId: "${w.programA}", after: $a) { totalCount } }`, { a: cursor([1.5]) }, finance, "after"],
-      ["an id beyond 2^53 in a cursor", `query($a: String) { myOrders(after: $a) { totalCount } }`, { a: cursor([1e300]) }, sme, "after"],
-      ["a price that is not digits in a cursor", `query($a: String) { offers(after: $a) { totalCount } }`, { a: cursor(["abc", 1]) }, sme, "after"],
-      ["a price beyond bigint in a cursor", `query($a: String) { offers(sort: PRICE_DESC, after: $a) { totalCount } }`, { a: cursor(["9".repeat(40), 1]) }, sme, "after"],
+      [
+        "a fractional id in a cursor",
+        `query($a: String) { budgetLedger(programId: "${w.programA}", after: $a) { totalCount } }`,
+        { a: cursor([1.5]) },
+        finance,
+        "after",
+      ],
+      [
+        "an id beyond 2^53 in a cursor",
+        `query($a: String) { myOrders(after: $a) { totalCount } }`,
+        { a: cursor([1e300]) },
+        sme,
+        "after",
+      ],
+      [
+        "a price that is not digits in a cursor",
+        `query($a: String) { offers(after: $a) { totalCount } }`,
+        { a: cursor(["abc", 1]) },
+        sme,
+        "after",
+      ],
+      [
+        "a price beyond bigint in a cursor",
+        `query($a: String) { offers(sort: PRICE_DESC, after: $a) { totalCount } }`,
+        { a: cursor(["9".repeat(40), 1]) },
+        sme,
+        "after",
+      ],
       // Money is exactly a decimal: no padding.
-      ["an amount with spaces", `mutation($i: ApplyForVoucherInput!) { applyForVoucher(input: $i) { id } }`, { i: { programId: w.programA, requestedAmount: " 100.00", purpose: "x" } }, sme, "requestedAmount"],
+      [
+        "an amount with spaces",
+        `mutation($i: ApplyForVoucherInput!) { applyForVoucher(input: $i) { id } }`,
+        { i: { programId: w.programA, requestedAmount: " 100.00", purpose: "x" } },
+        sme,
+        "requestedAmount",
+      ],
       [
         "a budget with a trailing space",
         `mutation($i: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $i) { id } }`,
-        { i: { name: "P", budget: "1000 ", rateBasisPoints: 1, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } },
+        {
+          i: {
+            name: "P",
+            budget: "1000 ",
+            rateBasisPoints: 1,
+            validFrom: "2027-01-01T00:00:00Z",
+            validUntil: "2027-12-31T00:00:00Z",
+          },
+        },
         finance,
         "budget",
       ],
@@ -786,9 +1167,26 @@ describe(`fuzz (seed ${SEED})`, () => {
     }
     // Days that are not on the calendar used to roll over (2027-02-30 became March 2; 24:00 the next day).
     for (const time of ["2027-02-30T00:00:00Z", "2027-02-29T00:00:00Z", "2027-04-01T24:00:00Z"]) {
-      const offer = { dataCenterId: w.dcA, gpuModel: "L40S", gpuCount: 1, pricePerGpuHour: "9.00", ...window, availableUntil: time };
-      await server.fails("BAD_USER_INPUT", `mutation($i: PublishOfferInput!) { publishOffer(input: $i) { id } }`, { i: offer }, operator);
-      await server.fails("GRAPHQL_VALIDATION_FAILED", `mutation { publishOffer(input: { dataCenterId: "${w.dcA}", gpuModel: "L40S", gpuCount: 1, pricePerGpuHour: "9.00", availableFrom: "2027-02-01T00:00:00Z", availableUntil: "${time}" }) { id } }`, {}, operator);
+      const offer = {
+        dataCenterId: w.dcA,
+        gpuModel: "L40S",
+        gpuCount: 1,
+        pricePerGpuHour: "9.00",
+        ...window,
+        availableUntil: time,
+      };
+      await server.fails(
+        "BAD_USER_INPUT",
+        `mutation($i: PublishOfferInput!) { publishOffer(input: $i) { id } }`,
+        { i: offer },
+        operator,
+      );
+      await server.fails(
+        "GRAPHQL_VALIDATION_FAILED",
+        `mutation { publishOffer(input: { dataCenterId: "${w.dcA}", gpuModel: "L40S", gpuCount: 1, pricePerGpuHour: "9.00", availableFrom: "2027-02-01T00:00:00Z", availableUntil: "${time}" }) { id } }`,
+        {},
+        operator,
+      );
     }
     expect(await snapshot(server)).toEqual(before);
   });
@@ -806,12 +1204,29 @@ describe(`fuzz (seed ${SEED})`, () => {
       ["an operation name that is a number", `{"query": "{ gpuModels { id } }", "operationName": 5}`],
       ["an unknown operation name", `{"query": "query A { gpuModels { id } }", "operationName": "B"}`],
       ["two anonymous operations", `{"query": "{ gpuModels { id } } { gpuModels { name } }"}`],
-      ["a body over the limit", JSON.stringify({ query: "{ gpuModels { id } }", variables: { x: "x".repeat(300_000) } })],
+      [
+        "a body over the limit",
+        JSON.stringify({ query: "{ gpuModels { id } }", variables: { x: "x".repeat(300_000) } }),
+      ],
       ["a null byte in the query", JSON.stringify({ query: "{ gpuModels\u0000 { id } }" })],
-      ["deeply nested lists", `{"query": "{ gpuModels { id } }", "variables": {"x": ${"[".repeat(5000)}${"]".repeat(5000)}}}`],
-      ["a deeply nested literal", JSON.stringify({ query: `{ offer(id: ${"[".repeat(3000)}1${"]".repeat(3000)}) { id } }` })],
-      ["a deep selection", JSON.stringify({ query: `{ offers { edges { node { dataCenter { operator { id } } } } } ${"{ a ".repeat(2000)}${"}".repeat(2000)} }` })],
-      ["a mutation in a batch with bad input", JSON.stringify([{ query: `mutation { cancelBid(id: "x") { id } }` }, { query: "{ gpuModels { id } }" }])],
+      [
+        "deeply nested lists",
+        `{"query": "{ gpuModels { id } }", "variables": {"x": ${"[".repeat(5000)}${"]".repeat(5000)}}}`,
+      ],
+      [
+        "a deeply nested literal",
+        JSON.stringify({ query: `{ offer(id: ${"[".repeat(3000)}1${"]".repeat(3000)}) { id } }` }),
+      ],
+      [
+        "a deep selection",
+        JSON.stringify({
+          query: `{ offers { edges { node { dataCenter { operator { id } } } } } ${"{ a ".repeat(2000)}${"}".repeat(2000)} }`,
+        }),
+      ],
+      [
+        "a mutation in a batch with bad input",
+        JSON.stringify([{ query: `mutation { cancelBid(id: "x") { id } }` }, { query: "{ gpuModels { id } }" }]),
+      ],
     ];
     for (const [label, body] of bodies) {
       for (const token of [undefined, w.smeA.token]) {

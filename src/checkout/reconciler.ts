@@ -8,7 +8,14 @@ import type { MaintenanceTask } from "../maintenance/maintenance.js";
 import { PaymentNotFoundError, ProviderUnavailableError, type RetrievedPayment } from "../payments/provider.js";
 import { addMinutes } from "../time.js";
 import { afterSettled, PAYMENT_WINDOW_MINUTES, paymentKey, settleOrder, startPayment } from "./checkout.service.js";
-import { applyPaymentStatus, lockOrder, markUnpaid, paymentMismatch, recordPaymentMismatch, type OrderRow } from "./settlement.js";
+import {
+  applyPaymentStatus,
+  lockOrder,
+  markUnpaid,
+  paymentMismatch,
+  recordPaymentMismatch,
+  type OrderRow,
+} from "./settlement.js";
 
 /** Orders younger than this are left to the request that created them. */
 const GRACE_MINUTES = 2;
@@ -22,7 +29,7 @@ async function reconcileOne(app: AppServices, seen: OrderRow, now: Date): Promis
     try {
       // Creates the payment, or finds the one a crashed request created, by the order's key.
       after = await startPayment(app, order, now);
-    } catch (error) {
+    } catch {
       if (!expired) return false;
     }
     if (!expired) return !!after && (after.status !== order.status || !!after.paymentRef);
@@ -51,7 +58,15 @@ async function reconcileOne(app: AppServices, seen: OrderRow, now: Date): Promis
   const refuse = async () => {
     await app.db.transaction(async (tx) => {
       const locked = await lockOrder(tx, order.id);
-      if (locked) await recordPaymentMismatch(tx, locked, { ...payment, status: "succeeded" }, mismatch!.reason, "reconciler", now);
+      if (locked)
+        await recordPaymentMismatch(
+          tx,
+          locked,
+          { ...payment, status: "succeeded" },
+          mismatch!.reason,
+          "reconciler",
+          now,
+        );
     });
     return false;
   };

@@ -2,8 +2,6 @@
 // Express): CORS on /graphql, answers to its preflights, the explorer for GET /graphql from a
 // browser, the landing page at /, the schema file and the docs.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ApolloServer, BaseContext } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { answerPreflight, corsPolicy, isPreflight, setCorsHeaders } from "./cors.js";
@@ -52,8 +50,6 @@ export interface BrowserFront {
    * CORS headers and returns false, as for anything else it does not serve.
    */
   serve(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Turns off Apollo's own landing page (it loads from a CDN); call before apollo.start(). */
-  replaceApolloLandingPage(apollo: ApolloServer<BaseContext> | ApolloServer<any>): void;
 }
 
 export function browserFront(config: Config, logger: Logger): BrowserFront {
@@ -115,9 +111,6 @@ export function browserFront(config: Config, logger: Logger): BrowserFront {
         return true;
       }
       return false;
-    },
-    replaceApolloLandingPage(apollo) {
-      apollo.addPlugin(ApolloServerPluginLandingPageDisabled());
     },
   };
 }
