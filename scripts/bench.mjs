@@ -51,10 +51,25 @@ report.machine = {
   postgres: pgVersion.split(" on ")[0],
   platform: `${os.platform()} ${os.release()}`,
 };
-log(`machine: ${cores} cores (${report.machine.cpuModel}), ${report.machine.memoryGb} GB, node ${process.version}, ${report.machine.postgres}`);
+log(
+  `machine: ${cores} cores (${report.machine.cpuModel}), ${report.machine.memoryGb} GB, node ${process.version}, ${report.machine.postgres}`,
+);
 log(`bench: ${size}, seed ${args.seed}, ${duration} s per scenario, DB_POOL_SIZE ${poolSize}`);
 
-execFileSync(process.execPath, ["node_modules/@swc/cli/bin/swc.js", "src", "-d", "dist", "--strip-leading-paths", "--config-file", ".swcrc", "--quiet"], { stdio: "inherit" });
+execFileSync(
+  process.execPath,
+  [
+    "node_modules/@swc/cli/bin/swc.js",
+    "src",
+    "-d",
+    "dist",
+    "--strip-leading-paths",
+    "--config-file",
+    ".swcrc",
+    "--quiet",
+  ],
+  { stdio: "inherit" },
+);
 
 // ---------------------------------------------------------------- database
 const dbName = `gvm_bench_${size}`;
@@ -101,9 +116,16 @@ if (!market) {
   await loader`create table bench_meta (market jsonb not null)`;
   await loader`insert into bench_meta (market) values (${loader.json(market)})`;
   await loader.end();
-  log(`loaded in ${market.loadSeconds} s (+ ${market.vacuumSeconds} s vacuum analyze): ${JSON.stringify(market.counts)}`);
+  log(
+    `loaded in ${market.loadSeconds} s (+ ${market.vacuumSeconds} s vacuum analyze): ${JSON.stringify(market.counts)}`,
+  );
 }
-report.data = { counts: market.counts, loadSeconds: market.loadSeconds, vacuumSeconds: market.vacuumSeconds, anchor: new Date(market.anchor).toISOString() };
+report.data = {
+  counts: market.counts,
+  loadSeconds: market.loadSeconds,
+  vacuumSeconds: market.vacuumSeconds,
+  anchor: new Date(market.anchor).toISOString(),
+};
 const [{ size: dbSize }] = await admin`select pg_size_pretty(pg_database_size(${dbName})) as size`;
 report.data.databaseSize = dbSize;
 
@@ -121,7 +143,10 @@ function freePort() {
 
 async function startProcess(name, argv, env) {
   const port = await freePort();
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, argv, {
+    env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
@@ -129,7 +154,12 @@ async function startProcess(name, argv, env) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
-    const ready = name === "raw" ? output.includes("listening") : await fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false);
+    const ready =
+      name === "raw"
+        ? output.includes("listening")
+        : await fetch(`${url}/healthz`)
+            .then((r) => r.ok)
+            .catch(() => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -178,7 +208,11 @@ function cpuMs(pid) {
  */
 async function withCpu(serverProcess, applicationName, run) {
   const backends = async () =>
-    new Map((await admin`select pid from pg_stat_activity where datname = ${dbName} and application_name = ${applicationName}`).map((r) => [r.pid, cpuMs(r.pid) ?? 0]));
+    new Map(
+      (
+        await admin`select pid from pg_stat_activity where datname = ${dbName} and application_name = ${applicationName}`
+      ).map((r) => [r.pid, cpuMs(r.pid) ?? 0]),
+    );
   const nodeBefore = cpuMs(serverProcess.child.pid);
   const before = await backends();
   const result = await run();
@@ -210,14 +244,21 @@ const server = await startProcess("server", [...profileArgs, "dist/main.js"], {
   DB_POOL_SIZE: String(poolSize),
   NODE_ENV: "production",
 });
-const raw = await startProcess("raw", ["scripts/bench/raw-server.mjs"], { DATABASE_URL: databaseUrl, DB_POOL_SIZE: String(poolSize) });
+const raw = await startProcess("raw", ["scripts/bench/raw-server.mjs"], {
+  DATABASE_URL: databaseUrl,
+  DB_POOL_SIZE: String(poolSize),
+});
 const processes = [server, raw];
 process.on("exit", () => processes.forEach((p) => p.child.exitCode === null && p.child.kill("SIGKILL")));
 
 async function gql(query, variables, token) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${server.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(`${server.url}/graphql`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
   const body = await response.json();
   if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 500)}`);
   return body.data;
@@ -233,13 +274,17 @@ const scenarios = {};
 const print = (name, r) =>
   log(
     `  ${name.padEnd(22)} ${String(r.requestsPerSecond).padStart(8)} req/s   p50 ${String(r.latencyP50Ms).padStart(5)} ms   p99 ${String(r.latencyP99Ms).padStart(5)} ms   errors ${r.errors}/${r.requests}` +
-      (r.nodeCpuMsPerRequest != null ? `   CPU/request: node ${r.nodeCpuMsPerRequest} ms + PostgreSQL ${r.postgresCpuMsPerRequest} ms` : ""),
+      (r.nodeCpuMsPerRequest != null
+        ? `   CPU/request: node ${r.nodeCpuMsPerRequest} ms + PostgreSQL ${r.postgresCpuMsPerRequest} ms`
+        : ""),
   );
 
 function logCpuRatio(viaGraphql, viaRaw) {
   if (viaGraphql.nodeCpuMsPerRequest == null) return;
   const total = (r) => r.nodeCpuMsPerRequest + r.postgresCpuMsPerRequest;
-  log(`  CPU per request, GraphQL / raw: ${(total(viaGraphql) / total(viaRaw)).toFixed(2)} (node alone ${(viaGraphql.nodeCpuMsPerRequest / viaRaw.nodeCpuMsPerRequest).toFixed(1)}x)`);
+  log(
+    `  CPU per request, GraphQL / raw: ${(total(viaGraphql) / total(viaRaw)).toFixed(2)} (node alone ${(viaGraphql.nodeCpuMsPerRequest / viaRaw.nodeCpuMsPerRequest).toFixed(1)}x)`,
+  );
 }
 
 const anchor = market.anchor;
@@ -259,7 +304,12 @@ const searchModels = ["H800", "A800", "Ascend 910B", "H20", "RTX 4090"];
 const searchFilters = [];
 for (const gpuModel of searchModels) {
   for (const hub of market.hubs) {
-    searchFilters.push({ gpuModel, hub, availableFrom: new Date(anchor + 2 * DAY).toISOString(), availableUntil: new Date(anchor + 9 * DAY).toISOString() });
+    searchFilters.push({
+      gpuModel,
+      hub,
+      availableFrom: new Date(anchor + 2 * DAY).toISOString(),
+      availableUntil: new Date(anchor + 9 * DAY).toISOString(),
+    });
   }
 }
 {
@@ -269,20 +319,36 @@ for (const gpuModel of searchModels) {
   const viaRaw = await rawCall("/offers", { ...filter, first: 50 });
   const same = JSON.stringify(viaGraphql) === JSON.stringify(viaRaw.data);
   const hits = searchFilters.length ? viaGraphql.offers.totalCount : 0;
-  log(`\na. offers search (${filter.gpuModel} in ${filter.hub}, window of 7 days, first 50 by price; ${hits} matching offers): raw answer identical: ${same}`);
-  if (!same) log(`   graphql: ${JSON.stringify(viaGraphql).slice(0, 300)}\n   raw:     ${JSON.stringify(viaRaw).slice(0, 300)}`);
+  log(
+    `\na. offers search (${filter.gpuModel} in ${filter.hub}, window of 7 days, first 50 by price; ${hits} matching offers): raw answer identical: ${same}`,
+  );
+  if (!same)
+    log(`   graphql: ${JSON.stringify(viaGraphql).slice(0, 300)}\n   raw:     ${JSON.stringify(viaRaw).slice(0, 300)}`);
   const rotating = (encode) =>
     Array.from({ length: 16 }, (_, i) => {
       let n = i;
       return { headers: {}, next: () => encode(searchFilters[n++ % searchFilters.length]) };
     });
   const viaGraphqlLoad = await withCpu(server, "gpu-voucher-market", () =>
-    runLoad({ url: `${server.url}/graphql`, duration, connections: rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })) }),
+    runLoad({
+      url: `${server.url}/graphql`,
+      duration,
+      connections: rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })),
+    }),
   );
   const viaRawLoad = await withCpu(raw, "bench-raw-baseline", () =>
-    runLoad({ url: `${raw.url}/offers`, duration, connections: rotating((filter) => JSON.stringify({ ...filter, first: 50 })) }),
+    runLoad({
+      url: `${raw.url}/offers`,
+      duration,
+      connections: rotating((filter) => JSON.stringify({ ...filter, first: 50 })),
+    }),
   );
-  scenarios.offersSearch = { graphql: viaGraphqlLoad, raw: viaRawLoad, ratio: Number((viaGraphqlLoad.requestsPerSecond / viaRawLoad.requestsPerSecond).toFixed(2)), identical: same };
+  scenarios.offersSearch = {
+    graphql: viaGraphqlLoad,
+    raw: viaRawLoad,
+    ratio: Number((viaGraphqlLoad.requestsPerSecond / viaRawLoad.requestsPerSecond).toFixed(2)),
+    identical: same,
+  };
   print("GraphQL offers", viaGraphqlLoad);
   print("raw SQL offers", viaRawLoad);
   log(`  GraphQL / raw throughput: ${scenarios.offersSearch.ratio}`);
@@ -369,36 +435,46 @@ const CHECKOUT = `mutation Checkout($input: CheckoutInput!) { checkout(input: $i
     }),
   );
   const supply = held.reduce((s, list) => s + list.length, 0);
-  log(`\nc. checkout with vouchers, simulated provider: ${supply} HELD reservations ready (${topUp} more bids placed in ${((Date.now() - topUpStarted) / 1000).toFixed(1)} s)`);
+  log(
+    `\nc. checkout with vouchers, simulated provider: ${supply} HELD reservations ready (${topUp} more bids placed in ${((Date.now() - topUpStarted) / 1000).toFixed(1)} s)`,
+  );
   let exhausted = 0;
   let paid = 0;
   const runId = Date.now().toString(36);
-  const result = await withCpu(server, "gpu-voucher-market", () => runLoad({
-    url: `${server.url}/graphql`,
-    duration,
-    connections: bidSmes.map((sme, i) => {
-      let n = 0;
-      let last = held[i][0];
-      return {
-        headers: { authorization: `Bearer ${sme.token}` },
-        next: () => {
-          const reservationId = held[i].shift() ?? (exhausted++, last);
-          last = reservationId;
-          const input = { reservationId, voucherId: `voucher_${sme.voucherId}`, idempotencyKey: `bench-${runId}-${i}-${n++}` };
-          return JSON.stringify({ query: CHECKOUT, variables: { input } });
-        },
-      };
+  const result = await withCpu(server, "gpu-voucher-market", () =>
+    runLoad({
+      url: `${server.url}/graphql`,
+      duration,
+      connections: bidSmes.map((sme, i) => {
+        let n = 0;
+        let last = held[i][0];
+        return {
+          headers: { authorization: `Bearer ${sme.token}` },
+          next: () => {
+            const reservationId = held[i].shift() ?? (exhausted++, last);
+            last = reservationId;
+            const input = {
+              reservationId,
+              voucherId: `voucher_${sme.voucherId}`,
+              idempotencyKey: `bench-${runId}-${i}-${n++}`,
+            };
+            return JSON.stringify({ query: CHECKOUT, variables: { input } });
+          },
+        };
+      }),
+      onBody: (_connection, status, body) => {
+        if (status === 200 && body.includes('"status":"PAID"')) paid++;
+      },
     }),
-    onBody: (_connection, status, body) => {
-      if (status === 200 && body.includes('"status":"PAID"')) paid++;
-    },
-  }));
+  );
   result.paid = paid;
   result.paidPerSecond = Number((paid / result.durationSeconds).toFixed(1));
   result.supplyExhausted = exhausted;
   scenarios.checkout = result;
   print("GraphQL checkout", result);
-  log(`  paid checkouts/s: ${result.paidPerSecond}${exhausted ? ` (reservations ran out: ${exhausted} requests reused one, counted as errors)` : ""}`);
+  log(
+    `  paid checkouts/s: ${result.paidPerSecond}${exhausted ? ` (reservations ran out: ${exhausted} requests reused one, counted as errors)` : ""}`,
+  );
 }
 
 // ---------------------------------------------------------------- d. subsidySpend for one city over a year
@@ -420,9 +496,14 @@ const SPEND = `query Spend($city: String, $from: DateTime!, $to: DateTime!) {
     `\nd. subsidySpend, ${city}, ${variables.from.slice(0, 10)}..${variables.to.slice(0, 10)}, by MONTH and DATA_CENTER: ${viaGraphql.subsidySpend.rows.length} rows, ${totals.orders} orders, subsidy ${totals.subsidy.amount} CNY; raw answer identical: ${same}`,
   );
   // One connection: a finance team's report is a latency question, not a crowd.
-  const connections = (encode) => Array.from({ length: 1 }, () => ({ headers: { authorization: `Bearer ${token}` }, next: encode }));
+  const connections = (encode) =>
+    Array.from({ length: 1 }, () => ({ headers: { authorization: `Bearer ${token}` }, next: encode }));
   const viaGraphqlLoad = await withCpu(server, "gpu-voucher-market", () =>
-    runLoad({ url: `${server.url}/graphql`, duration, connections: connections(() => JSON.stringify({ query: SPEND, variables })) }),
+    runLoad({
+      url: `${server.url}/graphql`,
+      duration,
+      connections: connections(() => JSON.stringify({ query: SPEND, variables })),
+    }),
   );
   const viaRawLoad = await withCpu(raw, "bench-raw-baseline", () =>
     runLoad({ url: `${raw.url}/spend`, duration, connections: connections(() => JSON.stringify(variables)) }),
@@ -447,12 +528,17 @@ report.serverMemory = server.memory();
 report.rawServerMemory = raw.memory();
 await server.stop();
 await raw.stop();
-log(`\nserver peak RSS (VmHWM): ${report.serverMemory.peakRssMb} MB (limit 512 MB: ${report.serverMemory.peakRssMb < 512 ? "ok" : "OVER"}); raw baseline ${report.rawServerMemory.peakRssMb} MB`);
+log(
+  `\nserver peak RSS (VmHWM): ${report.serverMemory.peakRssMb} MB (limit 512 MB: ${report.serverMemory.peakRssMb < 512 ? "ok" : "OVER"}); raw baseline ${report.rawServerMemory.peakRssMb} MB`,
+);
 
 const checker = postgres(databaseUrl, { max: 1, onnotice: () => {} });
 log(`\ninvariants over the whole database:`);
 const invariants = await checkInvariants(checker, new Date());
-for (const check of invariants) log(`  ${check.ok ? "ok    " : "BROKEN"} ${check.name}${check.ok ? "" : `: ${check.offending.join(", ")}`} (${check.ms} ms)`);
+for (const check of invariants)
+  log(
+    `  ${check.ok ? "ok    " : "BROKEN"} ${check.name}${check.ok ? "" : `: ${check.offending.join(", ")}`} (${check.ms} ms)`,
+  );
 report.invariants = invariants;
 const [counts] = await checker`
   select (select count(*) from orders)::int as orders, (select count(*) from orders where status = 'PAID')::int as paid,
@@ -470,10 +556,14 @@ await admin.end();
 report.totalSeconds = Number(((Date.now() - started) / 1000).toFixed(1));
 log(`\nsummary (${size}):`);
 const s = scenarios;
-log(`  offers search     ${s.offersSearch.graphql.requestsPerSecond} req/s vs raw ${s.offersSearch.raw.requestsPerSecond} (${Math.round(s.offersSearch.ratio * 100)} %; target >= 50 %)`);
+log(
+  `  offers search     ${s.offersSearch.graphql.requestsPerSecond} req/s vs raw ${s.offersSearch.raw.requestsPerSecond} (${Math.round(s.offersSearch.ratio * 100)} %; target >= 50 %)`,
+);
 log(`  placeBid          ${s.placeBid.matchedPerSecond} matched bids/s (target >= 300)`);
 log(`  checkout          ${s.checkout.paidPerSecond} paid checkouts/s (target >= 300)`);
-log(`  subsidySpend      p50 ${s.subsidySpend.graphql.latencyP50Ms} ms over ${market.counts.orders} orders, ${s.subsidySpend.rows} rows (target < 100 ms; raw SQL p50 ${s.subsidySpend.raw.latencyP50Ms} ms)`);
+log(
+  `  subsidySpend      p50 ${s.subsidySpend.graphql.latencyP50Ms} ms over ${market.counts.orders} orders, ${s.subsidySpend.rows} rows (target < 100 ms; raw SQL p50 ${s.subsidySpend.raw.latencyP50Ms} ms)`,
+);
 log(`  invariants        ${invariants.every((c) => c.ok) ? "all hold" : "BROKEN"}`);
 log(`  server peak RSS   ${report.serverMemory.peakRssMb} MB`);
 log(`  total run         ${report.totalSeconds} s`);

@@ -15,8 +15,21 @@ function newest(dir) {
 const entry = "dist/main.js";
 if (!existsSync(entry) || newest("src") > statSync(entry).mtimeMs) {
   console.log("building dist/ ...");
-  execFileSync(process.execPath, ["node_modules/@swc/cli/bin/swc.js", "src", "-d", "dist", "--strip-leading-paths", "--config-file", ".swcrc", "--quiet"], {
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [
+      "node_modules/@swc/cli/bin/swc.js",
+      "src",
+      "-d",
+      "dist",
+      "--strip-leading-paths",
+      "--config-file",
+      ".swcrc",
+      "--quiet",
+    ],
+    {
+      stdio: "inherit",
+    },
+  );
 }
 await import("../dist/main.js");

@@ -10,11 +10,15 @@ const app = await createApp(config);
 const url = await app.listen(config.port);
 const log = app.logger;
 
-log.info({ database: app.services.database.kind, dataDir: config.databaseUrl ? undefined : config.dataDir }, "database ready");
+log.info(
+  { database: app.services.database.kind, dataDir: config.databaseUrl ? undefined : config.dataDir },
+  "database ready",
+);
 log.info(`GraphQL API at ${url}/graphql`);
 const payments = describePayments(config);
 log[payments.level](payments.detail, payments.message);
-if (config.adminTokenGenerated) log.info(`admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
+if (config.adminTokenGenerated)
+  log.info(`admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
 if (config.seed === "demo") {
   log.info({ demoTokens: { ...DEMO_TOKENS } }, "demo tokens, one per role (demo data only)");
 }

@@ -4,7 +4,8 @@ import { badInput } from "./graphql/errors.js";
 export const HOUR_MS = 3_600_000;
 
 export function requireWholeHour(field: string, value: Date): Date {
-  if (value.getTime() % HOUR_MS !== 0) throw badInput(field, `${field} must be a whole UTC hour, like 2026-12-01T08:00:00Z`);
+  if (value.getTime() % HOUR_MS !== 0)
+    throw badInput(field, `${field} must be a whole UTC hour, like 2026-12-01T08:00:00Z`);
   return value;
 }
 

@@ -40,32 +40,88 @@ describe("accounts", () => {
 
   it("only the admin manages organizations and keys (FORBIDDEN otherwise)", async () => {
     const sme = await organization(server, "SME", "Curious SME");
-    await server.fails("FORBIDDEN", `mutation { createOrganization(input: { name: "X", kind: SME }) { id } }`, {}, { token: sme.token });
-    await server.fails("FORBIDDEN", `mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`, { id: sme.id }, { token: sme.token });
-    await server.fails("UNAUTHENTICATED", `mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`, { id: sme.id });
+    await server.fails(
+      "FORBIDDEN",
+      `mutation { createOrganization(input: { name: "X", kind: SME }) { id } }`,
+      {},
+      { token: sme.token },
+    );
+    await server.fails(
+      "FORBIDDEN",
+      `mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`,
+      { id: sme.id },
+      { token: sme.token },
+    );
+    await server.fails("UNAUTHENTICATED", `mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`, {
+      id: sme.id,
+    });
   });
 
   it("validates organization input and changes nothing on error", async () => {
     const [{ n: before }] = await server.sql(`select count(*)::int as n from organizations`);
-    const noCity = await server.fails("BAD_USER_INPUT", `mutation { createOrganization(input: { name: "Finance", kind: CITY_FINANCE }) { id } }`, {}, { token: ADMIN });
+    const noCity = await server.fails(
+      "BAD_USER_INPUT",
+      `mutation { createOrganization(input: { name: "Finance", kind: CITY_FINANCE }) { id } }`,
+      {},
+      { token: ADMIN },
+    );
     expect(noCity.message).toMatch(/city/);
-    const blank = await server.fails("BAD_USER_INPUT", `mutation { createOrganization(input: { name: "  ", kind: SME }) { id } }`, {}, { token: ADMIN });
+    const blank = await server.fails(
+      "BAD_USER_INPUT",
+      `mutation { createOrganization(input: { name: "  ", kind: SME }) { id } }`,
+      {},
+      { token: ADMIN },
+    );
     expect(blank.message).toMatch(/name/);
-    const badCode = await server.fails("BAD_USER_INPUT", `mutation { createOrganization(input: { name: "A", kind: SME, creditCode: "123" }) { id } }`, {}, { token: ADMIN });
+    const badCode = await server.fails(
+      "BAD_USER_INPUT",
+      `mutation { createOrganization(input: { name: "A", kind: SME, creditCode: "123" }) { id } }`,
+      {},
+      { token: ADMIN },
+    );
     expect(badCode.message).toMatch(/creditCode/);
-    await server.fails("NOT_FOUND", `mutation { createApiKey(organizationId: "org_999999") { token } }`, {}, { token: ADMIN });
-    const wrongType = await server.fails("BAD_USER_INPUT", `mutation { createApiKey(organizationId: "dc_1") { token } }`, {}, { token: ADMIN });
+    await server.fails(
+      "NOT_FOUND",
+      `mutation { createApiKey(organizationId: "org_999999") { token } }`,
+      {},
+      { token: ADMIN },
+    );
+    const wrongType = await server.fails(
+      "BAD_USER_INPUT",
+      `mutation { createApiKey(organizationId: "dc_1") { token } }`,
+      {},
+      { token: ADMIN },
+    );
     expect(wrongType.extensions).toMatchObject({ field: "organizationId" });
-    await server.fails("BAD_USER_INPUT", `mutation { createApiKey(organizationId: "abc") { token } }`, {}, { token: ADMIN });
-    await server.fails("BAD_USER_INPUT", `mutation { createApiKey(organizationId: "7") { token } }`, {}, { token: ADMIN });
+    await server.fails(
+      "BAD_USER_INPUT",
+      `mutation { createApiKey(organizationId: "abc") { token } }`,
+      {},
+      { token: ADMIN },
+    );
+    await server.fails(
+      "BAD_USER_INPUT",
+      `mutation { createApiKey(organizationId: "7") { token } }`,
+      {},
+      { token: ADMIN },
+    );
     const [{ n: after }] = await server.sql(`select count(*)::int as n from organizations`);
     expect(after).toBe(before);
   });
 
   it("a credit code is unique", async () => {
     const input = { name: "First", kind: "SME", creditCode: "91310115MA1K4ABC1X" };
-    await server.ok(`mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`, { input }, { token: ADMIN });
-    await server.fails("CONFLICT", `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`, { input: { ...input, name: "Second" } }, { token: ADMIN });
+    await server.ok(
+      `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`,
+      { input },
+      { token: ADMIN },
+    );
+    await server.fails(
+      "CONFLICT",
+      `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`,
+      { input: { ...input, name: "Second" } },
+      { token: ADMIN },
+    );
   });
 
   it("declares affiliations between existing organizations", async () => {
@@ -74,7 +130,10 @@ describe("accounts", () => {
     const mutation = `mutation($a: ID!, $b: ID!) { declareAffiliation(organizationId: $a, affiliatedId: $b) }`;
     expect(await server.ok(mutation, { a: a.id, b: b.id }, { token: ADMIN })).toEqual({ declareAffiliation: true });
     expect(await server.ok(mutation, { a: b.id, b: a.id }, { token: ADMIN })).toEqual({ declareAffiliation: true });
-    const rows = await server.sql(`select count(*)::int as n from affiliations where organization_id in ($1, $2)`, [keyOf(a.id), keyOf(b.id)]);
+    const rows = await server.sql(`select count(*)::int as n from affiliations where organization_id in ($1, $2)`, [
+      keyOf(a.id),
+      keyOf(b.id),
+    ]);
     expect(rows[0].n).toBe(2);
     await server.fails("NOT_FOUND", mutation, { a: a.id, b: "org_987654" }, { token: ADMIN });
     await server.fails("BAD_USER_INPUT", mutation, { a: a.id, b: a.id }, { token: ADMIN });
@@ -87,7 +146,11 @@ describe("accounts", () => {
   });
 
   it("a malformed body is a client error with a code, not a 500", async () => {
-    const response = await fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
     expect(response.status).toBe(400);
     const body = await response.json();
     expect(body.errors[0].extensions.code).toBeDefined();

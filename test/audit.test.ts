@@ -43,7 +43,9 @@ interface Entry {
 
 describe("audit details (pure)", () => {
   it("masks anything shaped like a credential and stays short", () => {
-    const detail = auditDetail("key gvm_abcdefghijklmnop, Bearer xyz123 then sk_test_51Habc, whsec_abcd1234 and pi_123_secret_456 done");
+    const detail = auditDetail(
+      "key gvm_abcdefghijklmnop, Bearer xyz123 then sk_test_51Habc, whsec_abcd1234 and pi_123_secret_456 done",
+    );
     expect(detail).toBe("key [redacted], [redacted] then [redacted], [redacted] and [redacted] done");
     expect(auditDetail("a\n  b\t c")).toBe("a b c");
     const long = auditDetail("x".repeat(500));
@@ -65,7 +67,10 @@ describe("audit trail", () => {
     headers: requestId ? { "x-request-id": requestId } : {},
   });
 
-  async function entries(token: string, variables: Record<string, unknown> = {}): Promise<{ totalCount: number; nodes: Entry[] }> {
+  async function entries(
+    token: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<{ totalCount: number; nodes: Entry[] }> {
     const { auditLog } = await server.ok(AUDIT, { first: 100, ...variables }, { token, now: NOW });
     return { totalCount: auditLog.totalCount, nodes: auditLog.edges.map((e: { node: Entry }) => e.node) };
   }
@@ -81,7 +86,15 @@ describe("audit trail", () => {
     hangzhou = await organization(server, "CITY_FINANCE", "Hangzhou Finance", "Hangzhou");
     const { createSubsidyProgram } = await server.ok(
       `mutation($input: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $input) { id } }`,
-      { input: { name: "Hangzhou Compute", budget: "5000.00", rateBasisPoints: 2000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } },
+      {
+        input: {
+          name: "Hangzhou Compute",
+          budget: "5000.00",
+          rateBasisPoints: 2000,
+          validFrom: "2027-01-01T00:00:00Z",
+          validUntil: "2027-12-31T00:00:00Z",
+        },
+      },
       { token: hangzhou.token, now: NOW },
     );
     hangzhouProgramId = createSubsidyProgram.id;
@@ -118,52 +131,137 @@ describe("audit trail", () => {
     // The operator's.
     const { publishOffer } = await server.ok(
       `mutation($input: PublishOfferInput!) { publishOffer(input: $input) { id } }`,
-      { input: { dataCenterId: createDataCenter.id, gpuModel: "H800", gpuCount: 4, pricePerGpuHour: "25.00", minHours: 1, availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" } },
+      {
+        input: {
+          dataCenterId: createDataCenter.id,
+          gpuModel: "H800",
+          gpuCount: 4,
+          pricePerGpuHour: "25.00",
+          minHours: 1,
+          availableFrom: "2027-04-01T00:00:00Z",
+          availableUntil: "2027-04-02T00:00:00Z",
+        },
+      },
       as(m.operator, "req-publish"),
     );
-    await server.ok(`mutation($id: ID!) { updateOffer(id: $id, input: { pricePerGpuHour: "18.00" }) { id } }`, { id: publishOffer.id }, as(m.operator, "req-update"));
-    await server.ok(`mutation($id: ID!) { withdrawOffer(id: $id) { id } }`, { id: publishOffer.id }, as(m.operator, "req-withdraw"));
+    await server.ok(
+      `mutation($id: ID!) { updateOffer(id: $id, input: { pricePerGpuHour: "18.00" }) { id } }`,
+      { id: publishOffer.id },
+      as(m.operator, "req-update"),
+    );
+    await server.ok(
+      `mutation($id: ID!) { withdrawOffer(id: $id) { id } }`,
+      { id: publishOffer.id },
+      as(m.operator, "req-withdraw"),
+    );
 
     // The SME's.
     const first = (await server.ok(PLACE_BID, { input: BID_INPUT }, as(m.sme, "req-bid-1"))).placeBid;
-    await server.ok(`mutation($id: ID!) { cancelBid(id: $id) { status } }`, { id: first.id }, as(m.sme, "req-cancel-bid"));
+    await server.ok(
+      `mutation($id: ID!) { cancelBid(id: $id) { status } }`,
+      { id: first.id },
+      as(m.sme, "req-cancel-bid"),
+    );
     const second = (await server.ok(PLACE_BID, { input: BID_INPUT }, as(m.sme, "req-bid-2"))).placeBid;
     const { checkout } = await server.ok(
       CHECKOUT,
       { input: { reservationId: second.reservation.id, voucherId: m.voucherId, idempotencyKey: "audit-1" } },
       as(m.sme, "req-checkout"),
     );
-    await server.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: checkout.id }, as(m.sme, "req-cancel-order"));
+    await server.ok(
+      `mutation($id: ID!) { cancelOrder(id: $id) { status } }`,
+      { id: checkout.id },
+      as(m.sme, "req-cancel-order"),
+    );
 
     // The finance team's.
-    await server.ok(`mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`, { id: m.programId }, as(m.finance, "req-settle"));
+    await server.ok(
+      `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`,
+      { id: m.programId },
+      as(m.finance, "req-settle"),
+    );
 
     const { nodes } = await entries(ADMIN);
     const byRequest = new Map(nodes.filter((e) => e.requestId?.startsWith("req-")).map((e) => [e.requestId!, e]));
     const admin = { role: "ADMIN", organization: null, apiKeyId: null, programId: null, city: null };
-    const operator = { role: "DATA_CENTER", organization: { id: m.operator.id, name: "Western Cloud" }, apiKeyId: keyIdOf.get(m.operator.id), programId: null, city: null };
+    const operator = {
+      role: "DATA_CENTER",
+      organization: { id: m.operator.id, name: "Western Cloud" },
+      apiKeyId: keyIdOf.get(m.operator.id),
+      programId: null,
+      city: null,
+    };
     const sme = { role: "SME", organization: { id: m.sme.id, name: "Mofang Vision" }, apiKeyId: keyIdOf.get(m.sme.id) };
     const onProgram = { programId: m.programId, city: "Shanghai" };
 
-    expect(byRequest.get("req-create-org")).toMatchObject({ ...admin, action: "CREATE_ORGANIZATION", targetId: createOrganization.id, detail: "SME Audit Extra SME" });
-    expect(byRequest.get("req-create-key")).toMatchObject({ ...admin, action: "CREATE_API_KEY", targetId: createApiKey.id });
+    expect(byRequest.get("req-create-org")).toMatchObject({
+      ...admin,
+      action: "CREATE_ORGANIZATION",
+      targetId: createOrganization.id,
+      detail: "SME Audit Extra SME",
+    });
+    expect(byRequest.get("req-create-key")).toMatchObject({
+      ...admin,
+      action: "CREATE_API_KEY",
+      targetId: createApiKey.id,
+    });
     expect(byRequest.get("req-create-key")!.detail).not.toContain(createApiKey.token);
-    expect(byRequest.get("req-affiliate")).toMatchObject({ ...admin, action: "DECLARE_AFFILIATION", targetId: createOrganization.id });
+    expect(byRequest.get("req-affiliate")).toMatchObject({
+      ...admin,
+      action: "DECLARE_AFFILIATION",
+      targetId: createOrganization.id,
+    });
     expect(byRequest.get("req-affiliate")!.detail).toContain(m.otherSme.id);
-    expect(byRequest.get("req-create-dc")).toMatchObject({ ...admin, action: "CREATE_DATA_CENTER", targetId: createDataCenter.id });
-    expect(byRequest.get("req-publish")).toMatchObject({ ...operator, action: "PUBLISH_OFFER", targetId: publishOffer.id });
+    expect(byRequest.get("req-create-dc")).toMatchObject({
+      ...admin,
+      action: "CREATE_DATA_CENTER",
+      targetId: createDataCenter.id,
+    });
+    expect(byRequest.get("req-publish")).toMatchObject({
+      ...operator,
+      action: "PUBLISH_OFFER",
+      targetId: publishOffer.id,
+    });
     expect(byRequest.get("req-publish")!.detail).toContain("25.00");
-    expect(byRequest.get("req-update")).toMatchObject({ ...operator, action: "UPDATE_OFFER", targetId: publishOffer.id });
+    expect(byRequest.get("req-update")).toMatchObject({
+      ...operator,
+      action: "UPDATE_OFFER",
+      targetId: publishOffer.id,
+    });
     expect(byRequest.get("req-update")!.detail).toContain("18.00");
-    expect(byRequest.get("req-withdraw")).toMatchObject({ ...operator, action: "WITHDRAW_OFFER", targetId: publishOffer.id });
+    expect(byRequest.get("req-withdraw")).toMatchObject({
+      ...operator,
+      action: "WITHDRAW_OFFER",
+      targetId: publishOffer.id,
+    });
     expect(byRequest.get("req-withdraw")!.detail).toContain("WITHDRAWN");
-    expect(byRequest.get("req-bid-1")).toMatchObject({ ...sme, action: "PLACE_BID", targetId: first.id, programId: null });
+    expect(byRequest.get("req-bid-1")).toMatchObject({
+      ...sme,
+      action: "PLACE_BID",
+      targetId: first.id,
+      programId: null,
+    });
     expect(byRequest.get("req-bid-1")!.detail).toContain("MATCHED");
-    expect(byRequest.get("req-cancel-bid")).toMatchObject({ ...sme, action: "CANCEL_BID", targetId: first.id, programId: null });
+    expect(byRequest.get("req-cancel-bid")).toMatchObject({
+      ...sme,
+      action: "CANCEL_BID",
+      targetId: first.id,
+      programId: null,
+    });
     expect(byRequest.get("req-bid-2")).toMatchObject({ ...sme, action: "PLACE_BID", targetId: second.id });
-    expect(byRequest.get("req-checkout")).toMatchObject({ ...sme, ...onProgram, action: "CHECKOUT", targetId: checkout.id });
+    expect(byRequest.get("req-checkout")).toMatchObject({
+      ...sme,
+      ...onProgram,
+      action: "CHECKOUT",
+      targetId: checkout.id,
+    });
     expect(byRequest.get("req-checkout")!.detail).toContain(`voucher ${m.voucherId}`);
-    expect(byRequest.get("req-cancel-order")).toMatchObject({ ...sme, ...onProgram, action: "CANCEL_ORDER", targetId: checkout.id });
+    expect(byRequest.get("req-cancel-order")).toMatchObject({
+      ...sme,
+      ...onProgram,
+      action: "CANCEL_ORDER",
+      targetId: checkout.id,
+    });
     expect(byRequest.get("req-cancel-order")!.detail).toContain("REFUNDED");
     expect(byRequest.get("req-settle")).toMatchObject({
       ...onProgram,
@@ -178,7 +276,10 @@ describe("audit trail", () => {
     // The market's own set-up went through the same mutations.
     const programs = (await entries(ADMIN, { action: "CREATE_SUBSIDY_PROGRAM" })).nodes;
     expect(programs.map((e) => [e.targetId, e.programId, e.city]).sort()).toEqual(
-      [[m.programId, m.programId, "Shanghai"], [hangzhouProgramId, hangzhouProgramId, "Hangzhou"]].sort(),
+      [
+        [m.programId, m.programId, "Shanghai"],
+        [hangzhouProgramId, hangzhouProgramId, "Hangzhou"],
+      ].sort(),
     );
     const decisions = (await entries(ADMIN, { action: "DECIDE_VOUCHER_APPLICATION" })).nodes;
     expect(decisions).toHaveLength(1);
@@ -192,12 +293,17 @@ describe("audit trail", () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${m.sme.token}`, "x-now": NOW },
-      body: JSON.stringify({ query: `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id } }`, variables: { input: BID_INPUT } }),
+      body: JSON.stringify({
+        query: `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id } }`,
+        variables: { input: BID_INPUT },
+      }),
     });
     const body = await response.json();
     const requestId = response.headers.get("x-request-id");
     expect(requestId).toBeTruthy();
-    const [row] = await server.sql(`select request_id, target_id from audit_log where action = 'PLACE_BID' order by id desc limit 1`);
+    const [row] = await server.sql(
+      `select request_id, target_id from audit_log where action = 'PLACE_BID' order by id desc limit 1`,
+    );
     expect(row).toEqual({ request_id: requestId, target_id: String(keyOf(body.data.placeBid.id)) });
   });
 
@@ -238,7 +344,15 @@ describe("audit trail", () => {
     expect(new Set(shanghai.nodes.map((e) => e.city))).toEqual(new Set(["Shanghai"]));
     expect(new Set(shanghai.nodes.map((e) => e.programId))).toEqual(new Set([m.programId]));
     // The SME's checkout on the city's program is there; its bids are not.
-    expect(shanghai.nodes.map((e) => e.action)).toEqual(expect.arrayContaining(["CREATE_SUBSIDY_PROGRAM", "DECIDE_VOUCHER_APPLICATION", "CHECKOUT", "CANCEL_ORDER", "SETTLE_CITY_STATEMENT"]));
+    expect(shanghai.nodes.map((e) => e.action)).toEqual(
+      expect.arrayContaining([
+        "CREATE_SUBSIDY_PROGRAM",
+        "DECIDE_VOUCHER_APPLICATION",
+        "CHECKOUT",
+        "CANCEL_ORDER",
+        "SETTLE_CITY_STATEMENT",
+      ]),
+    );
     expect(shanghai.nodes.some((e) => e.action === "PLACE_BID")).toBe(false);
     expect((await entries(m.finance.token, { organizationId: m.operator.id })).totalCount).toBe(0);
 
@@ -258,23 +372,68 @@ describe("audit trail", () => {
     const refused: [string, string, Record<string, unknown>, CallOptions][] = [
       ["BAD_USER_INPUT", `mutation { createOrganization(input: { name: "  ", kind: SME }) { id } }`, {}, as(ADMIN)],
       ["NOT_FOUND", `mutation { createApiKey(organizationId: "org_999999") { token } }`, {}, as(ADMIN)],
-      ["BAD_USER_INPUT", `mutation($id: ID!) { declareAffiliation(organizationId: $id, affiliatedId: $id) }`, { id: m.sme.id }, as(ADMIN)],
-      ["BAD_USER_INPUT", `mutation($input: CreateDataCenterInput!) { createDataCenter(input: $input) { id } }`, { input: { name: "X", hub: "Atlantis", province: "X", operatorId: m.operator.id } }, as(ADMIN)],
+      [
+        "BAD_USER_INPUT",
+        `mutation($id: ID!) { declareAffiliation(organizationId: $id, affiliatedId: $id) }`,
+        { id: m.sme.id },
+        as(ADMIN),
+      ],
+      [
+        "BAD_USER_INPUT",
+        `mutation($input: CreateDataCenterInput!) { createDataCenter(input: $input) { id } }`,
+        { input: { name: "X", hub: "Atlantis", province: "X", operatorId: m.operator.id } },
+        as(ADMIN),
+      ],
       ["FORBIDDEN", `mutation { createOrganization(input: { name: "Sneaky", kind: SME }) { id } }`, {}, as(m.sme)],
       [
         "BAD_USER_INPUT",
         `mutation($input: PublishOfferInput!) { publishOffer(input: $input) { id } }`,
-        { input: { dataCenterId: m.dataCenterId, gpuModel: "H800", gpuCount: 0, pricePerGpuHour: "20.00", minHours: 1, availableFrom: "2027-04-01T00:00:00Z", availableUntil: "2027-04-02T00:00:00Z" } },
+        {
+          input: {
+            dataCenterId: m.dataCenterId,
+            gpuModel: "H800",
+            gpuCount: 0,
+            pricePerGpuHour: "20.00",
+            minHours: 1,
+            availableFrom: "2027-04-01T00:00:00Z",
+            availableUntil: "2027-04-02T00:00:00Z",
+          },
+        },
         as(m.operator),
       ],
-      ["BAD_USER_INPUT", `mutation($id: ID!) { updateOffer(id: $id, input: { gpuCount: 0 }) { id } }`, { id: m.offerId }, as(m.operator)],
+      [
+        "BAD_USER_INPUT",
+        `mutation($id: ID!) { updateOffer(id: $id, input: { gpuCount: 0 }) { id } }`,
+        { id: m.offerId },
+        as(m.operator),
+      ],
       ["NOT_FOUND", `mutation { withdrawOffer(id: "offer_999999") { id } }`, {}, as(m.operator)],
       ["BAD_USER_INPUT", PLACE_BID, { input: { ...BID_INPUT, hours: 0 } }, as(m.sme)],
       ["CONFLICT", `mutation($id: ID!) { withdrawOffer(id: $id) { id } }`, { id: m.offerId }, as(m.operator)],
-      ["NOT_FOUND", `mutation($id: ID!) { checkout(input: { reservationId: $id, idempotencyKey: "x-1" }) { id } }`, { id: reservationId }, as(m.otherSme)],
-      ["BAD_USER_INPUT", `mutation { createSubsidyProgram(input: { name: "Bad", budget: "-1", rateBasisPoints: 3000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" }) { id } }`, {}, as(m.finance)],
-      ["CONFLICT", `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`, { id: m.programId }, as(m.finance)],
-      ["NOT_FOUND", `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`, { id: hangzhouProgramId }, as(m.finance)],
+      [
+        "NOT_FOUND",
+        `mutation($id: ID!) { checkout(input: { reservationId: $id, idempotencyKey: "x-1" }) { id } }`,
+        { id: reservationId },
+        as(m.otherSme),
+      ],
+      [
+        "BAD_USER_INPUT",
+        `mutation { createSubsidyProgram(input: { name: "Bad", budget: "-1", rateBasisPoints: 3000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" }) { id } }`,
+        {},
+        as(m.finance),
+      ],
+      [
+        "CONFLICT",
+        `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`,
+        { id: m.programId },
+        as(m.finance),
+      ],
+      [
+        "NOT_FOUND",
+        `mutation($id: ID!) { settleCityStatement(programId: $id, month: "2027-02") { status } }`,
+        { id: hangzhouProgramId },
+        as(m.finance),
+      ],
     ];
     for (const [code, query, variables, options] of refused) {
       const result = await server.gql(query, variables, options);
@@ -282,7 +441,11 @@ describe("audit trail", () => {
     }
     // Refused inside the transaction, after locks and reads: the voucher belongs to another SME.
     const { placeBid } = await server.ok(PLACE_BID, { input: BID_INPUT }, as(m.otherSme));
-    const foreignVoucher = await server.gql(CHECKOUT, { input: { reservationId: placeBid.reservation.id, voucherId: m.voucherId, idempotencyKey: "x-3" } }, as(m.otherSme));
+    const foreignVoucher = await server.gql(
+      CHECKOUT,
+      { input: { reservationId: placeBid.reservation.id, voucherId: m.voucherId, idempotencyKey: "x-3" } },
+      as(m.otherSme),
+    );
     expect(foreignVoucher.errors?.[0].extensions?.code).toMatch(/NOT_ELIGIBLE|NOT_FOUND/);
     expect(await auditCount()).toBe(before + 2); // the two bids, nothing else
     expect(await auditCount(`action = 'CHECKOUT' and target_id is null`)).toBe(0);
@@ -296,17 +459,31 @@ describe("audit trail", () => {
     );
     const decisions = await Promise.all(
       Array.from({ length: 6 }, () =>
-        server.gql(`mutation($id: ID!) { decideVoucherApplication(id: $id, approve: true) { status } }`, { id: applyForVoucher.id }, as(m.finance)),
+        server.gql(
+          `mutation($id: ID!) { decideVoucherApplication(id: $id, approve: true) { status } }`,
+          { id: applyForVoucher.id },
+          as(m.finance),
+        ),
       ),
     );
     expect(decisions.filter((d) => !d.errors).length).toBe(1);
-    expect(decisions.filter((d) => d.errors).map((d) => d.errors![0].extensions?.code)).toEqual(Array(5).fill("CONFLICT"));
-    expect(await auditCount(`action = 'DECIDE_VOUCHER_APPLICATION' and target_id = $1`, [String(keyOf(applyForVoucher.id))])).toBe(1);
+    expect(decisions.filter((d) => d.errors).map((d) => d.errors![0].extensions?.code)).toEqual(
+      Array(5).fill("CONFLICT"),
+    );
+    expect(
+      await auditCount(`action = 'DECIDE_VOUCHER_APPLICATION' and target_id = $1`, [String(keyOf(applyForVoucher.id))]),
+    ).toBe(1);
 
     // The same checkout sent several times with one key is one order and one entry.
     const reservationId = await reserve(server, m.sme, 1, 2);
     const checkouts = await Promise.all(
-      Array.from({ length: 5 }, () => server.gql(CHECKOUT, { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "same-key" } }, as(m.sme))),
+      Array.from({ length: 5 }, () =>
+        server.gql(
+          CHECKOUT,
+          { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "same-key" } },
+          as(m.sme),
+        ),
+      ),
     );
     const orderIds = new Set(checkouts.map((c) => c.data?.checkout?.id));
     expect(orderIds.size).toBe(1);
@@ -316,22 +493,40 @@ describe("audit trail", () => {
 
     // Other keys on the same reservation: refused, and no entry.
     const others = await Promise.all(
-      Array.from({ length: 3 }, (_, i) => server.gql(CHECKOUT, { input: { reservationId, voucherId: m.voucherId, idempotencyKey: `other-${i}` } }, as(m.sme))),
+      Array.from({ length: 3 }, (_, i) =>
+        server.gql(
+          CHECKOUT,
+          { input: { reservationId, voucherId: m.voucherId, idempotencyKey: `other-${i}` } },
+          as(m.sme),
+        ),
+      ),
     );
     expect(others.map((c) => c.errors?.[0].extensions?.code)).toEqual(["CONFLICT", "CONFLICT", "CONFLICT"]);
-    expect(await auditCount(`action = 'CHECKOUT' and request_id is not null`)).toBe(await auditCount(`action = 'CHECKOUT'`));
+    expect(await auditCount(`action = 'CHECKOUT' and request_id is not null`)).toBe(
+      await auditCount(`action = 'CHECKOUT'`),
+    );
     const [{ n: orders }] = await server.sql(`select count(*)::int as n from orders`);
     expect(await auditCount(`action = 'CHECKOUT'`)).toBe(orders);
   });
 
   it("keeps no plaintext token anywhere in the database", async () => {
     const extra = await organization(server, "SME", "Dump Check Ltd");
-    const tokens = [ADMIN, m.sme.token, m.otherSme.token, m.operator.token, m.finance.token, hangzhou.token, extra.token];
+    const tokens = [
+      ADMIN,
+      m.sme.token,
+      m.otherSme.token,
+      m.operator.token,
+      m.finance.token,
+      hangzhou.token,
+      extra.token,
+    ];
     const tables = await server.sql<{ schema: string; name: string }>(
       `select table_schema as schema, table_name as name from information_schema.tables
        where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`,
     );
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["api_keys", "audit_log", "organizations", "orders"]));
+    expect(tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["api_keys", "audit_log", "organizations", "orders"]),
+    );
     let dump = "";
     for (const table of tables) {
       // The whole row as text: every column of every table.
@@ -387,7 +582,11 @@ describe("logs", () => {
     // Requests of every kind, with tokens in the header: reads, mutations, errors, a Stripe checkout.
     await api.ok(`{ me { role } }`, {}, { token: m.sme.token, headers: { "x-request-id": "log-check-me" } });
     const reservationId = await reserve(api, m.sme, 1, 2);
-    const { checkout } = await api.ok(CHECKOUT, { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "log-1" } }, { token: m.sme.token, now: NOW });
+    const { checkout } = await api.ok(
+      CHECKOUT,
+      { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "log-1" } },
+      { token: m.sme.token, now: NOW },
+    );
     expect(checkout.payment.provider).toBe("stripe");
     secrets.push(checkout.payment.clientSecret);
     const delivered = await fake.succeed(checkout.payment.providerRef);
@@ -396,13 +595,25 @@ describe("logs", () => {
     secrets.push(unknownToken);
     expect((await api.gql(`{ me { role } }`, {}, { token: unknownToken })).status).toBe(401);
     await api.gql(`{ me { nope } }`, {}, { token: m.operator.token });
-    await api.gql(`mutation { createOrganization(input: { name: "x", kind: SME }) { id } }`, {}, { token: m.finance.token });
-    const key = await api.ok(`mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`, { id: m.sme.id }, { token: adminToken });
+    await api.gql(
+      `mutation { createOrganization(input: { name: "x", kind: SME }) { id } }`,
+      {},
+      { token: m.finance.token },
+    );
+    const key = await api.ok(
+      `mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`,
+      { id: m.sme.id },
+      { token: adminToken },
+    );
     secrets.push(key.createApiKey.token);
     const forged = await fetch(`${server.url}/webhooks/stripe`, {
       method: "POST",
       headers: { "content-type": "application/json", "stripe-signature": `t=1,v1=${webhookSecret}` },
-      body: JSON.stringify({ id: "evt_forged", type: "payment_intent.succeeded", data: { object: { id: checkout.payment.providerRef } } }),
+      body: JSON.stringify({
+        id: "evt_forged",
+        type: "payment_intent.succeeded",
+        data: { object: { id: checkout.payment.providerRef } },
+      }),
     });
     expect(forged.status).toBe(400);
 
@@ -414,7 +625,10 @@ describe("logs", () => {
     const requests = parsed.filter((l) => l.msg === "request");
     expect(requests.length).toBeGreaterThan(15);
     for (const line of requests) expect(line.requestId).toEqual(expect.any(String));
-    expect(requests.find((l) => l.requestId === "log-check-me")).toMatchObject({ role: "SME", organizationId: keyOf(m.sme.id) });
+    expect(requests.find((l) => l.requestId === "log-check-me")).toMatchObject({
+      role: "SME",
+      organizationId: keyOf(m.sme.id),
+    });
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(10);
       expect(output.includes(secret), `a secret reached the log`).toBe(false);

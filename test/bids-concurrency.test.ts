@@ -31,7 +31,8 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
   let sql: postgres.Sql;
   let operator: Actor;
   let smes: Actor[];
-  const run = async (text: string, params: unknown[] = []) => (await sql.unsafe(text, params as never[])) as unknown as any[];
+  const run = async (text: string, params: unknown[] = []) =>
+    (await sql.unsafe(text, params as never[])) as unknown as any[];
 
   beforeAll(async () => {
     database = await freshPostgresDatabase();
@@ -70,16 +71,37 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
 
   it("sells exactly the capacity there is: 72 identical bids for 12 GPUs", async () => {
     const dcs = await Promise.all(
-      ["Ningxia Zhongwei", "Gansu Qingyang", "Guizhou Gui'an"].map((hub) => dataCenter(servers[0] as unknown as TestServer, operator, hub)),
+      ["Ningxia Zhongwei", "Gansu Qingyang", "Guizhou Gui'an"].map((hub) =>
+        dataCenter(servers[0] as unknown as TestServer, operator, hub),
+      ),
     );
     const sizes = [4, 3, 5];
     const offers = [];
     for (const [i, gpuCount] of sizes.entries()) {
       offers.push(
-        await publishOffer(servers[i % 2] as unknown as TestServer, operator, { dataCenterId: dcs[i], gpuModel: "H800", gpuCount, pricePerGpuHour: `${10 + i}.00`, availableFrom: at(0), availableUntil: at(4) }, NOW),
+        await publishOffer(
+          servers[i % 2] as unknown as TestServer,
+          operator,
+          {
+            dataCenterId: dcs[i],
+            gpuModel: "H800",
+            gpuCount,
+            pricePerGpuHour: `${10 + i}.00`,
+            availableFrom: at(0),
+            availableUntil: at(4),
+          },
+          NOW,
+        ),
       );
     }
-    const input = { gpuModel: "H800", gpuCount: 1, hours: 4, earliestStart: at(0), latestEnd: at(4), maxPricePerGpuHour: "20.00" };
+    const input = {
+      gpuModel: "H800",
+      gpuCount: 1,
+      hours: 4,
+      earliestStart: at(0),
+      latestEnd: at(4),
+      maxPricePerGpuHour: "20.00",
+    };
     const bids = await placeAll(Array.from({ length: 72 }, () => input));
 
     const matched = bids.filter((b) => b.status === "MATCHED");
@@ -96,43 +118,107 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
 
   it("bids placed on both processes while holds lapse leave that capacity to the standing bids, in priority order", async () => {
     const minutes = (n: number) => new Date(Date.parse(NOW) + n * 60_000).toISOString();
-    const dcs = await Promise.all(["Shaoguan", "Chongqing"].map((hub) => dataCenter(servers[0] as unknown as TestServer, operator, hub, `Lapse ${hub}`)));
+    const dcs = await Promise.all(
+      ["Shaoguan", "Chongqing"].map((hub) =>
+        dataCenter(servers[0] as unknown as TestServer, operator, hub, `Lapse ${hub}`),
+      ),
+    );
     for (const [i, gpuCount] of [4, 5, 3].entries()) {
-      await publishOffer(servers[i % 2] as unknown as TestServer, operator, { dataCenterId: dcs[i % 2], gpuModel: "L40S", gpuCount, pricePerGpuHour: `${10 + i}.00`, availableFrom: at(0), availableUntil: at(4) }, NOW);
+      await publishOffer(
+        servers[i % 2] as unknown as TestServer,
+        operator,
+        {
+          dataCenterId: dcs[i % 2],
+          gpuModel: "L40S",
+          gpuCount,
+          pricePerGpuHour: `${10 + i}.00`,
+          availableFrom: at(0),
+          availableUntil: at(4),
+        },
+        NOW,
+      );
     }
-    const bid = (maxPricePerGpuHour: string) => ({ gpuModel: "L40S", gpuCount: 1, hours: 4, earliestStart: at(0), latestEnd: at(4), maxPricePerGpuHour });
+    const bid = (maxPricePerGpuHour: string) => ({
+      gpuModel: "L40S",
+      gpuCount: 1,
+      hours: 4,
+      earliestStart: at(0),
+      latestEnd: at(4),
+      maxPricePerGpuHour,
+    });
     const place = async (inputs: Record<string, unknown>[], now: string) => {
-      const results = await Promise.all(inputs.map((input, i) => servers[i % 2].gql(PLACE, { input }, { token: smes[i % smes.length].token, now })));
+      const results = await Promise.all(
+        inputs.map((input, i) => servers[i % 2].gql(PLACE, { input }, { token: smes[i % smes.length].token, now })),
+      );
       expect(results.filter((r) => r.errors?.length).map((r) => r.errors)).toEqual([]);
       return results.map((r) => r.data.placeBid as { id: string; status: string });
     };
     const statusOf = async (ids: string[], now: string) => {
       // Through the API, as each SME sees its own bids.
-      const rows = await run(`select 'bid_' || id as id, 'org_' || sme_id as sme from bids where id = any($1::bigint[])`, [`{${ids.map(keyOf).join(",")}}`]);
+      const rows = await run(
+        `select 'bid_' || id as id, 'org_' || sme_id as sme from bids where id = any($1::bigint[])`,
+        [`{${ids.map(keyOf).join(",")}}`],
+      );
       const owner = new Map(rows.map((r) => [r.id, smes.find((s) => s.id === r.sme)!]));
       return Promise.all(
-        ids.map(async (id) => (await servers[0].ok(`query($id: ID!) { bid(id: $id) { status } }`, { id }, { token: owner.get(id)!.token, now })).bid.status as string),
+        ids.map(
+          async (id) =>
+            (
+              await servers[0].ok(
+                `query($id: ID!) { bid(id: $id) { status } }`,
+                { id },
+                { token: owner.get(id)!.token, now },
+              )
+            ).bid.status as string,
+        ),
       );
     };
     const openInPriority = async () =>
-      (await run(`select 'bid_' || b.id as id from bids b where b.status = 'OPEN' and b.gpu_model_id = (select id from gpu_models where name = 'L40S')
-                  order by b.max_price_per_gpu_hour desc, b.created_at, b.id`)).map((r) => r.id as string);
-    const maintenance = (now: string) => servers.map((s) => s.gql(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now }));
+      (
+        await run(`select 'bid_' || b.id as id from bids b where b.status = 'OPEN' and b.gpu_model_id = (select id from gpu_models where name = 'L40S')
+                  order by b.max_price_per_gpu_hour desc, b.created_at, b.id`)
+      ).map((r) => r.id as string);
+    const maintenance = (now: string) =>
+      servers.map((s) => s.gql(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now }));
 
     // All 12 GPUs held; then 14 standing bids at 30.00 down to 17.00.
-    const holders = await place(Array.from({ length: 12 }, () => bid("20.00")), NOW);
+    const holders = await place(
+      Array.from({ length: 12 }, () => bid("20.00")),
+      NOW,
+    );
     expect(holders.every((b) => b.status === "MATCHED")).toBe(true);
-    const standing = await place(Array.from({ length: 14 }, (_, i) => bid(`${30 - i}.00`)), minutes(1));
+    const standing = await place(
+      Array.from({ length: 14 }, (_, i) => bid(`${30 - i}.00`)),
+      minutes(1),
+    );
     expect(standing.every((b) => b.status === "OPEN")).toBe(true);
 
     // The holds lapse; 24 newer, cheaper bids arrive on both processes, with maintenance racing them.
     const first = minutes(16);
     const sweeps = maintenance(first);
-    const newer = await place(Array.from({ length: 24 }, () => bid("16.00")), first);
+    const newer = await place(
+      Array.from({ length: 24 }, () => bid("16.00")),
+      first,
+    );
     for (const result of await Promise.all(sweeps)) expect(result.errors).toBeUndefined();
-    expect(await statusOf(standing.map((b) => b.id), first)).toEqual([...Array(12).fill("MATCHED"), "OPEN", "OPEN"]);
-    expect(await statusOf(newer.map((b) => b.id), first)).toEqual(newer.map(() => "OPEN"));
-    expect(await statusOf(holders.map((b) => b.id), first)).toEqual(holders.map(() => "EXPIRED"));
+    expect(
+      await statusOf(
+        standing.map((b) => b.id),
+        first,
+      ),
+    ).toEqual([...Array(12).fill("MATCHED"), "OPEN", "OPEN"]);
+    expect(
+      await statusOf(
+        newer.map((b) => b.id),
+        first,
+      ),
+    ).toEqual(newer.map(() => "OPEN"));
+    expect(
+      await statusOf(
+        holders.map((b) => b.id),
+        first,
+      ),
+    ).toEqual(holders.map(() => "EXPIRED"));
     expect(await overbookedHours(run, new Date(first))).toEqual([]);
     await assertCapacityInvariants(run, new Date(first));
 
@@ -140,10 +226,18 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
     const ranked = await openInPriority();
     const second = minutes(32);
     const sweepsAgain = maintenance(second);
-    const newest = await place(Array.from({ length: 24 }, () => bid("15.00")), second);
+    const newest = await place(
+      Array.from({ length: 24 }, () => bid("15.00")),
+      second,
+    );
     for (const result of await Promise.all(sweepsAgain)) expect(result.errors).toBeUndefined();
     expect(await statusOf(ranked, second)).toEqual(ranked.map((_, i) => (i < 12 ? "MATCHED" : "OPEN")));
-    expect(await statusOf(newest.map((b) => b.id), second)).toEqual(newest.map(() => "OPEN"));
+    expect(
+      await statusOf(
+        newest.map((b) => b.id),
+        second,
+      ),
+    ).toEqual(newest.map(() => "OPEN"));
     await assertCapacityInvariants(run, new Date(second));
   });
 
@@ -157,7 +251,19 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
       [1, 0, 12],
     ];
     for (const [i, [gpuCount, from, until]] of windows.entries()) {
-      await publishOffer(servers[i % 2] as unknown as TestServer, operator, { dataCenterId: dc, gpuModel: "A800", gpuCount, pricePerGpuHour: `${12 + next(3)}.00`, availableFrom: at(from), availableUntil: at(until) }, NOW);
+      await publishOffer(
+        servers[i % 2] as unknown as TestServer,
+        operator,
+        {
+          dataCenterId: dc,
+          gpuModel: "A800",
+          gpuCount,
+          pricePerGpuHour: `${12 + next(3)}.00`,
+          availableFrom: at(from),
+          availableUntil: at(until),
+        },
+        NOW,
+      );
     }
     const shape = () => {
       const hours = 1 + next(4);
@@ -171,7 +277,8 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
         maxPricePerGpuHour: `${12 + next(4)}.00`,
       };
     };
-    const valid = (b: ReturnType<typeof shape>) => Date.parse(b.latestEnd) - Date.parse(b.earliestStart) >= b.hours * 3_600_000;
+    const valid = (b: ReturnType<typeof shape>) =>
+      Date.parse(b.latestEnd) - Date.parse(b.earliestStart) >= b.hours * 3_600_000;
 
     const firstWave = await placeAll(Array.from({ length: 80 }, shape).filter(valid));
     const matched = firstWave.filter((b) => b.status === "MATCHED");
@@ -183,9 +290,15 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
     const owners = new Map<string, Actor>();
     for (const [i, b] of firstWave.entries()) owners.set(b.id, smes[i % smes.length]);
     const cancels = toCancel.map((b, i) =>
-      servers[(i + 1) % 2].gql(`mutation($id: ID!) { cancelBid(id: $id) { status } }`, { id: b.id }, { token: owners.get(b.id)!.token, now: NOW }),
+      servers[(i + 1) % 2].gql(
+        `mutation($id: ID!) { cancelBid(id: $id) { status } }`,
+        { id: b.id },
+        { token: owners.get(b.id)!.token, now: NOW },
+      ),
     );
-    const maintenance = servers.map((s) => s.gql(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: NOW }));
+    const maintenance = servers.map((s) =>
+      s.gql(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: NOW }),
+    );
     const secondWave = placeAll(Array.from({ length: 40 }, shape).filter(valid));
     const cancelled = await Promise.all(cancels);
     expect(cancelled.map((r) => r.errors ?? r.data.cancelBid.status)).toEqual(toCancel.map(() => "CANCELLED"));
@@ -214,12 +327,17 @@ describe.runIf(!!process.env.DATABASE_URL)("bids on two server processes sharing
       createdAt: new Date(o.created_at),
     }));
     const bookings = new Map<number, Booking[]>();
-    for (const r of await run(`select * from reservations where status in ('HELD', 'CONFIRMED') and hold_expires_at > $1`, [NOW])) {
+    for (const r of await run(
+      `select * from reservations where status in ('HELD', 'CONFIRMED') and hold_expires_at > $1`,
+      [NOW],
+    )) {
       const list = bookings.get(keyOf(r.offer_id)) ?? [];
       list.push({ startsAt: new Date(r.starts_at), endsAt: new Date(r.ends_at), gpuCount: r.gpu_count });
       bookings.set(keyOf(r.offer_id), list);
     }
-    const open = await run(`select * from bids where status = 'OPEN' and gpu_model_id = (select id from gpu_models where name = 'A800')`);
+    const open = await run(
+      `select * from bids where status = 'OPEN' and gpu_model_id = (select id from gpu_models where name = 'A800')`,
+    );
     expect(open.length).toBeGreaterThan(0);
     for (const b of open) {
       const terms: BidTerms = {

@@ -81,12 +81,17 @@ async function request(path: string, init: RequestInit = {}) {
 describe("CORS_ORIGINS", () => {
   it("takes origins and *, written as browsers send them, and refuses anything else", () => {
     expect(parseCorsOrigins(undefined)).toEqual([]);
-    expect(parseCorsOrigins(" https://App.Example.com/ , http://localhost:5173,*, https://app.example.com:443")).toEqual([
-      "https://app.example.com",
-      "http://localhost:5173",
-      "*",
-    ]);
-    for (const bad of ["app.example.com", "https://app.example.com/path", "ftp://files.example.com", "https://app.example.com?x=1", "null", "https://user@app.example.com"]) {
+    expect(
+      parseCorsOrigins(" https://App.Example.com/ , http://localhost:5173,*, https://app.example.com:443"),
+    ).toEqual(["https://app.example.com", "http://localhost:5173", "*"]);
+    for (const bad of [
+      "app.example.com",
+      "https://app.example.com/path",
+      "ftp://files.example.com",
+      "https://app.example.com?x=1",
+      "null",
+      "https://user@app.example.com",
+    ]) {
       expect(() => parseCorsOrigins(bad), bad).toThrow(/CORS_ORIGINS/);
     }
   });
@@ -99,8 +104,10 @@ describe("CORS_ORIGINS", () => {
     expect(listed.allowOrigin(undefined)).toBeNull();
 
     const development = corsPolicy([], true);
-    for (const local of ["http://localhost:5173", "http://127.0.0.1:8080", "http://localhost"]) expect(development.allowOrigin(local)).toBe(local);
-    for (const other of ["https://localhost:5173", "http://localhost.evil.com", "http://192.168.1.5:5173", "null"]) expect(development.allowOrigin(other)).toBeNull();
+    for (const local of ["http://localhost:5173", "http://127.0.0.1:8080", "http://localhost"])
+      expect(development.allowOrigin(local)).toBe(local);
+    for (const other of ["https://localhost:5173", "http://localhost.evil.com", "http://192.168.1.5:5173", "null"])
+      expect(development.allowOrigin(other)).toBeNull();
     expect(corsPolicy([], false).allowOrigin("http://localhost:5173")).toBeNull();
 
     expect(corsPolicy(["*"], false).allowOrigin("https://anyone.example.org")).toBe("*");
@@ -109,7 +116,10 @@ describe("CORS_ORIGINS", () => {
 
 describe("CORS on /graphql", () => {
   const preflight = (origin: string, method = "POST", headers = "authorization, content-type", path = "/graphql") =>
-    request(path, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers } });
+    request(path, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers },
+    });
 
   it("answers a preflight from an allowed origin with 204, the methods, the headers and a max-age", async () => {
     const answer = await preflight(allowedPages.origin);
@@ -118,14 +128,30 @@ describe("CORS on /graphql", () => {
     const methods = answer.headers.get("access-control-allow-methods")!.split(/,\s*/);
     expect(methods).toEqual(expect.arrayContaining(["GET", "POST"]));
     const allowed = answer.headers.get("access-control-allow-headers")!.toLowerCase().split(/,\s*/);
-    expect(allowed).toEqual(expect.arrayContaining(["authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id"]));
+    expect(allowed).toEqual(
+      expect.arrayContaining([
+        "authorization",
+        "content-type",
+        "apollo-require-preflight",
+        "x-apollo-operation-name",
+        "x-request-id",
+      ]),
+    );
     expect(Number(answer.headers.get("access-control-max-age"))).toBeGreaterThan(0);
     expect(answer.headers.get("vary")).toMatch(/origin/i);
     // Bearer tokens, never cookies.
     expect(answer.headers.get("access-control-allow-credentials")).toBeNull();
     // The second listed origin, and a preflight of a GET with a query string.
-    const second = await preflight("https://app.example.com", "GET", "apollo-require-preflight", "/graphql?query=%7B__typename%7D");
-    expect([second.status, second.headers.get("access-control-allow-origin")]).toEqual([204, "https://app.example.com"]);
+    const second = await preflight(
+      "https://app.example.com",
+      "GET",
+      "apollo-require-preflight",
+      "/graphql?query=%7B__typename%7D",
+    );
+    expect([second.status, second.headers.get("access-control-allow-origin")]).toEqual([
+      204,
+      "https://app.example.com",
+    ]);
   });
 
   it("refuses a preflight from another origin cleanly: 403 and no CORS header", async () => {
@@ -133,7 +159,11 @@ describe("CORS on /graphql", () => {
       const answer = await preflight(origin);
       expect(answer.status, origin).toBe(403);
       expect(JSON.parse(answer.text).errors[0].extensions.code).toBe("FORBIDDEN");
-      for (const header of ["access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers"]) {
+      for (const header of [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+      ]) {
         expect(answer.headers.get(header), `${origin} ${header}`).toBeNull();
       }
     }
@@ -144,7 +174,15 @@ describe("CORS on /graphql", () => {
 
   // The lean route (plain JSON POST), and Express (gzip, GET) for the rest.
   const routes: [string, (origin?: string) => Promise<Awaited<ReturnType<typeof request>>>][] = [
-    ["a plain JSON POST", (origin) => request("/graphql", { method: "POST", headers: { "content-type": "application/json", ...(origin ? { origin } : {}) }, body: JSON.stringify({ query: OFFERS }) })],
+    [
+      "a plain JSON POST",
+      (origin) =>
+        request("/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(origin ? { origin } : {}) },
+          body: JSON.stringify({ query: OFFERS }),
+        }),
+    ],
     [
       "a gzipped POST",
       (origin) =>
@@ -154,7 +192,13 @@ describe("CORS on /graphql", () => {
           body: gzipSync(JSON.stringify({ query: OFFERS })),
         }),
     ],
-    ["a GET", (origin) => request(`/graphql?query=${encodeURIComponent(OFFERS)}`, { headers: { "apollo-require-preflight": "true", ...(origin ? { origin } : {}) } })],
+    [
+      "a GET",
+      (origin) =>
+        request(`/graphql?query=${encodeURIComponent(OFFERS)}`, {
+          headers: { "apollo-require-preflight": "true", ...(origin ? { origin } : {}) },
+        }),
+    ],
   ];
 
   for (const [name, send] of routes) {
@@ -183,11 +227,19 @@ describe("CORS on /graphql", () => {
     const simpleGet = await request(query, { headers: { origin: allowedPages.origin } });
     expect(simpleGet.status).toBe(400);
     expect(simpleGet.text).toMatch(/Cross-Site Request Forgery/);
-    const textPost = await request("/graphql", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ query: "{ gpuModels { name } }" }) });
+    const textPost = await request("/graphql", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ query: "{ gpuModels { name } }" }),
+    });
     expect(textPost.status).toBe(400);
     expect(textPost.text).toMatch(/Cross-Site Request Forgery/);
 
-    const passing: Record<string, string>[] = [{ "apollo-require-preflight": "true" }, { "x-apollo-operation-name": "Models" }, { "content-type": "application/json" }];
+    const passing: Record<string, string>[] = [
+      { "apollo-require-preflight": "true" },
+      { "x-apollo-operation-name": "Models" },
+      { "content-type": "application/json" },
+    ];
     for (const headers of passing) {
       const passed = await request(query, { headers });
       expect(passed.status, JSON.stringify(headers)).toBe(200);
@@ -202,7 +254,9 @@ function references(text: string, type: string, base: URL): URL[] {
   // Another host's URL of any kind; here, a path to a file (with an extension, not "./" + a variable).
   const pathLike = (s: string) => /^https?:\/\/[^\s"'<>`]+$/.test(s) || /^\.{0,2}\/[^\s"'<>`]*\.\w+$/.test(s);
   const jsImports = (code: string) => {
-    for (const m of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']|\bfrom\s*["']([^"']+)["']|new URL\(\s*["']([^"']+)["']/g)) {
+    for (const m of code.matchAll(
+      /\bimport\s*\(\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']|\bfrom\s*["']([^"']+)["']|new URL\(\s*["']([^"']+)["']/g,
+    )) {
       const specifier = m[1] ?? m[2] ?? m[3] ?? m[4];
       if (pathLike(specifier)) found.push(specifier);
     }
@@ -214,7 +268,8 @@ function references(text: string, type: string, base: URL): URL[] {
     if (cssSuffix && cssChunks) for (const id of cssChunks.split(",")) found.push(`./${id.split(":")[0]}${cssSuffix}`);
   };
   if (type.startsWith("text/html")) {
-    for (const m of text.matchAll(/<(?:script|link|img|iframe|source)\b[^>]*?\s(?:src|href)="([^"]+)"/g)) found.push(m[1]);
+    for (const m of text.matchAll(/<(?:script|link|img|iframe|source)\b[^>]*?\s(?:src|href)="([^"]+)"/g))
+      found.push(m[1]);
     // The explorer's inline scripts name its workers by file, in its asset folder.
     const assets = /"staticPath":\s*"([^"]+)"/.exec(text)?.[1];
     for (const script of text.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)) {
@@ -222,7 +277,8 @@ function references(text: string, type: string, base: URL): URL[] {
       if (assets) for (const m of script[1].matchAll(/["']([\w-]+\.js)["']/g)) found.push(`${assets}${m[1]}`);
     }
   } else if (type.startsWith("text/css")) {
-    for (const m of text.matchAll(/url\(\s*["']?([^"')]+)["']?\s*\)|@import\s+["']([^"']+)["']/g)) found.push(m[1] ?? m[2]);
+    for (const m of text.matchAll(/url\(\s*["']?([^"')]+)["']?\s*\)|@import\s+["']([^"']+)["']/g))
+      found.push(m[1] ?? m[2]);
   } else if (type.includes("javascript")) {
     jsImports(text);
   }
@@ -236,7 +292,18 @@ describe("the explorer at GET /graphql", () => {
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.headers.get("content-security-policy")).toMatch(/connect-src 'self'/);
     expect(page.text).toContain('id="ruru-root"');
-    for (const operation of ["offers(", "me {", "myBids(", "placeBid(", "myOffers(", "publishOffer(", "subsidyPrograms(", "subsidySpend(", "cityStatement(", "createOrganization("]) {
+    for (const operation of [
+      "offers(",
+      "me {",
+      "myBids(",
+      "placeBid(",
+      "myOffers(",
+      "publishOffer(",
+      "subsidyPrograms(",
+      "subsidySpend(",
+      "cityStatement(",
+      "createOrganization(",
+    ]) {
       expect(page.text, operation).toContain(operation);
     }
     expect(page.text).toContain("Authorization");
@@ -283,12 +350,16 @@ describe("the explorer at GET /graphql", () => {
   });
 
   it("leaves JSON and query-string GETs to GraphQL", async () => {
-    const json = await request(`/graphql?query=${encodeURIComponent("{ gpuModels { name } }")}`, { headers: { accept: BROWSER_ACCEPT, "apollo-require-preflight": "true" } });
+    const json = await request(`/graphql?query=${encodeURIComponent("{ gpuModels { name } }")}`, {
+      headers: { accept: BROWSER_ACCEPT, "apollo-require-preflight": "true" },
+    });
     expect(json.status).toBe(200);
     expect(json.headers.get("content-type")).toMatch(/json/);
     expect(JSON.parse(json.text).data.gpuModels.length).toBeGreaterThan(0);
     // No query string, but asking for JSON: Apollo's answer (no operation), not the page.
-    const empty = await request("/graphql", { headers: { accept: "application/json", "apollo-require-preflight": "true" } });
+    const empty = await request("/graphql", {
+      headers: { accept: "application/json", "apollo-require-preflight": "true" },
+    });
     expect(empty.status).toBe(400);
     expect(empty.headers.get("content-type")).toMatch(/json/);
     expect(JSON.parse(empty.text).errors[0].extensions.code).toBe("BAD_REQUEST");
@@ -331,7 +402,12 @@ describe("the landing page and its links", () => {
     const readme = await request("/docs/README.md");
     expect(readme.headers.get("content-type")).toMatch(/^text\/plain/);
     expect(readme.text).toBe(readFileSync(new URL("../README.md", import.meta.url), "utf8"));
-    for (const missing of ["/docs/nothing-here.md", "/docs/..%2Fpackage.json", "/docs/../package.json", "/assets/ruru/nothing.js"]) {
+    for (const missing of [
+      "/docs/nothing-here.md",
+      "/docs/..%2Fpackage.json",
+      "/docs/../package.json",
+      "/assets/ruru/nothing.js",
+    ]) {
       expect((await request(missing)).status, missing).toBe(404);
     }
   });
@@ -340,20 +416,32 @@ describe("the landing page and its links", () => {
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
 
-describe.skipIf(!hasChromium)(hasChromium ? "in Chromium (Debian's, driven by playwright-core)" : `in Chromium: skipped, no ${CHROMIUM} (apt-get install -y chromium)`, () => {
-  let browser: import("playwright-core").Browser;
+describe.skipIf(!hasChromium)(
+  hasChromium
+    ? "in Chromium (Debian's, driven by playwright-core)"
+    : `in Chromium: skipped, no ${CHROMIUM} (apt-get install -y chromium)`,
+  () => {
+    let browser: import("playwright-core").Browser;
 
-  beforeAll(async () => {
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    beforeAll(async () => {
+      const { chromium } = await import("playwright-core");
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--no-first-run",
+          "--disable-sync",
+        ],
+      });
     });
-  });
-  afterAll(() => browser?.close());
+    afterAll(() => browser?.close());
 
-  /** A page that calls the API with fetch() and shows what it got. */
-  const callingPage = (api: string, token: string) => `<!DOCTYPE html>
+    /** A page that calls the API with fetch() and shows what it got. */
+    const callingPage = (api: string, token: string) => `<!DOCTYPE html>
 <html><body><pre id="out">pending</pre>
 <script type="module">
 const api = ${JSON.stringify(api)};
@@ -380,81 +468,86 @@ try {
 document.getElementById("out").textContent = JSON.stringify(out);
 </script></body></html>`;
 
-  async function resultOf(origin: string) {
-    const page = await browser.newPage();
-    try {
-      await page.goto(`${origin}/`);
-      await page.waitForFunction(() => document.getElementById("out")?.textContent !== "pending", undefined, { timeout: 20_000 });
-      return JSON.parse((await page.textContent("#out"))!);
-    } finally {
-      await page.close();
+    async function resultOf(origin: string) {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${origin}/`);
+        await page.waitForFunction(() => document.getElementById("out")?.textContent !== "pending", undefined, {
+          timeout: 20_000,
+        });
+        return JSON.parse((await page.textContent("#out"))!);
+      } finally {
+        await page.close();
+      }
     }
-  }
 
-  it("lets a page on an allowed origin query offers anonymously and `me` with an API key", async () => {
-    allowedPages.page = callingPage(server.url, sme.token);
-    const out = await resultOf(allowedPages.origin);
-    expect(out.error).toBeUndefined();
-    expect(out.offers.status).toBe(200);
-    expect(out.offers.body.data.offers.edges.map((e: any) => e.node.id)).toEqual([offerId]);
-    // The request id is readable: exposed to the page.
-    expect(out.offers.requestId).toMatch(/./);
-    expect(out.me.body.data.me).toEqual({ role: "SME", organization: { id: sme.id, name: "Lingxi AI" } });
-    expect(out.viaGet.body.data.gpuModels.length).toBeGreaterThan(0);
-  });
-
-  it("keeps a page on another origin from reading the API", async () => {
-    otherPages.page = callingPage(server.url, sme.token);
-    const out = await resultOf(otherPages.origin);
-    expect(out.error).toMatch(/TypeError|Failed to fetch/);
-    expect(out.offers).toBeUndefined();
-  });
-
-  it("opens the explorer and runs an example, with no request to another host", async () => {
-    const page = await browser.newPage();
-    const requested: string[] = [];
-    const failures: string[] = [];
-    page.on("request", (r) => requested.push(r.url()));
-    page.on("requestfailed", (r) => failures.push(`${r.url()} ${r.failure()?.errorText}`));
-    page.on("response", (r) => {
-      if (r.status() >= 400) failures.push(`${r.url()} ${r.status()}`);
+    it("lets a page on an allowed origin query offers anonymously and `me` with an API key", async () => {
+      allowedPages.page = callingPage(server.url, sme.token);
+      const out = await resultOf(allowedPages.origin);
+      expect(out.error).toBeUndefined();
+      expect(out.offers.status).toBe(200);
+      expect(out.offers.body.data.offers.edges.map((e: any) => e.node.id)).toEqual([offerId]);
+      // The request id is readable: exposed to the page.
+      expect(out.offers.requestId).toMatch(/./);
+      expect(out.me.body.data.me).toEqual({ role: "SME", organization: { id: sme.id, name: "Lingxi AI" } });
+      expect(out.viaGet.body.data.gpuModels.length).toBeGreaterThan(0);
     });
-    page.on("console", (m) => {
-      if (m.type() === "error") failures.push(`console: ${m.text()}`);
+
+    it("keeps a page on another origin from reading the API", async () => {
+      otherPages.page = callingPage(server.url, sme.token);
+      const out = await resultOf(otherPages.origin);
+      expect(out.error).toMatch(/TypeError|Failed to fetch/);
+      expect(out.offers).toBeUndefined();
     });
-    page.on("pageerror", (e) => failures.push(`page: ${e.message}`));
-    try {
-      await page.goto(`${server.url}/graphql`);
-      // The editor shows the examples; the Headers tab waits for the API key.
-      await page.locator(".graphiql-query-editor .view-lines").first().waitFor({ timeout: 30_000 });
-      await expect.poll(() => page.locator(".graphiql-query-editor").innerText(), { timeout: 10_000 }).toMatch(/AnyoneSearchOffers/);
-      await page.locator(".graphiql-editor-tool").getByText("Bearer").first().waitFor({ timeout: 10_000 });
 
-      await page.locator(".graphiql-execute-button").click();
-      await page.getByRole("menuitem", { name: "AnyoneSearchOffers" }).click();
-      await page.locator(".result-window").getByText("totalCount").waitFor({ timeout: 20_000 });
-      expect(await page.locator(".result-window").innerText()).toMatch(new RegExp(`"id":\\s*"${offerId}"`));
-    } finally {
-      await page.close();
-    }
-    expect(requested.length).toBeGreaterThan(5);
-    const elsewhere = requested.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url);
-    expect(elsewhere).toEqual([]);
-    expect(failures).toEqual([]);
-  });
+    it("opens the explorer and runs an example, with no request to another host", async () => {
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      const failures: string[] = [];
+      page.on("request", (r) => requested.push(r.url()));
+      page.on("requestfailed", (r) => failures.push(`${r.url()} ${r.failure()?.errorText}`));
+      page.on("response", (r) => {
+        if (r.status() >= 400) failures.push(`${r.url()} ${r.status()}`);
+      });
+      page.on("console", (m) => {
+        if (m.type() === "error") failures.push(`console: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => failures.push(`page: ${e.message}`));
+      try {
+        await page.goto(`${server.url}/graphql`);
+        // The editor shows the examples; the Headers tab waits for the API key.
+        await page.locator(".graphiql-query-editor .view-lines").first().waitFor({ timeout: 30_000 });
+        await expect
+          .poll(() => page.locator(".graphiql-query-editor").innerText(), { timeout: 10_000 })
+          .toMatch(/AnyoneSearchOffers/);
+        await page.locator(".graphiql-editor-tool").getByText("Bearer").first().waitFor({ timeout: 10_000 });
 
-  it("shows the landing page with no request elsewhere", async () => {
-    const page = await browser.newPage();
-    const requested: string[] = [];
-    page.on("request", (r) => requested.push(r.url()));
-    try {
-      await page.goto(`${server.url}/`);
-      await expect(page.locator("h1").innerText()).resolves.toMatch(/算力券市场/);
-      await page.getByRole("link", { name: /Explorer/ }).click();
-      await page.locator(".graphiql-query-editor .view-lines").first().waitFor({ timeout: 30_000 });
-    } finally {
-      await page.close();
-    }
-    expect(requested.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url)).toEqual([]);
-  });
-});
+        await page.locator(".graphiql-execute-button").click();
+        await page.getByRole("menuitem", { name: "AnyoneSearchOffers" }).click();
+        await page.locator(".result-window").getByText("totalCount").waitFor({ timeout: 20_000 });
+        expect(await page.locator(".result-window").innerText()).toMatch(new RegExp(`"id":\\s*"${offerId}"`));
+      } finally {
+        await page.close();
+      }
+      expect(requested.length).toBeGreaterThan(5);
+      const elsewhere = requested.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url);
+      expect(elsewhere).toEqual([]);
+      expect(failures).toEqual([]);
+    });
+
+    it("shows the landing page with no request elsewhere", async () => {
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      page.on("request", (r) => requested.push(r.url()));
+      try {
+        await page.goto(`${server.url}/`);
+        await expect(page.locator("h1").innerText()).resolves.toMatch(/算力券市场/);
+        await page.getByRole("link", { name: /Explorer/ }).click();
+        await page.locator(".graphiql-query-editor .view-lines").first().waitFor({ timeout: 30_000 });
+      } finally {
+        await page.close();
+      }
+      expect(requested.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url)).toEqual([]);
+    });
+  },
+);

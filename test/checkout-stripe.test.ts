@@ -18,11 +18,21 @@ let sdk: Stripe;
 
 beforeAll(async () => {
   fake = await FakeStripe.start({ webhookSecret: SECRET });
-  server = await startServer({ STRIPE_SECRET_KEY: "sk_test_checkout", STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_API_BASE: fake.url });
+  server = await startServer({
+    STRIPE_SECRET_KEY: "sk_test_checkout",
+    STRIPE_WEBHOOK_SECRET: SECRET,
+    STRIPE_API_BASE: fake.url,
+  });
   fake.webhookUrl = `${server.url}/webhooks/stripe`;
   m = await market(server, { gpuCount: 8, price: "20.00" });
   const base = new URL(fake.url);
-  sdk = new Stripe("sk_test_checkout", { host: base.hostname, port: Number(base.port), protocol: "http", telemetry: false, maxNetworkRetries: 0 });
+  sdk = new Stripe("sk_test_checkout", {
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: "http",
+    telemetry: false,
+    maxNetworkRetries: 0,
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -36,16 +46,26 @@ beforeEach(() => {
 async function checkoutNew(gpus = 2, hours = 10) {
   const reservationId = await reserve(server, m.sme, gpus, hours);
   const idempotencyKey = `stripe-${++keySeq}`;
-  const result = await server.gql(CHECKOUT, { input: { reservationId, voucherId: m.voucherId, idempotencyKey } }, { token: m.sme.token, now: NOW });
+  const result = await server.gql(
+    CHECKOUT,
+    { input: { reservationId, voucherId: m.voucherId, idempotencyKey } },
+    { token: m.sme.token, now: NOW },
+  );
   return { reservationId, idempotencyKey, result };
 }
 
 async function order(id: string) {
-  return (await server.ok(`query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id }, { token: m.sme.token, now: NOW })).order;
+  return (
+    await server.ok(`query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id }, { token: m.sme.token, now: NOW })
+  ).order;
 }
 
 async function freeGpus() {
-  const { offer } = await server.ok(`query($id: ID!) { offer(id: $id) { freeGpus(from: "2027-03-10T00:00:00Z", to: "2027-03-10T10:00:00Z") } }`, { id: m.offerId }, { now: NOW });
+  const { offer } = await server.ok(
+    `query($id: ID!) { offer(id: $id) { freeGpus(from: "2027-03-10T00:00:00Z", to: "2027-03-10T10:00:00Z") } }`,
+    { id: m.offerId },
+    { now: NOW },
+  );
   return offer.freeGpus;
 }
 
@@ -72,7 +92,11 @@ describe("checkout with Stripe", () => {
     const { delivery } = await fake.succeed(intent.id);
     expect(delivery?.status).toBe(200);
     const paid = await order(pending.id);
-    expect(paid).toMatchObject({ status: "PAID", reservation: { status: "CONFIRMED" }, payment: { status: "succeeded", clientSecret: null } });
+    expect(paid).toMatchObject({
+      status: "PAID",
+      reservation: { status: "CONFIRMED" },
+      payment: { status: "succeeded", clientSecret: null },
+    });
     const after = await budget(server, m.finance, m.programId);
     expect(BigInt(after.spent) - BigInt(before.spent)).toBe(12000n);
     expect(after.pending).toBe(before.pending);
@@ -94,7 +118,10 @@ describe("checkout with Stripe", () => {
     const first = await fake.sendWebhook(fake.webhookUrl!, succeeded);
     const second = await fake.sendWebhook(fake.webhookUrl!, succeeded);
     expect([first.status, second.status]).toEqual([200, 200]);
-    const [{ n }] = await server.sql(`select count(*)::int as n from ledger_entries where order_id = $1 and kind = 'POST'`, [keyOf(pending.id)]);
+    const [{ n }] = await server.sql(
+      `select count(*)::int as n from ledger_entries where order_id = $1 and kind = 'POST'`,
+      [keyOf(pending.id)],
+    );
     expect(n).toBe(1);
     await assertLedgerInvariants(server);
   });
@@ -139,12 +166,22 @@ describe("checkout with Stripe", () => {
     expect(result.errors?.[0].extensions?.code).toBe("PAYMENT_FAILED");
     expect(result.errors?.[0].extensions?.retryable).toBe(true);
     fake.resetControls();
-    const retry = await server.ok(CHECKOUT, { input: { reservationId, voucherId: m.voucherId, idempotencyKey } }, { token: m.sme.token, now: NOW });
-    const again = await server.ok(CHECKOUT, { input: { reservationId, voucherId: m.voucherId, idempotencyKey } }, { token: m.sme.token, now: NOW });
+    const retry = await server.ok(
+      CHECKOUT,
+      { input: { reservationId, voucherId: m.voucherId, idempotencyKey } },
+      { token: m.sme.token, now: NOW },
+    );
+    const again = await server.ok(
+      CHECKOUT,
+      { input: { reservationId, voucherId: m.voucherId, idempotencyKey } },
+      { token: m.sme.token, now: NOW },
+    );
     expect(again.checkout.id).toBe(retry.checkout.id);
     expect(retry.checkout).toMatchObject({ status: "PENDING_PAYMENT", payment: { status: "requires_payment_method" } });
     expect(fake.created - createdBefore).toBe(1);
-    const [{ n }] = await server.sql(`select count(*)::int as n from orders where reservation_id = $1`, [keyOf(reservationId)]);
+    const [{ n }] = await server.sql(`select count(*)::int as n from orders where reservation_id = $1`, [
+      keyOf(reservationId),
+    ]);
     expect(n).toBe(1);
     await assertLedgerInvariants(server);
   });
@@ -161,7 +198,10 @@ describe("checkout with Stripe", () => {
     const unreached = await checkoutNew(1, 2);
     expect(unreached.result.errors?.[0].extensions?.code).toBe("PAYMENT_FAILED");
     fake.resetControls();
-    const [{ id: unreachedId }] = await server.sql(`select 'order_' || id as id from orders where idempotency_key = $1`, [unreached.idempotencyKey]);
+    const [{ id: unreachedId }] = await server.sql(
+      `select 'order_' || id as id from orders where idempotency_key = $1`,
+      [unreached.idempotencyKey],
+    );
 
     const run = (now: string) => server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now });
     // A few minutes later: the lost success is found, the unreached order gets its intent.
@@ -183,14 +223,22 @@ describe("checkout with Stripe", () => {
 
   it("cancelling an unpaid order cancels its intent; cancelling a paid one refunds it", async () => {
     const unpaid = (await checkoutNew(1, 2)).result.data.checkout;
-    const cancelled = await server.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: unpaid.id }, { token: m.sme.token, now: NOW });
+    const cancelled = await server.ok(
+      `mutation($id: ID!) { cancelOrder(id: $id) { status } }`,
+      { id: unpaid.id },
+      { token: m.sme.token, now: NOW },
+    );
     expect(cancelled.cancelOrder.status).toBe("CANCELLED");
     expect(fake.intent(unpaid.payment.providerRef).status).toBe("canceled");
 
     const paid = (await checkoutNew(1, 2)).result.data.checkout;
     await fake.succeed(paid.payment.providerRef);
     const refundsBefore = fake.refunds.size;
-    const refunded = await server.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status payment { status } } }`, { id: paid.id }, { token: m.sme.token, now: NOW });
+    const refunded = await server.ok(
+      `mutation($id: ID!) { cancelOrder(id: $id) { status payment { status } } }`,
+      { id: paid.id },
+      { token: m.sme.token, now: NOW },
+    );
     expect(refunded.cancelOrder).toEqual({ status: "REFUNDED", payment: { status: "refunded" } });
     expect(fake.refunds.size - refundsBefore).toBe(1);
     const refund = [...fake.refunds.values()].at(-1) as { amount: number };
@@ -203,25 +251,51 @@ describe("checkout with Stripe", () => {
     const own = pending.payment.providerRef;
     const budgetBefore = await budget(server, m.finance, m.programId);
     const unchanged = async () => {
-      expect(await order(pending.id)).toMatchObject({ status: "PENDING_PAYMENT", reservation: { status: "HELD" }, payment: { providerRef: own, status: "requires_payment_method" } });
+      expect(await order(pending.id)).toMatchObject({
+        status: "PENDING_PAYMENT",
+        reservation: { status: "HELD" },
+        payment: { providerRef: own, status: "requires_payment_method" },
+      });
       expect(await budget(server, m.finance, m.programId)).toEqual(budgetBefore);
     };
 
     // Other intents that name the order: paid for the same amount, paid in another currency, declined.
-    const sameAmount = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: String(keyOf(pending.id)) } });
+    const sameAmount = await sdk.paymentIntents.create({
+      amount: Number(pending.smeShare.fen),
+      currency: "cny",
+      metadata: { orderId: String(keyOf(pending.id)) },
+    });
     expect((await fake.succeed(sameAmount.id)).delivery?.status).toBe(200);
-    const otherCurrency = await sdk.paymentIntents.create({ amount: 50, currency: "usd", metadata: { orderId: String(keyOf(pending.id)) } });
+    const otherCurrency = await sdk.paymentIntents.create({
+      amount: 50,
+      currency: "usd",
+      metadata: { orderId: String(keyOf(pending.id)) },
+    });
     expect((await fake.succeed(otherCurrency.id)).delivery?.status).toBe(200);
-    const declined = await sdk.paymentIntents.create({ amount: Number(pending.smeShare.fen), currency: "cny", metadata: { orderId: String(keyOf(pending.id)) } });
+    const declined = await sdk.paymentIntents.create({
+      amount: Number(pending.smeShare.fen),
+      currency: "cny",
+      metadata: { orderId: String(keyOf(pending.id)) },
+    });
     expect((await fake.fail(declined.id)).delivery?.status).toBe(200);
     await unchanged();
 
     // Each was recorded for the admin, naming the payment and the order.
-    const { auditLog } = await server.ok(`{ auditLog(action: PAYMENT_MISMATCH, first: 100) { edges { node { role targetId detail } } } }`, {}, { token: ADMIN, now: NOW });
+    const { auditLog } = await server.ok(
+      `{ auditLog(action: PAYMENT_MISMATCH, first: 100) { edges { node { role targetId detail } } } }`,
+      {},
+      { token: ADMIN, now: NOW },
+    );
     const findings = auditLog.edges.map((e: any) => e.node).filter((n: any) => n.targetId === pending.id);
     expect(findings).toHaveLength(3);
-    for (const [intent, status] of [[sameAmount.id, "succeeded"], [otherCurrency.id, "succeeded"], [declined.id, "failed"]]) {
-      expect(findings.some((n: any) => n.role === "SYSTEM" && n.detail.includes(intent) && n.detail.includes(status))).toBe(true);
+    for (const [intent, status] of [
+      [sameAmount.id, "succeeded"],
+      [otherCurrency.id, "succeeded"],
+      [declined.id, "failed"],
+    ]) {
+      expect(
+        findings.some((n: any) => n.role === "SYSTEM" && n.detail.includes(intent) && n.detail.includes(status)),
+      ).toBe(true);
     }
 
     // The order's own intent, changed at Stripe to another amount and paid: neither the webhook nor
@@ -232,8 +306,14 @@ describe("checkout with Stripe", () => {
     await server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: "2027-03-01T08:10:00Z" });
     await server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: "2027-03-01T08:11:00Z" });
     await unchanged();
-    const after = await server.ok(`{ auditLog(action: PAYMENT_MISMATCH, first: 100) { edges { node { targetId detail } } } }`, {}, { token: ADMIN, now: NOW });
-    expect(after.auditLog.edges.filter((e: any) => e.node.targetId === pending.id && e.node.detail.startsWith(own))).toHaveLength(1);
+    const after = await server.ok(
+      `{ auditLog(action: PAYMENT_MISMATCH, first: 100) { edges { node { targetId detail } } } }`,
+      {},
+      { token: ADMIN, now: NOW },
+    );
+    expect(
+      after.auditLog.edges.filter((e: any) => e.node.targetId === pending.id && e.node.detail.startsWith(own)),
+    ).toHaveLength(1);
 
     // Another order's own intent, changed to another currency and paid: not PAID either.
     const yuan = (await checkoutNew(1, 2)).result.data.checkout;
@@ -244,7 +324,11 @@ describe("checkout with Stripe", () => {
 
     // A second order, paid through its own intent for the right amount: PAID as always.
     const second = (await checkoutNew(1, 2)).result.data.checkout;
-    const foreign = await sdk.paymentIntents.create({ amount: Number(second.smeShare.fen), currency: "cny", metadata: { orderId: String(keyOf(second.id)) } });
+    const foreign = await sdk.paymentIntents.create({
+      amount: Number(second.smeShare.fen),
+      currency: "cny",
+      metadata: { orderId: String(keyOf(second.id)) },
+    });
     await fake.succeed(foreign.id);
     expect((await order(second.id)).status).toBe("PENDING_PAYMENT");
     await fake.succeed(second.payment.providerRef);
@@ -256,7 +340,12 @@ describe("checkout with Stripe", () => {
     const pending = (await checkoutNew(1, 2)).result.data.checkout;
     const budgetBefore = await budget(server, m.finance, m.programId);
     const [{ n: ordersBefore }] = await server.sql(`select count(*)::int as n from orders`);
-    const named: Record<string, string>[] = [{}, { orderId: "99999999" }, { orderId: "not-an-order" }, { orderId: "0" }];
+    const named: Record<string, string>[] = [
+      {},
+      { orderId: "99999999" },
+      { orderId: "not-an-order" },
+      { orderId: "0" },
+    ];
     for (const metadata of named) {
       const intent = await sdk.paymentIntents.create({ amount: 2_000, currency: "cny", metadata });
       const { event, delivery } = await fake.succeed(intent.id);

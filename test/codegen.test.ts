@@ -17,7 +17,10 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
 describe("typed clients (docs/examples)", () => {
   it("the committed output is what codegen makes of schema/schema.graphql (run `npm run codegen` after changing either)", async () => {
-    const files: { filename: string; content: string }[] = await generate({ ...config, cwd: root, silent: true }, false);
+    const files: { filename: string; content: string }[] = await generate(
+      { ...config, cwd: root, silent: true },
+      false,
+    );
     expect(files.map((file) => file.filename)).toEqual([GENERATED]);
     expect(readFileSync(new URL(`../${GENERATED}`, import.meta.url), "utf8")).toBe(files[0].content);
   });
@@ -25,14 +28,25 @@ describe("typed clients (docs/examples)", () => {
   it("types every operation's data and variables: no any or unknown in them", () => {
     const generated = readFileSync(new URL(`../${GENERATED}`, import.meta.url), "utf8");
     // The types before the document class, without their doc comments (descriptions say "any hub").
-    const types = generated.slice(0, generated.indexOf("export class TypedDocumentString")).replace(/\/\*\*.*?\*\//gs, "");
+    const types = generated
+      .slice(0, generated.indexOf("export class TypedDocumentString"))
+      .replace(/\/\*\*.*?\*\//gs, "");
     const loose = types.split("\n").filter((line) => /\b(any|unknown)\b/.test(line) && !line.startsWith("type Exact<"));
     expect(loose).toEqual([]);
     expect(types).toMatch(/export type CheckoutMutation = \{ checkout: \{ id: string, status: OrderStatus,/);
   });
 
   it("the example client compiles with tsc --strict", async () => {
-    const run = promisify(execFile)(process.execPath, [tsc, "--strict", "--noEmit", "-p", "docs/examples/tsconfig.json"], { cwd: root });
-    await expect(run.then(() => "compiled", (error: { stdout?: string }) => error.stdout || String(error))).resolves.toBe("compiled");
+    const run = promisify(execFile)(
+      process.execPath,
+      [tsc, "--strict", "--noEmit", "-p", "docs/examples/tsconfig.json"],
+      { cwd: root },
+    );
+    await expect(
+      run.then(
+        () => "compiled",
+        (error: { stdout?: string }) => error.stdout || String(error),
+      ),
+    ).resolves.toBe("compiled");
   });
 });

@@ -18,7 +18,8 @@ describe("constants", () => {
   });
 
   it("leaves to parameters what it cannot write: NUL, arrays, buffers, NaN", () => {
-    for (const value of ["a\u0000b", [1, 2], Buffer.from("x"), Number.NaN, new Date(Number.NaN)]) expect(constantOf(value)).toBeUndefined();
+    for (const value of ["a\u0000b", [1, 2], Buffer.from("x"), Number.NaN, new Date(Number.NaN)])
+      expect(constantOf(value)).toBeUndefined();
     expect(withConstants("select $1, $2", ["a", [1]])).toBeNull();
   });
 

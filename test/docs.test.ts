@@ -79,12 +79,18 @@ describe("the repository stands alone", () => {
 
   it("reads links as Markdown does", () => {
     const sample = [
-      "See [the rules](docs/domain.md#matching) and [`api.md`](api.md \"API\"), [site](https://example.com), [top](#top).",
+      'See [the rules](docs/domain.md#matching) and [`api.md`](api.md "API"), [site](https://example.com), [top](#top).',
       "  ```ts",
       "  const x = a[0](b);",
       "  ```",
       "Inline `f[0](x)` is code; [angle](<docs/a b.md>).",
     ].join("\n");
-    expect(linkTargets(sample)).toEqual(["docs/domain.md#matching", "api.md", "https://example.com", "#top", "docs/a b.md"]);
+    expect(linkTargets(sample)).toEqual([
+      "docs/domain.md#matching",
+      "api.md",
+      "https://example.com",
+      "#top",
+      "docs/a b.md",
+    ]);
   });
 });

@@ -16,7 +16,15 @@ import { startProcess, type ServerProcess } from "./support/processes.js";
 import { startPgCluster, type PgCluster } from "./support/pg-cluster.js";
 import { keyOf } from "./support/ids.js";
 
-const BASE_ENV = { ADMIN_TOKEN: ADMIN, SEED: "none", ENABLE_TEST_CLOCK: "1", RATE_LIMIT_PER_MINUTE: "0", QUERY_POINTS_PER_MINUTE: "0", AUTH_FAILURES_PER_MINUTE: "0", MAINTENANCE_INTERVAL_MS: "0" };
+const BASE_ENV = {
+  ADMIN_TOKEN: ADMIN,
+  SEED: "none",
+  ENABLE_TEST_CLOCK: "1",
+  RATE_LIMIT_PER_MINUTE: "0",
+  QUERY_POINTS_PER_MINUTE: "0",
+  AUTH_FAILURES_PER_MINUTE: "0",
+  MAINTENANCE_INTERVAL_MS: "0",
+};
 const PLACE_BID = `mutation($input: PlaceBidInput!) { placeBid(input: $input) { id status reservation { id } } }`;
 const CHECKOUT = `mutation($input: CheckoutInput!) { checkout(input: $input) { id status subsidy { fen } smeShare { fen } gross { fen } payment { providerRef status } } }`;
 /** The codes a client may see while the database is away; anything else is a defect. */
@@ -47,10 +55,18 @@ interface Reply {
  * One POST on a fresh connection (no keep-alive), so a refused connection and a response cut off
  * mid-way are told apart.
  */
-function send(url: string, query: string, variables: Record<string, unknown>, options: { token?: string; now?: string } = {}): Promise<Reply> {
+function send(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  options: { token?: string; now?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve) => {
     const body = JSON.stringify({ query, variables });
-    const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+    };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.now) headers["x-now"] = options.now;
     const request = http.request(`${url}/graphql`, { method: "POST", headers, agent: false }, (response) => {
@@ -66,21 +82,28 @@ function send(url: string, query: string, variables: Record<string, unknown>, op
         }
         resolve({ status: response.statusCode ?? 0, body: parsed, text, at: performance.now() });
       });
-      response.on("error", (error: NodeJS.ErrnoException) => resolve({ status: 0, body: null, text, error: error.code ?? error.message, at: performance.now() }));
+      response.on("error", (error: NodeJS.ErrnoException) =>
+        resolve({ status: 0, body: null, text, error: error.code ?? error.message, at: performance.now() }),
+      );
     });
-    request.on("error", (error: NodeJS.ErrnoException) => resolve({ status: 0, body: null, text: "", error: error.code ?? error.message, at: performance.now() }));
+    request.on("error", (error: NodeJS.ErrnoException) =>
+      resolve({ status: 0, body: null, text: "", error: error.code ?? error.message, at: performance.now() }),
+    );
     request.end(body);
   });
 }
 
-const codesOf = (reply: Reply): string[] => (reply.body?.errors ?? []).map((e: { extensions?: { code?: string } }) => e.extensions?.code ?? "NONE");
+const codesOf = (reply: Reply): string[] =>
+  (reply.body?.errors ?? []).map((e: { extensions?: { code?: string } }) => e.extensions?.code ?? "NONE");
 
 /** A defect in a reply: a 500, a stack trace, a body that is not GraphQL JSON, or an unexpected code. */
 function defectOf(reply: Reply, allowed: Set<string>): string | null {
   if (reply.status === 0) return `no response (${reply.error})`;
   if (reply.status >= 500 && reply.status !== 503) return `HTTP ${reply.status}: ${reply.text.slice(0, 300)}`;
-  if (/\bat .+:\d+:\d+\)?/.test(reply.text) || /stacktrace/i.test(reply.text)) return `a stack trace: ${reply.text.slice(0, 300)}`;
-  if (!reply.body || (!reply.body.data && !reply.body.errors)) return `not a GraphQL response: ${reply.text.slice(0, 300)}`;
+  if (/\bat .+:\d+:\d+\)?/.test(reply.text) || /stacktrace/i.test(reply.text))
+    return `a stack trace: ${reply.text.slice(0, 300)}`;
+  if (!reply.body || (!reply.body.data && !reply.body.errors))
+    return `not a GraphQL response: ${reply.text.slice(0, 300)}`;
   const unexpected = codesOf(reply).filter((c) => !allowed.has(c));
   return unexpected.length ? `unexpected codes ${unexpected.join(",")}: ${reply.text.slice(0, 300)}` : null;
 }
@@ -101,13 +124,28 @@ async function buildWorld(server: ServerProcess, smeCount: number): Promise<Worl
   const offerId = await publishOffer(
     api,
     operator,
-    { dataCenterId: dc, gpuModel: "H800", gpuCount: 64, pricePerGpuHour: "20.00", availableFrom: "2027-03-10T00:00:00Z", availableUntil: "2027-03-30T00:00:00Z" },
+    {
+      dataCenterId: dc,
+      gpuModel: "H800",
+      gpuCount: 64,
+      pricePerGpuHour: "20.00",
+      availableFrom: "2027-03-10T00:00:00Z",
+      availableUntil: "2027-03-30T00:00:00Z",
+    },
     NOW,
   );
   const finance = await organization(api, "CITY_FINANCE", "Fault City Finance", "Shanghai");
   const { createSubsidyProgram } = await api.ok(
     `mutation($input: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $input) { id } }`,
-    { input: { name: "Fault Program", budget: "100000.00", rateBasisPoints: 3000, validFrom: "2027-01-01T00:00:00Z", validUntil: "2027-12-31T00:00:00Z" } },
+    {
+      input: {
+        name: "Fault Program",
+        budget: "100000.00",
+        rateBasisPoints: 3000,
+        validFrom: "2027-01-01T00:00:00Z",
+        validUntil: "2027-12-31T00:00:00Z",
+      },
+    },
     { token: finance.token, now: NOW },
   );
   const smes = [];
@@ -120,7 +158,8 @@ async function buildWorld(server: ServerProcess, smeCount: number): Promise<Worl
 
 /** Every invariant over the whole database, at the clock `now` (holds lapsed before it do not count). */
 async function assertAllInvariants(sql: postgres.Sql, now?: Date) {
-  const run = async (text: string, params: unknown[] = []) => (await sql.unsafe(text, params as never[])) as unknown as any[];
+  const run = async (text: string, params: unknown[] = []) =>
+    (await sql.unsafe(text, params as never[])) as unknown as any[];
   await assertCapacityInvariants(run, now);
   expect(await brokenLedgerInvariants(run)).toEqual([]);
   // Every order has its ledger entries: a reserve when it took a subsidy, a post when it is paid,
@@ -138,13 +177,21 @@ async function assertAllInvariants(sql: postgres.Sql, now?: Date) {
         or count(*) filter (where e.kind = 'VOID') <> (case when o.status in ('FAILED', 'CANCELLED') then 1 else 0 end)`);
   expect(ledgerless).toEqual([]);
   // A paid order has its claim line for the city.
-  expect(await run(`select o.id from orders o left join claim_lines c on c.order_id = o.id where o.status = 'PAID' and o.subsidy > 0 and c.order_id is null`)).toEqual([]);
+  expect(
+    await run(
+      `select o.id from orders o left join claim_lines c on c.order_id = o.id where o.status = 'PAID' and o.subsidy > 0 and c.order_id is null`,
+    ),
+  ).toEqual([]);
   // Each committed bid and order has exactly one audit entry, written in its own transaction.
   expect(
-    await run(`select b.id from bids b left join audit_log a on a.action = 'PLACE_BID' and a.target_id = b.id::text group by b.id having count(a.id) <> 1`),
+    await run(
+      `select b.id from bids b left join audit_log a on a.action = 'PLACE_BID' and a.target_id = b.id::text group by b.id having count(a.id) <> 1`,
+    ),
   ).toEqual([]);
   expect(
-    await run(`select o.id from orders o left join audit_log a on a.action = 'CHECKOUT' and a.target_id = o.id::text group by o.id having count(a.id) <> 1`),
+    await run(
+      `select o.id from orders o left join audit_log a on a.action = 'CHECKOUT' and a.target_id = o.id::text group by o.id having count(a.id) <> 1`,
+    ),
   ).toEqual([]);
 }
 
@@ -165,7 +212,8 @@ async function holdReservations(server: ServerProcess, world: World, perSme: num
 /** How the process ended; one that is still there after 10 s is killed (and ends with SIGKILL). */
 function exitOf(server: ServerProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const child = server.child;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   const hung = setTimeout(() => child.kill("SIGKILL"), 10_000);
   return new Promise((resolve) =>
     child.once("exit", (code, signal) => {
@@ -223,12 +271,27 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
         const kind = ["offers", "myBids", "placeBid", "me-new-token", "placeBid"][i % 5];
         let reply: Reply;
         if (kind === "offers") {
-          reply = await send(server.url, `{ offers(first: 5) { totalCount edges { node { id freeGpus(from: "2027-03-10T00:00:00Z", to: "2027-03-11T00:00:00Z") } } } }`, {}, { now: NOW });
+          reply = await send(
+            server.url,
+            `{ offers(first: 5) { totalCount edges { node { id freeGpus(from: "2027-03-10T00:00:00Z", to: "2027-03-11T00:00:00Z") } } } }`,
+            {},
+            { now: NOW },
+          );
         } else if (kind === "myBids") {
-          reply = await send(server.url, `{ myBids(first: 5) { totalCount edges { node { id status } } } }`, {}, { token: sme.token, now: NOW });
+          reply = await send(
+            server.url,
+            `{ myBids(first: 5) { totalCount edges { node { id status } } } }`,
+            {},
+            { token: sme.token, now: NOW },
+          );
         } else if (kind === "me-new-token") {
           // A token the server has not cached: authentication itself needs the database.
-          reply = await send(server.url, `{ me { role } }`, {}, { token: `gvm_${randomBytes(16).toString("hex")}`, now: NOW });
+          reply = await send(
+            server.url,
+            `{ me { role } }`,
+            {},
+            { token: `gvm_${randomBytes(16).toString("hex")}`, now: NOW },
+          );
         } else {
           reply = await send(server.url, PLACE_BID, { input: bidInput(hour++ % 400) }, { token: sme.token, now: NOW });
         }
@@ -249,7 +312,10 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     expect(before).toBeGreaterThan(10);
     expect(replies.length).toBeGreaterThan(restartedAt);
     const defects = replies
-      .map(({ kind, reply }) => ({ kind, defect: defectOf(reply, kind === "me-new-token" ? new Set([...OUTAGE_CODES, "UNAUTHENTICATED"]) : OUTAGE_CODES) }))
+      .map(({ kind, reply }) => ({
+        kind,
+        defect: defectOf(reply, kind === "me-new-token" ? new Set([...OUTAGE_CODES, "UNAUTHENTICATED"]) : OUTAGE_CODES),
+      }))
       .filter((d) => d.defect);
     expect(defects.slice(0, 5)).toEqual([]);
     // The outage was seen, and with the clear code.
@@ -259,7 +325,12 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     // The same process (not restarted) answers again: postgres-js reconnects on its own.
     let recovered = false;
     for (let attempt = 0; attempt < 100 && !recovered; attempt++) {
-      const reply = await send(server.url, PLACE_BID, { input: bidInput(401) }, { token: world.smes[0].actor.token, now: NOW });
+      const reply = await send(
+        server.url,
+        PLACE_BID,
+        { input: bidInput(401) },
+        { token: world.smes[0].actor.token, now: NOW },
+      );
       recovered = reply.status === 200 && codesOf(reply).length === 0;
       if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -272,9 +343,13 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     expect(codesOf(fresh)).toEqual(["UNAUTHENTICATED"]);
 
     // Every bid a client was told about exists as it was told.
-    const placed = replies.filter(({ kind, reply }) => kind === "placeBid" && reply.body?.data?.placeBid).map(({ reply }) => reply.body.data.placeBid);
+    const placed = replies
+      .filter(({ kind, reply }) => kind === "placeBid" && reply.body?.data?.placeBid)
+      .map(({ reply }) => reply.body.data.placeBid);
     expect(placed.length).toBeGreaterThan(0);
-    const stored = await sql.unsafe(`select 'bid_' || id as id, status from bids where id = any($1::bigint[])`, [placed.map((b) => keyOf(b.id))] as never[]);
+    const stored = await sql.unsafe(`select 'bid_' || id as id, status from bids where id = any($1::bigint[])`, [
+      placed.map((b) => keyOf(b.id)),
+    ] as never[]);
     expect(new Map(stored.map((r) => [r.id, r.status]))).toEqual(new Map(placed.map((b) => [b.id, b.status])));
     await assertAllInvariants(sql, new Date(NOW));
   });
@@ -290,13 +365,26 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     const requests: { kind: string; reply: Promise<Reply> }[] = [
       ...held.map((h) => ({
         kind: "checkout",
-        reply: send(server.url, CHECKOUT, { input: { reservationId: h.reservationId, voucherId: h.sme.voucherId, idempotencyKey: h.key } }, { token: h.sme.actor.token, now: NOW }),
+        reply: send(
+          server.url,
+          CHECKOUT,
+          { input: { reservationId: h.reservationId, voucherId: h.sme.voucherId, idempotencyKey: h.key } },
+          { token: h.sme.actor.token, now: NOW },
+        ),
       })),
       ...Array.from({ length: 24 }, (_, n) => ({
         kind: "placeBid",
-        reply: send(server.url, PLACE_BID, { input: bidInput(100 + n) }, { token: world.smes[n % world.smes.length].actor.token, now: NOW }),
+        reply: send(
+          server.url,
+          PLACE_BID,
+          { input: bidInput(100 + n) },
+          { token: world.smes[n % world.smes.length].actor.token, now: NOW },
+        ),
       })),
-      ...Array.from({ length: 12 }, () => ({ kind: "offers", reply: send(server.url, `{ offers(first: 10) { totalCount edges { node { id } } } }`, {}, { now: NOW }) })),
+      ...Array.from({ length: 12 }, () => ({
+        kind: "offers",
+        reply: send(server.url, `{ offers(first: 10) { totalCount edges { node { id } } } }`, {}, { now: NOW }),
+      })),
     ];
     await Promise.race(requests.map((r) => r.reply));
     const signalledAt = performance.now();
@@ -306,13 +394,17 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
 
     expect(exit).toEqual({ code: 0, signal: null });
     // Every request either got its whole answer, without any error, or was never accepted.
-    const broken = replies.filter(({ reply }) => (reply.status === 0 ? reply.error !== "ECONNREFUSED" : defectOf(reply, new Set()) !== null));
+    const broken = replies.filter(({ reply }) =>
+      reply.status === 0 ? reply.error !== "ECONNREFUSED" : defectOf(reply, new Set()) !== null,
+    );
     expect(broken.map(({ kind, reply }) => [kind, reply.status, reply.error ?? reply.text.slice(0, 200)])).toEqual([]);
     // Requests were in flight when the signal came, and they were answered.
     expect(replies.filter(({ reply }) => reply.status === 200 && reply.at > signalledAt).length).toBeGreaterThan(0);
 
     // What clients were told is what the database holds, and nothing is half-done.
-    const paid = replies.filter(({ kind, reply }) => kind === "checkout" && reply.body?.data).map(({ reply }) => reply.body.data.checkout);
+    const paid = replies
+      .filter(({ kind, reply }) => kind === "checkout" && reply.body?.data)
+      .map(({ reply }) => reply.body.data.checkout);
     expect(paid.length).toBeGreaterThan(0);
     for (const order of paid) expect(order.status).toBe("PAID");
     const stored = await sql.unsafe(`select 'order_' || id as id, status from orders`);
@@ -331,7 +423,12 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     const held = await holdReservations(first, world, 4);
 
     const checkouts = held.map((h) =>
-      send(first.url, CHECKOUT, { input: { reservationId: h.reservationId, voucherId: h.sme.voucherId, idempotencyKey: h.key } }, { token: h.sme.actor.token, now: NOW }),
+      send(
+        first.url,
+        CHECKOUT,
+        { input: { reservationId: h.reservationId, voucherId: h.sme.voucherId, idempotencyKey: h.key } },
+        { token: h.sme.actor.token, now: NOW },
+      ),
     );
     await Promise.race(checkouts);
     first.child.kill("SIGKILL");
@@ -351,7 +448,11 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     const second = await serverOn(url, stripeEnv);
     fake.webhookUrl = `${second.url}/webhooks/stripe`;
     const later = new Date(Date.parse(NOW) + 61 * 60_000).toISOString();
-    const { runMaintenance } = await second.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now: later });
+    const { runMaintenance } = await second.ok(
+      `mutation { runMaintenance { task changed } }`,
+      {},
+      { token: ADMIN, now: later },
+    );
     expect(runMaintenance.find((r: { task: string }) => r.task === "reconcile-payments").changed).toBeGreaterThan(0);
 
     // No order is left waiting past its window: paid when the money was taken, voided otherwise.
@@ -370,7 +471,9 @@ describe.runIf(!!process.env.DATABASE_URL)("faults on a private PostgreSQL clust
     }
     // A voided order's capacity is free again.
     expect(
-      await sql.unsafe(`select o.id from orders o join reservations r on r.id = o.reservation_id where o.status <> 'PAID' and r.status in ('HELD', 'CONFIRMED')`),
+      await sql.unsafe(
+        `select o.id from orders o join reservations r on r.id = o.reservation_id where o.status <> 'PAID' and r.status in ('HELD', 'CONFIRMED')`,
+      ),
     ).toEqual([]);
     await assertAllInvariants(sql, new Date(later));
     // And the new process serves as usual.

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../src/db/client.js";
 import { orders } from "../src/db/schema.js";
 import type { Viewer } from "../src/graphql/context.js";
-import { postSubsidy, refundSubsidy, reserveSubsidy, voidSubsidy, type OrderRow } from "../src/ledger/ledger.service.js";
+import {
+  postSubsidy,
+  refundSubsidy,
+  reserveSubsidy,
+  voidSubsidy,
+  type OrderRow,
+} from "../src/ledger/ledger.service.js";
 import { settleStatement } from "../src/reports/reports.service.js";
 import type { ReservationRow } from "../src/vouchers/quote.service.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
@@ -48,8 +54,18 @@ beforeAll(async () => {
   operator = await organization(server, "DATA_CENTER_OPERATOR", "West Operator");
   const dc = await dataCenter(server, operator, "Ningxia Zhongwei");
   const window = { availableFrom: "2026-12-01T00:00:00Z", availableUntil: "2027-06-01T00:00:00Z" };
-  offerId = await publishOffer(server, operator, { dataCenterId: dc, gpuCount: 1000, pricePerGpuHour: "50.00", ...window }, NOW);
-  cheapOfferId = await publishOffer(server, operator, { dataCenterId: dc, gpuCount: 1000, pricePerGpuHour: "5.00", ...window }, NOW);
+  offerId = await publishOffer(
+    server,
+    operator,
+    { dataCenterId: dc, gpuCount: 1000, pricePerGpuHour: "50.00", ...window },
+    NOW,
+  );
+  cheapOfferId = await publishOffer(
+    server,
+    operator,
+    { dataCenterId: dc, gpuCount: 1000, pricePerGpuHour: "5.00", ...window },
+    NOW,
+  );
 });
 afterAll(() => server?.close());
 
@@ -57,7 +73,10 @@ const reserve = (sme: Actor, gpuCount: number, hours: number, offer = offerId): 
   insertReservation(db, { offerId: offer, smeId: sme.id, gpuCount, hours });
 
 async function balances(programId: string) {
-  const [p] = await server.sql(`select available::text, pending::text, spent::text from subsidy_programs where id = $1`, [keyOf(programId)]);
+  const [p] = await server.sql(
+    `select available::text, pending::text, spent::text from subsidy_programs where id = $1`,
+    [keyOf(programId)],
+  );
   return { available: BigInt(p.available), pending: BigInt(p.pending), spent: BigInt(p.spent) };
 }
 async function remaining(voucherId: string): Promise<bigint> {
@@ -65,11 +84,17 @@ async function remaining(voucherId: string): Promise<bigint> {
   return BigInt(v.remaining);
 }
 async function committed(programId: string, sme: Actor, year = 2026): Promise<bigint> {
-  const rows = await server.sql(`select committed::text from sme_annual_subsidy where program_id = $1 and sme_id = $2 and year = $3`, [keyOf(programId), keyOf(sme.id), year]);
+  const rows = await server.sql(
+    `select committed::text from sme_annual_subsidy where program_id = $1 and sme_id = $2 and year = $3`,
+    [keyOf(programId), keyOf(sme.id), year],
+  );
   return rows.length ? BigInt(rows[0].committed) : 0n;
 }
 async function entries(programId: string) {
-  const rows = await server.sql(`select order_id::int as order, kind, amount::text from ledger_entries where program_id = $1 order by id`, [keyOf(programId)]);
+  const rows = await server.sql(
+    `select order_id::int as order, kind, amount::text from ledger_entries where program_id = $1 order by id`,
+    [keyOf(programId)],
+  );
   return rows.map((r: { order: number; kind: string; amount: string }) => `${r.kind} ${r.order} ${r.amount}`);
 }
 async function claims(programId: string) {
@@ -84,7 +109,12 @@ const reload = async (order: OrderRow) => (await db.select().from(orders).where(
 
 describe("budget ledger entry points", () => {
   it("reserve, post, void and refund move the balances, the voucher, the annual counter and the city's claims", async () => {
-    const programId = await createProgram(server, finance, { budget: "10000", rateBasisPoints: 5000, perSmeAnnualCap: "5000" }, NOW);
+    const programId = await createProgram(
+      server,
+      finance,
+      { budget: "10000", rateBasisPoints: 5000, perSmeAnnualCap: "5000" },
+      NOW,
+    );
     const voucherId = await grantVoucher(server, finance, smeA, programId, "3000", NOW);
 
     // 2 GPUs x 10 h x 50.00 = 1000.00 gross; 50 % = 500.00.
@@ -168,17 +198,27 @@ describe("budget ledger entry points", () => {
 
     // An order whose subsidy was never reserved cannot be posted, voided or refunded.
     const unreserved = { ...paid, id: other.id + 1_000_000 };
-    await server.sql(`insert into orders (id, reservation_id, sme_id, voucher_id, program_id, offer_id, data_center_id, hub, gpu_model_id, gpu_hours,
+    await server.sql(
+      `insert into orders (id, reservation_id, sme_id, voucher_id, program_id, offer_id, data_center_id, hub, gpu_model_id, gpu_hours,
       gross, subsidy, sme_share, subsidy_year, status, idempotency_key, request_fingerprint, payment_provider)
       select $1, reservation_id, sme_id, voucher_id, program_id, offer_id, data_center_id, hub, gpu_model_id, gpu_hours,
-      gross, subsidy, sme_share, subsidy_year, 'FAILED', 'unreserved', 'x', 'test' from orders where id = $2`, [unreserved.id, paid.id]);
+      gross, subsidy, sme_share, subsidy_year, 'FAILED', 'unreserved', 'x', 'test' from orders where id = $2`,
+      [unreserved.id, paid.id],
+    );
     await expect(inTx((tx) => postSubsidy(tx, unreserved, now))).rejects.toMatchObject(conflict);
     await expect(inTx((tx) => voidSubsidy(tx, unreserved))).rejects.toMatchObject(conflict);
 
     // A repeat with a different amount than the entry is refused rather than silently ignored.
-    await expect(inTx((tx) => reserveSubsidy(tx, { ...paid, subsidy: paid.subsidy + 1n }))).rejects.toMatchObject(conflict);
+    await expect(inTx((tx) => reserveSubsidy(tx, { ...paid, subsidy: paid.subsidy + 1n }))).rejects.toMatchObject(
+      conflict,
+    );
 
-    expect(await entries(programId)).toEqual([`RESERVE ${paid.id} 50000`, `POST ${paid.id} 50000`, `RESERVE ${other.id} 25000`, `VOID ${other.id} 25000`]);
+    expect(await entries(programId)).toEqual([
+      `RESERVE ${paid.id} 50000`,
+      `POST ${paid.id} 50000`,
+      `RESERVE ${other.id} 25000`,
+      `VOID ${other.id} 25000`,
+    ]);
     expect(await balances(programId)).toEqual({ available: 950_000n, pending: 0n, spent: 50_000n });
     expect(await brokenInvariants(server)).toEqual([]);
   });
@@ -200,23 +240,43 @@ describe("budget ledger entry points", () => {
   });
 
   it("the guards refuse a subsidy above the program's available budget, the voucher's remaining or the annual cap, and roll back", async () => {
-    const programId = await createProgram(server, finance, { budget: "1000", rateBasisPoints: 5000, perSmeAnnualCap: "600" }, NOW);
+    const programId = await createProgram(
+      server,
+      finance,
+      { budget: "1000", rateBasisPoints: 5000, perSmeAnnualCap: "600" },
+      NOW,
+    );
     const v1 = await grantVoucher(server, finance, smeA, programId, "500", NOW);
     const v2 = await grantVoucher(server, finance, smeA, programId, "500", NOW);
     const vB = await grantVoucher(server, finance, smeB, programId, "600", NOW);
     const [{ n: ordersBefore }] = await server.sql(`select count(*)::int as n from orders`);
     const force = async (sme: Actor, voucherId: string, subsidy: bigint) =>
-      forcedOrder(db, { reservation: await reserve(sme, 1, 1), voucherId: keyOf(voucherId), programId: keyOf(programId), subsidy, year: 2026, now });
+      forcedOrder(db, {
+        reservation: await reserve(sme, 1, 1),
+        voucherId: keyOf(voucherId),
+        programId: keyOf(programId),
+        subsidy,
+        year: 2026,
+        now,
+      });
 
-    await expect(force(smeA, v1, 50_001n)).rejects.toMatchObject({ extensions: { code: "CONFLICT", reason: "VOUCHER_BALANCE_EXHAUSTED" } });
+    await expect(force(smeA, v1, 50_001n)).rejects.toMatchObject({
+      extensions: { code: "CONFLICT", reason: "VOUCHER_BALANCE_EXHAUSTED" },
+    });
     await force(smeA, v1, 40_000n);
-    await expect(force(smeA, v2, 20_001n)).rejects.toMatchObject({ extensions: { code: "CONFLICT", reason: "PER_SME_ANNUAL_CAP_REACHED" } });
+    await expect(force(smeA, v2, 20_001n)).rejects.toMatchObject({
+      extensions: { code: "CONFLICT", reason: "PER_SME_ANNUAL_CAP_REACHED" },
+    });
     await force(smeA, v2, 20_000n);
     await force(smeB, vB, 30_000n);
     // 100000 - 40000 - 20000 - 30000 = 10000 left.
-    await expect(force(smeB, vB, 10_001n)).rejects.toMatchObject({ extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" } });
+    await expect(force(smeB, vB, 10_001n)).rejects.toMatchObject({
+      extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" },
+    });
     await force(smeB, vB, 10_000n);
-    await expect(force(smeB, vB, 1n)).rejects.toMatchObject({ extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" } });
+    await expect(force(smeB, vB, 1n)).rejects.toMatchObject({
+      extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" },
+    });
 
     expect(await balances(programId)).toEqual({ available: 0n, pending: 100_000n, spent: 0n });
     expect([await remaining(v1), await remaining(v2), await remaining(vB)]).toEqual([10_000n, 30_000n, 20_000n]);
@@ -273,9 +333,13 @@ describe("budgetLedger", () => {
       ["RESERVE", globalId("Order", second.id), "250.00"],
       ["POST", globalId("Order", first.id), "500.00"],
     ]);
-    const page2 = (await server.ok(LEDGER, { id: programId, first: 3, after: page1.pageInfo.endCursor }, { token: ADMIN })).budgetLedger;
+    const page2 = (
+      await server.ok(LEDGER, { id: programId, first: 3, after: page1.pageInfo.endCursor }, { token: ADMIN })
+    ).budgetLedger;
     expect(page2.pageInfo.hasNextPage).toBe(false);
-    expect(page2.edges.map((e: any) => [e.node.kind, e.node.order.id, e.node.amount.fen])).toEqual([["RESERVE", globalId("Order", first.id), "50000"]]);
+    expect(page2.edges.map((e: any) => [e.node.kind, e.node.order.id, e.node.amount.fen])).toEqual([
+      ["RESERVE", globalId("Order", first.id), "50000"],
+    ]);
 
     await server.fails("NOT_FOUND", LEDGER, { id: programId }, { token: otherFinance.token });
     await server.fails("NOT_FOUND", LEDGER, { id: "program_99999999" }, { token: finance.token });
@@ -283,7 +347,11 @@ describe("budgetLedger", () => {
     await server.fails("BAD_USER_INPUT", LEDGER, { id: programId, first: 101 }, { token: finance.token });
     await server.fails("BAD_USER_INPUT", LEDGER, { id: programId, after: "garbage" }, { token: finance.token });
 
-    const { subsidyPrograms } = await server.ok(`query($c: String) { subsidyPrograms(city: $c) { id budgetStatus { total { fen } available { fen } pending { fen } spent { fen } } } }`, { c: "Shenzhen" }, { token: smeA.token });
+    const { subsidyPrograms } = await server.ok(
+      `query($c: String) { subsidyPrograms(city: $c) { id budgetStatus { total { fen } available { fen } pending { fen } spent { fen } } } }`,
+      { c: "Shenzhen" },
+      { token: smeA.token },
+    );
     expect(subsidyPrograms.find((p: { id: string }) => p.id === programId).budgetStatus).toEqual({
       total: { fen: "1000000" },
       available: { fen: "950000" },
@@ -302,7 +370,11 @@ function generator(seed: number) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(list: T[]): T => list[Math.floor(next() * list.length)] };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(list: T[]): T => list[Math.floor(next() * list.length)],
+  };
 }
 
 const MONTHS = ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03"];
@@ -317,19 +389,35 @@ describe("property: random reserve / post / void / refund sequences keep every i
     const programId = await createProgram(
       server,
       finance,
-      { budget: "3000", rateBasisPoints: 4000, perOrderCap: "300", perSmeAnnualCap: "1200", validUntil: "2028-01-01T00:00:00Z" },
+      {
+        budget: "3000",
+        rateBasisPoints: 4000,
+        perOrderCap: "300",
+        perSmeAnnualCap: "1200",
+        validUntil: "2028-01-01T00:00:00Z",
+      },
       NOW,
     );
     const smes = [smeA, smeB, smeC];
     const vouchers = new Map<Actor, string[]>();
-    for (const sme of smes) vouchers.set(sme, [await grantVoucher(server, finance, sme, programId, "900", NOW), await grantVoucher(server, finance, sme, programId, "400", NOW)]);
+    for (const sme of smes)
+      vouchers.set(sme, [
+        await grantVoucher(server, finance, sme, programId, "900", NOW),
+        await grantVoucher(server, finance, sme, programId, "400", NOW),
+      ]);
     const live: OrderRow[] = [];
     const settled = new Map<string, bigint>();
     const outcomes: Record<string, number> = {};
     const count = (name: string) => void (outcomes[name] = (outcomes[name] ?? 0) + 1);
-    const timeIn = (month: string) => new Date(`${month}-${String(1 + rnd.int(28)).padStart(2, "0")}T${String(rnd.int(24)).padStart(2, "0")}:00:00Z`);
+    const timeIn = (month: string) =>
+      new Date(`${month}-${String(1 + rnd.int(28)).padStart(2, "0")}T${String(rnd.int(24)).padStart(2, "0")}:00:00Z`);
     const withStatus = (status: OrderRow["status"]) => live.filter((o) => o.status === status);
-    const replace = (order: OrderRow) => live.splice(live.findIndex((o) => o.id === order.id), 1, order);
+    const replace = (order: OrderRow) =>
+      live.splice(
+        live.findIndex((o) => o.id === order.id),
+        1,
+        order,
+      );
 
     for (let step = 0; step < STEPS; step++) {
       const roll = rnd.next();
@@ -345,7 +433,9 @@ describe("property: random reserve / post / void / refund sequences keep every i
           action = "checkout with another SME's voucher";
           const other = rnd.pick(smes.filter((s) => s !== sme));
           const reservation = await reserve(sme, 1, 1, cheapOfferId);
-          await expect(checkoutOrder(db, { reservation, voucherId: rnd.pick(vouchers.get(other)!), now })).rejects.toMatchObject({
+          await expect(
+            checkoutOrder(db, { reservation, voucherId: rnd.pick(vouchers.get(other)!), now }),
+          ).rejects.toMatchObject({
             extensions: { code: "NOT_ELIGIBLE", reason: "VOUCHER_NOT_OWNED" },
           });
         } else if (roll < 0.48) {
@@ -355,7 +445,14 @@ describe("property: random reserve / post / void / refund sequences keep every i
           const subsidy = BigInt(1 + rnd.int(rnd.int(2) ? 40_000 : 130_000));
           try {
             live.push(
-              await forcedOrder(db, { reservation, voucherId: keyOf(rnd.pick(vouchers.get(sme)!)), programId: keyOf(programId), subsidy, year: at.getUTCFullYear(), now: at }),
+              await forcedOrder(db, {
+                reservation,
+                voucherId: keyOf(rnd.pick(vouchers.get(sme)!)),
+                programId: keyOf(programId),
+                subsidy,
+                year: at.getUTCFullYear(),
+                now: at,
+              }),
             );
           } catch (error) {
             expect(error).toMatchObject({ extensions: { code: "CONFLICT" } });
@@ -387,8 +484,20 @@ describe("property: random reserve / post / void / refund sequences keep every i
             };
             const kind = rnd.pick(certain[order.status]);
             const run = (tx: Db) =>
-              kind === "RESERVE" ? reserveSubsidy(tx, order) : kind === "POST" ? postSubsidy(tx, order, now) : kind === "VOID" ? voidSubsidy(tx, order) : refundSubsidy(tx, order, now);
-            const done: string[] = { PENDING_PAYMENT: ["RESERVE"], PAID: ["RESERVE", "POST"], FAILED: ["RESERVE", "VOID"], REFUNDED: ["RESERVE", "POST", "REFUND"], CANCELLED: [] as string[] }[order.status];
+              kind === "RESERVE"
+                ? reserveSubsidy(tx, order)
+                : kind === "POST"
+                  ? postSubsidy(tx, order, now)
+                  : kind === "VOID"
+                    ? voidSubsidy(tx, order)
+                    : refundSubsidy(tx, order, now);
+            const done: string[] = {
+              PENDING_PAYMENT: ["RESERVE"],
+              PAID: ["RESERVE", "POST"],
+              FAILED: ["RESERVE", "VOID"],
+              REFUNDED: ["RESERVE", "POST", "REFUND"],
+              CANCELLED: [] as string[],
+            }[order.status];
             action += ` ${kind} on ${order.status}`;
             if (order.subsidy === 0n || order.voucherId == null) expect(await inTx(run)).toBe(false);
             else if (done.includes(kind)) expect(await inTx(run)).toBe(false);
@@ -426,8 +535,22 @@ describe("property: random reserve / post / void / refund sequences keep every i
       expect(BigInt(current)).toBe(total);
     }
     // The sequence really exercised every move (and the limits).
-    for (const name of ["checkout", "forced reserve", "forced reserve refused", "pay", "fail", "refund", "replay RESERVE", "replay POST", "replay VOID", "replay REFUND"]) {
-      expect(Object.keys(outcomes).some((k) => k.startsWith(name)), name).toBe(true);
+    for (const name of [
+      "checkout",
+      "forced reserve",
+      "forced reserve refused",
+      "pay",
+      "fail",
+      "refund",
+      "replay RESERVE",
+      "replay POST",
+      "replay VOID",
+      "replay REFUND",
+    ]) {
+      expect(
+        Object.keys(outcomes).some((k) => k.startsWith(name)),
+        name,
+      ).toBe(true);
     }
     const [kinds] = await server.sql(
       `select count(*) filter (where kind = 'RESERVE')::int as reserve, count(*) filter (where kind = 'POST')::int as post,
@@ -436,7 +559,9 @@ describe("property: random reserve / post / void / refund sequences keep every i
       [keyOf(programId)],
     );
     expect(Math.min(kinds.reserve, kinds.post, kinds.void, kinds.refund)).toBeGreaterThan(10);
-    const exhausted = await server.sql(`select count(*)::int as n from orders where program_id = $1 and subsidy = 0`, [keyOf(programId)]);
+    const exhausted = await server.sql(`select count(*)::int as n from orders where program_id = $1 and subsidy = 0`, [
+      keyOf(programId),
+    ]);
     expect(exhausted[0].n).toBeGreaterThan(0);
   });
 });
@@ -445,7 +570,9 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
   const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
   /** Every loser lost to a guard (CONFLICT), never to a deadlock or a broken constraint; returns the winners. */
   const winners = <T>(results: PromiseSettledResult<T>[]) => {
-    for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ extensions: { code: "CONFLICT", reason: expect.any(String) } });
+    for (const r of results)
+      if (r.status === "rejected")
+        expect(r.reason).toMatchObject({ extensions: { code: "CONFLICT", reason: expect.any(String) } });
     return results.filter((r) => r.status === "fulfilled");
   };
 
@@ -455,7 +582,9 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     const voucherIds = await Promise.all(smes.map((sme) => grantVoucher(server, finance, sme, programId, "1000", NOW)));
     const reservations = await Promise.all(Array.from({ length: 30 }, (_, i) => reserve(smes[i % 3], 2, 4)));
     // Each would get 2 x 4 x 50.00 x 50 % = 200.00; the budget holds 1000.00.
-    const results = await settle(reservations.map((reservation, i) => checkoutOrder(db, { reservation, voucherId: voucherIds[i % 3], now })));
+    const results = await settle(
+      reservations.map((reservation, i) => checkoutOrder(db, { reservation, voucherId: voucherIds[i % 3], now })),
+    );
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     const subsidies = results.map((r) => (r as PromiseFulfilledResult<OrderRow>).value.subsidy);
     expect(subsidies.reduce((a, b) => a + b, 0n)).toBe(100_000n);
@@ -465,9 +594,21 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
   });
 
   it("concurrent reserves of fixed subsidies: exactly as many win as the budget, the voucher or the annual cap allows", async () => {
-    const programId = await createProgram(server, finance, { budget: "1000", rateBasisPoints: 5000, perSmeAnnualCap: "300" }, NOW);
+    const programId = await createProgram(
+      server,
+      finance,
+      { budget: "1000", rateBasisPoints: 5000, perSmeAnnualCap: "300" },
+      NOW,
+    );
     const force = (sme: Actor, voucherId: string, subsidy: bigint, reservation: ReservationRow) =>
-      forcedOrder(db, { reservation, voucherId: keyOf(voucherId), programId: keyOf(programId), subsidy, year: 2026, now });
+      forcedOrder(db, {
+        reservation,
+        voucherId: keyOf(voucherId),
+        programId: keyOf(programId),
+        subsidy,
+        year: 2026,
+        now,
+      });
     const reservationsOf = (sme: Actor, n: number) => Promise.all(Array.from({ length: n }, () => reserve(sme, 1, 1)));
 
     // One voucher of 100.00: 3 of 12 reserves of 30.00 fit.
@@ -477,7 +618,9 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     expect(await remaining(small)).toBe(1000n);
 
     // One SME, four vouchers, an annual cap of 300.00 (90.00 already used): 7 of 20 reserves of 30.00 fit.
-    const many = await Promise.all(Array.from({ length: 4 }, () => grantVoucher(server, finance, smeA, programId, "300", NOW)));
+    const many = await Promise.all(
+      Array.from({ length: 4 }, () => grantVoucher(server, finance, smeA, programId, "300", NOW)),
+    );
     const reservationsA = await reservationsOf(smeA, 20);
     const onCap = await settle(reservationsA.map((r, i) => force(smeA, many[i % 4], 3000n, r)));
     expect(winners(onCap)).toHaveLength(7);
@@ -487,13 +630,22 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     const vB = await grantVoucher(server, finance, smeB, programId, "300", NOW);
     const vC = await grantVoucher(server, finance, smeC, programId, "300", NOW);
     const [reservationsB, reservationsC] = [await reservationsOf(smeB, 15), await reservationsOf(smeC, 15)];
-    const onBudget = await settle([...reservationsB.map((r) => force(smeB, vB, 7000n, r)), ...reservationsC.map((r) => force(smeC, vC, 7000n, r))]);
+    const onBudget = await settle([
+      ...reservationsB.map((r) => force(smeB, vB, 7000n, r)),
+      ...reservationsC.map((r) => force(smeC, vC, 7000n, r)),
+    ]);
     expect(winners(onBudget)).toHaveLength(8);
-    expect(await balances(programId)).toEqual({ available: 100_000n - 3_000n * 10n - 7_000n * 8n, pending: 3_000n * 10n + 7_000n * 8n, spent: 0n });
+    expect(await balances(programId)).toEqual({
+      available: 100_000n - 3_000n * 10n - 7_000n * 8n,
+      pending: 3_000n * 10n + 7_000n * 8n,
+      spent: 0n,
+    });
 
     // A program of 100.00, no annual cap, three SMEs racing with 7.00 each: 14 of 30 fit.
     const tiny = await createProgram(server, finance, { budget: "100", rateBasisPoints: 5000 }, NOW);
-    const tinyVouchers = await Promise.all([smeA, smeB, smeC].map((sme) => grantVoucher(server, finance, sme, tiny, "100", NOW)));
+    const tinyVouchers = await Promise.all(
+      [smeA, smeB, smeC].map((sme) => grantVoucher(server, finance, sme, tiny, "100", NOW)),
+    );
     const tinyRacers = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
         const sme = [smeA, smeB, smeC][i % 3];
@@ -502,7 +654,14 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     );
     const onTiny = await settle(
       tinyRacers.map(({ reservation }, i) =>
-        forcedOrder(db, { reservation, voucherId: keyOf(tinyVouchers[i % 3]), programId: keyOf(tiny), subsidy: 700n, year: 2026, now }),
+        forcedOrder(db, {
+          reservation,
+          voucherId: keyOf(tinyVouchers[i % 3]),
+          programId: keyOf(tiny),
+          subsidy: 700n,
+          year: 2026,
+          now,
+        }),
       ),
     );
     expect(winners(onTiny)).toHaveLength(14);
@@ -515,10 +674,17 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     const voucherId = await grantVoucher(server, finance, smeA, programId, "1000", NOW);
     for (let round = 0; round < 10; round++) {
       const order = await checkoutOrder(db, { reservation: await reserve(smeA, 1, 1), voucherId, now });
-      const [post, voided] = await settle([inTx((tx) => postSubsidy(tx, order, now)), inTx((tx) => voidSubsidy(tx, order))]);
+      const [post, voided] = await settle([
+        inTx((tx) => postSubsidy(tx, order, now)),
+        inTx((tx) => voidSubsidy(tx, order)),
+      ]);
       expect([post.status, voided.status].sort()).toEqual(["fulfilled", "rejected"]);
       const winner = post.status === "fulfilled" ? "PAID" : "FAILED";
-      await server.sql(`update orders set status = $2, paid_at = $3 where id = $1`, [order.id, winner, winner === "PAID" ? NOW : null]);
+      await server.sql(`update orders set status = $2, paid_at = $3 where id = $1`, [
+        order.id,
+        winner,
+        winner === "PAID" ? NOW : null,
+      ]);
 
       const again = await reload(order);
       const repeats = await settle(Array.from({ length: 5 }, () => inTx((tx) => reserveSubsidy(tx, again))));
@@ -530,16 +696,24 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
   it("settling a month while claims land: no claim ever lands in a settled statement", async () => {
     const programId = await createProgram(server, finance, { budget: "10000", rateBasisPoints: 5000 }, NOW);
     const voucherId = await grantVoucher(server, finance, smeA, programId, "10000", NOW);
-    const pending = await Promise.all(Array.from({ length: 20 }, async () => checkoutOrder(db, { reservation: await reserve(smeA, 1, 1), voucherId, now })));
+    const pending = await Promise.all(
+      Array.from({ length: 20 }, async () =>
+        checkoutOrder(db, { reservation: await reserve(smeA, 1, 1), voucherId, now }),
+      ),
+    );
     const paying = pending.map((o) => payOrder(db, o.id, new Date("2026-11-20T00:00:00Z")));
-    const settling = inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-01T00:00:00Z")));
+    const settling = inTx((tx) =>
+      settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-01T00:00:00Z")),
+    );
     const [settledStatement] = await Promise.all([settling, Promise.all(paying)]);
     const [{ total }] = await server.sql(
       `select coalesce(sum(c.amount), 0)::text as total from claim_lines c join city_statements s on s.id = c.statement_id where s.program_id = $1 and s.month = '2026-11'`,
       [keyOf(programId)],
     );
     expect(BigInt(total)).toBe(settledStatement.total);
-    const [{ n }] = await server.sql(`select count(*)::int as n from claim_lines where program_id = $1`, [keyOf(programId)]);
+    const [{ n }] = await server.sql(`select count(*)::int as n from claim_lines where program_id = $1`, [
+      keyOf(programId),
+    ]);
     expect(n).toBe(20);
     expect(await brokenInvariants(server)).toEqual([]);
   });

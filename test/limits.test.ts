@@ -32,7 +32,9 @@ describe("depth limit", () => {
   it(`accepts ${MAX_DEPTH} levels and refuses ${MAX_DEPTH + 1}, also through fragments`, () => {
     expect(validate(schema, parse(nested(MAX_DEPTH - 1)), [queryShape])).toEqual([]);
     const errors = validate(schema, parse(nested(MAX_DEPTH)), [queryShape]);
-    expect(errors.map((e) => e.message)).toEqual([`The query is nested ${MAX_DEPTH + 1} levels deep; at most ${MAX_DEPTH} are allowed`]);
+    expect(errors.map((e) => e.message)).toEqual([
+      `The query is nested ${MAX_DEPTH + 1} levels deep; at most ${MAX_DEPTH} are allowed`,
+    ]);
     const viaFragments = `{ node { ...A } } fragment A on Node { child { child { ...B } } } fragment B on Node { child { child { child { child { child { child { child { child { id } } } } } } } } }`;
     expect(validate(schema, parse(viaFragments), [queryShape])).toHaveLength(1);
   });
@@ -84,7 +86,10 @@ describe("request limits", () => {
 
 /** A document whose fragments each spread the next one twice: 2^levels copies of the leaf once expanded. */
 function fanOut(levels: number, leaf: string, prefix = "F"): string {
-  const fragments = Array.from({ length: levels }, (_, i) => `fragment ${prefix}${i} on Query { ...${prefix}${i + 1} ...${prefix}${i + 1} }`);
+  const fragments = Array.from(
+    { length: levels },
+    (_, i) => `fragment ${prefix}${i} on Query { ...${prefix}${i + 1} ...${prefix}${i + 1} }`,
+  );
   return `${fragments.join(" ")} fragment ${prefix}${levels} on Query { ${leaf} }`;
 }
 
@@ -113,9 +118,15 @@ describe("the shape of a query", () => {
 
     // A costly query padded with fragments that expand to 2^15 spreads: the estimate of it used to
     // give up (and the query ran); now the pad itself is refused.
-    const costly = Array.from({ length: 20 }, (_, i) => `o${i}: offers(first: 100) { edges { node { id gpuCount freeGpus(from: $from, to: $to) } } }`).join(" ");
+    const costly = Array.from(
+      { length: 20 },
+      (_, i) => `o${i}: offers(first: 100) { edges { node { id gpuCount freeGpus(from: $from, to: $to) } } }`,
+    ).join(" ");
     const window = { from: "2027-03-01T00:00:00Z", to: "2027-03-02T00:00:00Z" };
-    const padded = await post({ query: `query($from: DateTime!, $to: DateTime!) { ...P0 ${costly} } ${fanOut(14, "__typename", "P")}`, variables: window });
+    const padded = await post({
+      query: `query($from: DateTime!, $to: DateTime!) { ...P0 ${costly} } ${fanOut(14, "__typename", "P")}`,
+      variables: window,
+    });
     expect([padded.status, padded.body.errors[0].extensions.code]).toEqual([400, "QUERY_TOO_COMPLEX"]);
     expect(padded.body.data).toBeUndefined();
     // Without the pad, the same query is refused for its cost.
@@ -129,7 +140,11 @@ describe("per-client limits", () => {
   let limited: TestServer;
   let smes: Actor[];
   beforeAll(async () => {
-    limited = await startServer({ QUERY_POINTS_PER_MINUTE: "1000", RATE_LIMIT_PER_MINUTE: "5", AUTH_FAILURES_PER_MINUTE: "3" });
+    limited = await startServer({
+      QUERY_POINTS_PER_MINUTE: "1000",
+      RATE_LIMIT_PER_MINUTE: "5",
+      AUTH_FAILURES_PER_MINUTE: "3",
+    });
     smes = [await organization(limited, "SME", "Budget SME"), await organization(limited, "SME", "Busy SME")];
   });
   afterAll(() => limited?.close());
@@ -216,12 +231,20 @@ describe("the GraphQL endpoint over HTTP", () => {
   };
 
   it("answers plain JSON, with or without a charset, and the rest (gzip, GET) alike", async () => {
-    const plain = await send({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(query) });
+    const plain = await send({
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(query),
+    });
     expect(plain.status).toBe(200);
     expect(plain.type).toMatch(/^application\/(graphql-response\+)?json/);
     expect(plain.body.data.gpuModels.length).toBeGreaterThan(0);
 
-    const charset = await send({ method: "POST", headers: { "content-type": "Application/JSON; charset=UTF-8" }, body: JSON.stringify(query) });
+    const charset = await send({
+      method: "POST",
+      headers: { "content-type": "Application/JSON; charset=UTF-8" },
+      body: JSON.stringify(query),
+    });
     expect(charset).toEqual(plain);
     const gzipped = await send({
       method: "POST",
@@ -229,7 +252,10 @@ describe("the GraphQL endpoint over HTTP", () => {
       body: gzipSync(JSON.stringify(query)),
     });
     expect(gzipped).toEqual(plain);
-    const viaGet = await send({ method: "GET", headers: { "apollo-require-preflight": "true" } }, `/graphql?query=${encodeURIComponent(query.query)}`);
+    const viaGet = await send(
+      { method: "GET", headers: { "apollo-require-preflight": "true" } },
+      `/graphql?query=${encodeURIComponent(query.query)}`,
+    );
     expect(viaGet.body).toEqual(plain.body);
   });
 
@@ -239,16 +265,31 @@ describe("the GraphQL endpoint over HTTP", () => {
       const pack = (text: string) => (encoding === "gzip" ? gzipSync(text) : text);
       const broken = await send({ method: "POST", headers, body: pack("{") });
       expect([broken.status, broken.body.errors[0].extensions.code], encoding).toEqual([400, "BAD_REQUEST"]);
-      const huge = await send({ method: "POST", headers, body: pack(JSON.stringify({ ...query, variables: { pad: "x".repeat(300_000) } })) });
+      const huge = await send({
+        method: "POST",
+        headers,
+        body: pack(JSON.stringify({ ...query, variables: { pad: "x".repeat(300_000) } })),
+      });
       expect([huge.status, huge.body.errors[0].extensions.code], encoding).toEqual([413, "BAD_USER_INPUT"]);
-      const batch = await send({ method: "POST", headers, body: pack(JSON.stringify(Array.from({ length: 11 }, () => query))) });
+      const batch = await send({
+        method: "POST",
+        headers,
+        body: pack(JSON.stringify(Array.from({ length: 11 }, () => query))),
+      });
       expect([batch.status, batch.body.errors[0].extensions.code], encoding).toEqual([400, "BAD_USER_INPUT"]);
     }
     // Sent in chunks, with no length announced: refused once it passes the limit.
     const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
     let sent = 0;
-    const endless = new ReadableStream({ pull: (controller) => (sent++ < 8 ? controller.enqueue(chunk) : controller.close()) });
-    const streamed = await send({ method: "POST", headers: { "content-type": "application/json" }, body: endless, duplex: "half" } as RequestInit);
+    const endless = new ReadableStream({
+      pull: (controller) => (sent++ < 8 ? controller.enqueue(chunk) : controller.close()),
+    });
+    const streamed = await send({
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: endless,
+      duplex: "half",
+    } as RequestInit);
     expect([streamed.status, streamed.body.errors[0].extensions.code]).toEqual([413, "BAD_USER_INPUT"]);
   });
 });

@@ -54,9 +54,15 @@ function offer(overrides: Partial<OfferTerms> = {}): OfferTerms {
   };
 }
 
-const booking = (from: number, to: number, gpuCount: number): Booking => ({ startsAt: at(from), endsAt: at(to), gpuCount });
+const booking = (from: number, to: number, gpuCount: number): Booking => ({
+  startsAt: at(from),
+  endsAt: at(to),
+  gpuCount,
+});
 const utilization = (entries: [number, number, number][]) =>
-  new Map<number, Utilization>(entries.map(([dc, reserved, offered]) => [dc, { reservedGpuHours: reserved, offeredGpuHours: offered }]));
+  new Map<number, Utilization>(
+    entries.map(([dc, reserved, offered]) => [dc, { reservedGpuHours: reserved, offeredGpuHours: offered }]),
+  );
 
 describe("candidate filter", () => {
   it("keeps an ACTIVE offer of the model, within price, minHours, hubs and window", () => {
@@ -159,7 +165,8 @@ describe("earliest feasible start", () => {
 describe("free spans", () => {
   const eight = offer({ gpuCount: 8 });
   const span = (level: number, from: number, to: number) => ({ level, from: at(from), to: at(to) });
-  const byStart = (a: { from: Date; level: number }, b: { from: Date; level: number }) => a.from.getTime() - b.from.getTime() || a.level - b.level;
+  const byStart = (a: { from: Date; level: number }, b: { from: Date; level: number }) =>
+    a.from.getTime() - b.from.getTime() || a.level - b.level;
 
   it("are the stretches around each hour with no fewer free GPUs, with that hour's count", () => {
     // 3 GPUs in [0,4), 3 in [2,6): 5 free, then 2, then 5, then 8 from hour 6.
@@ -188,7 +195,17 @@ describe("free spans", () => {
       const free = offer({ gpuCount: 8 });
       // Keep the bookings within capacity, as live reservations always are.
       const fitting: Booking[] = [];
-      for (const b of bookings) if (earliestFeasibleStart(free, fitting, { from: b.startsAt, to: b.endsAt }, b.gpuCount, (b.endsAt.getTime() - b.startsAt.getTime()) / 3_600_000)) fitting.push(b);
+      for (const b of bookings)
+        if (
+          earliestFeasibleStart(
+            free,
+            fitting,
+            { from: b.startsAt, to: b.endsAt },
+            b.gpuCount,
+            (b.endsAt.getTime() - b.startsAt.getTime()) / 3_600_000,
+          )
+        )
+          fitting.push(b);
       const spans = freeSpans(free, fitting, NOW);
       for (let probe = 0; probe < 20; probe++) {
         const start = next(24);
@@ -197,7 +214,12 @@ describe("free spans", () => {
         const gpuCount = 1 + next(8);
         if (end - start < hours) continue;
         const exact = earliestFeasibleStart(free, fitting, { from: at(start), to: at(end) }, gpuCount, hours) != null;
-        const bySpans = spans.some((s) => s.level >= gpuCount && Math.min(s.to.getTime(), at(end).getTime()) - Math.max(s.from.getTime(), at(start).getTime()) >= hours * 3_600_000);
+        const bySpans = spans.some(
+          (s) =>
+            s.level >= gpuCount &&
+            Math.min(s.to.getTime(), at(end).getTime()) - Math.max(s.from.getTime(), at(start).getTime()) >=
+              hours * 3_600_000,
+        );
         expect(bySpans, JSON.stringify({ fitting, start, end, hours, gpuCount })).toBe(exact);
       }
     }
@@ -229,14 +251,20 @@ describe("ranking", () => {
   it("1. the lowest price wins over everything else", () => {
     const cheap = cand({ pricePerGpuHour: 1000n, dataCenterId: 1, createdAt: at(-1) }, 10);
     const dear = cand({ pricePerGpuHour: 1001n, dataCenterId: 2, createdAt: at(-100) }, 0);
-    const use = utilization([[1, 90, 100], [2, 0, 100]]);
+    const use = utilization([
+      [1, 90, 100],
+      [2, 0, 100],
+    ]);
     expect(pickWinner([dear, cheap], use)).toBe(cheap);
   });
 
   it("2. at equal price the least utilized data center wins, before the start", () => {
     const busy = cand({ dataCenterId: 1 }, 0);
     const idle = cand({ dataCenterId: 2 }, 10);
-    const use = utilization([[1, 30, 100], [2, 29, 100]]);
+    const use = utilization([
+      [1, 30, 100],
+      [2, 29, 100],
+    ]);
     expect(pickWinner([busy, idle], use)).toBe(idle);
   });
 
@@ -244,7 +272,15 @@ describe("ranking", () => {
     // 1/3 vs 2/6: equal, so the start decides.
     const third = cand({ dataCenterId: 1 }, 5);
     const twoSixths = cand({ dataCenterId: 2 }, 4);
-    expect(pickWinner([third, twoSixths], utilization([[1, 1, 3], [2, 2, 6]]))).toBe(twoSixths);
+    expect(
+      pickWinner(
+        [third, twoSixths],
+        utilization([
+          [1, 1, 3],
+          [2, 2, 6],
+        ]),
+      ),
+    ).toBe(twoSixths);
     const unknown = cand({ dataCenterId: 3 }, 9);
     expect(pickWinner([third, unknown], utilization([[1, 1, 3]]))).toBe(unknown);
   });
@@ -252,7 +288,15 @@ describe("ranking", () => {
   it("3. at equal price and utilization the earliest feasible start wins", () => {
     const late = cand({ dataCenterId: 1, createdAt: at(-100) }, 5);
     const early = cand({ dataCenterId: 2, createdAt: at(-1) }, 4);
-    expect(pickWinner([late, early], utilization([[1, 1, 10], [2, 1, 10]]))).toBe(early);
+    expect(
+      pickWinner(
+        [late, early],
+        utilization([
+          [1, 1, 10],
+          [2, 1, 10],
+        ]),
+      ),
+    ).toBe(early);
   });
 
   it("4. then the offer published first, then the smaller id", () => {
@@ -317,6 +361,8 @@ describe("live bookings as PostgreSQL packs them", () => {
       { offerId: 12, startsAt: new Date(1796000400_000), endsAt: new Date(1796004000_000), gpuCount: 2 },
       { offerId: 12, startsAt: new Date(1796004000_000), endsAt: new Date(1796011200_000), gpuCount: 8 },
     ]);
-    expect(byOffer.get(13)).toEqual([{ offerId: 13, startsAt: new Date(1796000400_000), endsAt: new Date(1796004000_000), gpuCount: 1 }]);
+    expect(byOffer.get(13)).toEqual([
+      { offerId: 13, startsAt: new Date(1796000400_000), endsAt: new Date(1796004000_000), gpuCount: 1 },
+    ]);
   });
 });

@@ -27,7 +27,16 @@ afterAll(() => server.close());
 async function bid(day: number, lastHour = 2) {
   const { placeBid } = await server.ok(
     `mutation($input: PlaceBidInput!) { placeBid(input: $input) { status reservation { startsAt offer { id } } } }`,
-    { input: { gpuModel: "H800", gpuCount: 1, hours: 2, earliestStart: hour(day), latestEnd: hour(day, lastHour), maxPricePerGpuHour: "50.00" } },
+    {
+      input: {
+        gpuModel: "H800",
+        gpuCount: 1,
+        hours: 2,
+        earliestStart: hour(day),
+        latestEnd: hour(day, lastHour),
+        maxPricePerGpuHour: "50.00",
+      },
+    },
     { token: sme.token, now: NOW },
   );
   return placeBid;
@@ -39,7 +48,14 @@ describe("matching with more candidates than one batch", () => {
     const ids: string[] = [];
     for (let i = 0; i < OFFERS; i++) {
       const price = (20 + (OFFERS - 1 - i) / 100).toFixed(2);
-      ids.push(await publishOffer(server, operator, { dataCenterId: dc, gpuCount: 1, pricePerGpuHour: price, availableFrom: hour(5), availableUntil: hour(5, 2) }, NOW));
+      ids.push(
+        await publishOffer(
+          server,
+          operator,
+          { dataCenterId: dc, gpuCount: 1, pricePerGpuHour: price, availableFrom: hour(5), availableUntil: hour(5, 2) },
+          NOW,
+        ),
+      );
     }
     const taken: string[] = [];
     for (let i = 0; i < OFFERS; i++) {
@@ -58,7 +74,14 @@ describe("matching with more candidates than one batch", () => {
     const ids: string[] = [];
     for (let i = 0; i < OFFERS; i++) {
       const from = i < OFFERS - 4 ? hour(6, 1) : hour(6);
-      ids.push(await publishOffer(server, operator, { dataCenterId: dc, gpuCount: 1, pricePerGpuHour: "30.00", availableFrom: from, availableUntil: hour(6, 3) }, NOW));
+      ids.push(
+        await publishOffer(
+          server,
+          operator,
+          { dataCenterId: dc, gpuCount: 1, pricePerGpuHour: "30.00", availableFrom: from, availableUntil: hour(6, 3) },
+          NOW,
+        ),
+      );
     }
     const taken: string[] = [];
     for (let i = 0; i < OFFERS; i++) taken.push((await bid(6, 3)).reservation.offer.id);
@@ -79,12 +102,23 @@ describe("no open bid is starved by the ones ranked above it", () => {
     (
       await server.ok(
         PLACE,
-        { input: { gpuModel: "L40S", gpuCount: 4, hours: 24, earliestStart: may(day), latestEnd: may(day + 1), maxPricePerGpuHour } },
+        {
+          input: {
+            gpuModel: "L40S",
+            gpuCount: 4,
+            hours: 24,
+            earliestStart: may(day),
+            latestEnd: may(day + 1),
+            maxPricePerGpuHour,
+          },
+        },
         { token: who.token, now },
       )
     ).placeBid;
-  const bidOf = async (who: Actor, id: string, now = NOW) => (await server.ok(BID, { id }, { token: who.token, now })).bid;
-  const maintain = (now: string) => server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now });
+  const bidOf = async (who: Actor, id: string, now = NOW) =>
+    (await server.ok(BID, { id }, { token: who.token, now })).bid;
+  const maintain = (now: string) =>
+    server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN, now });
 
   beforeAll(async () => {
     dealer = await organization(server, "SME", "Many Bids Ltd");
@@ -101,21 +135,35 @@ describe("no open bid is starved by the ones ranked above it", () => {
   });
 
   it("capacity freed by a cancel goes to the best fitting bid, past thousands that cannot fit", async () => {
-    await publishOffer(server, operator, { dataCenterId: dc, gpuModel: "L40S", gpuCount: 4, availableFrom: may(2), availableUntil: may(3) }, NOW);
+    await publishOffer(
+      server,
+      operator,
+      { dataCenterId: dc, gpuModel: "L40S", gpuCount: 4, availableFrom: may(2), availableUntil: may(3) },
+      NOW,
+    );
     const holder = await place(sme, 2, "50.00");
     expect(holder.status).toBe("MATCHED");
     const better = await place(sme, 2, "30.00");
     const worse = await place(sme, 2, "25.00");
     expect([better.status, worse.status]).toEqual(["OPEN", "OPEN"]);
 
-    await server.ok(`mutation($id: ID!) { cancelBid(id: $id) { status } }`, { id: holder.id }, { token: sme.token, now: NOW });
+    await server.ok(
+      `mutation($id: ID!) { cancelBid(id: $id) { status } }`,
+      { id: holder.id },
+      { token: sme.token, now: NOW },
+    );
     expect(await bidOf(sme, better.id)).toMatchObject({ status: "MATCHED", reservation: { status: "HELD" } });
     expect((await bidOf(sme, worse.id)).status).toBe("OPEN");
     await assertCapacityInvariants(server.sql, new Date(NOW));
   });
 
   it("capacity freed by a lapsed hold goes to the best fitting bid at maintenance, past thousands that cannot fit", async () => {
-    const offer = await publishOffer(server, operator, { dataCenterId: dc, gpuModel: "L40S", gpuCount: 4, availableFrom: may(4), availableUntil: may(5) }, NOW);
+    const offer = await publishOffer(
+      server,
+      operator,
+      { dataCenterId: dc, gpuModel: "L40S", gpuCount: 4, availableFrom: may(4), availableUntil: may(5) },
+      NOW,
+    );
     const holder = await place(sme, 4, "50.00");
     expect(holder.status).toBe("MATCHED");
     const worse = await place(sme, 4, "25.00");
@@ -125,13 +173,21 @@ describe("no open bid is starved by the ones ranked above it", () => {
     const lapsed = new Date(Date.parse(NOW) + 15 * 60_000).toISOString();
     await maintain(lapsed);
     expect(await bidOf(sme, holder.id, lapsed)).toMatchObject({ status: "EXPIRED" });
-    expect(await bidOf(sme, better.id, lapsed)).toMatchObject({ status: "MATCHED", reservation: { status: "HELD", offer: { id: offer } } });
+    expect(await bidOf(sme, better.id, lapsed)).toMatchObject({
+      status: "MATCHED",
+      reservation: { status: "HELD", offer: { id: offer } },
+    });
     expect((await bidOf(sme, worse.id, lapsed)).status).toBe("OPEN");
     await assertCapacityInvariants(server.sql, new Date(lapsed));
   });
 
   it("an open bid that missed free capacity is served by maintenance, past thousands that cannot fit", async () => {
-    const offer = await publishOffer(server, operator, { dataCenterId: dc, gpuModel: "L40S", gpuCount: 4, availableFrom: may(6), availableUntil: may(7) }, NOW);
+    const offer = await publishOffer(
+      server,
+      operator,
+      { dataCenterId: dc, gpuModel: "L40S", gpuCount: 4, availableFrom: may(6), availableUntil: may(7) },
+      NOW,
+    );
     // What a bid placed while a cancel was committing looks like: OPEN next to capacity that fits it
     // (its row is written directly; nothing else could make such a bid).
     const [missed] = await server.sql(
@@ -141,7 +197,10 @@ describe("no open bid is starved by the ones ranked above it", () => {
       [keyOf(sme.id), may(6), may(7), NOW],
     );
     await maintain(NOW);
-    expect(await bidOf(sme, missed.id)).toMatchObject({ status: "MATCHED", reservation: { status: "HELD", offer: { id: offer } } });
+    expect(await bidOf(sme, missed.id)).toMatchObject({
+      status: "MATCHED",
+      reservation: { status: "HELD", offer: { id: offer } },
+    });
     await assertCapacityInvariants(server.sql, new Date(NOW));
   });
 });

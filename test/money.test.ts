@@ -23,7 +23,8 @@ describe("money", () => {
   });
 
   it("reads yuan back to the same fen", () => {
-    for (const yuan of ["0.00", "0.05", "1.00", "1234.50", "9999999999999.99"]) expect(formatYuan(parseYuan("amount", yuan))).toBe(yuan);
+    for (const yuan of ["0.00", "0.05", "1.00", "1234.50", "9999999999999.99"])
+      expect(formatYuan(parseYuan("amount", yuan))).toBe(yuan);
     expect(parseYuan("amount", "12.5")).toBe(1250n);
   });
 });

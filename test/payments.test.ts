@@ -42,8 +42,12 @@ describe("pure mappings", () => {
     expect(paymentStatusOf({ status: "requires_capture" })).toBe("processing");
     expect(paymentStatusOf({ status: "requires_action" })).toBe("requires_action");
     expect(paymentStatusOf({ status: "requires_confirmation" })).toBe("requires_payment_method");
-    expect(paymentStatusOf({ status: "requires_payment_method", last_payment_error: null })).toBe("requires_payment_method");
-    expect(paymentStatusOf({ status: "requires_payment_method", last_payment_error: { code: "card_declined" } })).toBe("failed");
+    expect(paymentStatusOf({ status: "requires_payment_method", last_payment_error: null })).toBe(
+      "requires_payment_method",
+    );
+    expect(paymentStatusOf({ status: "requires_payment_method", last_payment_error: { code: "card_declined" } })).toBe(
+      "failed",
+    );
     expect(paymentStatusOf({ status: "something_new" })).toBe("processing");
     expect(refundStatusOf("succeeded")).toBe("succeeded");
     expect(refundStatusOf("requires_action")).toBe("pending");
@@ -54,7 +58,11 @@ describe("pure mappings", () => {
   it("parses STRIPE_API_BASE into SDK host options", () => {
     expect(stripeHostOptions(undefined)).toEqual({});
     expect(stripeHostOptions("http://127.0.0.1:12111")).toEqual({ host: "127.0.0.1", port: 12111, protocol: "http" });
-    expect(stripeHostOptions("https://stripe.example.com")).toEqual({ host: "stripe.example.com", port: 443, protocol: "https" });
+    expect(stripeHostOptions("https://stripe.example.com")).toEqual({
+      host: "stripe.example.com",
+      port: 443,
+      protocol: "https",
+    });
     expect(() => stripeHostOptions("ftp://x")).toThrow(/STRIPE_API_BASE/);
     expect(() => stripeHostOptions("not a url")).toThrow(/STRIPE_API_BASE/);
   });
@@ -78,7 +86,9 @@ describe("pure mappings", () => {
   });
 
   it("the test server parses Stripe's form encoding and signs webhooks as the SDK does", () => {
-    expect(parseStripeForm("amount=100&metadata[orderId]=7&expand[0]=latest_charge&expand[1]=customer&a[b][c]=d&list[]=x")).toEqual({
+    expect(
+      parseStripeForm("amount=100&metadata[orderId]=7&expand[0]=latest_charge&expand[1]=customer&a[b][c]=d&list[]=x"),
+    ).toEqual({
       amount: "100",
       metadata: { orderId: "7" },
       expand: ["latest_charge", "customer"],
@@ -87,20 +97,32 @@ describe("pure mappings", () => {
     });
     const payload = JSON.stringify({ id: "evt_x", object: "event" });
     const header = signWebhookPayload(payload, "whsec_cross", 1_700_000_000);
-    expect(header).toBe(Stripe.webhooks.generateTestHeaderString({ payload, secret: "whsec_cross", timestamp: 1_700_000_000 }));
+    expect(header).toBe(
+      Stripe.webhooks.generateTestHeaderString({ payload, secret: "whsec_cross", timestamp: 1_700_000_000 }),
+    );
   });
 });
 
 describe("StripeProvider over the real SDK", () => {
   it("creates a PaymentIntent in fen, CNY, with the order in metadata and the caller's idempotency key", async () => {
     const orderId = nextOrder();
-    const created = await stripe.createPayment({ orderId, amount: 12_345n, idempotencyKey: `order-${orderId}-create`, metadata: { sme: "42" } });
+    const created = await stripe.createPayment({
+      orderId,
+      amount: 12_345n,
+      idempotencyKey: `order-${orderId}-create`,
+      metadata: { sme: "42" },
+    });
     expect(created.ref).toMatch(/^pi_/);
     expect(created.clientSecret).toMatch(new RegExp(`^${created.ref}_secret_`));
     expect(created.status).toBe("requires_payment_method");
 
     const stored = fake.intent(created.ref);
-    expect(stored).toMatchObject({ amount: 12_345, currency: "cny", metadata: { orderId: String(orderId), sme: "42" }, automatic_payment_methods: { enabled: true } });
+    expect(stored).toMatchObject({
+      amount: 12_345,
+      currency: "cny",
+      metadata: { orderId: String(orderId), sme: "42" },
+      automatic_payment_methods: { enabled: true },
+    });
     const request = fake.log.filter((entry) => entry.route === "POST /v1/payment_intents").at(-1)!;
     expect(request.idempotencyKey).toBe(`order-${orderId}-create`);
   });
@@ -119,7 +141,9 @@ describe("StripeProvider over the real SDK", () => {
   it("refuses the same key with other parameters (not retryable)", async () => {
     const orderId = nextOrder();
     await stripe.createPayment({ orderId, amount: 5_000n, idempotencyKey: `order-${orderId}-create` });
-    const error = await rejection(stripe.createPayment({ orderId, amount: 6_000n, idempotencyKey: `order-${orderId}-create` }));
+    const error = await rejection(
+      stripe.createPayment({ orderId, amount: 6_000n, idempotencyKey: `order-${orderId}-create` }),
+    );
     expect(error).toBeInstanceOf(PaymentProviderError);
     expect(error).not.toBeInstanceOf(ProviderUnavailableError);
     expect(error.code).toBe("idempotency_error");
@@ -138,7 +162,12 @@ describe("StripeProvider over the real SDK", () => {
       metadata: { orderId: String(orderId) },
     });
     await fake.succeed(ref);
-    expect(await stripe.retrievePayment(ref)).toMatchObject({ ref, status: "succeeded", amount: 8_800n, amountRefunded: 0n });
+    expect(await stripe.retrievePayment(ref)).toMatchObject({
+      ref,
+      status: "succeeded",
+      amount: 8_800n,
+      amountRefunded: 0n,
+    });
   });
 
   it("reports a decline as status failed, never as an exception", async () => {
@@ -149,7 +178,11 @@ describe("StripeProvider over the real SDK", () => {
     expect((await stripe.retrievePayment(created.ref)).status).toBe("failed");
 
     const other = nextOrder();
-    const { ref } = await stripe.createPayment({ orderId: other, amount: 100n, idempotencyKey: `order-${other}-create` });
+    const { ref } = await stripe.createPayment({
+      orderId: other,
+      amount: 100n,
+      idempotencyKey: `order-${other}-create`,
+    });
     await fake.fail(ref);
     expect((await stripe.retrievePayment(ref)).status).toBe("failed");
   });
@@ -158,8 +191,12 @@ describe("StripeProvider over the real SDK", () => {
     fake.nextOutcome("processing", "succeed");
     const a = nextOrder();
     const b = nextOrder();
-    expect((await stripe.createPayment({ orderId: a, amount: 100n, idempotencyKey: `order-${a}-create` })).status).toBe("processing");
-    expect((await stripe.createPayment({ orderId: b, amount: 100n, idempotencyKey: `order-${b}-create` })).status).toBe("succeeded");
+    expect((await stripe.createPayment({ orderId: a, amount: 100n, idempotencyKey: `order-${a}-create` })).status).toBe(
+      "processing",
+    );
+    expect((await stripe.createPayment({ orderId: b, amount: 100n, idempotencyKey: `order-${b}-create` })).status).toBe(
+      "succeeded",
+    );
   });
 
   it("an unknown ref is PaymentNotFoundError", async () => {
@@ -177,9 +214,16 @@ describe("StripeProvider over the real SDK", () => {
     expect(await stripe.cancelPayment(ref, `order-${orderId}-cancel-2`)).toEqual({ ref, status: "canceled" });
 
     const paidOrder = nextOrder();
-    const paid = await stripe.createPayment({ orderId: paidOrder, amount: 2_000n, idempotencyKey: `order-${paidOrder}-create` });
+    const paid = await stripe.createPayment({
+      orderId: paidOrder,
+      amount: 2_000n,
+      idempotencyKey: `order-${paidOrder}-create`,
+    });
     await fake.succeed(paid.ref);
-    expect(await stripe.cancelPayment(paid.ref, `order-${paidOrder}-cancel`)).toEqual({ ref: paid.ref, status: "succeeded" });
+    expect(await stripe.cancelPayment(paid.ref, `order-${paidOrder}-cancel`)).toEqual({
+      ref: paid.ref,
+      status: "succeeded",
+    });
     expect(fake.intent(paid.ref).status).toBe("succeeded");
   });
 
@@ -228,7 +272,9 @@ describe("StripeProvider over the real SDK", () => {
     const createdBefore = fake.created;
     const postsBefore = fake.count("POST /v1/payment_intents");
     fake.failNext(3);
-    const error = await rejection(stripe.createPayment({ orderId, amount: 700n, idempotencyKey: `order-${orderId}-create` }));
+    const error = await rejection(
+      stripe.createPayment({ orderId, amount: 700n, idempotencyKey: `order-${orderId}-create` }),
+    );
     expect(error).toBeInstanceOf(ProviderUnavailableError);
     expect(error.retryable).toBe(true);
     expect(fake.count("POST /v1/payment_intents") - postsBefore).toBe(3); // 1 + maxNetworkRetries
@@ -252,7 +298,12 @@ describe("StripeProvider over the real SDK", () => {
     const closed = await FakeStripe.start();
     const url = closed.url;
     await closed.close();
-    const offline = new StripeProvider({ secretKey: "sk_test_payments", apiBase: url, timeoutMs: 500, maxNetworkRetries: 0 });
+    const offline = new StripeProvider({
+      secretKey: "sk_test_payments",
+      apiBase: url,
+      timeoutMs: 500,
+      maxNetworkRetries: 0,
+    });
     expect(await rejection(offline.retrievePayment("pi_x"))).toBeInstanceOf(ProviderUnavailableError);
   });
 
@@ -265,7 +316,9 @@ describe("StripeProvider over the real SDK", () => {
 
   it("refuses a non-positive amount before calling Stripe", async () => {
     const posts = fake.count("POST /v1/payment_intents");
-    await expect(stripe.createPayment({ orderId: nextOrder(), amount: 0n, idempotencyKey: "k-zero" })).rejects.toThrow(RangeError);
+    await expect(stripe.createPayment({ orderId: nextOrder(), amount: 0n, idempotencyKey: "k-zero" })).rejects.toThrow(
+      RangeError,
+    );
     expect(fake.count("POST /v1/payment_intents")).toBe(posts);
   });
 });
@@ -276,10 +329,24 @@ describe("SimulatedProvider", () => {
     const other = new SimulatedProvider(); // as another server process
     const created = await one.createPayment({ orderId: 77, amount: 4_200n, idempotencyKey: "order-77-create" });
     expect(created).toEqual({ ref: "sim_77", clientSecret: null, status: "succeeded" });
-    expect(await other.createPayment({ orderId: 77, amount: 4_200n, idempotencyKey: "order-77-create" })).toEqual(created);
+    expect(await other.createPayment({ orderId: 77, amount: 4_200n, idempotencyKey: "order-77-create" })).toEqual(
+      created,
+    );
 
-    expect(await one.retrievePayment("sim_77")).toEqual({ ref: "sim_77", status: "succeeded", amount: 4_200n, currency: "cny", amountRefunded: 0n, metadata: { orderId: "77" } });
-    expect(await other.retrievePayment("sim_78")).toMatchObject({ status: "succeeded", amount: null, currency: null, metadata: { orderId: "78" } });
+    expect(await one.retrievePayment("sim_77")).toEqual({
+      ref: "sim_77",
+      status: "succeeded",
+      amount: 4_200n,
+      currency: "cny",
+      amountRefunded: 0n,
+      metadata: { orderId: "77" },
+    });
+    expect(await other.retrievePayment("sim_78")).toMatchObject({
+      status: "succeeded",
+      amount: null,
+      currency: null,
+      metadata: { orderId: "78" },
+    });
   });
 
   it("refunds succeed with a ref derived from the key; cancelling a paid payment reports succeeded", async () => {
@@ -299,12 +366,23 @@ describe("SimulatedProvider", () => {
     expect(createPaymentProvider({ stripeSecretKey: undefined, stripeApiBase: undefined }).name).toBe("simulated");
     expect(createPaymentProvider({ stripeSecretKey: "sk_test_abc", stripeApiBase: fake.url }).name).toBe("stripe");
 
-    const simulated = describePayments({ stripeSecretKey: undefined, stripeWebhookSecret: undefined, stripeApiBase: undefined });
+    const simulated = describePayments({
+      stripeSecretKey: undefined,
+      stripeWebhookSecret: undefined,
+      stripeApiBase: undefined,
+    });
     expect(simulated.message).toMatch(/simulated/);
-    const configured = describePayments({ stripeSecretKey: "sk_test_secret123", stripeWebhookSecret: "whsec_secret456", stripeApiBase: "http://user:pw@127.0.0.1:1" });
+    const configured = describePayments({
+      stripeSecretKey: "sk_test_secret123",
+      stripeWebhookSecret: "whsec_secret456",
+      stripeApiBase: "http://user:pw@127.0.0.1:1",
+    });
     const text = JSON.stringify(configured);
     expect(configured.detail.provider).toBe("stripe");
     for (const secret of ["sk_test_secret123", "whsec_secret456", "pw"]) expect(text).not.toContain(secret);
-    expect(describePayments({ stripeSecretKey: "sk_test_x", stripeWebhookSecret: undefined, stripeApiBase: undefined }).level).toBe("warn");
+    expect(
+      describePayments({ stripeSecretKey: "sk_test_x", stripeWebhookSecret: undefined, stripeApiBase: undefined })
+        .level,
+    ).toBe("warn");
   });
 });

@@ -6,7 +6,16 @@ import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { formatYuan } from "../src/money.js";
 import { spendSources } from "../src/reports/reports.service.js";
-import { brokenInvariants, checkoutOrder, createProgram, failOrder, grantVoucher, insertReservation, payOrder, refundOrder } from "./support/orders.js";
+import {
+  brokenInvariants,
+  checkoutOrder,
+  createProgram,
+  failOrder,
+  grantVoucher,
+  insertReservation,
+  payOrder,
+  refundOrder,
+} from "./support/orders.js";
 import { globalId, keyOf } from "./support/ids.js";
 
 const NOW = "2026-11-01T10:00:00Z";
@@ -46,15 +55,45 @@ beforeAll(async () => {
   };
   const window = { availableFrom: "2026-12-01T00:00:00Z", availableUntil: "2027-03-01T00:00:00Z", gpuCount: 100 };
   const offers = {
-    ningxiaH800: await publishOffer(server, operator, { dataCenterId: dcs.ningxia, gpuModel: "H800", pricePerGpuHour: "50.00", ...window }, NOW),
-    gansuAscend: await publishOffer(server, operator, { dataCenterId: dcs.gansu, gpuModel: "Ascend 910B", pricePerGpuHour: "30.00", ...window }, NOW),
-    gansuH800: await publishOffer(server, operator, { dataCenterId: dcs.gansu, gpuModel: "H800", pricePerGpuHour: "40.00", ...window }, NOW),
+    ningxiaH800: await publishOffer(
+      server,
+      operator,
+      { dataCenterId: dcs.ningxia, gpuModel: "H800", pricePerGpuHour: "50.00", ...window },
+      NOW,
+    ),
+    gansuAscend: await publishOffer(
+      server,
+      operator,
+      { dataCenterId: dcs.gansu, gpuModel: "Ascend 910B", pricePerGpuHour: "30.00", ...window },
+      NOW,
+    ),
+    gansuH800: await publishOffer(
+      server,
+      operator,
+      { dataCenterId: dcs.gansu, gpuModel: "H800", pricePerGpuHour: "40.00", ...window },
+      NOW,
+    ),
   };
   const validity = { validFrom: "2026-01-01T00:00:00Z", validUntil: "2027-06-30T00:00:00Z" };
   programs = {
-    p1: await createProgram(server, finance, { name: "Shanghai Compute Voucher", rateBasisPoints: 5000, ...validity }, NOW),
-    p2: await createProgram(server, finance, { name: "Shanghai Domestic Chips", rateBasisPoints: 2000, domesticRateBasisPoints: 4000, ...validity }, NOW),
-    p3: await createProgram(server, otherFinance, { name: "Hangzhou Compute Voucher", rateBasisPoints: 3000, ...validity }, NOW),
+    p1: await createProgram(
+      server,
+      finance,
+      { name: "Shanghai Compute Voucher", rateBasisPoints: 5000, ...validity },
+      NOW,
+    ),
+    p2: await createProgram(
+      server,
+      finance,
+      { name: "Shanghai Domestic Chips", rateBasisPoints: 2000, domesticRateBasisPoints: 4000, ...validity },
+      NOW,
+    ),
+    p3: await createProgram(
+      server,
+      otherFinance,
+      { name: "Hangzhou Compute Voucher", rateBasisPoints: 3000, ...validity },
+      NOW,
+    ),
   };
   const voucher = {
     s1p1: await grantVoucher(server, finance, sme1, programs.p1, "100000", NOW),
@@ -64,7 +103,11 @@ beforeAll(async () => {
     s1p3: await grantVoucher(server, otherFinance, sme1, programs.p3, "100000", NOW),
   };
   const order = async (sme: Actor, offerId: string, gpuCount: number, hours: number, voucherId: string | null) =>
-    checkoutOrder(db, { reservation: await insertReservation(db, { offerId, smeId: sme.id, gpuCount, hours }), voucherId, now: new Date(NOW) });
+    checkoutOrder(db, {
+      reservation: await insertReservation(db, { offerId, smeId: sme.id, gpuCount, hours }),
+      voucherId,
+      now: new Date(NOW),
+    });
   const paid = async (o: OrderRow, at: string) => payOrder(db, o.id, new Date(at));
 
   counted.push(await paid(await order(sme1, offers.ningxiaH800, 2, 10, voucher.s1p1), "2026-11-05T08:00:00Z"));
@@ -91,21 +134,42 @@ async function expected(orders: OrderRow[], groupBy: Dimension[]) {
     const rows = await server.sql(`select id::int as id, name from ${table} where id = any($1::bigint[])`, [ids]);
     return new Map(rows.map((r: { id: number; name: string }) => [r.id, r.name]));
   };
-  const programNames = await names("subsidy_programs", orders.map((o) => o.programId!));
-  const dcNames = await names("data_centers", orders.map((o) => o.dataCenterId));
-  const modelNames = await names("gpu_models", orders.map((o) => o.gpuModelId));
-  const smeNames = await names("organizations", orders.map((o) => o.smeId));
+  const programNames = await names(
+    "subsidy_programs",
+    orders.map((o) => o.programId!),
+  );
+  const dcNames = await names(
+    "data_centers",
+    orders.map((o) => o.dataCenterId),
+  );
+  const modelNames = await names(
+    "gpu_models",
+    orders.map((o) => o.gpuModelId),
+  );
+  const smeNames = await names(
+    "organizations",
+    orders.map((o) => o.smeId),
+  );
   const keyOf = (o: OrderRow, d: Dimension) => {
     switch (d) {
-      case "MONTH": return { dimension: d, value: o.paidAt!.toISOString().slice(0, 7), label: o.paidAt!.toISOString().slice(0, 7) };
-      case "PROGRAM": return { dimension: d, value: globalId("SubsidyProgram", o.programId!), label: programNames.get(o.programId!) };
-      case "DATA_CENTER": return { dimension: d, value: globalId("DataCenter", o.dataCenterId), label: dcNames.get(o.dataCenterId) };
-      case "HUB": return { dimension: d, value: o.hub, label: o.hub };
-      case "GPU_MODEL": return { dimension: d, value: globalId("GpuModel", o.gpuModelId), label: modelNames.get(o.gpuModelId) };
-      case "SME": return { dimension: d, value: globalId("Organization", o.smeId), label: smeNames.get(o.smeId) };
+      case "MONTH":
+        return { dimension: d, value: o.paidAt!.toISOString().slice(0, 7), label: o.paidAt!.toISOString().slice(0, 7) };
+      case "PROGRAM":
+        return { dimension: d, value: globalId("SubsidyProgram", o.programId!), label: programNames.get(o.programId!) };
+      case "DATA_CENTER":
+        return { dimension: d, value: globalId("DataCenter", o.dataCenterId), label: dcNames.get(o.dataCenterId) };
+      case "HUB":
+        return { dimension: d, value: o.hub, label: o.hub };
+      case "GPU_MODEL":
+        return { dimension: d, value: globalId("GpuModel", o.gpuModelId), label: modelNames.get(o.gpuModelId) };
+      case "SME":
+        return { dimension: d, value: globalId("Organization", o.smeId), label: smeNames.get(o.smeId) };
     }
   };
-  const groups = new Map<string, { keys: unknown[]; orders: number; gpuHours: number; gross: bigint; subsidy: bigint; smePaid: bigint }>();
+  const groups = new Map<
+    string,
+    { keys: unknown[]; orders: number; gpuHours: number; gross: bigint; subsidy: bigint; smePaid: bigint }
+  >();
   for (const o of orders) {
     const keys = [...new Set(groupBy)].map((d) => keyOf(o, d));
     const id = JSON.stringify(keys);
@@ -117,13 +181,18 @@ async function expected(orders: OrderRow[], groupBy: Dimension[]) {
     group.smePaid += o.smeShare;
     groups.set(id, group);
   }
-  return [...groups.values()].map((g) => ({ ...g, gross: { fen: String(g.gross) }, subsidy: { fen: String(g.subsidy) }, smePaid: { fen: String(g.smePaid) } }));
+  return [...groups.values()].map((g) => ({
+    ...g,
+    gross: { fen: String(g.gross) },
+    subsidy: { fen: String(g.subsidy) },
+    smePaid: { fen: String(g.smePaid) },
+  }));
 }
 
-const sortRows = <T extends { keys: unknown[] }>(rows: T[]) => [...rows].sort((a, b) => JSON.stringify(a.keys).localeCompare(JSON.stringify(b.keys)));
+const sortRows = <T extends { keys: unknown[] }>(rows: T[]) =>
+  [...rows].sort((a, b) => JSON.stringify(a.keys).localeCompare(JSON.stringify(b.keys)));
 
 function expectTotalsAreTheSumOfRows(report: any) {
-
   const sum = (pick: (r: any) => string | number) => report.rows.reduce((a: bigint, r: any) => a + BigInt(pick(r)), 0n);
   expect(BigInt(report.totals.orders)).toBe(sum((r) => r.orders));
   expect(BigInt(report.totals.gpuHours)).toBe(sum((r) => r.gpuHours));
@@ -148,14 +217,18 @@ describe("subsidySpend", () => {
     ["MONTH", "PROGRAM", "DATA_CENTER", "HUB", "GPU_MODEL", "SME"],
   ];
 
-  it.each(groupings.map((g) => [g.join(", ") || "nothing", g] as const))("grouped by %s: the rows match the paid orders, the totals their sum", async (_, groupBy) => {
-    const { subsidySpend: report } = await server.ok(SPEND, { ...WINDOW, groupBy }, { token: finance.token });
-    const want = await expected(counted, groupBy);
-    expect(sortRows(report.rows)).toEqual(sortRows(want));
-    expectTotalsAreTheSumOfRows(report);
-    expect(report.totals.orders).toBe(counted.length);
-    for (const row of report.rows) expect(row.keys.map((k: { dimension: string }) => k.dimension)).toEqual([...new Set(groupBy)]);
-  });
+  it.each(groupings.map((g) => [g.join(", ") || "nothing", g] as const))(
+    "grouped by %s: the rows match the paid orders, the totals their sum",
+    async (_, groupBy) => {
+      const { subsidySpend: report } = await server.ok(SPEND, { ...WINDOW, groupBy }, { token: finance.token });
+      const want = await expected(counted, groupBy);
+      expect(sortRows(report.rows)).toEqual(sortRows(want));
+      expectTotalsAreTheSumOfRows(report);
+      expect(report.totals.orders).toBe(counted.length);
+      for (const row of report.rows)
+        expect(row.keys.map((k: { dimension: string }) => k.dimension)).toEqual([...new Set(groupBy)]);
+    },
+  );
 
   it("reads whole months from the monthly sums and the partial months at either end from the orders", () => {
     const at = (iso: string) => new Date(iso);
@@ -200,7 +273,8 @@ describe("subsidySpend", () => {
       const { subsidySpend: report } = await server.ok(query, { ...WINDOW, groupBy }, { token: finance.token });
       const amounts = [...report.rows, report.totals].flatMap((row: any) => [row.gross, row.subsidy, row.smePaid]);
       expect(amounts.length).toBeGreaterThan(3);
-      for (const money of amounts) expect(money).toEqual({ amount: formatYuan(BigInt(money.fen)), fen: money.fen, currency: "CNY" });
+      for (const money of amounts)
+        expect(money).toEqual({ amount: formatYuan(BigInt(money.fen)), fen: money.fen, currency: "CNY" });
     }
   });
 
@@ -221,7 +295,11 @@ describe("subsidySpend", () => {
 
   it("agrees with the budget ledger to the fen: the subsidy of each program over all time is its spent", async () => {
     const allTime = { from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z" };
-    const { subsidyPrograms } = await server.ok(`{ subsidyPrograms { id budgetStatus { spent { fen } } } }`, {}, { token: ADMIN });
+    const { subsidyPrograms } = await server.ok(
+      `{ subsidyPrograms { id budgetStatus { spent { fen } } } }`,
+      {},
+      { token: ADMIN },
+    );
     const spent = new Map(subsidyPrograms.map((p: any) => [p.id, p.budgetStatus.spent.fen]));
     const { subsidySpend } = await server.ok(SPEND, { ...allTime, groupBy: ["PROGRAM"] }, { token: ADMIN });
     expect(subsidySpend.rows.map((r: any) => [r.keys[0].value, r.subsidy.fen])).toEqual(
@@ -237,14 +315,22 @@ describe("subsidySpend", () => {
       expect(one.subsidySpend.totals.subsidy.fen).toBe(ledger.spent);
     }
     // The refunded order dropped out; the late one counts in its own month.
-    const january = await server.ok(SPEND, { from: "2027-01-01T00:00:00Z", to: "2027-02-01T00:00:00Z", groupBy: ["SME"] }, { token: finance.token });
+    const january = await server.ok(
+      SPEND,
+      { from: "2027-01-01T00:00:00Z", to: "2027-02-01T00:00:00Z", groupBy: ["SME"] },
+      { token: finance.token },
+    );
     expect(january.subsidySpend.totals).toMatchObject({ orders: 1, subsidy: { fen: String(late.subsidy) } });
     expect(refunded.status).toBe("REFUNDED");
     expect(await brokenInvariants(server)).toEqual([]);
   });
 
   it("an empty window is all zeros", async () => {
-    const { subsidySpend } = await server.ok(SPEND, { from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z", groupBy: ["MONTH"] }, { token: finance.token });
+    const { subsidySpend } = await server.ok(
+      SPEND,
+      { from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z", groupBy: ["MONTH"] },
+      { token: finance.token },
+    );
     expect(subsidySpend).toEqual({
       rows: [],
       totals: { keys: [], orders: 0, gpuHours: 0, gross: { fen: "0" }, subsidy: { fen: "0" }, smePaid: { fen: "0" } },
@@ -254,16 +340,34 @@ describe("subsidySpend", () => {
   it("a finance team sees its own city only; the admin sees every city", async () => {
     const mine = await server.ok(SPEND, { ...WINDOW, groupBy: ["PROGRAM"] }, { token: otherFinance.token });
     expect(mine.subsidySpend.rows.map((r: any) => r.keys[0].label)).toEqual(["Hangzhou Compute Voucher"]);
-    await server.fails("NOT_FOUND", SPEND, { ...WINDOW, programId: programs.p1, groupBy: [] }, { token: otherFinance.token });
-    await server.fails("NOT_FOUND", SPEND, { ...WINDOW, programId: "program_99999999", groupBy: [] }, { token: finance.token });
+    await server.fails(
+      "NOT_FOUND",
+      SPEND,
+      { ...WINDOW, programId: programs.p1, groupBy: [] },
+      { token: otherFinance.token },
+    );
+    await server.fails(
+      "NOT_FOUND",
+      SPEND,
+      { ...WINDOW, programId: "program_99999999", groupBy: [] },
+      { token: finance.token },
+    );
     await server.fails("FORBIDDEN", SPEND, { ...WINDOW, city: "Shanghai", groupBy: [] }, { token: otherFinance.token });
     await server.fails("FORBIDDEN", SPEND, { ...WINDOW, groupBy: [] }, { token: sme1.token });
 
     const all = await server.ok(SPEND, { ...WINDOW, groupBy: ["PROGRAM"] }, { token: ADMIN });
-    expect(all.subsidySpend.rows.map((r: any) => r.keys[0].label)).toEqual(["Shanghai Compute Voucher", "Shanghai Domestic Chips", "Hangzhou Compute Voucher"]);
+    expect(all.subsidySpend.rows.map((r: any) => r.keys[0].label)).toEqual([
+      "Shanghai Compute Voucher",
+      "Shanghai Domestic Chips",
+      "Hangzhou Compute Voucher",
+    ]);
     const shanghai = await server.ok(SPEND, { ...WINDOW, city: "Shanghai", groupBy: ["PROGRAM"] }, { token: ADMIN });
     expect(shanghai.subsidySpend.rows).toHaveLength(2);
-    const ownCity = await server.ok(SPEND, { ...WINDOW, city: "Shanghai", programId: programs.p2, groupBy: [] }, { token: finance.token });
+    const ownCity = await server.ok(
+      SPEND,
+      { ...WINDOW, city: "Shanghai", programId: programs.p2, groupBy: [] },
+      { token: finance.token },
+    );
     expect(ownCity.subsidySpend.totals.orders).toBe(counted.filter((o) => o.programId === keyOf(programs.p2)).length);
   });
 
@@ -276,7 +380,12 @@ describe("subsidySpend", () => {
   });
 
   it("validates the window", async () => {
-    const error = await server.fails("BAD_USER_INPUT", SPEND, { from: WINDOW.to, to: WINDOW.from, groupBy: [] }, { token: finance.token });
+    const error = await server.fails(
+      "BAD_USER_INPUT",
+      SPEND,
+      { from: WINDOW.to, to: WINDOW.from, groupBy: [] },
+      { token: finance.token },
+    );
     expect(error.extensions?.field).toBe("to");
     await server.fails("BAD_USER_INPUT", SPEND, { ...WINDOW, groupBy: ["COLOR"] }, { token: finance.token });
   });
@@ -296,7 +405,11 @@ describe("subsidySpend", () => {
 
 describe("city statements", () => {
   it("lists the month's claims per data center; the total agrees with the ledger", async () => {
-    const { cityStatement } = await server.ok(STATEMENT, { programId: programs.p1, month: "2026-11" }, { token: finance.token });
+    const { cityStatement } = await server.ok(
+      STATEMENT,
+      { programId: programs.p1, month: "2026-11" },
+      { token: finance.token },
+    );
     const [o1, o2] = counted;
     expect(cityStatement).toEqual({
       program: { id: programs.p1 },
@@ -310,54 +423,118 @@ describe("city statements", () => {
       ],
     });
     // January: the refund of a December claim and a January claim.
-    const january = (await server.ok(STATEMENT, { programId: programs.p1, month: "2027-01" }, { token: ADMIN })).cityStatement;
+    const january = (await server.ok(STATEMENT, { programId: programs.p1, month: "2027-01" }, { token: ADMIN }))
+      .cityStatement;
     expect(january.lines).toEqual([
       { dataCenter: { id: dcs.ningxia, name: "Zhongwei DC-1" }, orders: 1, subsidy: { fen: String(late.subsidy) } },
-      { dataCenter: { id: dcs.gansu, name: "Qingyang Center" }, orders: -1, subsidy: { fen: String(-refunded.subsidy) } },
+      {
+        dataCenter: { id: dcs.gansu, name: "Qingyang Center" },
+        orders: -1,
+        subsidy: { fen: String(-refunded.subsidy) },
+      },
     ]);
     // Over every month, the statements add up to the program's spent.
     let total = 0n;
     for (const month of ["2026-11", "2026-12", "2027-01"]) {
-      total += BigInt((await server.ok(STATEMENT, { programId: programs.p1, month }, { token: finance.token })).cityStatement.total.fen);
+      total += BigInt(
+        (await server.ok(STATEMENT, { programId: programs.p1, month }, { token: finance.token })).cityStatement.total
+          .fen,
+      );
     }
-    const { subsidyPrograms } = await server.ok(`query($c: String) { subsidyPrograms(city: $c) { id budgetStatus { spent { fen } } } }`, { c: "Shanghai" }, { token: finance.token });
+    const { subsidyPrograms } = await server.ok(
+      `query($c: String) { subsidyPrograms(city: $c) { id budgetStatus { spent { fen } } } }`,
+      { c: "Shanghai" },
+      { token: finance.token },
+    );
     expect(String(total)).toBe(subsidyPrograms.find((p: any) => p.id === programs.p1).budgetStatus.spent.fen);
   });
 
   it("a month without claims reads as an empty open statement", async () => {
-    const { cityStatement } = await server.ok(STATEMENT, { programId: programs.p2, month: "2025-03" }, { token: finance.token });
-    expect(cityStatement).toMatchObject({ month: "2025-03", status: "OPEN", settledAt: null, total: { fen: "0" }, lines: [] });
+    const { cityStatement } = await server.ok(
+      STATEMENT,
+      { programId: programs.p2, month: "2025-03" },
+      { token: finance.token },
+    );
+    expect(cityStatement).toMatchObject({
+      month: "2025-03",
+      status: "OPEN",
+      settledAt: null,
+      total: { fen: "0" },
+      lines: [],
+    });
   });
 
   it("settles a month once; later claims of that month land in the next open statement", async () => {
-    const before = (await server.ok(STATEMENT, { programId: programs.p2, month: "2026-12" }, { token: finance.token })).cityStatement;
-    const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p2, month: "2026-12" }, { token: finance.token, now: "2027-01-05T00:00:00Z" });
-    expect(settleCityStatement).toMatchObject({ month: "2026-12", status: "SETTLED", settledAt: "2027-01-05T00:00:00.000Z", total: { fen: before.total.fen }, lines: before.lines.map((l: any) => ({ ...l, dataCenter: { id: l.dataCenter.id } })) });
-    await server.fails("CONFLICT", SETTLE, { programId: programs.p2, month: "2026-12" }, { token: finance.token, now: "2027-01-06T00:00:00Z" });
+    const before = (await server.ok(STATEMENT, { programId: programs.p2, month: "2026-12" }, { token: finance.token }))
+      .cityStatement;
+    const { settleCityStatement } = await server.ok(
+      SETTLE,
+      { programId: programs.p2, month: "2026-12" },
+      { token: finance.token, now: "2027-01-05T00:00:00Z" },
+    );
+    expect(settleCityStatement).toMatchObject({
+      month: "2026-12",
+      status: "SETTLED",
+      settledAt: "2027-01-05T00:00:00.000Z",
+      total: { fen: before.total.fen },
+      lines: before.lines.map((l: any) => ({ ...l, dataCenter: { id: l.dataCenter.id } })),
+    });
+    await server.fails(
+      "CONFLICT",
+      SETTLE,
+      { programId: programs.p2, month: "2026-12" },
+      { token: finance.token, now: "2027-01-06T00:00:00Z" },
+    );
 
     // A payment of December heard after the settlement goes to January.
-    const voucherId = (await server.sql(`select id::text from vouchers where program_id = $1 limit 1`, [keyOf(programs.p2)]))[0].id;
-    const [offer] = await server.sql(`select id::int from offers where data_center_id = $1 limit 1`, [keyOf(dcs.gansu)]);
+    const voucherId = (
+      await server.sql(`select id::text from vouchers where program_id = $1 limit 1`, [keyOf(programs.p2)])
+    )[0].id;
+    const [offer] = await server.sql(`select id::int from offers where data_center_id = $1 limit 1`, [
+      keyOf(dcs.gansu),
+    ]);
     const [voucherRow] = await server.sql(`select sme_id::int from vouchers where id = $1`, [keyOf(voucherId)]);
-    const reservation = await insertReservation(db, { offerId: offer.id, smeId: voucherRow.sme_id, gpuCount: 1, hours: 2 });
+    const reservation = await insertReservation(db, {
+      offerId: offer.id,
+      smeId: voucherRow.sme_id,
+      gpuCount: 1,
+      hours: 2,
+    });
     const order = await checkoutOrder(db, { reservation, voucherId, now: new Date(NOW) });
     await payOrder(db, order.id, new Date("2026-12-15T00:00:00Z"));
-    const december = (await server.ok(STATEMENT, { programId: programs.p2, month: "2026-12" }, { token: finance.token })).cityStatement;
+    const december = (
+      await server.ok(STATEMENT, { programId: programs.p2, month: "2026-12" }, { token: finance.token })
+    ).cityStatement;
     expect(december.total).toEqual(before.total);
     expect(december.status).toBe("SETTLED");
-    const january = (await server.ok(STATEMENT, { programId: programs.p2, month: "2027-01" }, { token: finance.token })).cityStatement;
-    expect(january).toMatchObject({ status: "OPEN", total: { fen: String(order.subsidy) }, lines: [{ dataCenter: { id: dcs.gansu }, orders: 1 }] });
+    const january = (await server.ok(STATEMENT, { programId: programs.p2, month: "2027-01" }, { token: finance.token }))
+      .cityStatement;
+    expect(january).toMatchObject({
+      status: "OPEN",
+      total: { fen: String(order.subsidy) },
+      lines: [{ dataCenter: { id: dcs.gansu }, orders: 1 }],
+    });
     expect(await brokenInvariants(server)).toEqual([]);
   });
 
   it("a month with no statement yet can be settled", async () => {
-    const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p1, month: "2026-06" }, { token: finance.token, now: NOW });
+    const { settleCityStatement } = await server.ok(
+      SETTLE,
+      { programId: programs.p1, month: "2026-06" },
+      { token: finance.token, now: NOW },
+    );
     expect(settleCityStatement).toMatchObject({ month: "2026-06", status: "SETTLED", total: { fen: "0" }, lines: [] });
-    await server.fails("CONFLICT", SETTLE, { programId: programs.p1, month: "2026-06" }, { token: finance.token, now: NOW });
+    await server.fails(
+      "CONFLICT",
+      SETTLE,
+      { programId: programs.p1, month: "2026-06" },
+      { token: finance.token, now: NOW },
+    );
   });
 
   it("a month is settled only once it has ended, on the request's clock; malformed or absurd months are BAD_USER_INPUT", async () => {
-    const settled = async () => (await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED'`))[0].n;
+    const settled = async () =>
+      (await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED'`))[0].n;
     const before = await settled();
     // January 2027, Hangzhou's program: not over on its last millisecond, nor the months after it.
     for (const [month, now] of [
@@ -366,37 +543,91 @@ describe("city statements", () => {
       ["2027-02", "2027-01-31T23:59:59.999Z"],
       ["2030-05", "2027-01-31T23:59:59.999Z"],
     ]) {
-      const error = await server.fails("BAD_USER_INPUT", SETTLE, { programId: programs.p3, month }, { token: otherFinance.token, now });
-      expect([month, error.extensions?.field, error.message]).toEqual([month, "month", expect.stringMatching(/not ended/)]);
+      const error = await server.fails(
+        "BAD_USER_INPUT",
+        SETTLE,
+        { programId: programs.p3, month },
+        { token: otherFinance.token, now },
+      );
+      expect([month, error.extensions?.field, error.message]).toEqual([
+        month,
+        "month",
+        expect.stringMatching(/not ended/),
+      ]);
     }
     // Months no program can bill, to settle or to read.
     for (const month of ["0000-01", "1999-12", "2100-01", "9999-12"]) {
-      const error = await server.fails("BAD_USER_INPUT", SETTLE, { programId: programs.p3, month }, { token: otherFinance.token, now: "2027-02-01T00:00:00Z" });
+      const error = await server.fails(
+        "BAD_USER_INPUT",
+        SETTLE,
+        { programId: programs.p3, month },
+        { token: otherFinance.token, now: "2027-02-01T00:00:00Z" },
+      );
       expect(error.extensions?.field).toBe("month");
-      await server.fails("BAD_USER_INPUT", STATEMENT, { programId: programs.p3, month }, { token: otherFinance.token, now: "2027-02-01T00:00:00Z" });
+      await server.fails(
+        "BAD_USER_INPUT",
+        STATEMENT,
+        { programId: programs.p3, month },
+        { token: otherFinance.token, now: "2027-02-01T00:00:00Z" },
+      );
     }
     expect(await settled()).toBe(before);
     // A month that has not ended can still be read: its statement is open.
-    const { cityStatement } = await server.ok(STATEMENT, { programId: programs.p3, month: "2027-01" }, { token: otherFinance.token, now: "2027-01-15T00:00:00Z" });
+    const { cityStatement } = await server.ok(
+      STATEMENT,
+      { programId: programs.p3, month: "2027-01" },
+      { token: otherFinance.token, now: "2027-01-15T00:00:00Z" },
+    );
     expect(cityStatement).toMatchObject({ month: "2027-01", status: "OPEN" });
     // Over at its end: settled.
-    const { settleCityStatement } = await server.ok(SETTLE, { programId: programs.p3, month: "2027-01" }, { token: otherFinance.token, now: "2027-02-01T00:00:00Z" });
-    expect(settleCityStatement).toMatchObject({ month: "2027-01", status: "SETTLED", settledAt: "2027-02-01T00:00:00.000Z" });
+    const { settleCityStatement } = await server.ok(
+      SETTLE,
+      { programId: programs.p3, month: "2027-01" },
+      { token: otherFinance.token, now: "2027-02-01T00:00:00Z" },
+    );
+    expect(settleCityStatement).toMatchObject({
+      month: "2027-01",
+      status: "SETTLED",
+      settledAt: "2027-02-01T00:00:00.000Z",
+    });
     expect(await settled()).toBe(before + 1);
   });
 
   it("is its city's finance team's: others get NOT_FOUND, FORBIDDEN or BAD_USER_INPUT", async () => {
-    await server.fails("NOT_FOUND", STATEMENT, { programId: programs.p1, month: "2026-11" }, { token: otherFinance.token });
-    await server.fails("NOT_FOUND", SETTLE, { programId: programs.p1, month: "2026-11" }, { token: otherFinance.token });
+    await server.fails(
+      "NOT_FOUND",
+      STATEMENT,
+      { programId: programs.p1, month: "2026-11" },
+      { token: otherFinance.token },
+    );
+    await server.fails(
+      "NOT_FOUND",
+      SETTLE,
+      { programId: programs.p1, month: "2026-11" },
+      { token: otherFinance.token },
+    );
     await server.fails("FORBIDDEN", STATEMENT, { programId: programs.p1, month: "2026-11" }, { token: sme1.token });
     await server.fails("FORBIDDEN", SETTLE, { programId: programs.p1, month: "2026-11" }, { token: ADMIN });
     for (const month of ["2026-13", "2026-1", "November", "2026-11-01"]) {
-      const error = await server.fails("BAD_USER_INPUT", STATEMENT, { programId: programs.p1, month }, { token: finance.token });
+      const error = await server.fails(
+        "BAD_USER_INPUT",
+        STATEMENT,
+        { programId: programs.p1, month },
+        { token: finance.token },
+      );
       expect(error.extensions?.field).toBe("month");
     }
-    const error = await server.fails("BAD_USER_INPUT", SETTLE, { programId: programs.p1, month: "2026-00" }, { token: finance.token });
+    const error = await server.fails(
+      "BAD_USER_INPUT",
+      SETTLE,
+      { programId: programs.p1, month: "2026-00" },
+      { token: finance.token },
+    );
     expect(error.extensions?.field).toBe("month");
-    const [{ n }] = await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED' and program_id = $1 and month = '2026-11'`, [keyOf(programs.p1)]);
+    const [{ n }] = await server.sql(
+      `select count(*)::int as n from city_statements where status = 'SETTLED' and program_id = $1 and month = '2026-11'`,
+      [keyOf(programs.p1)],
+    );
     expect(n).toBe(0);
   });
 });

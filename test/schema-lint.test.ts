@@ -9,7 +9,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const SDL = "schema/schema.graphql";
 
 const problemsOf = (results: ESLint.LintResult[]) =>
-  results.flatMap((result) => result.messages.map((m) => `${SDL}:${m.line}:${m.column} ${m.ruleId ?? "parse"}: ${m.message}`));
+  results.flatMap((result) =>
+    result.messages.map((m) => `${SDL}:${m.line}:${m.column} ${m.ruleId ?? "parse"}: ${m.message}`),
+  );
 
 describe("schema/schema.graphql", () => {
   const eslint = new ESLint({ cwd: root });
@@ -37,6 +39,8 @@ describe("schema/schema.graphql", () => {
     const fen = /\n {2}"""\n {2}The same amount in integer fen[^\n]*\n {2}"""\n(?= {2}fen: String!)/;
     expect(sdl).toMatch(fen);
     const problems = problemsOf(await eslint.lintText(sdl.replace(fen, "\n"), { filePath: SDL }));
-    expect(problems).toEqual([expect.stringContaining('require-description: Description is required for field "fen" in type "Money"')]);
+    expect(problems).toEqual([
+      expect.stringContaining('require-description: Description is required for field "fen" in type "Money"'),
+    ]);
   });
 });

@@ -14,20 +14,40 @@ const base: SubsidyInput = {
   hours: 10,
   pricePerGpuHour: 2000n,
   domestic: false,
-  program: { rateBasisPoints: 3000, domesticRateBasisPoints: null, perOrderCap: null, perSmeAnnualCap: null, maxSubsidizedPricePerGpuHour: null },
+  program: {
+    rateBasisPoints: 3000,
+    domesticRateBasisPoints: null,
+    perOrderCap: null,
+    perSmeAnnualCap: null,
+    maxSubsidizedPricePerGpuHour: null,
+  },
   voucherRemaining: 10_000_000n,
   smeCommittedThisYear: 0n,
   programAvailable: 1_000_000_000n,
 };
 
-function with_(change: Partial<Omit<SubsidyInput, "program">> & { program?: Partial<SubsidyInput["program"]> }): SubsidyInput {
+function with_(
+  change: Partial<Omit<SubsidyInput, "program">> & { program?: Partial<SubsidyInput["program"]> },
+): SubsidyInput {
   return { ...base, ...change, program: { ...base.program, ...change.program } };
 }
 
 const cases: { name: string; input: SubsidyInput; gross: bigint; subsidy: bigint; limitedBy: SubsidyLimit }[] = [
   { name: "the rate alone", input: base, gross: 160_000n, subsidy: 48_000n, limitedBy: "RATE" },
-  { name: "a rate of 0", input: with_({ program: { rateBasisPoints: 0 } }), gross: 160_000n, subsidy: 0n, limitedBy: "RATE" },
-  { name: "a rate of 100 %", input: with_({ program: { rateBasisPoints: 10_000 } }), gross: 160_000n, subsidy: 160_000n, limitedBy: "RATE" },
+  {
+    name: "a rate of 0",
+    input: with_({ program: { rateBasisPoints: 0 } }),
+    gross: 160_000n,
+    subsidy: 0n,
+    limitedBy: "RATE",
+  },
+  {
+    name: "a rate of 100 %",
+    input: with_({ program: { rateBasisPoints: 10_000 } }),
+    gross: 160_000n,
+    subsidy: 160_000n,
+    limitedBy: "RATE",
+  },
   {
     name: "the domestic rate for a domestic model",
     input: with_({ domestic: true, program: { domesticRateBasisPoints: 5000 } }),
@@ -84,10 +104,34 @@ const cases: { name: string; input: SubsidyInput; gross: bigint; subsidy: bigint
     subsidy: 64_000n,
     limitedBy: "RATE",
   },
-  { name: "the per-order cap", input: with_({ program: { perOrderCap: 30_000n } }), gross: 160_000n, subsidy: 30_000n, limitedBy: "PER_ORDER_CAP" },
-  { name: "a per-order cap above the rate's figure", input: with_({ program: { perOrderCap: 50_000n } }), gross: 160_000n, subsidy: 48_000n, limitedBy: "RATE" },
-  { name: "the voucher's remaining balance", input: with_({ voucherRemaining: 12_345n }), gross: 160_000n, subsidy: 12_345n, limitedBy: "VOUCHER_REMAINING" },
-  { name: "an empty voucher pays nothing", input: with_({ voucherRemaining: 0n }), gross: 160_000n, subsidy: 0n, limitedBy: "VOUCHER_REMAINING" },
+  {
+    name: "the per-order cap",
+    input: with_({ program: { perOrderCap: 30_000n } }),
+    gross: 160_000n,
+    subsidy: 30_000n,
+    limitedBy: "PER_ORDER_CAP",
+  },
+  {
+    name: "a per-order cap above the rate's figure",
+    input: with_({ program: { perOrderCap: 50_000n } }),
+    gross: 160_000n,
+    subsidy: 48_000n,
+    limitedBy: "RATE",
+  },
+  {
+    name: "the voucher's remaining balance",
+    input: with_({ voucherRemaining: 12_345n }),
+    gross: 160_000n,
+    subsidy: 12_345n,
+    limitedBy: "VOUCHER_REMAINING",
+  },
+  {
+    name: "an empty voucher pays nothing",
+    input: with_({ voucherRemaining: 0n }),
+    gross: 160_000n,
+    subsidy: 0n,
+    limitedBy: "VOUCHER_REMAINING",
+  },
   {
     name: "what is left of the per-SME annual cap",
     input: with_({ program: { perSmeAnnualCap: 100_000n }, smeCommittedThisYear: 90_000n }),
@@ -116,8 +160,20 @@ const cases: { name: string; input: SubsidyInput; gross: bigint; subsidy: bigint
     subsidy: 48_000n,
     limitedBy: "RATE",
   },
-  { name: "the program's available budget", input: with_({ programAvailable: 777n }), gross: 160_000n, subsidy: 777n, limitedBy: "PROGRAM_AVAILABLE" },
-  { name: "an exhausted program pays nothing", input: with_({ programAvailable: 0n }), gross: 160_000n, subsidy: 0n, limitedBy: "PROGRAM_AVAILABLE" },
+  {
+    name: "the program's available budget",
+    input: with_({ programAvailable: 777n }),
+    gross: 160_000n,
+    subsidy: 777n,
+    limitedBy: "PROGRAM_AVAILABLE",
+  },
+  {
+    name: "an exhausted program pays nothing",
+    input: with_({ programAvailable: 0n }),
+    gross: 160_000n,
+    subsidy: 0n,
+    limitedBy: "PROGRAM_AVAILABLE",
+  },
   {
     name: "the smallest of all limits wins",
     input: with_({
@@ -146,14 +202,26 @@ const cases: { name: string; input: SubsidyInput; gross: bigint; subsidy: bigint
   },
   {
     name: "floor rounding applies to the ceiling-limited base",
-    input: with_({ gpuCount: 3, hours: 7, pricePerGpuHour: 999n, program: { rateBasisPoints: 1234, maxSubsidizedPricePerGpuHour: 777n } }),
+    input: with_({
+      gpuCount: 3,
+      hours: 7,
+      pricePerGpuHour: 999n,
+      program: { rateBasisPoints: 1234, maxSubsidizedPricePerGpuHour: 777n },
+    }),
     gross: 20_979n,
     subsidy: 2013n, // 3*7*777 = 16317; 16317*1234/10000 = 2013.5178
     limitedBy: "RATE",
   },
   {
     name: "exact with amounts far beyond 2^53 fen",
-    input: with_({ gpuCount: 1_000_000, hours: 8784, pricePerGpuHour: 10_000_000n, program: { rateBasisPoints: 3333 }, programAvailable: 10n ** 18n, voucherRemaining: 10n ** 18n }),
+    input: with_({
+      gpuCount: 1_000_000,
+      hours: 8784,
+      pricePerGpuHour: 10_000_000n,
+      program: { rateBasisPoints: 3333 },
+      programAvailable: 10n ** 18n,
+      voucherRemaining: 10n ** 18n,
+    }),
     gross: 87_840_000_000_000_000n,
     subsidy: 29_277_072_000_000_000n,
     limitedBy: "RATE",
@@ -195,7 +263,10 @@ describe("computeSubsidy", () => {
         programAvailable: BigInt(rnd(5_000_000)),
       };
       const { gross, subsidy, smeShare } = computeSubsidy(input);
-      const rate = input.domestic && input.program.domesticRateBasisPoints != null ? input.program.domesticRateBasisPoints : input.program.rateBasisPoints;
+      const rate =
+        input.domestic && input.program.domesticRateBasisPoints != null
+          ? input.program.domesticRateBasisPoints
+          : input.program.rateBasisPoints;
       expect(subsidy >= 0n).toBe(true);
       expect(subsidy + smeShare).toBe(gross);
       expect(subsidy * 10_000n <= gross * BigInt(rate)).toBe(true);
@@ -225,14 +296,42 @@ const eligible: EligibilityInput = {
 
 const refusals: { name: string; input: EligibilityInput; reason: IneligibleReason | null }[] = [
   { name: "eligible", input: eligible, reason: null },
-  { name: "eligible in any hub when the program lists none", input: { ...eligible, hub: "Wuhu", program: { ...eligible.program, eligibleHubs: [] } }, reason: null },
-  { name: "someone else's voucher", input: { ...eligible, voucher: { ...eligible.voucher!, smeId: 8 } }, reason: "VOUCHER_NOT_OWNED" },
+  {
+    name: "eligible in any hub when the program lists none",
+    input: { ...eligible, hub: "Wuhu", program: { ...eligible.program, eligibleHubs: [] } },
+    reason: null,
+  },
+  {
+    name: "someone else's voucher",
+    input: { ...eligible, voucher: { ...eligible.voucher!, smeId: 8 } },
+    reason: "VOUCHER_NOT_OWNED",
+  },
   { name: "a voucher that does not exist", input: { ...eligible, voucher: null }, reason: "VOUCHER_NOT_OWNED" },
-  { name: "a revoked voucher", input: { ...eligible, voucher: { ...eligible.voucher!, status: "REVOKED" } }, reason: "VOUCHER_NOT_ACTIVE" },
-  { name: "an expired voucher", input: { ...eligible, voucher: { ...eligible.voucher!, validUntil: new Date("2026-11-01T00:00:00Z") } }, reason: "VOUCHER_EXPIRED" },
-  { name: "a voucher expiring right now", input: { ...eligible, voucher: { ...eligible.voucher!, validUntil: now } }, reason: "VOUCHER_EXPIRED" },
-  { name: "a suspended program", input: { ...eligible, program: { ...eligible.program, status: "SUSPENDED" } }, reason: "PROGRAM_NOT_ACTIVE" },
-  { name: "a closed program", input: { ...eligible, program: { ...eligible.program, status: "CLOSED" } }, reason: "PROGRAM_NOT_ACTIVE" },
+  {
+    name: "a revoked voucher",
+    input: { ...eligible, voucher: { ...eligible.voucher!, status: "REVOKED" } },
+    reason: "VOUCHER_NOT_ACTIVE",
+  },
+  {
+    name: "an expired voucher",
+    input: { ...eligible, voucher: { ...eligible.voucher!, validUntil: new Date("2026-11-01T00:00:00Z") } },
+    reason: "VOUCHER_EXPIRED",
+  },
+  {
+    name: "a voucher expiring right now",
+    input: { ...eligible, voucher: { ...eligible.voucher!, validUntil: now } },
+    reason: "VOUCHER_EXPIRED",
+  },
+  {
+    name: "a suspended program",
+    input: { ...eligible, program: { ...eligible.program, status: "SUSPENDED" } },
+    reason: "PROGRAM_NOT_ACTIVE",
+  },
+  {
+    name: "a closed program",
+    input: { ...eligible, program: { ...eligible.program, status: "CLOSED" } },
+    reason: "PROGRAM_NOT_ACTIVE",
+  },
   {
     name: "a program not yet started",
     input: { ...eligible, program: { ...eligible.program, validFrom: new Date("2026-12-01T00:00:00Z") } },
@@ -244,7 +343,11 @@ const refusals: { name: string; input: EligibilityInput; reason: IneligibleReaso
     reason: "PROGRAM_OUTSIDE_VALIDITY",
   },
   { name: "a hub the program does not list", input: { ...eligible, hub: "Wuhu" }, reason: "HUB_NOT_ELIGIBLE" },
-  { name: "the SME and the operator are affiliated (or the same)", input: { ...eligible, affiliated: true }, reason: "AFFILIATED_WITH_DATA_CENTER" },
+  {
+    name: "the SME and the operator are affiliated (or the same)",
+    input: { ...eligible, affiliated: true },
+    reason: "AFFILIATED_WITH_DATA_CENTER",
+  },
 ];
 
 describe("checkEligibility", () => {

@@ -19,13 +19,24 @@ let failHandler = false;
 
 beforeAll(async () => {
   fake = await FakeStripe.start({ webhookSecret: WEBHOOK_SECRET });
-  server = await startServer({ STRIPE_SECRET_KEY: "sk_test_x", STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE: fake.url });
+  server = await startServer({
+    STRIPE_SECRET_KEY: "sk_test_x",
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE: fake.url,
+  });
   webhookUrl = `${server.url}/webhooks/stripe`;
   fake.webhookUrl = webhookUrl;
   // Stands in for the checkout: writes a row in the handling transaction, so a rollback is visible.
   server.app.services.paymentEvents = {
     async onPaymentOutcome(tx, outcome, now) {
-      await tx.insert(auditLog).values({ role: "ADMIN", action: "test.payment_outcome", targetId: outcome.ref, detail: `${outcome.eventType}:${outcome.status}` });
+      await tx
+        .insert(auditLog)
+        .values({
+          role: "ADMIN",
+          action: "test.payment_outcome",
+          targetId: outcome.ref,
+          detail: `${outcome.eventType}:${outcome.status}`,
+        });
       if (failHandler) throw new Error("handler failed on purpose");
       received.push({ outcome, now });
     },
@@ -43,7 +54,11 @@ beforeEach(() => {
 
 async function newIntent(amount = 9_900n): Promise<string> {
   const orderId = ++orderSeq;
-  const { ref } = await server.app.services.payments.createPayment({ orderId, amount, idempotencyKey: `order-${orderId}-create` });
+  const { ref } = await server.app.services.payments.createPayment({
+    orderId,
+    amount,
+    idempotencyKey: `order-${orderId}-create`,
+  });
   return ref;
 }
 
@@ -52,7 +67,10 @@ async function eventRows(id: string) {
 }
 
 async function auditRows(ref: string) {
-  return server.sql<{ detail: string }>(`select detail from audit_log where action = 'test.payment_outcome' and target_id = $1`, [ref]);
+  return server.sql<{ detail: string }>(
+    `select detail from audit_log where action = 'test.payment_outcome' and target_id = $1`,
+    [ref],
+  );
 }
 
 describe("POST /webhooks/stripe", () => {
@@ -137,7 +155,10 @@ describe("POST /webhooks/stripe", () => {
   it("a stale event arriving late settles on the payment's true state", async () => {
     const ref = await newIntent();
     // A failed attempt, then a successful one; the failure's event is delivered last.
-    const staleFailure = fake.event("payment_intent.payment_failed", { ...fake.intent(ref), last_payment_error: { code: "card_declined" } });
+    const staleFailure = fake.event("payment_intent.payment_failed", {
+      ...fake.intent(ref),
+      last_payment_error: { code: "card_declined" },
+    });
     await fake.succeed(ref);
     const late = await fake.sendWebhook(webhookUrl, staleFailure);
     expect(late.status).toBe(200);
@@ -176,7 +197,11 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("acknowledges an event about a payment Stripe does not know, without handling it", async () => {
-    const event = fake.event("payment_intent.succeeded", { id: "pi_unknown", object: "payment_intent", status: "succeeded" });
+    const event = fake.event("payment_intent.succeeded", {
+      id: "pi_unknown",
+      object: "payment_intent",
+      status: "succeeded",
+    });
     const response = await fake.sendWebhook(webhookUrl, event);
     expect(response).toEqual({ status: 200, body: { received: true, result: "unknown_payment" } });
     expect(await eventRows(event.id)).toHaveLength(0);
@@ -233,7 +258,9 @@ describe("POST /webhooks/stripe", () => {
     const response = await fake.sendWebhook(webhookUrl, event, { headers: { "x-now": "2031-05-06T07:00:00.000Z" } });
     expect(response.status).toBe(200);
     expect(received[0].now.toISOString()).toBe("2031-05-06T07:00:00.000Z");
-    const [row] = await server.sql<{ created_at: Date }>(`select created_at from webhook_events where id = $1`, [event.id]);
+    const [row] = await server.sql<{ created_at: Date }>(`select created_at from webhook_events where id = $1`, [
+      event.id,
+    ]);
     expect(new Date(row.created_at).toISOString()).toBe("2031-05-06T07:00:00.000Z");
   });
 });

@@ -78,7 +78,10 @@ export type Request = <R, V>(document: TypedDocumentString<R, V>, ...variables: 
 
 /** A client for one API key (none for the public reads). */
 export function createClient(url: string, token?: string): Request {
-  return async function request<R, V>(document: TypedDocumentString<R, V>, ...[variables]: VariablesArg<V>): Promise<R> {
+  return async function request<R, V>(
+    document: TypedDocumentString<R, V>,
+    ...[variables]: VariablesArg<V>
+  ): Promise<R> {
     const response = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -106,7 +109,12 @@ export async function allOffers(anyone: Request, filter: OfferFilter): Promise<O
   const offers: Offer[] = [];
   let after: string | null = null;
   do {
-    const { offers: page }: SearchOffersQuery = await anyone(SearchOffersDocument, { filter, sort: "PRICE_ASC", first: 100, after });
+    const { offers: page }: SearchOffersQuery = await anyone(SearchOffersDocument, {
+      filter,
+      sort: "PRICE_ASC",
+      first: 100,
+      after,
+    });
     offers.push(...page.edges.map((edge) => edge.node));
     after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
   } while (after != null);
@@ -132,8 +140,11 @@ export async function rentWithVoucher(sme: Request): Promise<string> {
     },
   });
   const reservation = bid.reservation;
-  if (bid.status !== "MATCHED" || reservation == null) return `bid ${bid.id} is ${bid.status}: matched when capacity appears`;
-  console.log(`held ${reservation.gpuCount} GPUs in ${reservation.offer.dataCenter.name} until ${reservation.holdExpiresAt}`);
+  if (bid.status !== "MATCHED" || reservation == null)
+    return `bid ${bid.id} is ${bid.status}: matched when capacity appears`;
+  console.log(
+    `held ${reservation.gpuCount} GPUs in ${reservation.offer.dataCenter.name} until ${reservation.holdExpiresAt}`,
+  );
 
   const { myVouchers } = await sme(MyVouchersDocument);
   const voucher = myVouchers
@@ -141,16 +152,20 @@ export async function rentWithVoucher(sme: Request): Promise<string> {
     .sort((a, b) => (fenOf(b.remaining) > fenOf(a.remaining) ? 1 : -1))[0];
   try {
     const { quote } = await sme(QuoteDocument, { reservationId: reservation.id, voucherId: voucher?.id });
-    if (fenOf(quote.subsidy) + fenOf(quote.smeShare) !== fenOf(quote.gross)) throw new Error("the split does not add up");
+    if (fenOf(quote.subsidy) + fenOf(quote.smeShare) !== fenOf(quote.gross))
+      throw new Error("the split does not add up");
     console.log(`gross ${yuan(quote.gross)}: the city pays ${yuan(quote.subsidy)}, we pay ${yuan(quote.smeShare)}`);
   } catch (error) {
-    if (error instanceof ApiError && error.code === "NOT_ELIGIBLE") console.log(`voucher refused: ${error.errors[0].extensions?.reason}`);
+    if (error instanceof ApiError && error.code === "NOT_ELIGIBLE")
+      console.log(`voucher refused: ${error.errors[0].extensions?.reason}`);
     else throw error;
   }
 
   // The same key makes a retry safe: it returns the same order.
   const idempotencyKey = `rent-${reservation.id}`;
-  const { checkout: order } = await sme(CheckoutDocument, { input: { reservationId: reservation.id, voucherId: voucher?.id, idempotencyKey } });
+  const { checkout: order } = await sme(CheckoutDocument, {
+    input: { reservationId: reservation.id, voucherId: voucher?.id, idempotencyKey },
+  });
   if (order.status === "PENDING_PAYMENT" && order.payment.clientSecret) {
     return `order ${order.id}: confirm ${yuan(order.smeShare)} with Stripe.js (client secret ${order.payment.clientSecret})`;
   }
@@ -162,8 +177,13 @@ export async function smeOverview(sme: Request): Promise<string[]> {
   const { myBids } = await sme(MyBidsDocument, { status: "OPEN", first: 10 });
   const { myOrders } = await sme(MyOrdersDocument, { first: 10 });
   return [
-    ...myBids.edges.map(({ node }) => `bid ${node.id}: ${node.gpuCount} × ${node.gpuModel.name} for ${node.hours} h, at most ${yuan(node.maxPricePerGpuHour)}`),
-    ...myOrders.edges.map(({ node }) => `order ${node.id} ${node.status}: ${yuan(node.gross)}, paid ${node.paidAt ?? "not yet"}`),
+    ...myBids.edges.map(
+      ({ node }) =>
+        `bid ${node.id}: ${node.gpuCount} × ${node.gpuModel.name} for ${node.hours} h, at most ${yuan(node.maxPricePerGpuHour)}`,
+    ),
+    ...myOrders.edges.map(
+      ({ node }) => `order ${node.id} ${node.status}: ${yuan(node.gross)}, paid ${node.paidAt ?? "not yet"}`,
+    ),
   ];
 }
 
@@ -182,12 +202,20 @@ export async function publishAndWatch(operator: Request, dataCenterId: string): 
       minHours: 4,
     },
   });
-  const { myOffers } = await operator(MyOffersDocument, { first: 20, from: offer.availableFrom, to: "2027-06-02T00:00:00Z" });
+  const { myOffers } = await operator(MyOffersDocument, {
+    first: 20,
+    from: offer.availableFrom,
+    to: "2027-06-02T00:00:00Z",
+  });
   const { offerReservations } = await operator(OfferReservationsDocument, { offerId: offer.id, first: 50 });
   return [
-    ...myOffers.edges.map(({ node }) => `offer ${node.id} ${node.status}: ${node.freeGpus}/${node.gpuCount} ${node.gpuModel.name} free`),
+    ...myOffers.edges.map(
+      ({ node }) => `offer ${node.id} ${node.status}: ${node.freeGpus}/${node.gpuCount} ${node.gpuModel.name} free`,
+    ),
     `${offerReservations.totalCount} reservations on offer ${offer.id}`,
-    ...offerReservations.edges.map(({ node }) => `  ${node.status} ${node.gpuCount} GPUs ${node.startsAt}..${node.endsAt}: ${yuan(node.total)}`),
+    ...offerReservations.edges.map(
+      ({ node }) => `  ${node.status} ${node.gpuCount} GPUs ${node.startsAt}..${node.endsAt}: ${yuan(node.total)}`,
+    ),
   ];
 }
 
@@ -199,7 +227,9 @@ export async function financeMonth(finance: Request, city: string, month: string
   const { subsidyPrograms } = await finance(SubsidyProgramsDocument, { city });
   for (const program of subsidyPrograms) {
     const { total, available, pending, spent } = program.budgetStatus;
-    lines.push(`${program.name} (${program.status}): ${yuan(available)} of ${yuan(total)} available, ${yuan(pending)} pending, ${yuan(spent)} spent`);
+    lines.push(
+      `${program.name} (${program.status}): ${yuan(available)} of ${yuan(total)} available, ${yuan(pending)} pending, ${yuan(spent)} spent`,
+    );
 
     const { voucherApplications } = await finance(PendingApplicationsDocument, { programId: program.id });
     for (const application of voucherApplications) {
@@ -209,12 +239,15 @@ export async function financeMonth(finance: Request, city: string, month: string
         approve,
         reason: approve ? null : "The budget left does not cover the request",
       });
-      lines.push(`  ${application.sme.name}: ${decided.status}${decided.voucher ? `, voucher of ${yuan(decided.voucher.remaining)}` : ""}`);
+      lines.push(
+        `  ${application.sme.name}: ${decided.status}${decided.voucher ? `, voucher of ${yuan(decided.voucher.remaining)}` : ""}`,
+      );
     }
 
     const { cityStatement } = await finance(CityStatementDocument, { programId: program.id, month });
     lines.push(`  statement ${cityStatement.month} ${cityStatement.status}: ${yuan(cityStatement.total)}`);
-    for (const line of cityStatement.lines) lines.push(`    ${line.dataCenter.name}: ${line.orders} orders, ${yuan(line.subsidy)}`);
+    for (const line of cityStatement.lines)
+      lines.push(`    ${line.dataCenter.name}: ${line.orders} orders, ${yuan(line.subsidy)}`);
   }
 
   const { subsidySpend } = await finance(SubsidySpendDocument, {
@@ -224,9 +257,13 @@ export async function financeMonth(finance: Request, city: string, month: string
     groupBy: ["MONTH", "DATA_CENTER"],
   });
   for (const row of subsidySpend.rows) {
-    lines.push(`${row.keys.map((key) => key.label).join(" / ")}: ${row.orders} orders, ${row.gpuHours} GPU-h, subsidy ${yuan(row.subsidy)}`);
+    lines.push(
+      `${row.keys.map((key) => key.label).join(" / ")}: ${row.orders} orders, ${row.gpuHours} GPU-h, subsidy ${yuan(row.subsidy)}`,
+    );
   }
-  lines.push(`total: ${subsidySpend.totals.orders} orders, subsidy ${yuan(subsidySpend.totals.subsidy)}, SMEs paid ${yuan(subsidySpend.totals.smePaid)}`);
+  lines.push(
+    `total: ${subsidySpend.totals.orders} orders, subsidy ${yuan(subsidySpend.totals.subsidy)}, SMEs paid ${yuan(subsidySpend.totals.smePaid)}`,
+  );
   return lines;
 }
 
@@ -234,7 +271,9 @@ export async function financeMonth(finance: Request, city: string, month: string
 
 /** Registers an SME and returns its first API key's token (shown only once). */
 export async function onboardSme(admin: Request, name: string, city: string): Promise<string> {
-  const { createOrganization: organization } = await admin(CreateOrganizationDocument, { input: { name, kind: "SME", city } });
+  const { createOrganization: organization } = await admin(CreateOrganizationDocument, {
+    input: { name, kind: "SME", city },
+  });
   const { createApiKey: key } = await admin(CreateApiKeyDocument, { organizationId: organization.id });
   return key.token;
 }

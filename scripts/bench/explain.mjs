@@ -12,10 +12,13 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
   // The spend report's year, the whole UTC months inside it and its ends.
   const yearStart = new Date(market.anchor - 365 * DAY);
   const yearEnd = new Date(market.anchor);
-  const firstMonth = new Date(Date.UTC(yearStart.getUTCFullYear(), yearStart.getUTCMonth() + (yearStart.getUTCDate() === 1 ? 0 : 1), 1));
+  const firstMonth = new Date(
+    Date.UTC(yearStart.getUTCFullYear(), yearStart.getUTCMonth() + (yearStart.getUTCDate() === 1 ? 0 : 1), 1),
+  );
   const lastMonth = new Date(Date.UTC(yearEnd.getUTCFullYear(), yearEnd.getUTCMonth(), 1));
   // What the services read of an offer: every column but updated_at (search), the match terms (bids).
-  const LISTED_OFFER = "offers.id, offers.data_center_id, offers.gpu_model_id, offers.gpu_count, offers.price_per_gpu_hour, offers.available_from, offers.available_until, offers.min_hours, offers.status, offers.created_at";
+  const LISTED_OFFER =
+    "offers.id, offers.data_center_id, offers.gpu_model_id, offers.gpu_count, offers.price_per_gpu_hour, offers.available_from, offers.available_until, offers.min_hours, offers.status, offers.created_at";
   const candidates = `
       select ${LISTED_OFFER}, data_centers.hub from offers join data_centers on data_centers.id = offers.data_center_id
       where offers.status = 'ACTIVE' and offers.gpu_model_id = ${model} and offers.price_per_gpu_hour <= 3120
@@ -75,7 +78,10 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
             ]
               .filter(([a, b]) => a < b)
               .map(
-                ([a, b]) => `select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders,
+                ([
+                  a,
+                  b,
+                ]) => `select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders,
                      o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
               from orders o join subsidy_programs p on p.id = o.program_id
               where o.status = 'PAID' and o.program_id is not null and o.paid_at >= '${a.toISOString()}' and o.paid_at < '${b.toISOString()}'
@@ -104,7 +110,9 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
         else {
           await tx.unsafe("set local plan_cache_mode = force_generic_plan");
           await tx.unsafe(`prepare explained as ${query.sql}`);
-          const values = query.params.map((v) => (typeof v === "number" ? String(v) : `'${String(v).replace(/'/g, "''")}'`)).join(", ");
+          const values = query.params
+            .map((v) => (typeof v === "number" ? String(v) : `'${String(v).replace(/'/g, "''")}'`))
+            .join(", ");
           rows = await tx.unsafe(`explain (analyze, buffers, costs off) execute explained(${values})`);
           await tx.unsafe("deallocate explained");
         }
@@ -112,7 +120,9 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
       })
       .catch((error) => (error.rows ? error.rows : [{ "QUERY PLAN": `failed: ${error.message}` }]));
     const text = lines.map((r) => r["QUERY PLAN"]);
-    plans[name] = (text.length > maxLines ? [...text.slice(0, maxLines - 3), "  ...", ...text.slice(-2)] : text).join("\n");
+    plans[name] = (text.length > maxLines ? [...text.slice(0, maxLines - 3), "  ...", ...text.slice(-2)] : text).join(
+      "\n",
+    );
   }
   return plans;
 }

@@ -25,8 +25,28 @@ export const financeToken = (city) => `gvm_bench_finance_${city.toLowerCase()}`;
 const hash = (token) => createHash("sha256").update(token).digest("hex");
 
 // Price per GPU-hour around which each model's offers spread (fen).
-const BASE_PRICE = { H800: 2600, A800: 1800, H20: 1200, H100: 3000, L40S: 700, "RTX 4090": 300, "Ascend 910B": 1500, "Hygon DCU K100": 900, "Cambricon MLU370-X8": 600 };
-const MODEL_WEIGHT = { H800: 20, A800: 14, H20: 12, H100: 8, L40S: 8, "RTX 4090": 10, "Ascend 910B": 16, "Hygon DCU K100": 6, "Cambricon MLU370-X8": 6 };
+const BASE_PRICE = {
+  H800: 2600,
+  A800: 1800,
+  H20: 1200,
+  H100: 3000,
+  L40S: 700,
+  "RTX 4090": 300,
+  "Ascend 910B": 1500,
+  "Hygon DCU K100": 900,
+  "Cambricon MLU370-X8": 600,
+};
+const MODEL_WEIGHT = {
+  H800: 20,
+  A800: 14,
+  H20: 12,
+  H100: 8,
+  L40S: 8,
+  "RTX 4090": 10,
+  "Ascend 910B": 16,
+  "Hygon DCU K100": 6,
+  "Cambricon MLU370-X8": 6,
+};
 
 const iso = (ms) => new Date(ms).toISOString();
 const nul = (v) => (v == null ? "\\N" : String(v));
@@ -72,7 +92,19 @@ async function copyStream(sql, table, columns) {
 }
 
 /** Secondary indexes of the big tables: dropped for the load, rebuilt after (much faster than row by row). */
-const BULK_TABLES = ["offers", "bids", "reservations", "orders", "ledger_entries", "claim_lines", "organizations", "vouchers", "voucher_applications", "api_keys", "data_centers"];
+const BULK_TABLES = [
+  "offers",
+  "bids",
+  "reservations",
+  "orders",
+  "ledger_entries",
+  "claim_lines",
+  "organizations",
+  "vouchers",
+  "voucher_applications",
+  "api_keys",
+  "data_centers",
+];
 
 async function dropSecondaryIndexes(sql) {
   const indexes = await sql`
@@ -107,18 +139,39 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   const financeOrg = {};
   for (const city of CITIES) {
     financeOrg[city] = ++orgId;
-    await orgs.row([orgId, `${city} Finance Bureau`, "CITY_FINANCE", city, `FIN${String(orgId).padStart(15, "0")}`, created]);
+    await orgs.row([
+      orgId,
+      `${city} Finance Bureau`,
+      "CITY_FINANCE",
+      city,
+      `FIN${String(orgId).padStart(15, "0")}`,
+      created,
+    ]);
     await keys.row([++keyId, orgId, hash(financeToken(city)), created]);
   }
   const operatorIds = [];
   for (let i = 0; i < S.operators; i++) {
     operatorIds.push(++orgId);
-    await orgs.row([orgId, `Operator ${i + 1}`, "DATA_CENTER_OPERATOR", "\\N", `OPR${String(orgId).padStart(15, "0")}`, created]);
+    await orgs.row([
+      orgId,
+      `Operator ${i + 1}`,
+      "DATA_CENTER_OPERATOR",
+      "\\N",
+      `OPR${String(orgId).padStart(15, "0")}`,
+      created,
+    ]);
   }
   const smeIds = [];
   for (let i = 0; i < S.smes; i++) {
     smeIds.push(++orgId);
-    await orgs.row([orgId, `SME ${i + 1}`, "SME", CITIES[i % CITIES.length], `SME${String(orgId).padStart(15, "0")}`, created]);
+    await orgs.row([
+      orgId,
+      `SME ${i + 1}`,
+      "SME",
+      CITIES[i % CITIES.length],
+      `SME${String(orgId).padStart(15, "0")}`,
+      created,
+    ]);
     if (i < BENCH_SMES) await keys.row([++keyId, orgId, hash(smeToken(i)), created]);
   }
   await orgs.end();
@@ -130,7 +183,14 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   for (let i = 0; i < S.dataCenters; i++) {
     const hub = hubs[i % hubs.length];
     dcHub.push(hub.name);
-    await dcs.row([i + 1, `DC ${hub.name} ${Math.floor(i / hubs.length) + 1}`, hub.name, hub.province, operatorIds[i % operatorIds.length], created]);
+    await dcs.row([
+      i + 1,
+      `DC ${hub.name} ${Math.floor(i / hubs.length) + 1}`,
+      hub.name,
+      hub.province,
+      operatorIds[i % operatorIds.length],
+      created,
+    ]);
   }
   await dcs.end();
 
@@ -166,7 +226,17 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
 
   // ---------------------------------------------------------------- offers
   const offerRows = await copyStream(sql, "offers", [
-    "id", "data_center_id", "gpu_model_id", "gpu_count", "price_per_gpu_hour", "available_from", "available_until", "min_hours", "status", "created_at", "updated_at",
+    "id",
+    "data_center_id",
+    "gpu_model_id",
+    "gpu_count",
+    "price_per_gpu_hour",
+    "available_from",
+    "available_until",
+    "min_hours",
+    "status",
+    "created_at",
+    "updated_at",
   ]);
   const historical = Math.round(S.offers * 0.75);
   const history = []; // the historical offers, which carry the orders
@@ -199,27 +269,97 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   const months = [];
   for (let m = monthOf(validFrom); m <= monthOf(anchor); m = nextMonth(m)) months.push(m);
   const lastSettled = monthOf(anchor - 40 * DAY);
-  const statements = await copyStream(sql, "city_statements", ["id", "program_id", "month", "status", "settled_at", "created_at"]);
+  const statements = await copyStream(sql, "city_statements", [
+    "id",
+    "program_id",
+    "month",
+    "status",
+    "settled_at",
+    "created_at",
+  ]);
   const statementId = (programId, month) => (programId - 1) * months.length + months.indexOf(month) + 1;
   for (const program of programs) {
     for (const month of months) {
       const settled = month <= lastSettled;
       const settledAt = settled ? iso(Date.parse(`${nextMonth(month)}-10T00:00:00Z`)) : "\\N";
-      await statements.row([statementId(program.id, month), program.id, month, settled ? "SETTLED" : "OPEN", settledAt, iso(Date.parse(`${month}-01T00:00:00Z`))]);
+      await statements.row([
+        statementId(program.id, month),
+        program.id,
+        month,
+        settled ? "SETTLED" : "OPEN",
+        settledAt,
+        iso(Date.parse(`${month}-01T00:00:00Z`)),
+      ]);
     }
   }
   await statements.end();
 
   // ---------------------------------------------------------------- the history: bid, reservation, order, ledger, claim
   const [bids, reservations, orders, ledger, claims] = await Promise.all([
-    copyStream(sql, "bids", ["id", "sme_id", "gpu_model_id", "gpu_count", "hours", "earliest_start", "latest_end", "max_price_per_gpu_hour", "hubs", "status", "created_at", "updated_at"]),
-    copyStream(sql, "reservations", ["id", "bid_id", "offer_id", "sme_id", "gpu_count", "starts_at", "ends_at", "price_per_gpu_hour", "status", "hold_expires_at", "created_at", "updated_at"]),
+    copyStream(sql, "bids", [
+      "id",
+      "sme_id",
+      "gpu_model_id",
+      "gpu_count",
+      "hours",
+      "earliest_start",
+      "latest_end",
+      "max_price_per_gpu_hour",
+      "hubs",
+      "status",
+      "created_at",
+      "updated_at",
+    ]),
+    copyStream(sql, "reservations", [
+      "id",
+      "bid_id",
+      "offer_id",
+      "sme_id",
+      "gpu_count",
+      "starts_at",
+      "ends_at",
+      "price_per_gpu_hour",
+      "status",
+      "hold_expires_at",
+      "created_at",
+      "updated_at",
+    ]),
     copyStream(sql, "orders", [
-      "id", "reservation_id", "sme_id", "voucher_id", "program_id", "offer_id", "data_center_id", "hub", "gpu_model_id", "gpu_hours", "gross", "subsidy", "sme_share",
-      "subsidy_year", "status", "idempotency_key", "request_fingerprint", "payment_provider", "payment_ref", "payment_status", "client_secret", "paid_at", "created_at", "updated_at",
+      "id",
+      "reservation_id",
+      "sme_id",
+      "voucher_id",
+      "program_id",
+      "offer_id",
+      "data_center_id",
+      "hub",
+      "gpu_model_id",
+      "gpu_hours",
+      "gross",
+      "subsidy",
+      "sme_share",
+      "subsidy_year",
+      "status",
+      "idempotency_key",
+      "request_fingerprint",
+      "payment_provider",
+      "payment_ref",
+      "payment_status",
+      "client_secret",
+      "paid_at",
+      "created_at",
+      "updated_at",
     ]),
     copyStream(sql, "ledger_entries", ["id", "program_id", "voucher_id", "order_id", "kind", "amount", "created_at"]),
-    copyStream(sql, "claim_lines", ["id", "statement_id", "program_id", "order_id", "data_center_id", "amount", "created_at"]),
+    copyStream(sql, "claim_lines", [
+      "id",
+      "statement_id",
+      "program_id",
+      "order_id",
+      "data_center_id",
+      "amount",
+      "created_at",
+    ]),
   ]);
   let id = 0;
   let ledgerId = 0;
@@ -249,13 +389,38 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
 
       const bidMax = offer.price + Math.round((random.next() * offer.price) / 40) * 10;
       await bids.row([
-        id, smeId, offer.model.id, gpus, hours, iso(startsAt - random.int(0, 24) * HOUR), iso(endsAt + random.int(0, 24) * HOUR), bidMax, "\\N", "MATCHED", iso(bidAt), iso(bidAt),
+        id,
+        smeId,
+        offer.model.id,
+        gpus,
+        hours,
+        iso(startsAt - random.int(0, 24) * HOUR),
+        iso(endsAt + random.int(0, 24) * HOUR),
+        bidMax,
+        "\\N",
+        "MATCHED",
+        iso(bidAt),
+        iso(bidAt),
       ]);
-      await reservations.row([id, id, offer.id, smeId, gpus, iso(startsAt), iso(endsAt), offer.price, "CONFIRMED", iso(checkoutAt + 60 * 60_000), iso(bidAt), iso(paidAt)]);
+      await reservations.row([
+        id,
+        id,
+        offer.id,
+        smeId,
+        gpus,
+        iso(startsAt),
+        iso(endsAt),
+        offer.price,
+        "CONFIRMED",
+        iso(checkoutAt + 60 * 60_000),
+        iso(bidAt),
+        iso(paidAt),
+      ]);
 
       // The subsidy of docs/domain.md, with the voucher, program and annual counters as they stand.
       const gross = gpus * hours * offer.price;
-      const eligible = (program.eligibleHubs.length === 0 || program.eligibleHubs.includes(hub)) && !random.chance(0.05);
+      const eligible =
+        (program.eligibleHubs.length === 0 || program.eligibleHubs.includes(hub)) && !random.chance(0.05);
       let subsidy = 0;
       const year = new Date(checkoutAt).getUTCFullYear();
       const annualKey = `${program.id}:${smeId}:${year}`;
@@ -265,13 +430,36 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
         subsidy = Math.floor((gpus * hours * price * rate) / 10_000);
         subsidy = Math.min(subsidy, voucher.remaining);
         if (program.perOrderCap != null) subsidy = Math.min(subsidy, program.perOrderCap);
-        if (program.perSmeAnnualCap != null) subsidy = Math.min(subsidy, program.perSmeAnnualCap - (annual.get(annualKey) ?? 0));
+        if (program.perSmeAnnualCap != null)
+          subsidy = Math.min(subsidy, program.perSmeAnnualCap - (annual.get(annualKey) ?? 0));
         subsidy = Math.max(0, subsidy);
       }
       const voucherId = eligible ? voucher.id : null;
       await orders.row([
-        id, id, smeId, nul(voucherId), eligible ? program.id : "\\N", offer.id, offer.dcId, hub, offer.model.id, gpus * hours, gross, subsidy, gross - subsidy,
-        year, "PAID", `hist-${id}`, `reservation:${id};voucher:${voucherId ?? "none"}`, "simulated", `sim_${id}`, "succeeded", "\\N", iso(paidAt), iso(checkoutAt), iso(paidAt),
+        id,
+        id,
+        smeId,
+        nul(voucherId),
+        eligible ? program.id : "\\N",
+        offer.id,
+        offer.dcId,
+        hub,
+        offer.model.id,
+        gpus * hours,
+        gross,
+        subsidy,
+        gross - subsidy,
+        year,
+        "PAID",
+        `hist-${id}`,
+        `reservation:${id};voucher:${voucherId ?? "none"}`,
+        "simulated",
+        `sim_${id}`,
+        "succeeded",
+        "\\N",
+        iso(paidAt),
+        iso(checkoutAt),
+        iso(paidAt),
       ]);
       if (subsidy > 0) {
         voucher.remaining -= subsidy;
@@ -279,7 +467,15 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
         program.spent += subsidy;
         await ledger.row([++ledgerId, program.id, voucher.id, id, "RESERVE", subsidy, iso(checkoutAt)]);
         await ledger.row([++ledgerId, program.id, voucher.id, id, "POST", subsidy, iso(paidAt)]);
-        await claims.row([++claimId, statementId(program.id, monthOf(paidAt)), program.id, id, offer.dcId, subsidy, iso(paidAt)]);
+        await claims.row([
+          ++claimId,
+          statementId(program.id, monthOf(paidAt)),
+          program.id,
+          id,
+          offer.dcId,
+          subsidy,
+          iso(paidAt),
+        ]);
       }
     }
     if (j % 20_000 === 19_999) log(`  history: ${id} orders`);
@@ -289,21 +485,93 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
 
   // ---------------------------------------------------------------- programs, applications, vouchers, annual counters
   const programRows = await copyStream(sql, "subsidy_programs", [
-    "id", "city", "name", "finance_org_id", "budget_total", "available", "pending", "spent", "rate_basis_points", "domestic_rate_basis_points", "per_order_cap",
-    "per_sme_annual_cap", "max_subsidized_price_per_gpu_hour", "eligible_hubs", "valid_from", "valid_until", "status", "created_at",
+    "id",
+    "city",
+    "name",
+    "finance_org_id",
+    "budget_total",
+    "available",
+    "pending",
+    "spent",
+    "rate_basis_points",
+    "domestic_rate_basis_points",
+    "per_order_cap",
+    "per_sme_annual_cap",
+    "max_subsidized_price_per_gpu_hour",
+    "eligible_hubs",
+    "valid_from",
+    "valid_until",
+    "status",
+    "created_at",
   ]);
   for (const p of programs) {
     await programRows.row([
-      p.id, p.city, p.name, financeOrg[p.city], p.spent + PROGRAM_HEADROOM, PROGRAM_HEADROOM, 0, p.spent, p.rate, nul(p.domesticRate), nul(p.perOrderCap),
-      nul(p.perSmeAnnualCap), nul(p.maxPrice), pgArray(p.eligibleHubs), iso(validFrom), iso(validUntil), "ACTIVE", iso(validFrom),
+      p.id,
+      p.city,
+      p.name,
+      financeOrg[p.city],
+      p.spent + PROGRAM_HEADROOM,
+      PROGRAM_HEADROOM,
+      0,
+      p.spent,
+      p.rate,
+      nul(p.domesticRate),
+      nul(p.perOrderCap),
+      nul(p.perSmeAnnualCap),
+      nul(p.maxPrice),
+      pgArray(p.eligibleHubs),
+      iso(validFrom),
+      iso(validUntil),
+      "ACTIVE",
+      iso(validFrom),
     ]);
   }
   await programRows.end();
-  const applications = await copyStream(sql, "voucher_applications", ["id", "program_id", "sme_id", "requested_amount", "purpose", "status", "decision_reason", "decided_at", "created_at"]);
-  const voucherRows = await copyStream(sql, "vouchers", ["id", "program_id", "sme_id", "application_id", "granted_amount", "remaining", "valid_until", "status", "created_at"]);
+  const applications = await copyStream(sql, "voucher_applications", [
+    "id",
+    "program_id",
+    "sme_id",
+    "requested_amount",
+    "purpose",
+    "status",
+    "decision_reason",
+    "decided_at",
+    "created_at",
+  ]);
+  const voucherRows = await copyStream(sql, "vouchers", [
+    "id",
+    "program_id",
+    "sme_id",
+    "application_id",
+    "granted_amount",
+    "remaining",
+    "valid_until",
+    "status",
+    "created_at",
+  ]);
   for (const v of vouchers) {
-    await applications.row([v.id, v.program.id, v.smeId, v.granted, "model training", "APPROVED", "\\N", iso(validFrom + DAY), iso(validFrom)]);
-    await voucherRows.row([v.id, v.program.id, v.smeId, v.id, v.granted, v.remaining, iso(validUntil), "ACTIVE", iso(validFrom + DAY)]);
+    await applications.row([
+      v.id,
+      v.program.id,
+      v.smeId,
+      v.granted,
+      "model training",
+      "APPROVED",
+      "\\N",
+      iso(validFrom + DAY),
+      iso(validFrom),
+    ]);
+    await voucherRows.row([
+      v.id,
+      v.program.id,
+      v.smeId,
+      v.id,
+      v.granted,
+      v.remaining,
+      iso(validUntil),
+      "ACTIVE",
+      iso(validFrom + DAY),
+    ]);
   }
   await applications.end();
   await voucherRows.end();
@@ -324,9 +592,19 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   log(`  rebuilding ${indexDefs.length} indexes`);
   for (const def of indexDefs) await sql.unsafe(def);
   for (const [table, value] of [
-    ["organizations", orgId], ["api_keys", keyId], ["data_centers", S.dataCenters], ["offers", S.offers], ["bids", id], ["reservations", id], ["orders", id],
-    ["ledger_entries", ledgerId], ["claim_lines", claimId], ["city_statements", programs.length * months.length], ["subsidy_programs", programs.length],
-    ["voucher_applications", vouchers.length], ["vouchers", vouchers.length],
+    ["organizations", orgId],
+    ["api_keys", keyId],
+    ["data_centers", S.dataCenters],
+    ["offers", S.offers],
+    ["bids", id],
+    ["reservations", id],
+    ["orders", id],
+    ["ledger_entries", ledgerId],
+    ["claim_lines", claimId],
+    ["city_statements", programs.length * months.length],
+    ["subsidy_programs", programs.length],
+    ["voucher_applications", vouchers.length],
+    ["vouchers", vouchers.length],
   ]) {
     await sql.unsafe(`select setval(pg_get_serial_sequence('${table}', 'id'), ${Math.max(1, value)})`);
   }
@@ -335,11 +613,20 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
     anchor,
     seed,
     size,
-    counts: { ...S, orders: id, ledgerEntries: ledgerId, claimLines: claimId, statements: programs.length * months.length, vouchers: vouchers.length },
+    counts: {
+      ...S,
+      orders: id,
+      ledgerEntries: ledgerId,
+      claimLines: claimId,
+      statements: programs.length * months.length,
+      vouchers: vouchers.length,
+    },
     models: Object.fromEntries(models.map((m) => [m.name, Number(m.id)])),
     hubs: hubs.map((h) => h.name),
     cities: CITIES,
     programs: programs.map((p) => ({ id: p.id, city: p.city })),
-    benchSmes: vouchers.slice(0, BENCH_SMES).map((v, i) => ({ index: i, token: smeToken(i), smeId: v.smeId, voucherId: v.id, programId: v.program.id })),
+    benchSmes: vouchers
+      .slice(0, BENCH_SMES)
+      .map((v, i) => ({ index: i, token: smeToken(i), smeId: v.smeId, voucherId: v.id, programId: v.program.id })),
   };
 }

@@ -1,7 +1,8 @@
 // The invariants of docs/domain.md over the whole database, written to stay fast over millions of rows
 // (set-wise aggregates instead of per-row lookups). The same rules as test/support/invariants.ts
 // and test/support/ledger-invariants.ts. Each query returns the offending ids (empty = holds).
-const LIVE = (now) => `(r.status = 'CONFIRMED' or (r.status = 'HELD' and r.hold_expires_at > '${now.toISOString()}'::timestamptz))`;
+const LIVE = (now) =>
+  `(r.status = 'CONFIRMED' or (r.status = 'HELD' and r.hold_expires_at > '${now.toISOString()}'::timestamptz))`;
 
 export const checks = (now) => ({
   // A sweep over each offer's reservation starts (+gpus) and ends (-gpus): the running sum is the
@@ -87,7 +88,12 @@ export async function checkInvariants(sql, now = new Date()) {
   for (const [name, query] of Object.entries(checks(now))) {
     const started = Date.now();
     const rows = await sql.unsafe(query);
-    results.push({ name, ok: rows.length === 0, offending: rows.slice(0, 10).map((r) => Object.values(r).join(":")), ms: Date.now() - started });
+    results.push({
+      name,
+      ok: rows.length === 0,
+      offending: rows.slice(0, 10).map((r) => Object.values(r).join(":")),
+      ms: Date.now() - started,
+    });
   }
   return results;
 }

@@ -21,7 +21,11 @@ export async function runLoad({ url, connections, duration, onBody = () => {} })
     // Each client gets its own connection spec (token, body source) before its first request.
     setupClient: (client) => {
       const index = assigned++;
-      client.setHeaders({ "content-type": "application/json", "x-bench-connection": String(index), ...connections[index].headers });
+      client.setHeaders({
+        "content-type": "application/json",
+        "x-bench-connection": String(index),
+        ...connections[index].headers,
+      });
     },
     requests: [
       {

@@ -24,7 +24,8 @@ const cursorOf = (values) => Buffer.from(JSON.stringify(values)).toString("base6
 
 async function offers({ gpuModel, hub, availableFrom, availableUntil, first = 20 }) {
   const modelId = models.get(gpuModel);
-  if (modelId == null || !hubs.has(hub)) return { errors: [{ message: "bad filter", extensions: { code: "BAD_USER_INPUT" } }] };
+  if (modelId == null || !hubs.has(hub))
+    return { errors: [{ message: "bad filter", extensions: { code: "BAD_USER_INPUT" } }] };
   const from = new Date(availableFrom).toISOString();
   const until = new Date(availableUntil).toISOString();
   const where = sql`o.status = 'ACTIVE' and o.gpu_model_id = ${modelId} and dc.hub = ${hub}
@@ -50,7 +51,15 @@ async function offers({ gpuModel, hub, availableFrom, availableUntil, first = 20
       gpuModel: { name: gpuModel },
     },
   }));
-  return { data: { offers: { totalCount: total, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, edges } } };
+  return {
+    data: {
+      offers: {
+        totalCount: total,
+        pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+        edges,
+      },
+    },
+  };
 }
 
 // The same brief cache of token -> viewer as the server's authenticator.
@@ -61,7 +70,8 @@ async function viewerOf(authorization) {
   const hash = createHash("sha256").update(token).digest("hex");
   const cached = viewers.get(hash);
   if (cached && cached.until > Date.now()) return cached.viewer;
-  const [row] = await sql`select o.kind, o.city from api_keys k join organizations o on o.id = k.organization_id where k.token_hash = ${hash} and k.revoked_at is null`;
+  const [row] =
+    await sql`select o.kind, o.city from api_keys k join organizations o on o.id = k.organization_id where k.token_hash = ${hash} and k.revoked_at is null`;
   const viewer = row ?? null;
   viewers.set(hash, { viewer, until: Date.now() + 10_000 });
   return viewer;
@@ -69,15 +79,24 @@ async function viewerOf(authorization) {
 
 async function spend({ city, from, to }, authorization) {
   const viewer = await viewerOf(authorization);
-  if (!viewer || viewer.kind !== "CITY_FINANCE" || viewer.city !== city) return { errors: [{ message: "forbidden", extensions: { code: "FORBIDDEN" } }] };
+  if (!viewer || viewer.kind !== "CITY_FINANCE" || viewer.city !== city)
+    return { errors: [{ message: "forbidden", extensions: { code: "FORBIDDEN" } }] };
   // The same sources as the server: whole UTC months from the monthly sums, the ends from the orders.
   const monthStart = (at) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
   const start = new Date(from);
   const end = new Date(to);
-  const firstMonth = monthStart(start).getTime() === start.getTime() ? start : new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+  const firstMonth =
+    monthStart(start).getTime() === start.getTime()
+      ? start
+      : new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
   const lastMonth = monthStart(end);
   const whole = firstMonth < lastMonth;
-  const periods = whole ? [[start, firstMonth], [lastMonth, end]].filter(([a, b]) => a < b) : [[start, end]];
+  const periods = whole
+    ? [
+        [start, firstMonth],
+        [lastMonth, end],
+      ].filter(([a, b]) => a < b)
+    : [[start, end]];
   const fromOrders = (a, b) => sql`
     select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
     from orders o join subsidy_programs p on p.id = o.program_id
@@ -104,7 +123,13 @@ async function spend({ city, from, to }, authorization) {
     ) x
     order by x.k0, x.k1`;
   const total = rows.pop();
-  const figures = (r) => ({ orders: r.orders, gpuHours: Number(r.gpu_hours), gross: { amount: yuan(r.gross) }, subsidy: { amount: yuan(r.subsidy) }, smePaid: { amount: yuan(r.sme_paid) } });
+  const figures = (r) => ({
+    orders: r.orders,
+    gpuHours: Number(r.gpu_hours),
+    gross: { amount: yuan(r.gross) },
+    subsidy: { amount: yuan(r.subsidy) },
+    smePaid: { amount: yuan(r.sme_paid) },
+  });
   return {
     data: {
       subsidySpend: {
@@ -127,14 +152,21 @@ const server = http.createServer((req, res) => {
   req.on("end", async () => {
     try {
       const input = body ? JSON.parse(body) : {};
-      const result = req.url === "/offers" ? await offers(input) : req.url === "/spend" ? await spend(input, req.headers.authorization) : null;
+      const result =
+        req.url === "/offers"
+          ? await offers(input)
+          : req.url === "/spend"
+            ? await spend(input, req.headers.authorization)
+            : null;
       if (!result) {
         res.writeHead(404).end();
         return;
       }
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result));
     } catch (error) {
-      res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ message: String(error) }] }));
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ errors: [{ message: String(error) }] }));
     }
   });
 });

@@ -13,10 +13,14 @@ export function toOrganization(row: Omit<accounts.OrganizationRow, "createdAt">)
 @Resolver()
 export class AccountsResolver {
   @Authorized()
-  @Query(() => Viewer, { description: "Who is calling: the role and organization of the API key. Role: any signed-in caller. Errors: UNAUTHENTICATED" })
+  @Query(() => Viewer, {
+    description:
+      "Who is calling: the role and organization of the API key. Role: any signed-in caller. Errors: UNAUTHENTICATED",
+  })
   async me(@Ctx() ctx: Context): Promise<Viewer> {
     const viewer = ctx.viewer!;
-    const org = viewer.organizationId == null ? null : await ctx.loaders.byId(organizations).load(viewer.organizationId);
+    const org =
+      viewer.organizationId == null ? null : await ctx.loaders.byId(organizations).load(viewer.organizationId);
     return Object.assign(new Viewer(), { role: viewer.role, organization: org ? toOrganization(org) : null });
   }
 
@@ -27,12 +31,17 @@ export class AccountsResolver {
       "BAD_USER_INPUT (name, city missing for CITY_FINANCE, creditCode malformed), CONFLICT (creditCode already registered), RATE_LIMITED",
   })
   async createOrganization(
-    @Arg("input", { description: "The organization's name, kind, city and credit code" }) input: CreateOrganizationInput,
+    @Arg("input", { description: "The organization's name, kind, city and credit code" })
+    input: CreateOrganizationInput,
     @Ctx() ctx: Context,
   ): Promise<Organization> {
     const row = await ctx.db.transaction(async (tx) => {
       const org = await accounts.createOrganization(tx, input);
-      await recordAudit(tx, actorOf(ctx), { action: "CREATE_ORGANIZATION", targetId: org.id, detail: `${org.kind} ${org.name}` });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "CREATE_ORGANIZATION",
+        targetId: org.id,
+        detail: `${org.kind} ${org.name}`,
+      });
       return org;
     });
     return toOrganization(row);
@@ -46,14 +55,19 @@ export class AccountsResolver {
       "NOT_FOUND (no such organization), RATE_LIMITED",
   })
   async createApiKey(
-    @Arg("organizationId", () => ID, { description: 'The organization\'s opaque id, like "org_3"' }) organizationId: string,
+    @Arg("organizationId", () => ID, { description: 'The organization\'s opaque id, like "org_3"' })
+    organizationId: string,
     @Ctx() ctx: Context,
   ): Promise<ApiKey> {
     const orgId = parseId("organizationId", organizationId, "Organization");
     const key = await ctx.db.transaction(async (tx) => {
       const created = await accounts.createApiKey(tx, orgId);
       // The key's id only: the token never reaches the audit trail.
-      await recordAudit(tx, actorOf(ctx), { action: "CREATE_API_KEY", targetId: created.id, detail: `API key for organization ${globalId("Organization", orgId)}` });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "CREATE_API_KEY",
+        targetId: created.id,
+        detail: `API key for organization ${globalId("Organization", orgId)}`,
+      });
       return created;
     });
     return Object.assign(new ApiKey(), { id: globalId("ApiKey", key.id), token: key.token });
@@ -67,15 +81,21 @@ export class AccountsResolver {
       "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (malformed id, or the same organization twice), NOT_FOUND (either organization), RATE_LIMITED",
   })
   async declareAffiliation(
-    @Arg("organizationId", () => ID, { description: 'One organization\'s opaque id, like "org_3"' }) organizationId: string,
-    @Arg("affiliatedId", () => ID, { description: 'The other organization\'s opaque id, like "org_8"' }) affiliatedId: string,
+    @Arg("organizationId", () => ID, { description: 'One organization\'s opaque id, like "org_3"' })
+    organizationId: string,
+    @Arg("affiliatedId", () => ID, { description: 'The other organization\'s opaque id, like "org_8"' })
+    affiliatedId: string,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
     const orgId = parseId("organizationId", organizationId, "Organization");
     const otherId = parseId("affiliatedId", affiliatedId, "Organization");
     await ctx.db.transaction(async (tx) => {
       await accounts.declareAffiliation(tx, orgId, otherId);
-      await recordAudit(tx, actorOf(ctx), { action: "DECLARE_AFFILIATION", targetId: orgId, detail: `affiliated with organization ${globalId("Organization", otherId)}` });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "DECLARE_AFFILIATION",
+        targetId: orgId,
+        detail: `affiliated with organization ${globalId("Organization", otherId)}`,
+      });
     });
     return true;
   }

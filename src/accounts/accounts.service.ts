@@ -27,7 +27,8 @@ export async function createOrganization(
 ): Promise<OrganizationRow> {
   const name = requireText("name", input.name);
   const city = input.city == null || input.city.trim() === "" ? null : requireText("city", input.city, 100);
-  if (input.kind === "CITY_FINANCE" && !city) throw badInput("city", "city is required for a CITY_FINANCE organization");
+  if (input.kind === "CITY_FINANCE" && !city)
+    throw badInput("city", "city is required for a CITY_FINANCE organization");
   const creditCode = input.creditCode ? input.creditCode.trim().toUpperCase() : null;
   if (creditCode && !CREDIT_CODE.test(creditCode)) {
     throw badInput("creditCode", "creditCode must be an 18-character unified social credit code");
@@ -42,15 +43,22 @@ export async function createOrganization(
 }
 
 export async function createApiKey(db: Executor, organizationId: number): Promise<{ id: number; token: string }> {
-  const [org] = await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, organizationId));
+  const [org] = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.id, organizationId));
   if (!org) throw notFound("Organization");
   const token = newToken();
-  const [key] = await db.insert(apiKeys).values({ organizationId, tokenHash: hashToken(token) }).returning({ id: apiKeys.id });
+  const [key] = await db
+    .insert(apiKeys)
+    .values({ organizationId, tokenHash: hashToken(token) })
+    .returning({ id: apiKeys.id });
   return { id: key.id, token };
 }
 
 export async function declareAffiliation(db: Executor, organizationId: number, affiliatedId: number): Promise<void> {
-  if (organizationId === affiliatedId) throw badInput("affiliatedId", "An organization is always affiliated with itself");
+  if (organizationId === affiliatedId)
+    throw badInput("affiliatedId", "An organization is always affiliated with itself");
   const found = await db
     .select({ id: organizations.id })
     .from(organizations)

@@ -11,8 +11,12 @@ registerEnumType(OrgKind, {
   description: "What an organization is; it decides the role of its API keys",
   valuesConfig: {
     SME: { description: "A small or medium enterprise renting GPUs; its keys act as the SME role" },
-    DATA_CENTER_OPERATOR: { description: "Operates data centers and publishes their offers; its keys act as the DATA_CENTER role" },
-    CITY_FINANCE: { description: "A city's finance team running subsidy programs; its keys act as the CITY_FINANCE role" },
+    DATA_CENTER_OPERATOR: {
+      description: "Operates data centers and publishes their offers; its keys act as the DATA_CENTER role",
+    },
+    CITY_FINANCE: {
+      description: "A city's finance team running subsidy programs; its keys act as the CITY_FINANCE role",
+    },
   },
 });
 
@@ -29,11 +33,18 @@ registerEnumType(ViewerRole, {
     ADMIN: { description: "The platform admin (the ADMIN_TOKEN); belongs to no organization" },
     SME: { description: "An API key of an SME organization: searches, bids, vouchers, checkout" },
     DATA_CENTER: { description: "An API key of a data center operator: its offers and their reservations" },
-    CITY_FINANCE: { description: "An API key of a city's finance team: its city's programs, applications, reports and statements" },
+    CITY_FINANCE: {
+      description: "An API key of a city's finance team: its city's programs, applications, reports and statements",
+    },
   },
 });
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A company or public body using the marketplace: an SME, a data center operator or a city's finance team" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description:
+    "A company or public body using the marketplace: an SME, a data center operator or a city's finance team",
+})
 export class Organization {
   @Field(() => ID, { description: 'Opaque id, like "org_3"' })
   id!: string;
@@ -44,19 +55,31 @@ export class Organization {
   @Field(() => OrgKind, { description: "What the organization is; also the role of its API keys" })
   kind!: OrgKind;
 
-  @Field(() => String, { nullable: true, description: 'The city of a finance team, like "Shanghai" (and of an SME, when known); null when not given' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The city of a finance team, like "Shanghai" (and of an SME, when known); null when not given',
+  })
   city!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The 18-character unified social credit code (统一社会信用代码), like "91310000MA1FL8XQ30"; null when not given' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The 18-character unified social credit code (统一社会信用代码), like "91310000MA1FL8XQ30"; null when not given',
+  })
   creditCode!: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "The caller, as its API key identifies it" })
 export class Viewer {
-  @Field(() => ViewerRole, { description: "What the caller may do; each operation's description names the roles it allows" })
+  @Field(() => ViewerRole, {
+    description: "What the caller may do; each operation's description names the roles it allows",
+  })
   role!: ViewerRole;
 
-  @Field(() => Organization, { nullable: true, description: "The organization the API key belongs to; null for the platform admin" })
+  @Field(() => Organization, {
+    nullable: true,
+    description: "The organization the API key belongs to; null for the platform admin",
+  })
   organization!: Organization | null;
 }
 
@@ -65,7 +88,9 @@ export class ApiKey {
   @Field(() => ID, { description: 'Opaque id of the key, like "key_9"; the audit log names keys by it' })
   id!: string;
 
-  @Field({ description: 'The bearer token, like "gvm_4kY…" (Authorization: Bearer <token>); shown only here, never again' })
+  @Field({
+    description: 'The bearer token, like "gvm_4kY…" (Authorization: Bearer <token>); shown only here, never again',
+  })
   token!: string;
 }
 
@@ -77,12 +102,17 @@ export class CreateOrganizationInput {
   @Field(() => OrgKind, { description: "What the organization is; its API keys get the matching role" })
   kind!: OrgKind;
 
-  @Field(() => String, { nullable: true, description: 'The city, up to 100 characters, like "Beijing"; required for CITY_FINANCE, whose programs are of this city' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The city, up to 100 characters, like "Beijing"; required for CITY_FINANCE, whose programs are of this city',
+  })
   city?: string | null;
 
   @Field(() => String, {
     nullable: true,
-    description: 'An 18-character unified social credit code, like "91110108MA01C2XK3P" (stored upper-cased); a malformed one is BAD_USER_INPUT, one already registered CONFLICT',
+    description:
+      'An 18-character unified social credit code, like "91110108MA01C2XK3P" (stored upper-cased); a malformed one is BAD_USER_INPUT, one already registered CONFLICT',
   })
   creditCode?: string | null;
 }

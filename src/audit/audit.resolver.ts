@@ -59,8 +59,12 @@ export class AuditResolver {
     @Ctx() ctx: Context,
     @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
     @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
-    @Arg("action", () => AuditAction, { nullable: true, description: "Only entries of this action; omit for all" }) action?: AuditAction | null,
-    @Arg("organizationId", () => ID, { nullable: true, description: 'Only entries of the organization that acted, an opaque id like "org_3"; omit for all' })
+    @Arg("action", () => AuditAction, { nullable: true, description: "Only entries of this action; omit for all" })
+    action?: AuditAction | null,
+    @Arg("organizationId", () => ID, {
+      nullable: true,
+      description: 'Only entries of the organization that acted, an opaque id like "org_3"; omit for all',
+    })
     organizationId?: string | null,
   ) {
     const limit = pageSize(first);
@@ -69,7 +73,10 @@ export class AuditResolver {
     return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toAuditEntry(e.node) })) };
   }
 
-  @FieldResolver(() => Organization, { nullable: true, description: "The organization that acted; null for the platform admin" })
+  @FieldResolver(() => Organization, {
+    nullable: true,
+    description: "The organization that acted; null for the platform admin",
+  })
   async organization(@Root() entry: AuditEntry, @Ctx() ctx: Context): Promise<Organization | null> {
     if (entry.organizationId == null) return null;
     const row = await ctx.loaders.byId(organizations).load(entry.organizationId);

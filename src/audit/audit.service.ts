@@ -24,7 +24,13 @@ export interface AuditActor {
 export function actorOf(ctx: Context): AuditActor {
   const viewer = ctx.viewer;
   if (!viewer) throw new Error("an audited action needs a signed-in viewer");
-  return { organizationId: viewer.organizationId, apiKeyId: viewer.apiKeyId, role: viewer.role, requestId: ctx.requestId, now: ctx.now };
+  return {
+    organizationId: viewer.organizationId,
+    apiKeyId: viewer.apiKeyId,
+    role: viewer.role,
+    requestId: ctx.requestId,
+    now: ctx.now,
+  };
 }
 
 export interface AuditEvent {
@@ -82,7 +88,13 @@ export interface AuditFilter {
  * Entries newest first. The admin sees all; a finance team only the entries on its own city's
  * programs (the caller's resolver admits no other role). Two queries whatever the page size.
  */
-export async function auditEntries(db: Executor, viewer: Viewer, filter: AuditFilter, first: number, after: string | null | undefined): Promise<Page<AuditRow>> {
+export async function auditEntries(
+  db: Executor,
+  viewer: Viewer,
+  filter: AuditFilter,
+  first: number,
+  after: string | null | undefined,
+): Promise<Page<AuditRow>> {
   const cursor = decodeCursor(after, ["number"]);
   const conditions: (SQL | undefined)[] = [
     filter.action ? eq(auditLog.action, filter.action) : undefined,
@@ -99,5 +111,12 @@ export async function auditEntries(db: Executor, viewer: Viewer, filter: AuditFi
       .limit(first + 1),
     db.select({ total: count() }).from(auditLog).where(where),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
+  return toPage(
+    rows,
+    first,
+    Number(total),
+    (r) => encodeCursor([r.id]),
+    (r) => r,
+    after != null,
+  );
 }

@@ -43,12 +43,17 @@ registerEnumType(AuditAction, {
     CANCEL_ORDER: { description: "cancelOrder (SME); targetId: the order" },
     SETTLE_CITY_STATEMENT: { description: "settleCityStatement (city finance); targetId: the program" },
     PAYMENT_MISMATCH: {
-      description: "A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was",
+      description:
+        "A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was",
     },
   },
 });
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "One action, appended in the same transaction as the action itself" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "One action, appended in the same transaction as the action itself",
+})
 export class AuditEntry {
   @Field(() => ID, { description: 'Opaque id, like "audit_88"' })
   id!: string;
@@ -56,28 +61,54 @@ export class AuditEntry {
   @Field(() => AuditAction, { description: "What was done" })
   action!: AuditAction;
 
-  @Field({ description: "The role that acted: ADMIN, SME, DATA_CENTER or CITY_FINANCE; SYSTEM for what the server found on its own (PAYMENT_MISMATCH)" })
+  @Field({
+    description:
+      "The role that acted: ADMIN, SME, DATA_CENTER or CITY_FINANCE; SYSTEM for what the server found on its own (PAYMENT_MISMATCH)",
+  })
   role!: string;
 
-  @Field(() => Organization, { nullable: true, description: "The organization that acted; null for the platform admin" })
+  @Field(() => Organization, {
+    nullable: true,
+    description: "The organization that acted; null for the platform admin",
+  })
   organization!: Organization | null;
 
-  @Field(() => ID, { nullable: true, description: 'Opaque id of the API key used, like "key_9"; null for the platform admin' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Opaque id of the API key used, like "key_9"; null for the platform admin',
+  })
   apiKeyId!: string | null;
 
-  @Field(() => ID, { nullable: true, description: "Opaque id of the object acted on (offer, bid, program, application, order, organization, ...; the action says which); null when none" })
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "Opaque id of the object acted on (offer, bid, program, application, order, organization, ...; the action says which); null when none",
+  })
   targetId!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'A short readable account of the change, like "ACTIVE H800 x32 at 18.50/GPU-h until 2027-01-11T00:00:00.000Z"; never a secret' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A short readable account of the change, like "ACTIVE H800 x32 at 18.50/GPU-h until 2027-01-11T00:00:00.000Z"; never a secret',
+  })
   detail!: string | null;
 
-  @Field(() => ID, { nullable: true, description: 'Opaque id of the subsidy program acted on, like "program_1"; null when the action concerns none' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Opaque id of the subsidy program acted on, like "program_1"; null when the action concerns none',
+  })
   programId!: string | null;
 
-  @Field(() => String, { nullable: true, description: "The city of that program; a finance team reads the entries of its own city" })
+  @Field(() => String, {
+    nullable: true,
+    description: "The city of that program; a finance team reads the entries of its own city",
+  })
   city!: string | null;
 
-  @Field(() => String, { nullable: true, description: "The X-Request-Id of the request that acted, to find it in the server's logs" })
+  @Field(() => String, {
+    nullable: true,
+    description: "The X-Request-Id of the request that acted, to find it in the server's logs",
+  })
   requestId!: string | null;
 
   @Field({ description: "When it was done (UTC), in the same transaction as the action" })

@@ -9,7 +9,15 @@ import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagin
 import { toGpuModel, toOffer } from "../offers/offers.resolver.js";
 import { GpuModel, Offer } from "../offers/offers.types.js";
 import { hoursBetween } from "../time.js";
-import { Bid, BidConnection, BidStatus, PlaceBidInput, Reservation, ReservationConnection, ReservationStatus } from "./bids.types.js";
+import {
+  Bid,
+  BidConnection,
+  BidStatus,
+  PlaceBidInput,
+  Reservation,
+  ReservationConnection,
+  ReservationStatus,
+} from "./bids.types.js";
 import * as service from "./bids.service.js";
 import * as reservationsService from "./reservations.service.js";
 import { lapsedHoldsFirst } from "./sweeper.js";
@@ -55,13 +63,25 @@ export class BidsResolver {
       "Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (any field: unknown gpuModel or hub, a time not on a whole hour, " +
       "latestEnd before earliestStart + hours or too late to start, a malformed price; extensions.field names it), RATE_LIMITED",
   })
-  async placeBid(@Arg("input", { description: "What to rent, when, where and at what price at most" }) input: PlaceBidInput, @Ctx() ctx: Context): Promise<Bid> {
+  async placeBid(
+    @Arg("input", { description: "What to rent, when, where and at what price at most" }) input: PlaceBidInput,
+    @Ctx() ctx: Context,
+  ): Promise<Bid> {
     const { holdMinutes } = ctx.app.config;
     // Capacity freed by a lapsed hold goes to the standing open bids before this one.
     const { bid, reservation } = await lapsedHoldsFirst(ctx.app.db, ctx.now, holdMinutes, (lapsedFirst) =>
       ctx.db.transaction(async (tx) => {
-        const placed = await service.placeBid(tx, ctx.app.catalog, orgIdOf(ctx), input, ctx.now, holdMinutes, lapsedFirst);
-        const detail = `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
+        const placed = await service.placeBid(
+          tx,
+          ctx.app.catalog,
+          orgIdOf(ctx),
+          input,
+          ctx.now,
+          holdMinutes,
+          lapsedFirst,
+        );
+        const detail =
+          `${placed.bid.status} ${input.gpuModel} x${placed.bid.gpuCount} for ${placed.bid.hours} h` +
           (placed.reservation
             ? `, reservation ${globalId("Reservation", placed.reservation.id)} on offer ${globalId("Offer", placed.reservation.offerId)}`
             : "");
@@ -82,7 +102,10 @@ export class BidsResolver {
       "FORBIDDEN, NOT_FOUND (unknown id or another SME's bid), CONFLICT (EXPIRED, or the reservation is paid or in checkout: " +
       "cancel the order instead), RATE_LIMITED",
   })
-  async cancelBid(@Arg("id", () => ID, { description: 'The bid\'s opaque id, like "bid_45"' }) id: string, @Ctx() ctx: Context): Promise<Bid> {
+  async cancelBid(
+    @Arg("id", () => ID, { description: 'The bid\'s opaque id, like "bid_45"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Bid> {
     const bidId = parseId("id", id, "Bid");
     const result = await ctx.db.transaction(async (tx) => {
       const cancelled = await service.cancelBid(tx, orgIdOf(ctx), bidId, ctx.now);
@@ -90,27 +113,34 @@ export class BidsResolver {
       await recordAudit(tx, actorOf(ctx), { action: "CANCEL_BID", targetId: bidId, detail });
       return cancelled;
     });
-    if (result.freedGpuModelId != null) await ctx.app.afterCapacityFreed(ctx, [result.freedGpuModelId], [result.freedOfferId!]);
+    if (result.freedGpuModelId != null)
+      await ctx.app.afterCapacityFreed(ctx, [result.freedGpuModelId], [result.freedOfferId!]);
     return toBid(result.bid);
   }
 
   @Authorized("SME")
   @Query(() => Bid, {
     nullable: true,
-    description: "One of the caller's bids; null for an unknown id or another SME's bid. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+    description:
+      "One of the caller's bids; null for an unknown id or another SME's bid. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
   })
-  async bid(@Arg("id", () => ID, { description: 'The bid\'s opaque id, like "bid_45"' }) id: string, @Ctx() ctx: Context): Promise<Bid | null> {
+  async bid(
+    @Arg("id", () => ID, { description: 'The bid\'s opaque id, like "bid_45"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Bid | null> {
     const row = await service.ownBid(ctx.db, orgIdOf(ctx), parseId("id", id, "Bid"));
     return row ? toBid(row) : null;
   }
 
   @Authorized("SME")
   @Query(() => BidConnection, {
-    description: "The caller's bids, newest first. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after)",
+    description:
+      "The caller's bids, newest first. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after)",
   })
   async myBids(
     @Ctx() ctx: Context,
-    @Arg("status", () => BidStatus, { nullable: true, description: "Only bids in this status; omit for all" }) status?: BidStatus | null,
+    @Arg("status", () => BidStatus, { nullable: true, description: "Only bids in this status; omit for all" })
+    status?: BidStatus | null,
     @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
     @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
@@ -150,7 +180,10 @@ export class ReservationsResolver {
       "A reservation, seen by the SME that holds it and by the operator of the offer's data center; null for anyone else or an " +
       "unknown id. Role: SME, DATA_CENTER. Errors: UNAUTHENTICATED, FORBIDDEN",
   })
-  async reservation(@Arg("id", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' }) id: string, @Ctx() ctx: Context): Promise<Reservation | null> {
+  async reservation(
+    @Arg("id", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Reservation | null> {
     const row = await reservationsService.visibleReservation(ctx.db, ctx.viewer!, parseId("id", id, "Reservation"));
     return row ? toReservation(row) : null;
   }
@@ -173,12 +206,17 @@ export class ReservationsResolver {
   }
 
   /** A HELD reservation whose hold has lapsed is EXPIRED, whether or not the sweeper has written it yet. */
-  @FieldResolver(() => ReservationStatus, { description: "Where the reservation stands; HELD past holdExpiresAt reads EXPIRED" })
+  @FieldResolver(() => ReservationStatus, {
+    description: "Where the reservation stands; HELD past holdExpiresAt reads EXPIRED",
+  })
   status(@Root() reservation: Reservation, @Ctx() ctx: Context): ReservationStatus {
     return service.holdLapsed(reservation, ctx.now) ? ReservationStatus.EXPIRED : reservation.status;
   }
 
-  @FieldResolver(() => Bid, { nullable: true, description: "The bid behind it; null for anyone but the SME that placed it" })
+  @FieldResolver(() => Bid, {
+    nullable: true,
+    description: "The bid behind it; null for anyone but the SME that placed it",
+  })
   async bid(@Root() reservation: Reservation, @Ctx() ctx: Context): Promise<Bid | null> {
     // A bid shows what its SME would pay at most: only that SME sees it.
     if (ctx.viewer?.role !== "SME" || ctx.viewer.organizationId !== reservation.smeId) return null;

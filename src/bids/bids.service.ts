@@ -7,10 +7,24 @@ import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagina
 import type { Catalog } from "../offers/catalog.js";
 import { requireHub } from "../offers/catalog.js";
 import { MAX_WINDOW_HOURS, requireGpuCount, requirePrice } from "../offers/offers.service.js";
-import { bookingsByOffer, liveBookingsQuery, offersWithLapsedHolds, type LiveBooking, type PackedBookings } from "../offers/reservations.query.js";
+import {
+  bookingsByOffer,
+  liveBookingsQuery,
+  offersWithLapsedHolds,
+  type LiveBooking,
+  type PackedBookings,
+} from "../offers/reservations.query.js";
 import { utilizationOf } from "../offers/utilization.js";
 import { addHours, addMinutes, ceilHour, maxDate, requireWholeHour } from "../time.js";
-import { dataCentersToCompare, feasibleCandidates, isStale, pickWinner, type BidTerms, type Candidate, type OfferTerms } from "./match.js";
+import {
+  dataCentersToCompare,
+  feasibleCandidates,
+  isStale,
+  pickWinner,
+  type BidTerms,
+  type Candidate,
+  type OfferTerms,
+} from "./match.js";
 import { hasLiveOrder, releaseReservation, type ReservationRow } from "./reservations.service.js";
 
 export type BidRow = typeof bids.$inferSelect;
@@ -49,7 +63,8 @@ export function validateBid(catalog: Catalog, input: PlaceBid, now: Date): BidTe
     maxPricePerGpuHour: requirePrice("maxPricePerGpuHour", input.maxPricePerGpuHour),
     hubs: null,
   };
-  if (isStale(bid, now)) throw badInput("latestEnd", "latestEnd - hours has already passed: the bid could not start in time");
+  if (isStale(bid, now))
+    throw badInput("latestEnd", "latestEnd - hours has already passed: the bid could not start in time");
   const hubs = [...new Set((input.hubs ?? []).map((hub) => requireHub("hubs", hub)))];
   bid.hubs = hubs.length ? hubs : null;
   return bid;
@@ -80,7 +95,13 @@ function candidateConditions(terms: readonly BidTerms[], now: Date) {
   ];
   if (terms.length === 1) {
     const [bid] = terms;
-    if (bid.hubs) conditions.push(sql`data_centers.hub in (${sql.join(bid.hubs.map((hub) => sql`${hub}`), sql`, `)})`);
+    if (bid.hubs)
+      conditions.push(
+        sql`data_centers.hub in (${sql.join(
+          bid.hubs.map((hub) => sql`${hub}`),
+          sql`, `,
+        )})`,
+      );
     // Some window of `hours` hours fits between the bid's and the offer's bounds.
     conditions.push(
       sql`greatest(offers.available_from, ${from}::timestamptz) + ${bid.hours}::int * interval '1 hour'
@@ -95,7 +116,18 @@ function candidateConditions(terms: readonly BidTerms[], now: Date) {
  * key, so candidates are read from the index alone, never from the offers they skip.
  */
 const OFFER_TERMS = sql.raw(
-  ["id", "data_center_id", "gpu_model_id", "gpu_count", "price_per_gpu_hour", "available_from", "available_until", "min_hours", "status", "created_at"]
+  [
+    "id",
+    "data_center_id",
+    "gpu_model_id",
+    "gpu_count",
+    "price_per_gpu_hour",
+    "available_from",
+    "available_until",
+    "min_hours",
+    "status",
+    "created_at",
+  ]
     .map((column) => `offers.${column}`)
     .join(", "),
 );
@@ -111,7 +143,10 @@ async function candidateRows(tx: Executor, where: SQL | undefined, tail: SQL): P
 }
 
 /** An offer row read with its data center's hub (as offer_hub). */
-const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({ ...rowFrom(offers, row), hub: String(row.offer_hub) });
+const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({
+  ...rowFrom(offers, row),
+  hub: String(row.offer_hub),
+});
 
 /**
  * The offers that could serve any of these bids, in id order, and their live reservations; with
@@ -120,8 +155,18 @@ const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({ ...rowFrom
  */
 export async function candidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date, lock: boolean) {
   const { conditions, earliest, latest } = candidateConditions(terms, now);
-  const candidates = await candidateRows(tx, and(...conditions), lock ? sql`order by offers.id for no key update of offers` : sql`order by offers.id`);
-  const read = await readBookings(tx, candidates.map((o) => o.id), earliest, latest, now);
+  const candidates = await candidateRows(
+    tx,
+    and(...conditions),
+    lock ? sql`order by offers.id for no key update of offers` : sql`order by offers.id`,
+  );
+  const read = await readBookings(
+    tx,
+    candidates.map((o) => o.id),
+    earliest,
+    latest,
+    now,
+  );
   return { offers: candidates, ...read, earliest, latest };
 }
 
@@ -206,7 +251,9 @@ class CandidateReader {
   refresh(current: OfferTerms, bookings: LiveBookings): void {
     const index = this.offers.findIndex((o) => o.id === current.id);
     const after = this.cursor;
-    const beyond = !this.exhausted && after != null &&
+    const beyond =
+      !this.exhausted &&
+      after != null &&
       (current.pricePerGpuHour > after.price || (current.pricePerGpuHour === after.price && current.id > after.id));
     if (beyond) this.offers.splice(index, 1);
     else this.offers[index] = current;
@@ -241,7 +288,12 @@ export class LapsedHoldsFirst extends Error {
  * window throws LapsedHoldsFirst: that capacity is not the new bid's to take before the standing
  * open bids have had it. The check rides on the bookings read, so it costs no query.
  */
-export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date, lapsedFirst = false): Promise<Candidate | null> {
+export async function matchNewBid(
+  tx: Executor,
+  bid: BidTerms,
+  now: Date,
+  lapsedFirst = false,
+): Promise<Candidate | null> {
   const reader = new CandidateReader(tx, bid, now);
   for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
     const winner = await chooseAmong(tx, bid, await reader.untilDecidable(), now);
@@ -258,7 +310,11 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date, lapsed
     const current = offerTermsOf(row);
     const currentBookings = bookingsByOffer(packed);
     const again = feasibleCandidates(bid, [current], currentBookings, now)[0];
-    if (again && again.startsAt.getTime() === winner.startsAt.getTime() && again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour) {
+    if (
+      again &&
+      again.startsAt.getTime() === winner.startsAt.getTime() &&
+      again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour
+    ) {
       if (lapsedFirst && offersWithLapsedHolds(packed).length) throw new LapsedHoldsFirst(bid.gpuModelId);
       return again;
     }
@@ -272,14 +328,22 @@ export async function matchNewBid(tx: Executor, bid: BidTerms, now: Date, lapsed
 }
 
 /** Chooses the winning offer and start for one bid; at most one query (utilization, on a tie in price). */
-export async function chooseOffer(tx: Executor, bid: BidTerms, offerTerms: readonly OfferTerms[], bookings: LiveBookings, now: Date) {
+export async function chooseOffer(
+  tx: Executor,
+  bid: BidTerms,
+  offerTerms: readonly OfferTerms[],
+  bookings: LiveBookings,
+  now: Date,
+) {
   return chooseAmong(tx, bid, feasibleCandidates(bid, offerTerms, bookings, now), now);
 }
 
 /** The winner among a bid's feasible candidates. */
 async function chooseAmong(tx: Executor, bid: BidTerms, candidates: readonly Candidate[], now: Date) {
   const toCompare = dataCentersToCompare(candidates);
-  const utilization = toCompare.length ? await utilizationOf(tx, toCompare, bid.earliestStart, bid.latestEnd, now) : new Map();
+  const utilization = toCompare.length
+    ? await utilizationOf(tx, toCompare, bid.earliestStart, bid.latestEnd, now)
+    : new Map();
   return pickWinner(candidates, utilization);
 }
 
@@ -321,7 +385,15 @@ export async function insertReservation(
  * candidate: the bid stays OPEN. With `lapsedFirst`, a winner with a lapsed hold throws
  * LapsedHoldsFirst (see matchNewBid).
  */
-export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, input: PlaceBid, now: Date, holdMinutes: number, lapsedFirst = false) {
+export async function placeBid(
+  tx: Executor,
+  catalog: Catalog,
+  smeId: number,
+  input: PlaceBid,
+  now: Date,
+  holdMinutes: number,
+  lapsedFirst = false,
+) {
   const terms = validateBid(catalog, input, now);
   const winner = await matchNewBid(tx, terms, now, lapsedFirst);
   const bid = await insertRow(tx, bids, {
@@ -337,7 +409,9 @@ export async function placeBid(tx: Executor, catalog: Catalog, smeId: number, in
     createdAt: now,
     updatedAt: now,
   });
-  const reservation = winner ? await insertReservation(tx, bid, winner.offer, winner.startsAt, new Map(), now, holdMinutes) : null;
+  const reservation = winner
+    ? await insertReservation(tx, bid, winner.offer, winner.startsAt, new Map(), now, holdMinutes)
+    : null;
   return { bid, reservation };
 }
 
@@ -361,13 +435,18 @@ export async function cancelBid(tx: Executor, smeId: number, bidId: number, now:
   if (bid.status === "CANCELLED") return { bid, freedGpuModelId: null, freedOfferId: null };
   if (bid.status === "EXPIRED" || (reservation && holdLapsed(reservation, now))) throw conflict("This bid has expired");
   if (bid.status === "OPEN") {
-    const [row] = await tx.update(bids).set({ status: "CANCELLED", updatedAt: now }).where(eq(bids.id, bidId)).returning();
+    const [row] = await tx
+      .update(bids)
+      .set({ status: "CANCELLED", updatedAt: now })
+      .where(eq(bids.id, bidId))
+      .returning();
     return { bid: row, freedGpuModelId: null, freedOfferId: null };
   }
   if (!reservation) throw conflict("This bid's reservation is no longer held");
   if (reservation.status === "CONFIRMED") throw conflict("This bid's reservation is paid: cancel the order instead");
   if (reservation.status !== "HELD") throw conflict("This bid's reservation is no longer held");
-  if (await hasLiveOrder(tx, reservation.id)) throw conflict("This bid's reservation is in checkout: cancel the order instead");
+  if (await hasLiveOrder(tx, reservation.id))
+    throw conflict("This bid's reservation is in checkout: cancel the order instead");
   const freedGpuModelId = await releaseReservation(tx, reservation.id, "CANCELLED", now);
   const [row] = await tx.select().from(bids).where(eq(bids.id, bidId));
   return { bid: row, freedGpuModelId, freedOfferId: freedGpuModelId == null ? null : reservation.offerId };
@@ -391,13 +470,17 @@ const lapsedMatch = (now: Date) =>
 /** Bids whose status, as of `now`, is `status`. */
 function statusAsOf(status: BidStatusValue, now: Date): SQL | undefined {
   if (status === "MATCHED") return and(eq(bids.status, "MATCHED"), sql`not ${lapsedMatch(now)}`);
-  if (status === "EXPIRED") return sql`(${bids.status} = 'EXPIRED' or (${bids.status} = 'MATCHED' and ${lapsedMatch(now)}))`;
+  if (status === "EXPIRED")
+    return sql`(${bids.status} = 'EXPIRED' or (${bids.status} = 'MATCHED' and ${lapsedMatch(now)}))`;
   return eq(bids.status, status);
 }
 
 /** The SME's own bid, or null (another SME's bid is not found). */
 export async function ownBid(db: Executor, smeId: number, bidId: number): Promise<BidRow | null> {
-  const [row] = await db.select().from(bids).where(and(eq(bids.id, bidId), eq(bids.smeId, smeId)));
+  const [row] = await db
+    .select()
+    .from(bids)
+    .where(and(eq(bids.id, bidId), eq(bids.smeId, smeId)));
   return row ?? null;
 }
 
@@ -421,5 +504,12 @@ export async function smeBids(
       .limit(first + 1),
     db.select({ total: count() }).from(bids).where(where),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
+  return toPage(
+    rows,
+    first,
+    Number(total),
+    (r) => encodeCursor([r.id]),
+    (r) => r,
+    after != null,
+  );
 }

@@ -14,10 +14,17 @@ registerEnumType(BidStatus, {
   name: "BidStatus",
   description: "Where a bid stands: OPEN, then MATCHED, CANCELLED or EXPIRED",
   valuesConfig: {
-    OPEN: { description: "Waiting for capacity; matched as soon as some appears (open bids are served highest maxPricePerGpuHour first, then oldest)" },
+    OPEN: {
+      description:
+        "Waiting for capacity; matched as soon as some appears (open bids are served highest maxPricePerGpuHour first, then oldest)",
+    },
     MATCHED: { description: "Holds a reservation, HELD until checkout and CONFIRMED once paid" },
-    CANCELLED: { description: "Cancelled by its SME (cancelBid), or its order was cancelled, refunded or failed to pay; final" },
-    EXPIRED: { description: "Its hold lapsed unpaid, or it can no longer start in time (latestEnd - hours has passed); final" },
+    CANCELLED: {
+      description: "Cancelled by its SME (cancelBid), or its order was cancelled, refunded or failed to pay; final",
+    },
+    EXPIRED: {
+      description: "Its hold lapsed unpaid, or it can no longer start in time (latestEnd - hours has passed); final",
+    },
   },
 });
 
@@ -31,16 +38,23 @@ registerEnumType(ReservationStatus, {
   name: "ReservationStatus",
   description: "Where a reservation stands: HELD, then CONFIRMED, EXPIRED or CANCELLED",
   valuesConfig: {
-    HELD: { description: "Capacity held for checkout until holdExpiresAt (HOLD_MINUTES after matching, 15 by default)" },
+    HELD: {
+      description: "Capacity held for checkout until holdExpiresAt (HOLD_MINUTES after matching, 15 by default)",
+    },
     CONFIRMED: { description: "Paid: the GPUs are the SME's for [startsAt, endsAt)" },
     EXPIRED: { description: "The hold lapsed before checkout; the capacity is free again" },
-    CANCELLED: { description: "Its bid was cancelled, or its order was cancelled, refunded or failed to pay; the capacity is free again" },
+    CANCELLED: {
+      description:
+        "Its bid was cancelled, or its order was cancelled, refunded or failed to pay; the capacity is free again",
+    },
   },
 });
 
-@ObjectType({ implements: GlobalNode,
+@ObjectType({
+  implements: GlobalNode,
   simpleResolvers: true,
-  description: "An SME's request for GPU time: gpuCount GPUs of one model for one contiguous block of hours, at most at a price, served by one offer",
+  description:
+    "An SME's request for GPU time: gpuCount GPUs of one model for one contiguous block of hours, at most at a price, served by one offer",
 })
 export class Bid {
   @Field(() => ID, { description: 'Opaque id, like "bid_45"' })
@@ -70,7 +84,10 @@ export class Bid {
   @Field(() => BidStatus, { description: "Where the bid stands" })
   status!: BidStatus;
 
-  @Field(() => Reservation, { nullable: true, description: "The reservation the bid got, in whatever state it is now; null for a bid that was never matched" })
+  @Field(() => Reservation, {
+    nullable: true,
+    description: "The reservation the bid got, in whatever state it is now; null for a bid that was never matched",
+  })
   reservation?: Reservation | null;
 
   @Field({ description: "When the bid was placed (UTC)" })
@@ -81,7 +98,8 @@ export class Bid {
   gpuModelId!: number;
 }
 
-@ObjectType({ implements: GlobalNode,
+@ObjectType({
+  implements: GlobalNode,
   simpleResolvers: true,
   description: "The capacity one bid holds on one offer: gpuCount GPUs over [startsAt, endsAt), at the offer's price",
 })
@@ -113,7 +131,10 @@ export class Reservation {
   @Field(() => ReservationStatus, { description: "Where the reservation stands" })
   status!: ReservationStatus;
 
-  @Field({ description: "A HELD reservation frees its capacity at this time (UTC) unless checked out; meaningless once it is not HELD" })
+  @Field({
+    description:
+      "A HELD reservation frees its capacity at this time (UTC) unless checked out; meaningless once it is not HELD",
+  })
   holdExpiresAt!: Date;
 
   bidId!: number;
@@ -124,7 +145,10 @@ export class Reservation {
 export const BidConnection = connectionOf("Bid", Bid);
 export const ReservationConnection = connectionOf("Reservation", Reservation);
 
-@InputType({ description: "The input of placeBid: what to rent, when, where, and the most to pay; every field is checked before anything is written" })
+@InputType({
+  description:
+    "The input of placeBid: what to rent, when, where, and the most to pay; every field is checked before anything is written",
+})
 export class PlaceBidInput {
   @Field({ description: 'A GPU model name listed by gpuModels, like "H800"' })
   gpuModel!: string;
@@ -138,15 +162,22 @@ export class PlaceBidInput {
   @Field({ description: 'The earliest start, a whole UTC hour, like "2027-06-01T00:00:00Z"' })
   earliestStart!: Date;
 
-  @Field({ description: 'The latest end, a whole UTC hour at least earliestStart + hours, like "2027-06-08T00:00:00Z"; latestEnd - hours must not have passed' })
+  @Field({
+    description:
+      'The latest end, a whole UTC hour at least earliestStart + hours, like "2027-06-08T00:00:00Z"; latestEnd - hours must not have passed',
+  })
   latestEnd!: Date;
 
-  @Field({ description: 'The most to pay per GPU-hour before subsidy: yuan with at most two decimals, more than 0 and at most "100000.00", like "30.00"' })
+  @Field({
+    description:
+      'The most to pay per GPU-hour before subsidy: yuan with at most two decimals, more than 0 and at most "100000.00", like "30.00"',
+  })
   maxPricePerGpuHour!: string;
 
   @Field(() => [String], {
     nullable: true,
-    description: 'Acceptable hubs, each one of the ten national hubs spelled exactly, like ["Ningxia Zhongwei", "Gansu Qingyang"]; omitted or empty means any hub',
+    description:
+      'Acceptable hubs, each one of the ten national hubs spelled exactly, like ["Ningxia Zhongwei", "Gansu Qingyang"]; omitted or empty means any hub',
   })
   hubs?: string[] | null;
 }

@@ -87,7 +87,13 @@ export function feasibleCandidates(
   const result: Candidate[] = [];
   for (const offer of offers) {
     if (!isCandidateOffer(bid, offer, now)) continue;
-    const startsAt = earliestFeasibleStart(offer, bookingsByOffer.get(offer.id) ?? [], searchRange(bid, offer, now), bid.gpuCount, bid.hours);
+    const startsAt = earliestFeasibleStart(
+      offer,
+      bookingsByOffer.get(offer.id) ?? [],
+      searchRange(bid, offer, now),
+      bid.gpuCount,
+      bid.hours,
+    );
     if (startsAt) result.push({ offer, startsAt });
   }
   return result;
@@ -107,7 +113,11 @@ export interface FreeSpan {
  * holds `hours` hours of the bid's window: the span of the fullest hour of a feasible block holds
  * the whole block. Spans nest or stay apart, so there are fewer of them than steps in the profile.
  */
-export function freeSpans(offer: Pick<OfferTerms, "gpuCount" | "availableFrom" | "availableUntil">, bookings: readonly Booking[], now: Date): FreeSpan[] {
+export function freeSpans(
+  offer: Pick<OfferTerms, "gpuCount" | "availableFrom" | "availableUntil">,
+  bookings: readonly Booking[],
+  now: Date,
+): FreeSpan[] {
   const from = maxDate(offer.availableFrom, ceilHour(now));
   if (offer.availableUntil.getTime() <= from.getTime()) return [];
   const profile = freeProfile(offer, bookings, from, offer.availableUntil);
@@ -165,7 +175,8 @@ export function dataCentersToCompare(candidates: readonly Candidate[]): number[]
  * bid's window; earliest feasible start; offer published first, then smaller id.
  */
 export function compareCandidates(a: Candidate, b: Candidate, utilization: ReadonlyMap<number, Utilization>): number {
-  if (a.offer.pricePerGpuHour !== b.offer.pricePerGpuHour) return a.offer.pricePerGpuHour < b.offer.pricePerGpuHour ? -1 : 1;
+  if (a.offer.pricePerGpuHour !== b.offer.pricePerGpuHour)
+    return a.offer.pricePerGpuHour < b.offer.pricePerGpuHour ? -1 : 1;
   if (a.offer.dataCenterId !== b.offer.dataCenterId) {
     const byUse = compareUtilization(
       utilization.get(a.offer.dataCenterId) ?? NO_UTILIZATION,
@@ -181,7 +192,10 @@ export function compareCandidates(a: Candidate, b: Candidate, utilization: Reado
 }
 
 /** The winning candidate, or null when there is none. */
-export function pickWinner(candidates: readonly Candidate[], utilization: ReadonlyMap<number, Utilization>): Candidate | null {
+export function pickWinner(
+  candidates: readonly Candidate[],
+  utilization: ReadonlyMap<number, Utilization>,
+): Candidate | null {
   let best: Candidate | null = null;
   for (const c of candidates) if (!best || compareCandidates(c, best, utilization) < 0) best = c;
   return best;

@@ -21,7 +21,15 @@ import { bids } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
 import { ceilHour } from "../time.js";
-import { candidateOffers, chooseOffer, insertReservation, lockOffers, readBookings, type BidRow, type LiveBookings } from "./bids.service.js";
+import {
+  candidateOffers,
+  chooseOffer,
+  insertReservation,
+  lockOffers,
+  readBookings,
+  type BidRow,
+  type LiveBookings,
+} from "./bids.service.js";
 import { feasibleCandidates, freeSpans, type FreeSpan, type OfferTerms } from "./match.js";
 
 /** Open bids read per page. */
@@ -45,7 +53,13 @@ type PagedBid = BidRow & { cursor: Cursor };
  * The next open bids of the model that can still start in time, in priority order after `after`,
  * and that pass `filter` (on `bids`). bids_open_priority_idx holds them in this order.
  */
-async function openBidsPage(tx: Executor, gpuModelId: number, now: Date, after: Cursor | null, filter: SQL | null): Promise<PagedBid[]> {
+async function openBidsPage(
+  tx: Executor,
+  gpuModelId: number,
+  now: Date,
+  after: Cursor | null,
+  filter: SQL | null,
+): Promise<PagedBid[]> {
   const seek = after
     ? sql`and bids.max_price_per_gpu_hour <= ${String(after.price)}::bigint
           and (bids.max_price_per_gpu_hour < ${String(after.price)}::bigint
@@ -62,7 +76,10 @@ async function openBidsPage(tx: Executor, gpuModelId: number, now: Date, after: 
   );
   return rows.map((row) => {
     const bid = rowFrom(bids, row);
-    return { ...bid, cursor: { price: bid.maxPricePerGpuHour, createdAt: String(row.priority_created_at), id: bid.id } };
+    return {
+      ...bid,
+      cursor: { price: bid.maxPricePerGpuHour, createdAt: String(row.priority_created_at), id: bid.id },
+    };
   });
 }
 
@@ -93,11 +110,21 @@ function fitsSomeSpan(spans: readonly SpanOf[]): SQL {
  * Books the bid on its best offer among `offers` (locked by the caller), if any fits. Conditional:
  * a bid cancelled meanwhile stays cancelled.
  */
-async function book(tx: Executor, bid: BidRow, offers: readonly OfferTerms[], bookings: LiveBookings, now: Date, holdMinutes: number): Promise<OfferTerms | null> {
+async function book(
+  tx: Executor,
+  bid: BidRow,
+  offers: readonly OfferTerms[],
+  bookings: LiveBookings,
+  now: Date,
+  holdMinutes: number,
+): Promise<OfferTerms | null> {
   const winner = await chooseOffer(tx, bid, offers, bookings, now);
   if (!winner) return null;
-  const taken = await rowsOf(tx, sql`update bids set status = 'MATCHED', updated_at = ${now.toISOString()}::timestamptz
-                                     where id = ${bid.id} and status = 'OPEN' returning id`);
+  const taken = await rowsOf(
+    tx,
+    sql`update bids set status = 'MATCHED', updated_at = ${now.toISOString()}::timestamptz
+                                     where id = ${bid.id} and status = 'OPEN' returning id`,
+  );
   if (taken.length === 0) return null;
   await insertReservation(tx, bid, winner.offer, winner.startsAt, bookings, now, holdMinutes);
   return winner.offer;
@@ -139,16 +166,30 @@ export async function serveFreedCapacity(
     await lockModel(tx, gpuModelId);
     const locked = await lockOffers(tx, gpuModelId, offerIds);
     if (locked.length === 0) return { expired: 0, matched: 0 };
-    const expired = await expireLapsedHoldsOn(tx, locked.map((o) => o.id), now);
+    const expired = await expireLapsedHoldsOn(
+      tx,
+      locked.map((o) => o.id),
+      now,
+    );
     const active = locked.filter((o) => o.status === "ACTIVE");
     if (active.length === 0) return { expired, matched: 0 };
     const until = new Date(Math.max(...active.map((o) => o.availableUntil.getTime())));
-    const { bookings } = await readBookings(tx, active.map((o) => o.id), ceilHour(now), until, now);
+    const { bookings } = await readBookings(
+      tx,
+      active.map((o) => o.id),
+      ceilHour(now),
+      until,
+      now,
+    );
 
     const spansOf = new Map<number, SpanOf[]>();
     const spansNow = () =>
       active.flatMap((offer) => {
-        if (!spansOf.has(offer.id)) spansOf.set(offer.id, freeSpans(offer, bookings.get(offer.id) ?? [], now).map((span) => ({ ...span, offer })));
+        if (!spansOf.has(offer.id))
+          spansOf.set(
+            offer.id,
+            freeSpans(offer, bookings.get(offer.id) ?? [], now).map((span) => ({ ...span, offer })),
+          );
         return spansOf.get(offer.id)!;
       });
 
@@ -186,10 +227,21 @@ export async function rematchModel(db: Db, gpuModelId: number, now: Date, holdMi
       // Without locks first: a page of bids that nothing can serve locks nothing.
       const seen = await candidateOffers(tx, bidsOfPage, now, false);
       const useful = new Set<number>();
-      for (const bid of bidsOfPage) for (const c of feasibleCandidates(bid, seen.offers, seen.bookings, now)) useful.add(c.offer.id);
+      for (const bid of bidsOfPage)
+        for (const c of feasibleCandidates(bid, seen.offers, seen.bookings, now)) useful.add(c.offer.id);
       if (useful.size === 0) return bidsOfPage;
-      const offers = await lockOffers(tx, gpuModelId, [...useful].sort((a, b) => a - b));
-      const { bookings } = await readBookings(tx, offers.map((o) => o.id), seen.earliest, seen.latest, now);
+      const offers = await lockOffers(
+        tx,
+        gpuModelId,
+        [...useful].sort((a, b) => a - b),
+      );
+      const { bookings } = await readBookings(
+        tx,
+        offers.map((o) => o.id),
+        seen.earliest,
+        seen.latest,
+        now,
+      );
       for (const bid of bidsOfPage) if (await book(tx, bid, offers, bookings, now, holdMinutes)) matched++;
       return bidsOfPage;
     });
@@ -199,15 +251,24 @@ export async function rematchModel(db: Db, gpuModelId: number, now: Date, holdMi
 }
 
 /** Re-matches the open bids of each model, one model after another (ids ascending). */
-export async function rematchModels(db: Db, gpuModelIds: Iterable<number>, now: Date, holdMinutes: number): Promise<number> {
+export async function rematchModels(
+  db: Db,
+  gpuModelIds: Iterable<number>,
+  now: Date,
+  holdMinutes: number,
+): Promise<number> {
   let matched = 0;
-  for (const id of [...new Set(gpuModelIds)].sort((a, b) => a - b)) matched += await rematchModel(db, id, now, holdMinutes);
+  for (const id of [...new Set(gpuModelIds)].sort((a, b) => a - b))
+    matched += await rematchModel(db, id, now, holdMinutes);
   return matched;
 }
 
 /** The GPU models that have open bids. */
 export async function modelsWithOpenBids(db: Db): Promise<number[]> {
-  const rows = await rowsOf<{ id: string | number }>(db, sql`select distinct gpu_model_id as id from bids where status = 'OPEN'`);
+  const rows = await rowsOf<{ id: string | number }>(
+    db,
+    sql`select distinct gpu_model_id as id from bids where status = 'OPEN'`,
+  );
   return rows.map((r) => Number(r.id));
 }
 

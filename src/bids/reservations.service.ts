@@ -82,7 +82,10 @@ export async function lockForPayment<T extends unknown[]>(
   const lockSafelyHeld = sql`select reservations.* from offers o join reservations on reservations.offer_id = o.id
       where reservations.id = ${id} and ${heldSafely(now)}
       for key share of o for update of reservations`;
-  const answers = await pipelined<unknown[]>(tx, (first ? [first, lockSafelyHeld, ...reads] : [lockSafelyHeld, ...reads]) as never);
+  const answers = await pipelined<unknown[]>(
+    tx,
+    (first ? [first, lockSafelyHeld, ...reads] : [lockSafelyHeld, ...reads]) as never,
+  );
   const [[held], ...results] = (first ? answers.slice(1) : answers) as [Record<string, unknown>[], ...unknown[][]];
   if (held) return { locked: { reservation: rowFrom(reservations, held), offer: null }, reads: results as never };
   const locked = await lockReservation(tx, id);
@@ -142,7 +145,12 @@ export async function confirmReservation(tx: Executor, id: number, now: Date): P
  * Keeps a HELD reservation, already locked by this transaction, until `until` (never shortens it),
  * with the same checks as confirming.
  */
-export async function extendLockedHold(tx: Executor, locked: LockedReservation, until: Date, now: Date): Promise<ReservationRow> {
+export async function extendLockedHold(
+  tx: Executor,
+  locked: LockedReservation,
+  until: Date,
+  now: Date,
+): Promise<ReservationRow> {
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
   await requireStillFits(tx, locked, now);
   const row = await updateRow(
@@ -207,7 +215,11 @@ export async function visibleReservation(db: Executor, viewer: Viewer, id: numbe
 }
 
 /** A reservation is seen by the SME that holds it and by the operator of its offer's data center. */
-export function seesReservation(viewer: Viewer, reservation: Pick<ReservationRow, "smeId">, operatorId: number): boolean {
+export function seesReservation(
+  viewer: Viewer,
+  reservation: Pick<ReservationRow, "smeId">,
+  operatorId: number,
+): boolean {
   if (viewer.organizationId == null) return false;
   return (
     (viewer.role === "SME" && reservation.smeId === viewer.organizationId) ||
@@ -240,11 +252,26 @@ export async function offerReservations(
       .limit(first + 1),
     db.select({ total: count() }).from(reservations).where(ofOffer),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
+  return toPage(
+    rows,
+    first,
+    Number(total),
+    (r) => encodeCursor([r.id]),
+    (r) => r,
+    after != null,
+  );
 }
 
 /** Reservations by bid, for batch loading. */
-export async function reservationsOfBids(db: Executor, bidIds: readonly number[]): Promise<Map<number, ReservationRow>> {
-  const rows = bidIds.length ? await db.select().from(reservations).where(inArray(reservations.bidId, bidIds as number[])) : [];
+export async function reservationsOfBids(
+  db: Executor,
+  bidIds: readonly number[],
+): Promise<Map<number, ReservationRow>> {
+  const rows = bidIds.length
+    ? await db
+        .select()
+        .from(reservations)
+        .where(inArray(reservations.bidId, bidIds as number[]))
+    : [];
   return new Map(rows.map((r) => [r.bidId, r]));
 }

@@ -16,7 +16,12 @@ const SWEEP_BATCH = 1000;
  * in one transaction that also offers the freed capacity to the open bids (serveFreedCapacity), so
  * no newer bid can take it first. Only the given model's, when one is given.
  */
-export async function expireLapsedHolds(db: Db, now: Date, holdMinutes: number, gpuModelId?: number): Promise<{ reservations: number; matched: number }> {
+export async function expireLapsedHolds(
+  db: Db,
+  now: Date,
+  holdMinutes: number,
+  gpuModelId?: number,
+): Promise<{ reservations: number; matched: number }> {
   let reservations = 0;
   let matched = 0;
   for (;;) {
@@ -35,7 +40,13 @@ export async function expireLapsedHolds(db: Db, now: Date, holdMinutes: number, 
     }
     let changed = 0;
     for (const [model, offerIds] of [...offersByModel].sort((a, b) => a[0] - b[0])) {
-      const served = await serveFreedCapacity(db, model, [...offerIds].sort((a, b) => a - b), now, holdMinutes);
+      const served = await serveFreedCapacity(
+        db,
+        model,
+        [...offerIds].sort((a, b) => a - b),
+        now,
+        holdMinutes,
+      );
       changed += served.expired;
       matched += served.matched;
     }
@@ -56,7 +67,12 @@ const LAPSED_ROUNDS = 3;
  * left. A round expires every hold of the model that has lapsed at `now`, so a second round
  * rarely finds one; after LAPSED_ROUNDS the bid is placed without looking.
  */
-export async function lapsedHoldsFirst<T>(db: Db, now: Date, holdMinutes: number, place: (lapsedFirst: boolean) => Promise<T>): Promise<T> {
+export async function lapsedHoldsFirst<T>(
+  db: Db,
+  now: Date,
+  holdMinutes: number,
+  place: (lapsedFirst: boolean) => Promise<T>,
+): Promise<T> {
   for (let round = 1; ; round++) {
     try {
       return await place(round <= LAPSED_ROUNDS);
@@ -93,7 +109,10 @@ export async function expireStaleBids(db: Db, now: Date): Promise<number> {
  * (count: bids matched).
  */
 export const bidsMaintenanceTasks: MaintenanceTask[] = [
-  { name: "expireLapsedHolds", run: async (app, now) => (await expireLapsedHolds(app.db, now, app.config.holdMinutes)).reservations },
+  {
+    name: "expireLapsedHolds",
+    run: async (app, now) => (await expireLapsedHolds(app.db, now, app.config.holdMinutes)).reservations,
+  },
   { name: "expireStaleBids", run: (app, now) => expireStaleBids(app.db, now) },
   {
     name: "rematchOpenBids",

@@ -57,7 +57,10 @@ export class CheckoutResolver {
       "PAYMENT_FAILED (extensions.retryable true: the provider was unreachable, retry with the same key; false: refused, " +
       "the order is FAILED), RATE_LIMITED",
   })
-  async checkout(@Arg("input", { description: "The reservation, the voucher and the idempotency key" }) input: CheckoutInput, @Ctx() ctx: Context): Promise<Order> {
+  async checkout(
+    @Arg("input", { description: "The reservation, the voucher and the idempotency key" }) input: CheckoutInput,
+    @Ctx() ctx: Context,
+  ): Promise<Order> {
     const request = {
       smeId: orgIdOf(ctx),
       reservationId: parseId("reservationId", input.reservationId, "Reservation"),
@@ -84,27 +87,40 @@ export class CheckoutResolver {
       "SME's order), CONFLICT (the rental has started, or the order is already FAILED, CANCELLED or REFUNDED), PAYMENT_FAILED " +
       "(the provider could not cancel or refund; retry), RATE_LIMITED",
   })
-  async cancelOrder(@Arg("id", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) id: string, @Ctx() ctx: Context): Promise<Order> {
+  async cancelOrder(
+    @Arg("id", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Order> {
     const orderId = parseId("id", id, "Order");
     const actor = actorOf(ctx);
     const cancelled = (tx: Executor, order: OrderRow) =>
-      recordAudit(tx, actor, { action: "CANCEL_ORDER", targetId: order.id, programId: order.programId, detail: orderDetail(order) });
+      recordAudit(tx, actor, {
+        action: "CANCEL_ORDER",
+        targetId: order.id,
+        programId: order.programId,
+        detail: orderDetail(order),
+      });
     return toOrder(await service.cancelOrder(ctx.app, orgIdOf(ctx), orderId, ctx.now, cancelled));
   }
 
   @Authorized("SME")
   @Query(() => Order, {
     nullable: true,
-    description: "One of the caller's orders; null for an unknown id or another SME's order. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+    description:
+      "One of the caller's orders; null for an unknown id or another SME's order. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
   })
-  async order(@Arg("id", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) id: string, @Ctx() ctx: Context): Promise<Order | null> {
+  async order(
+    @Arg("id", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Order | null> {
     const row = await service.ownOrder(ctx.db, orgIdOf(ctx), parseId("id", id, "Order"));
     return row ? toOrder(row) : null;
   }
 
   @Authorized("SME")
   @Query(() => OrderConnection, {
-    description: "The caller's orders, newest first, in every status. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after)",
+    description:
+      "The caller's orders, newest first, in every status. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (first, after)",
   })
   async myOrders(
     @Ctx() ctx: Context,

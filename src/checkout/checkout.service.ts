@@ -49,10 +49,12 @@ function requireKey(key: string): string {
 }
 
 /** What makes two checkouts "the same input" for one idempotency key. */
-const fingerprintOf = (request: CheckoutRequest) => `reservation:${request.reservationId};voucher:${request.voucherId ?? "none"}`;
+const fingerprintOf = (request: CheckoutRequest) =>
+  `reservation:${request.reservationId};voucher:${request.voucherId ?? "none"}`;
 
 /** The caller's order under a key: read under the key's and the reservation's locks (with liveOrderOf), or alone. */
-const orderWithKey = (smeId: number, key: string) => sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
+const orderWithKey = (smeId: number, key: string) =>
+  sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
 
 /** First key of the advisory lock on an SME's idempotency key (see the lock order above). */
 const CHECKOUT_KEY_LOCK_SPACE = 727_201;
@@ -130,14 +132,28 @@ async function createOrder(
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
   const reservation = locked.reservation;
   if (live) throw conflict("This reservation already has an order");
-  if (reservation.status !== "HELD") throw conflict(`This reservation is ${reservation.status.toLowerCase()}, not held`);
+  if (reservation.status !== "HELD")
+    throw conflict(`This reservation is ${reservation.status.toLowerCase()}, not held`);
   if (reservation.holdExpiresAt <= now) throw conflict("The hold on this reservation has lapsed; place a new bid");
 
-  const priced = await priceReservation(tx, { reservation, voucherId: request.voucherId, smeId: request.smeId, now, lock: true });
+  const priced = await priceReservation(tx, {
+    reservation,
+    voucherId: request.voucherId,
+    smeId: request.smeId,
+    now,
+    lock: true,
+  });
   const order = await insertRow(
     tx,
     orders,
-    newOrder(reservation.id, request.smeId, priced, { idempotencyKey: request.idempotencyKey, requestFingerprint: fingerprintOf(request) }, provider, now),
+    newOrder(
+      reservation.id,
+      request.smeId,
+      priced,
+      { idempotencyKey: request.idempotencyKey, requestFingerprint: fingerprintOf(request) },
+      provider,
+      now,
+    ),
   );
   // Independent writes under the locks taken above (the reservation's, its offer's when the hold
   // is near lapsing, the program's): sent together, they take one round trip; any refusal rolls
@@ -202,21 +218,39 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
     });
   } catch (error) {
     if (error instanceof ProviderUnavailableError) {
-      throw appError("PAYMENT_FAILED", "The payment provider is unavailable; retry the checkout with the same idempotencyKey", {
-        orderId: globalId("Order", order.id),
-        retryable: true,
-      });
+      throw appError(
+        "PAYMENT_FAILED",
+        "The payment provider is unavailable; retry the checkout with the same idempotencyKey",
+        {
+          orderId: globalId("Order", order.id),
+          retryable: true,
+        },
+      );
     }
     if (error instanceof PaymentProviderError) {
       await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "refused"), now);
-      throw appError("PAYMENT_FAILED", "The payment provider refused the payment", { orderId: globalId("Order", order.id), retryable: false });
+      throw appError("PAYMENT_FAILED", "The payment provider refused the payment", {
+        orderId: globalId("Order", order.id),
+        retryable: false,
+      });
     }
     throw error;
   }
   // The update that records the payment is also the order's lock.
   const recordPayment = (tx: Executor, orderId: number) =>
-    updateRow(tx, orders, { paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now }, sql`id = ${orderId}`);
-  return settleOrder(app, order.id, (tx, withPayment) => applyPaymentStatus(tx, withPayment, created.status, now), now, recordPayment);
+    updateRow(
+      tx,
+      orders,
+      { paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now },
+      sql`id = ${orderId}`,
+    );
+  return settleOrder(
+    app,
+    order.id,
+    (tx, withPayment) => applyPaymentStatus(tx, withPayment, created.status, now),
+    now,
+    recordPayment,
+  );
 }
 
 /**
@@ -228,16 +262,27 @@ async function continuePayment(app: AppServices, order: OrderRow, now: Date): Pr
     return await startPayment(app, order, now);
   } catch (error) {
     if (error instanceof GraphQLError && error.extensions.orderId != null) throw error;
-    const code = error instanceof GraphQLError && typeof error.extensions.code === "string" ? error.extensions.code : "SERVICE_UNAVAILABLE";
-    throw new GraphQLError("The order was created, but its payment could not be started; retry the checkout with the same idempotencyKey", {
-      originalError: error instanceof Error ? error : undefined,
-      extensions: { code, orderId: globalId("Order", order.id), retryable: true },
-    });
+    const code =
+      error instanceof GraphQLError && typeof error.extensions.code === "string"
+        ? error.extensions.code
+        : "SERVICE_UNAVAILABLE";
+    throw new GraphQLError(
+      "The order was created, but its payment could not be started; retry the checkout with the same idempotencyKey",
+      {
+        originalError: error instanceof Error ? error : undefined,
+        extensions: { code, orderId: globalId("Order", order.id), retryable: true },
+      },
+    );
   }
 }
 
 /** `onCreated` runs in the transaction that creates the order, never for a replay of the same key. */
-export async function checkout(app: AppServices, request: CheckoutRequest, now: Date, onCreated?: OrderCommitHook): Promise<OrderRow> {
+export async function checkout(
+  app: AppServices,
+  request: CheckoutRequest,
+  now: Date,
+  onCreated?: OrderCommitHook,
+): Promise<OrderRow> {
   requireKey(request.idempotencyKey);
   let order: OrderRow;
   try {
@@ -259,18 +304,29 @@ export async function checkout(app: AppServices, request: CheckoutRequest, now: 
  * longer be paid) and the order ends CANCELLED; a paid order is refunded and ends REFUNDED. Either
  * way the subsidy goes back and the capacity is freed.
  */
-export async function cancelOrder(app: AppServices, smeId: number, orderId: number, now: Date, onCancelled?: OrderCommitHook): Promise<OrderRow> {
+export async function cancelOrder(
+  app: AppServices,
+  smeId: number,
+  orderId: number,
+  now: Date,
+  onCancelled?: OrderCommitHook,
+): Promise<OrderRow> {
   const [order] = await app.db.select().from(orders).where(eq(orders.id, orderId));
   if (!order || order.smeId !== smeId) throw notFound("Order");
-  const [{ startsAt }] = await app.db.select({ startsAt: reservations.startsAt }).from(reservations).where(eq(reservations.id, order.reservationId));
+  const [{ startsAt }] = await app.db
+    .select({ startsAt: reservations.startsAt })
+    .from(reservations)
+    .where(eq(reservations.id, order.reservationId));
   if (startsAt <= now) throw conflict("The rental has started; the order can no longer be cancelled");
-  if (order.status !== "PENDING_PAYMENT" && order.status !== "PAID") throw conflict(`This order is already ${order.status.toLowerCase()}`);
+  if (order.status !== "PENDING_PAYMENT" && order.status !== "PAID")
+    throw conflict(`This order is already ${order.status.toLowerCase()}`);
 
   try {
     if (order.status === "PENDING_PAYMENT" && order.paymentRef) {
       const result = await app.payments.cancelPayment(order.paymentRef, paymentKey(order.id, "cancel"));
       // Paid in the meantime: settle it as paid, then refund below.
-      if (result.status === "succeeded") await settleOrder(app, order.id, (tx, locked) => markPaid(tx, locked, now), now);
+      if (result.status === "succeeded")
+        await settleOrder(app, order.id, (tx, locked) => markPaid(tx, locked, now), now);
     }
     const current = (await app.db.select().from(orders).where(eq(orders.id, order.id)))[0];
     if (current.status === "PAID" && current.smeShare > 0n && current.paymentRef) {
@@ -278,7 +334,9 @@ export async function cancelOrder(app: AppServices, smeId: number, orderId: numb
     }
   } catch (error) {
     if (error instanceof PaymentProviderError) {
-      throw appError("PAYMENT_FAILED", "The payment provider could not cancel or refund the payment; retry", { retryable: error.retryable });
+      throw appError("PAYMENT_FAILED", "The payment provider could not cancel or refund the payment; retry", {
+        retryable: error.retryable,
+      });
     }
     throw error;
   }
@@ -298,7 +356,11 @@ export async function cancelOrder(app: AppServices, smeId: number, orderId: numb
       const freedGpuModelId = await releaseReservation(tx, locked.reservationId, "CANCELLED", now);
       const [row] = await tx
         .update(orders)
-        .set({ status: "REFUNDED", paymentStatus: locked.smeShare > 0n ? "refunded" : locked.paymentStatus, updatedAt: now })
+        .set({
+          status: "REFUNDED",
+          paymentStatus: locked.smeShare > 0n ? "refunded" : locked.paymentStatus,
+          updatedAt: now,
+        })
         .where(eq(orders.id, locked.id))
         .returning();
       await refundSubsidy(tx, row, now);
@@ -328,5 +390,12 @@ export async function smeOrders(db: Executor, smeId: number, first: number, afte
       .limit(first + 1),
     db.select({ total: count() }).from(orders).where(mine),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.id]), (r) => r, after != null);
+  return toPage(
+    rows,
+    first,
+    Number(total),
+    (r) => encodeCursor([r.id]),
+    (r) => r,
+    after != null,
+  );
 }

@@ -17,12 +17,22 @@ registerEnumType(OrderStatus, {
   description: "Where an order stands: PENDING_PAYMENT, then PAID, FAILED or CANCELLED; a PAID one may become REFUNDED",
   valuesConfig: {
     PENDING_PAYMENT: {
-      description: "Waiting for the SME's payment (confirm it with payment.clientSecret); the subsidy is pending. Unpaid after 60 minutes, it is CANCELLED",
+      description:
+        "Waiting for the SME's payment (confirm it with payment.clientSecret); the subsidy is pending. Unpaid after 60 minutes, it is CANCELLED",
     },
     PAID: { description: "Paid: the reservation is CONFIRMED, the subsidy spent and billed to the city" },
-    FAILED: { description: "The payment failed: nothing charged, the subsidy back in the budget and the voucher, the GPUs freed" },
-    CANCELLED: { description: "Cancelled before payment (cancelOrder, or the payment window passed): nothing charged, subsidy and GPUs back" },
-    REFUNDED: { description: "Cancelled after payment, before the rental started: the SME's share refunded, subsidy and GPUs back" },
+    FAILED: {
+      description:
+        "The payment failed: nothing charged, the subsidy back in the budget and the voucher, the GPUs freed",
+    },
+    CANCELLED: {
+      description:
+        "Cancelled before payment (cancelOrder, or the payment window passed): nothing charged, subsidy and GPUs back",
+    },
+    REFUNDED: {
+      description:
+        "Cancelled after payment, before the rental started: the SME's share refunded, subsidy and GPUs back",
+    },
   },
 });
 
@@ -31,17 +41,31 @@ export class Payment {
   @Field({ description: '"stripe", or "simulated" on a server without Stripe keys (succeeds at once)' })
   provider!: string;
 
-  @Field(() => String, { nullable: true, description: 'The provider\'s id, like a Stripe PaymentIntent id "pi_3Q…"; null when nothing was charged (smeShare 0) or not yet' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The provider\'s id, like a Stripe PaymentIntent id "pi_3Q…"; null when nothing was charged (smeShare 0) or not yet',
+  })
   providerRef!: string | null;
 
-  @Field({ description: "The provider's status, e.g. requires_payment_method, processing, succeeded, canceled, refunded" })
+  @Field({
+    description: "The provider's status, e.g. requires_payment_method, processing, succeeded, canceled, refunded",
+  })
   status!: string;
 
-  @Field(() => String, { nullable: true, description: "For the client app to confirm the payment with Stripe.js; null when nothing is left to confirm (any status but PENDING_PAYMENT)" })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "For the client app to confirm the payment with Stripe.js; null when nothing is left to confirm (any status but PENDING_PAYMENT)",
+  })
   clientSecret!: string | null;
 }
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "The checkout of one reservation: gross = subsidy + smeShare, to the fen, and the SME's payment" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "The checkout of one reservation: gross = subsidy + smeShare, to the fen, and the SME's payment",
+})
 export class Order {
   @Field(() => ID, { description: 'Opaque id, like "order_7"' })
   id!: string;
@@ -67,7 +91,10 @@ export class Order {
   @Field(() => Payment, { description: "The SME's payment" })
   payment!: Payment;
 
-  @Field(() => Date, { nullable: true, description: "When the payment succeeded (UTC); null until PAID. Claims are billed to this month" })
+  @Field(() => Date, {
+    nullable: true,
+    description: "When the payment succeeded (UTC); null until PAID. Claims are billed to this month",
+  })
   paidAt!: Date | null;
 
   @Field({ description: "When the checkout was made (UTC)" })
@@ -84,7 +111,10 @@ export class CheckoutInput {
   @Field(() => ID, { description: 'A HELD reservation of the caller\'s, an opaque id like "reservation_12"' })
   reservationId!: string;
 
-  @Field(() => ID, { nullable: true, description: 'A voucher of the caller\'s, an opaque id like "voucher_1"; without one the SME pays the gross' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'A voucher of the caller\'s, an opaque id like "voucher_1"; without one the SME pays the gross',
+  })
   voucherId?: string | null;
 
   @Field({

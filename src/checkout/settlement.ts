@@ -38,7 +38,11 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
   if (order.status === "PAID" || order.status === "REFUNDED") return unchanged(order);
   if (order.status !== "PENDING_PAYMENT") {
     // Paid after we gave up on it (cancelled or failed): the money goes back.
-    const [row] = await tx.update(orders).set({ paymentStatus: "succeeded", updatedAt: now }).where(eq(orders.id, order.id)).returning();
+    const [row] = await tx
+      .update(orders)
+      .set({ paymentStatus: "succeeded", updatedAt: now })
+      .where(eq(orders.id, order.id))
+      .returning();
     return { ...unchanged(row), refundDue: order.smeShare > 0n };
   }
   try {
@@ -53,14 +57,25 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
   // The order's update, then the ledger's program lock and move: sent in this order (the lock
   // order), in one round trip. The ledger needs nothing from the update but the payment's time.
   const [row] = await Promise.all([
-    updateRow(tx, orders, { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now }, sql`id = ${order.id}`),
+    updateRow(
+      tx,
+      orders,
+      { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now },
+      sql`id = ${order.id}`,
+    ),
     postSubsidy(tx, { ...order, paidAt: now }, now),
   ]);
   return unchanged(row!);
 }
 
 /** PENDING_PAYMENT -> FAILED or CANCELLED: the subsidy goes back and the capacity is freed. */
-export async function markUnpaid(tx: Executor, order: OrderRow, status: "FAILED" | "CANCELLED", now: Date, paymentStatus?: string): Promise<Settled> {
+export async function markUnpaid(
+  tx: Executor,
+  order: OrderRow,
+  status: "FAILED" | "CANCELLED",
+  now: Date,
+  paymentStatus?: string,
+): Promise<Settled> {
   if (order.status !== "PENDING_PAYMENT") return unchanged(order);
   const [row] = await tx
     .update(orders)
@@ -87,9 +102,15 @@ export interface ReportedPayment {
  * is the intent recorded on the order, for its SME share, in CNY. Only such a payment may make an
  * order PAID; a payment that is not the order's own changes nothing on it.
  */
-export function paymentMismatch(order: Pick<OrderRow, "paymentRef" | "smeShare">, payment: Omit<ReportedPayment, "status">): { reason: string; foreign: boolean } | null {
+export function paymentMismatch(
+  order: Pick<OrderRow, "paymentRef" | "smeShare">,
+  payment: Omit<ReportedPayment, "status">,
+): { reason: string; foreign: boolean } | null {
   if (payment.ref !== order.paymentRef) {
-    return { reason: order.paymentRef ? `the order's payment is ${order.paymentRef}` : "the order has no payment of its own", foreign: true };
+    return {
+      reason: order.paymentRef ? `the order's payment is ${order.paymentRef}` : "the order has no payment of its own",
+      foreign: true,
+    };
   }
   if (payment.currency != null && payment.currency.toLowerCase() !== PAYMENT_CURRENCY) {
     return { reason: `currency ${payment.currency}, the order's is ${PAYMENT_CURRENCY}`, foreign: false };
@@ -125,7 +146,12 @@ export async function recordPaymentMismatch(
 }
 
 /** Applies a status the provider reported (created, re-read or pushed by a webhook). */
-export async function applyPaymentStatus(tx: Executor, order: OrderRow, status: PaymentStatus, now: Date): Promise<Settled> {
+export async function applyPaymentStatus(
+  tx: Executor,
+  order: OrderRow,
+  status: PaymentStatus,
+  now: Date,
+): Promise<Settled> {
   switch (status) {
     case "succeeded":
       return markPaid(tx, order, now);
@@ -135,7 +161,11 @@ export async function applyPaymentStatus(tx: Executor, order: OrderRow, status: 
       return { ...(await markUnpaid(tx, order, "CANCELLED", now, status)), cancelDue: false };
     default: {
       if (order.status !== "PENDING_PAYMENT" || order.paymentStatus === status) return unchanged(order);
-      const [row] = await tx.update(orders).set({ paymentStatus: status, updatedAt: now }).where(eq(orders.id, order.id)).returning();
+      const [row] = await tx
+        .update(orders)
+        .set({ paymentStatus: status, updatedAt: now })
+        .where(eq(orders.id, order.id))
+        .returning();
       return unchanged(row);
     }
   }

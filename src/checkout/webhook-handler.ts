@@ -27,7 +27,10 @@ export function paymentEventsFor(app: AppServices, logger?: Logger): PaymentEven
       if (!order) {
         // This server creates a payment only once its order is committed: a payment that names no
         // order (or one that does not exist) is not ours to act on, now or on a retry.
-        logger?.warn({ ...event, orderId: outcome.metadata.orderId ?? null }, "payment webhook names no order; ignored");
+        logger?.warn(
+          { ...event, orderId: outcome.metadata.orderId ?? null },
+          "payment webhook names no order; ignored",
+        );
         return;
       }
       if (!order.paymentRef && order.status === "PENDING_PAYMENT") {
@@ -39,7 +42,10 @@ export function paymentEventsFor(app: AppServices, logger?: Logger): PaymentEven
       // A foreign payment changes nothing; the order's own may still fail or be cancelled, but it
       // makes the order PAID only for the order's amount and currency.
       if (mismatch && (mismatch.foreign || outcome.status === "succeeded")) {
-        logger?.warn({ ...event, orderId: order.id, status: outcome.status, reason: mismatch.reason }, "payment webhook does not match its order; the order is left as it is");
+        logger?.warn(
+          { ...event, orderId: order.id, status: outcome.status, reason: mismatch.reason },
+          "payment webhook does not match its order; the order is left as it is",
+        );
         await recordPaymentMismatch(tx, order, outcome, mismatch.reason, outcome.eventId, now);
         return;
       }

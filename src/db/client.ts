@@ -87,7 +87,8 @@ function preparingEveryQuery<T extends Sql>(client: T): T {
       if (typeof value !== "function") return value;
       if (key === "unsafe") {
         return (query: string, params: unknown[] = [], options?: object) => {
-          if (!query.includes(PLAN_EACH_CALL_MARK)) return value.call(target, query, params, { ...options, prepare: true });
+          if (!query.includes(PLAN_EACH_CALL_MARK))
+            return value.call(target, query, params, { ...options, prepare: true });
           const written = withConstants(query, params);
           return written == null
             ? value.call(target, query, params, { ...options, prepare: false })
@@ -161,7 +162,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * everything committed before the lock was granted. An error aborts the transaction; the first
  * error is the one thrown.
  */
-export function pipelined<T extends unknown[]>(executor: Executor, queries: { [K in keyof T]: SQL }): Promise<{ [K in keyof T]: T[K][] }> {
+export function pipelined<T extends unknown[]>(
+  executor: Executor,
+  queries: { [K in keyof T]: SQL },
+): Promise<{ [K in keyof T]: T[K][] }> {
   return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
 }
 
@@ -191,7 +195,11 @@ function namesOf(table: PgTable, prefix = ""): Columns {
   let byPrefix = namesByTable.get(table);
   if (!byPrefix) namesByTable.set(table, (byPrefix = new Map()));
   let names = byPrefix.get(prefix);
-  if (!names) byPrefix.set(prefix, (names = Object.entries(getTableColumns(table)).map(([key, column]) => [key, column, prefix + column.name])));
+  if (!names)
+    byPrefix.set(
+      prefix,
+      (names = Object.entries(getTableColumns(table)).map(([key, column]) => [key, column, prefix + column.name])),
+    );
   return names;
 }
 
@@ -237,9 +245,17 @@ function statement(texts: string[], values: unknown[]): SQL {
  */
 
 /** `insert into <table> (...) values (...) returning *`; `values` by property name, as drizzle's insert takes them. */
-export async function insertRow<T extends PgTable>(executor: Executor, table: T, values: Partial<Record<keyof T["$inferInsert"], unknown>>): Promise<T["$inferSelect"]> {
+export async function insertRow<T extends PgTable>(
+  executor: Executor,
+  table: T,
+  values: Partial<Record<keyof T["$inferInsert"], unknown>>,
+): Promise<T["$inferSelect"]> {
   const { names, values: params } = assignments(table, values);
-  const texts = [`insert into "${getTableName(table)}" (${names.join(", ")}) values (`, ...params.slice(1).map(() => ", "), ") returning *"];
+  const texts = [
+    `insert into "${getTableName(table)}" (${names.join(", ")}) values (`,
+    ...params.slice(1).map(() => ", "),
+    ") returning *",
+  ];
   const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, params));
   return rowFrom(table, row);
 }
@@ -252,7 +268,12 @@ export async function updateRow<T extends PgTable>(
   where: SQL,
 ): Promise<T["$inferSelect"] | null> {
   const { names, values } = assignments(table, set);
-  const texts = [`update "${getTableName(table)}" set ${names[0]} = `, ...names.slice(1).map((name) => `, ${name} = `), " where ", " returning *"];
+  const texts = [
+    `update "${getTableName(table)}" set ${names[0]} = `,
+    ...names.slice(1).map((name) => `, ${name} = `),
+    " where ",
+    " returning *",
+  ];
   const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, [...values, where]));
   return row ? rowFrom(table, row) : null;
 }

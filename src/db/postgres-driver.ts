@@ -42,7 +42,16 @@ const PATCHES: [from: string, to: string][] = [
 
 type ModuleInternals = typeof Module & {
   _nodeModulePaths(dir: string): string[];
-  new (id: string, parent?: unknown): { filename: string; paths: string[]; loaded: boolean; exports: unknown; _compile(source: string, file: string): void };
+  new (
+    id: string,
+    parent?: unknown,
+  ): {
+    filename: string;
+    paths: string[];
+    loaded: boolean;
+    exports: unknown;
+    _compile(source: string, file: string): void;
+  };
 };
 
 function loadPatched(): typeof PostgresModule {
@@ -62,7 +71,9 @@ function loadPatched(): typeof PostgresModule {
     }
   }
   const loaded = require("postgres") as typeof PostgresModule | { default: typeof PostgresModule };
-  return "default" in loaded && typeof loaded.default === "function" ? loaded.default : (loaded as typeof PostgresModule);
+  return "default" in loaded && typeof loaded.default === "function"
+    ? loaded.default
+    : (loaded as typeof PostgresModule);
 }
 
 export const postgres = loadPatched();

@@ -30,6 +30,12 @@ export const GPU_CATALOG: ReadonlyArray<{ name: string; vendor: string; memoryGb
 ];
 
 export async function ensureReferenceData(db: Executor): Promise<void> {
-  await db.insert(hubs).values([...HUBS]).onConflictDoNothing();
-  await db.insert(gpuModels).values([...GPU_CATALOG]).onConflictDoNothing();
+  await db
+    .insert(hubs)
+    .values([...HUBS])
+    .onConflictDoNothing();
+  await db
+    .insert(gpuModels)
+    .values([...GPU_CATALOG])
+    .onConflictDoNothing();
 }

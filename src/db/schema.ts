@@ -44,8 +44,12 @@ export const organizations = pgTable(
 export const affiliations = pgTable(
   "affiliations",
   {
-    organizationId: ref("organization_id").notNull().references(() => organizations.id),
-    affiliatedId: ref("affiliated_id").notNull().references(() => organizations.id),
+    organizationId: ref("organization_id")
+      .notNull()
+      .references(() => organizations.id),
+    affiliatedId: ref("affiliated_id")
+      .notNull()
+      .references(() => organizations.id),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.affiliatedId] })],
@@ -55,7 +59,9 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: id(),
-    organizationId: ref("organization_id").notNull().references(() => organizations.id),
+    organizationId: ref("organization_id")
+      .notNull()
+      .references(() => organizations.id),
     tokenHash: text("token_hash").notNull(),
     createdAt: createdAt(),
     revokedAt: ts("revoked_at"),
@@ -82,9 +88,13 @@ export const dataCenters = pgTable(
   {
     id: id(),
     name: text("name").notNull(),
-    hub: text("hub").notNull().references(() => hubs.name),
+    hub: text("hub")
+      .notNull()
+      .references(() => hubs.name),
     province: text("province").notNull(),
-    operatorId: ref("operator_id").notNull().references(() => organizations.id),
+    operatorId: ref("operator_id")
+      .notNull()
+      .references(() => organizations.id),
     createdAt: createdAt(),
   },
   (t) => [index("data_centers_hub_idx").on(t.hub), index("data_centers_operator_idx").on(t.operatorId)],
@@ -97,8 +107,12 @@ export const offers = pgTable(
   "offers",
   {
     id: id(),
-    dataCenterId: ref("data_center_id").notNull().references(() => dataCenters.id),
-    gpuModelId: ref("gpu_model_id").notNull().references(() => gpuModels.id),
+    dataCenterId: ref("data_center_id")
+      .notNull()
+      .references(() => dataCenters.id),
+    gpuModelId: ref("gpu_model_id")
+      .notNull()
+      .references(() => gpuModels.id),
     gpuCount: integer("gpu_count").notNull(),
     pricePerGpuHour: fen("price_per_gpu_hour").notNull(),
     availableFrom: ts("available_from").notNull(),
@@ -133,7 +147,14 @@ export const offers = pgTable(
     index("offers_data_center_idx").on(t.dataCenterId, t.availableUntil, t.availableFrom, t.status, t.gpuCount, t.id),
     // A window filter (searches, matching) reads only offers still running at its end; with the
     // data center and the price in the key, a count is an index-only scan.
-    index("offers_window_idx").on(t.gpuModelId, t.status, t.availableUntil, t.availableFrom, t.dataCenterId, t.pricePerGpuHour),
+    index("offers_window_idx").on(
+      t.gpuModelId,
+      t.status,
+      t.availableUntil,
+      t.availableFrom,
+      t.dataCenterId,
+      t.pricePerGpuHour,
+    ),
   ],
 );
 
@@ -144,8 +165,12 @@ export const bids = pgTable(
   "bids",
   {
     id: id(),
-    smeId: ref("sme_id").notNull().references(() => organizations.id),
-    gpuModelId: ref("gpu_model_id").notNull().references(() => gpuModels.id),
+    smeId: ref("sme_id")
+      .notNull()
+      .references(() => organizations.id),
+    gpuModelId: ref("gpu_model_id")
+      .notNull()
+      .references(() => gpuModels.id),
     gpuCount: integer("gpu_count").notNull(),
     hours: integer("hours").notNull(),
     earliestStart: ts("earliest_start").notNull(),
@@ -173,9 +198,15 @@ export const reservations = pgTable(
   "reservations",
   {
     id: id(),
-    bidId: ref("bid_id").notNull().references(() => bids.id),
-    offerId: ref("offer_id").notNull().references(() => offers.id),
-    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    bidId: ref("bid_id")
+      .notNull()
+      .references(() => bids.id),
+    offerId: ref("offer_id")
+      .notNull()
+      .references(() => offers.id),
+    smeId: ref("sme_id")
+      .notNull()
+      .references(() => organizations.id),
     gpuCount: integer("gpu_count").notNull(),
     startsAt: ts("starts_at").notNull(),
     endsAt: ts("ends_at").notNull(),
@@ -193,7 +224,9 @@ export const reservations = pgTable(
     index("reservations_offer_live_idx")
       .on(t.offerId, t.startsAt, t.endsAt, t.status, t.holdExpiresAt, t.gpuCount)
       .where(sql`${t.status} in ('HELD', 'CONFIRMED')`),
-    index("reservations_held_expiry_idx").on(t.holdExpiresAt).where(sql`${t.status} = 'HELD'`),
+    index("reservations_held_expiry_idx")
+      .on(t.holdExpiresAt)
+      .where(sql`${t.status} = 'HELD'`),
     index("reservations_sme_idx").on(t.smeId),
   ],
 );
@@ -207,18 +240,27 @@ export const subsidyPrograms = pgTable(
     id: id(),
     city: text("city").notNull(),
     name: text("name").notNull(),
-    financeOrgId: ref("finance_org_id").notNull().references(() => organizations.id),
+    financeOrgId: ref("finance_org_id")
+      .notNull()
+      .references(() => organizations.id),
     budgetTotal: fen("budget_total").notNull(),
     // The three balances of the budget; total = available + pending + spent, each >= 0.
     available: fen("available").notNull(),
-    pending: fen("pending").notNull().default(sql`0`),
-    spent: fen("spent").notNull().default(sql`0`),
+    pending: fen("pending")
+      .notNull()
+      .default(sql`0`),
+    spent: fen("spent")
+      .notNull()
+      .default(sql`0`),
     rateBasisPoints: integer("rate_basis_points").notNull(),
     domesticRateBasisPoints: integer("domestic_rate_basis_points"),
     perOrderCap: fen("per_order_cap"),
     perSmeAnnualCap: fen("per_sme_annual_cap"),
     maxSubsidizedPricePerGpuHour: fen("max_subsidized_price_per_gpu_hour"),
-    eligibleHubs: text("eligible_hubs").array().notNull().default(sql`'{}'::text[]`),
+    eligibleHubs: text("eligible_hubs")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     validFrom: ts("valid_from").notNull(),
     validUntil: ts("valid_until").notNull(),
     status: programStatus("status").notNull().default("ACTIVE"),
@@ -243,8 +285,12 @@ export const voucherApplications = pgTable(
   "voucher_applications",
   {
     id: id(),
-    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
-    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    programId: ref("program_id")
+      .notNull()
+      .references(() => subsidyPrograms.id),
+    smeId: ref("sme_id")
+      .notNull()
+      .references(() => organizations.id),
     requestedAmount: fen("requested_amount").notNull(),
     purpose: text("purpose").notNull(),
     status: applicationStatus("status").notNull().default("PENDING"),
@@ -265,9 +311,15 @@ export const vouchers = pgTable(
   "vouchers",
   {
     id: id(),
-    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
-    smeId: ref("sme_id").notNull().references(() => organizations.id),
-    applicationId: ref("application_id").notNull().references(() => voucherApplications.id),
+    programId: ref("program_id")
+      .notNull()
+      .references(() => subsidyPrograms.id),
+    smeId: ref("sme_id")
+      .notNull()
+      .references(() => organizations.id),
+    applicationId: ref("application_id")
+      .notNull()
+      .references(() => voucherApplications.id),
     grantedAmount: fen("granted_amount").notNull(),
     remaining: fen("remaining").notNull(),
     validUntil: ts("valid_until").notNull(),
@@ -285,10 +337,16 @@ export const vouchers = pgTable(
 export const smeAnnualSubsidy = pgTable(
   "sme_annual_subsidy",
   {
-    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
-    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    programId: ref("program_id")
+      .notNull()
+      .references(() => subsidyPrograms.id),
+    smeId: ref("sme_id")
+      .notNull()
+      .references(() => organizations.id),
     year: integer("year").notNull(),
-    committed: fen("committed").notNull().default(sql`0`),
+    committed: fen("committed")
+      .notNull()
+      .default(sql`0`),
   },
   (t) => [
     primaryKey({ columns: [t.programId, t.smeId, t.year] }),
@@ -303,15 +361,25 @@ export const orders = pgTable(
   "orders",
   {
     id: id(),
-    reservationId: ref("reservation_id").notNull().references(() => reservations.id),
-    smeId: ref("sme_id").notNull().references(() => organizations.id),
+    reservationId: ref("reservation_id")
+      .notNull()
+      .references(() => reservations.id),
+    smeId: ref("sme_id")
+      .notNull()
+      .references(() => organizations.id),
     voucherId: ref("voucher_id").references(() => vouchers.id),
     programId: ref("program_id").references(() => subsidyPrograms.id),
     // Copied from the reservation at checkout so that reports aggregate one table.
-    offerId: ref("offer_id").notNull().references(() => offers.id),
-    dataCenterId: ref("data_center_id").notNull().references(() => dataCenters.id),
+    offerId: ref("offer_id")
+      .notNull()
+      .references(() => offers.id),
+    dataCenterId: ref("data_center_id")
+      .notNull()
+      .references(() => dataCenters.id),
     hub: text("hub").notNull(),
-    gpuModelId: ref("gpu_model_id").notNull().references(() => gpuModels.id),
+    gpuModelId: ref("gpu_model_id")
+      .notNull()
+      .references(() => gpuModels.id),
     gpuHours: bigint("gpu_hours", { mode: "number" }).notNull(),
     gross: fen("gross").notNull(),
     subsidy: fen("subsidy").notNull(),
@@ -337,7 +405,9 @@ export const orders = pgTable(
       .on(t.reservationId)
       .where(sql`${t.status} in ('PENDING_PAYMENT', 'PAID')`),
     index("orders_sme_idx").on(t.smeId, t.id),
-    index("orders_pending_idx").on(t.updatedAt).where(sql`${t.status} = 'PENDING_PAYMENT'`),
+    index("orders_pending_idx")
+      .on(t.updatedAt)
+      .where(sql`${t.status} = 'PENDING_PAYMENT'`),
     // Spend reports: a program's paid orders by payment time, with the figures they sum (index-only).
     index("orders_paid_spend_idx")
       .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare)
@@ -353,9 +423,15 @@ export const ledgerEntries = pgTable(
   "ledger_entries",
   {
     id: id(),
-    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
-    voucherId: ref("voucher_id").notNull().references(() => vouchers.id),
-    orderId: ref("order_id").notNull().references(() => orders.id),
+    programId: ref("program_id")
+      .notNull()
+      .references(() => subsidyPrograms.id),
+    voucherId: ref("voucher_id")
+      .notNull()
+      .references(() => vouchers.id),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id),
     kind: ledgerEntryKind("kind").notNull(),
     amount: fen("amount").notNull(),
     createdAt: createdAt(),
@@ -374,7 +450,9 @@ export const cityStatements = pgTable(
   "city_statements",
   {
     id: id(),
-    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
+    programId: ref("program_id")
+      .notNull()
+      .references(() => subsidyPrograms.id),
     month: text("month").notNull(),
     status: statementStatus("status").notNull().default("OPEN"),
     settledAt: ts("settled_at"),
@@ -388,10 +466,18 @@ export const claimLines = pgTable(
   "claim_lines",
   {
     id: id(),
-    statementId: ref("statement_id").notNull().references(() => cityStatements.id),
-    programId: ref("program_id").notNull().references(() => subsidyPrograms.id),
-    orderId: ref("order_id").notNull().references(() => orders.id),
-    dataCenterId: ref("data_center_id").notNull().references(() => dataCenters.id),
+    statementId: ref("statement_id")
+      .notNull()
+      .references(() => cityStatements.id),
+    programId: ref("program_id")
+      .notNull()
+      .references(() => subsidyPrograms.id),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id),
+    dataCenterId: ref("data_center_id")
+      .notNull()
+      .references(() => dataCenters.id),
     amount: fen("amount").notNull(),
     createdAt: createdAt(),
   },
@@ -423,7 +509,17 @@ export const spendByMonth = pgTable(
   (t) => [
     primaryKey({ columns: [t.programId, t.month, t.dataCenterId, t.hub] }),
     // The report's read: a program's months with the figures they sum (index-only).
-    index("spend_by_month_report_idx").on(t.programId, t.month, t.dataCenterId, t.hub, t.orders, t.gpuHours, t.gross, t.subsidy, t.smePaid),
+    index("spend_by_month_report_idx").on(
+      t.programId,
+      t.month,
+      t.dataCenterId,
+      t.hub,
+      t.orders,
+      t.gpuHours,
+      t.gross,
+      t.subsidy,
+      t.smePaid,
+    ),
   ],
 );
 

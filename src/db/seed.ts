@@ -41,7 +41,13 @@ function random(seed: number) {
 const DATA_CENTERS = [
   { name: "Zhongwei Desert Cloud DC-1", hub: "Ningxia Zhongwei", province: "Ningxia", operator: 0, west: true },
   { name: "Qingyang East-West Compute Center", hub: "Gansu Qingyang", province: "Gansu", operator: 0, west: true },
-  { name: "Horinger Grassland AI Center", hub: "Inner Mongolia Horinger", province: "Inner Mongolia", operator: 0, west: true },
+  {
+    name: "Horinger Grassland AI Center",
+    hub: "Inner Mongolia Horinger",
+    province: "Inner Mongolia",
+    operator: 0,
+    west: true,
+  },
   { name: "Gui'an Mountain Data Center", hub: "Guizhou Gui'an", province: "Guizhou", operator: 1, west: true },
   { name: "Chongqing Liangjiang Compute", hub: "Chongqing", province: "Chongqing", operator: 1, west: true },
   { name: "Tianfu Intelligent Compute Center", hub: "Chengdu Tianfu", province: "Sichuan", operator: 1, west: true },
@@ -110,7 +116,9 @@ export async function seedDemo(db: Executor, now: Date): Promise<void> {
 
   const dcs = await db
     .insert(dataCenters)
-    .values(DATA_CENTERS.map((d) => ({ name: d.name, hub: d.hub, province: d.province, operatorId: operators[d.operator] })))
+    .values(
+      DATA_CENTERS.map((d) => ({ name: d.name, hub: d.hub, province: d.province, operatorId: operators[d.operator] })),
+    )
     .returning();
 
   const models = await db.select().from(gpuModels);
@@ -140,7 +148,11 @@ export async function seedDemo(db: Executor, now: Date): Promise<void> {
 
   const validFrom = new Date(Date.UTC(year, 0, 1));
   const validUntil = new Date(Date.UTC(year + 1, 11, 31, 23));
-  const program = (city: string, finance: string, p: Partial<typeof subsidyPrograms.$inferInsert> & { name: string; budgetTotal: bigint; rateBasisPoints: number }) => ({
+  const program = (
+    city: string,
+    finance: string,
+    p: Partial<typeof subsidyPrograms.$inferInsert> & { name: string; budgetTotal: bigint; rateBasisPoints: number },
+  ) => ({
     city,
     financeOrgId: org(finance),
     available: p.budgetTotal,

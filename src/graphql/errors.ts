@@ -88,7 +88,11 @@ function tooLongToParse(error: unknown, message: string): string | null {
 }
 
 /** Turns any thrown value into the error a client may see: a code, a safe message, no stack. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  development: boolean,
+): GraphQLFormattedError {
   const original = (error as { originalError?: unknown })?.originalError ?? error;
   const code = formatted.extensions?.code as string | undefined;
   if (original instanceof GraphQLError || (code && code !== "INTERNAL_SERVER_ERROR")) {
@@ -106,7 +110,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, de
   const mapped = pg ? PG_CODES[pg] : undefined;
   if (mapped) return { message: mapped[1], path: formatted.path, extensions: { code: mapped[0] } };
   if (isConnectionError(original)) {
-    return { message: "The database is unavailable; retry shortly", path: formatted.path, extensions: { code: "SERVICE_UNAVAILABLE" } };
+    return {
+      message: "The database is unavailable; retry shortly",
+      path: formatted.path,
+      extensions: { code: "SERVICE_UNAVAILABLE" },
+    };
   }
   return {
     message: development ? formatted.message : "Internal error",

@@ -4,7 +4,14 @@
 // takes an executor through its gateway interface: parsing, validation, limits and error
 // formatting stay Apollo's.
 import type { GatewayExecutor, GatewayInterface } from "@apollo/server-gateway-interface";
-import { execute, getVariableValues, GraphQLError, printSchema, type ExecutionResult, type GraphQLSchema } from "graphql";
+import {
+  execute,
+  getVariableValues,
+  GraphQLError,
+  printSchema,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 
 /** Compiled operations kept per process; the oldest goes when a new one would exceed it. */
@@ -15,7 +22,10 @@ const MAX_COMPILED = 500;
  * cause has none, which Apollo's error formatting cannot read: rebuilt as graphql-js builds them.
  */
 function asGraphQLError(error: GraphQLError): GraphQLError {
-  const rebuilt = new GraphQLError(error.message, { path: error.path, originalError: error.originalError ?? undefined });
+  const rebuilt = new GraphQLError(error.message, {
+    path: error.path,
+    originalError: error.originalError ?? undefined,
+  });
   return Object.assign(rebuilt, { locations: error.locations });
 }
 
@@ -45,7 +55,11 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
     // graphql-js coerces the variables, as it would have: its errors name the input field at fault,
     // and it applies input defaults that graphql-jit's own coercion refuses (a non-null field with
     // a default, omitted). The compiled query then sees values already coerced.
-    const judged = getVariableValues(schema, request.operation?.variableDefinitions ?? [], request.request.variables ?? {});
+    const judged = getVariableValues(
+      schema,
+      request.operation?.variableDefinitions ?? [],
+      request.request.variables ?? {},
+    );
     if (judged.errors) return { errors: judged.errors };
     const result = (await query.query(undefined, request.context, judged.coerced)) as ExecutionResult;
     return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;

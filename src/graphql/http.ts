@@ -12,7 +12,10 @@ export const MAX_BODY_BYTES = 256 * 1024;
 /** A client's mistake in the HTTP layer, answered with its status and a GraphQL error body. */
 export function sendClientError(res: ServerResponse, status: number, message: string, code: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -59,9 +62,13 @@ function readJson(req: IncomingMessage): Promise<{ body: unknown } | { refused: 
  * Answers a GraphQL request whose body is parsed: the batch limit, then Apollo (which parses,
  * validates, runs and formats errors), then its status, headers and body written out.
  */
-export function graphqlAnswer<C extends BaseContext>(apollo: ApolloServer<C>, context: (req: IncomingMessage) => Promise<C>) {
+export function graphqlAnswer<C extends BaseContext>(
+  apollo: ApolloServer<C>,
+  context: (req: IncomingMessage) => Promise<C>,
+) {
   return async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    if (batchTooLarge(body)) return sendClientError(res, 400, `A batch holds 1 to ${MAX_BATCH} operations`, "BAD_USER_INPUT");
+    if (batchTooLarge(body))
+      return sendClientError(res, 400, `A batch holds 1 to ${MAX_BATCH} operations`, "BAD_USER_INPUT");
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
@@ -69,7 +76,12 @@ export function graphqlAnswer<C extends BaseContext>(apollo: ApolloServer<C>, co
     const url = req.url ?? "";
     const query = url.indexOf("?");
     const answer = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: query < 0 ? "" : url.slice(query), body },
+      httpGraphQLRequest: {
+        method: req.method!.toUpperCase(),
+        headers,
+        search: query < 0 ? "" : url.slice(query),
+        body,
+      },
       context: () => context(req),
     });
     for (const [key, value] of answer.headers) res.setHeader(key, value);

@@ -94,7 +94,8 @@ export function documentShape(document: DocumentNode): DocumentShape {
   const counted = new Map<string, Counts | null>();
 
   function countSelections(set: SelectionSetNode, level: number): Counts {
-    if (level > MAX_NESTING) throw new Refused(`The query is nested more than ${MAX_NESTING} levels deep, fragments included`);
+    if (level > MAX_NESTING)
+      throw new Refused(`The query is nested more than ${MAX_NESTING} levels deep, fragments included`);
     let fields = 0;
     let aliases = 0;
     let spreads = 0;
@@ -154,9 +155,14 @@ export function documentShape(document: DocumentNode): DocumentShape {
       roots.push(fragment.selectionSet);
     }
     const expanded = "once its fragments are expanded";
-    if (total.fields > MAX_FIELDS) throw new Refused(`The query selects ${total.fields} fields ${expanded}; at most ${MAX_FIELDS} are allowed`);
-    if (total.aliases > MAX_ALIASES) throw new Refused(`The query has ${total.aliases} aliases ${expanded}; at most ${MAX_ALIASES} are allowed`);
-    if (total.spreads > MAX_SPREADS) throw new Refused(`The query spreads fragments ${total.spreads} times ${expanded}; at most ${MAX_SPREADS} are allowed`);
+    if (total.fields > MAX_FIELDS)
+      throw new Refused(`The query selects ${total.fields} fields ${expanded}; at most ${MAX_FIELDS} are allowed`);
+    if (total.aliases > MAX_ALIASES)
+      throw new Refused(`The query has ${total.aliases} aliases ${expanded}; at most ${MAX_ALIASES} are allowed`);
+    if (total.spreads > MAX_SPREADS)
+      throw new Refused(
+        `The query spreads fragments ${total.spreads} times ${expanded}; at most ${MAX_SPREADS} are allowed`,
+      );
     // Within these bounds the expansion itself is small: walk it to count the same-named pairs.
     for (const root of roots) countOverlaps(root, fragments);
   } catch (error) {
@@ -180,10 +186,13 @@ function countOverlaps(root: SelectionSetNode, fragments: Map<string, FragmentDe
   const active = new Set<string>();
   const merged = (): Merged => ({ fields: new Map(), count: 0, spreads: 0 });
   const refuse = () => {
-    throw new Refused(`The query selects the same field (or fragment) in one place too many times; at most ${MAX_OVERLAPS} such pairs are allowed`);
+    throw new Refused(
+      `The query selects the same field (or fragment) in one place too many times; at most ${MAX_OVERLAPS} such pairs are allowed`,
+    );
   };
   const expand = (set: SelectionSetNode, into: Merged, level: number) => {
-    if (level > MAX_NESTING) throw new Refused(`The query is nested more than ${MAX_NESTING} levels deep, fragments included`);
+    if (level > MAX_NESTING)
+      throw new Refused(`The query is nested more than ${MAX_NESTING} levels deep, fragments included`);
     for (const node of set.selections) {
       if (node.kind === Kind.FIELD) {
         const key = node.alias?.value ?? node.name.value;
@@ -227,7 +236,11 @@ export function queryShape(context: ValidationContext): ASTVisitor {
       }
       for (const [operation, depth] of shape.depths) {
         if (depth > MAX_DEPTH) {
-          context.reportError(new GraphQLError(`The query is nested ${depth} levels deep; at most ${MAX_DEPTH} are allowed`, { nodes: [operation] }));
+          context.reportError(
+            new GraphQLError(`The query is nested ${depth} levels deep; at most ${MAX_DEPTH} are allowed`, {
+              nodes: [operation],
+            }),
+          );
         }
       }
       return undefined;
@@ -249,7 +262,12 @@ function fieldDefinition(type: GraphQLNamedType | undefined, name: string): Grap
  * selections on each type of an interface or union all count (an upper bound). Each fragment's
  * cost is computed once.
  */
-export function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
   const fragments = fragmentsOf(document);
   const defaults = new Map<string, ValueNode>();
   for (const definition of operation.variableDefinitions ?? []) {
@@ -280,19 +298,28 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
       if (!included(node)) continue;
       if (node.kind === Kind.FIELD) {
         const field = fieldDefinition(type, node.name.value);
-        const children = node.selectionSet ? selectionsCost(node.selectionSet, field && getNamedType(field.type), level + 1) : 0;
+        const children = node.selectionSet
+          ? selectionsCost(node.selectionSet, field && getNamedType(field.type), level + 1)
+          : 0;
         const pageArgument = field?.args.find((argument) => argument.name === "first");
         if (pageArgument) {
           const given = node.arguments?.find((argument) => argument.name.value === "first");
           const first = given ? valueOf(given.value) : pageArgument.defaultValue;
           // A `first` that is no Int (execution refuses it) counts as the default page.
-          const items = typeof first === "number" && Number.isInteger(first) && first >= 0 && first <= MAX_INT ? first : DEFAULT_PAGE;
+          const items =
+            typeof first === "number" && Number.isInteger(first) && first >= 0 && first <= MAX_INT
+              ? first
+              : DEFAULT_PAGE;
           total += 1 + children * Math.max(1, items);
         } else {
           total += 1 + children;
         }
       } else if (node.kind === Kind.INLINE_FRAGMENT) {
-        total += selectionsCost(node.selectionSet, node.typeCondition ? schema.getType(node.typeCondition.name.value) : type, level + 1);
+        total += selectionsCost(
+          node.selectionSet,
+          node.typeCondition ? schema.getType(node.typeCondition.name.value) : type,
+          level + 1,
+        );
       } else {
         total += fragmentCost(node.name.value, level + 1);
       }
@@ -321,11 +348,18 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
  */
 export function costEstimator(schema: GraphQLSchema) {
   const known = new WeakMap<DocumentNode, Map<string, number>>();
-  return (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): number => {
+  return (
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | undefined,
+  ): number => {
     const values = variables ?? {};
     const key = JSON.stringify([
       operation.name?.value ?? null,
-      Object.entries(values).map(([name, value]) => [name, typeof value === "number" || typeof value === "boolean" ? value : typeof value]),
+      Object.entries(values).map(([name, value]) => [
+        name,
+        typeof value === "number" || typeof value === "boolean" ? value : typeof value,
+      ]),
     ]);
     const costs = known.get(document) ?? new Map<string, number>();
     let cost = costs.get(key);
@@ -335,7 +369,8 @@ export function costEstimator(schema: GraphQLSchema) {
       } catch {
         cost = Number.NaN;
       }
-      if (!Number.isFinite(cost)) throw tooComplex("The cost of this query could not be estimated; ask for fewer items");
+      if (!Number.isFinite(cost))
+        throw tooComplex("The cost of this query could not be estimated; ask for fewer items");
       if (costs.size < 100) costs.set(key, cost);
       known.set(document, costs);
     }

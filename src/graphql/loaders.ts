@@ -30,10 +30,17 @@ export class Loaders {
   }
 
   /** A named loader built once per request, for batch lookups that are not by id. */
-  named<K, V>(name: string, batch: (keys: readonly K[]) => Promise<V[]>, cacheKeyFn?: (key: K) => unknown): DataLoader<K, V> {
+  named<K, V>(
+    name: string,
+    batch: (keys: readonly K[]) => Promise<V[]>,
+    cacheKeyFn?: (key: K) => unknown,
+  ): DataLoader<K, V> {
     let loader = this.custom.get(name);
     if (!loader) {
-      loader = new DataLoader<K, V, unknown>(batch, cacheKeyFn ? { cacheKeyFn } : undefined) as DataLoader<unknown, unknown>;
+      loader = new DataLoader<K, V, unknown>(batch, cacheKeyFn ? { cacheKeyFn } : undefined) as DataLoader<
+        unknown,
+        unknown
+      >;
       this.custom.set(name, loader);
     }
     return loader as DataLoader<K, V>;

@@ -3,7 +3,19 @@
 // request's loaders: nodes(ids:) reads each table once, however many ids it asks for.
 import { GraphQLError } from "graphql";
 import { Arg, Ctx, ID, Query, Resolver } from "type-graphql";
-import { auditLog, bids, dataCenters, ledgerEntries, offers, orders, organizations, reservations, subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
+import {
+  auditLog,
+  bids,
+  dataCenters,
+  ledgerEntries,
+  offers,
+  orders,
+  organizations,
+  reservations,
+  subsidyPrograms,
+  voucherApplications,
+  vouchers,
+} from "../db/schema.js";
 import { toOrganization } from "../accounts/accounts.resolver.js";
 import { toAuditEntry } from "../audit/audit.resolver.js";
 import { toBid, toReservation } from "../bids/bids.resolver.js";
@@ -43,7 +55,8 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   Organization: async (ctx, key) => {
     const row = await ctx.loaders.byId(organizations).load(key);
     const viewer = ctx.viewer;
-    const visible = row && (viewer?.role === "ADMIN" || viewer?.organizationId === key || row.kind === "DATA_CENTER_OPERATOR");
+    const visible =
+      row && (viewer?.role === "ADMIN" || viewer?.organizationId === key || row.kind === "DATA_CENTER_OPERATOR");
     return visible ? toOrganization(row) : null;
   },
   Bid: async (ctx, key) => {
@@ -100,7 +113,9 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
     const viewer = ctx.viewer;
     if (viewer?.role !== "ADMIN" && viewer?.role !== "CITY_FINANCE") return null;
     const row = await ctx.loaders.byId(auditLog).load(key);
-    return row && (viewer.role === "ADMIN" || (viewer.city != null && row.city === viewer.city)) ? toAuditEntry(row) : null;
+    return row && (viewer.role === "ADMIN" || (viewer.city != null && row.city === viewer.city))
+      ? toAuditEntry(row)
+      : null;
   },
 };
 
@@ -131,7 +146,10 @@ export class NodeResolver {
     description:
       "Any object by its global id (like offer_123), with the same rules as its own query: null for an id that names nothing and for an object the caller may not see. Anyone may call it; most types need an API key.",
   })
-  node(@Arg("id", () => ID, { description: "A global id, like bid_45" }) id: string, @Ctx() ctx: Context): Promise<GlobalNode | null> {
+  node(
+    @Arg("id", () => ID, { description: "A global id, like bid_45" }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<GlobalNode | null> {
     return fetchNode(ctx, id);
   }
 
@@ -139,7 +157,10 @@ export class NodeResolver {
     nullable: "items",
     description: `Objects by their global ids, in the order asked, null where node(id:) would be null. At most ${MAX_NODES} ids; more is BAD_USER_INPUT.`,
   })
-  async nodes(@Arg("ids", () => [ID], { description: "Global ids, like [\"offer_1\", \"bid_2\"]" }) ids: string[], @Ctx() ctx: Context): Promise<(GlobalNode | null)[]> {
+  async nodes(
+    @Arg("ids", () => [ID], { description: 'Global ids, like ["offer_1", "bid_2"]' }) ids: string[],
+    @Ctx() ctx: Context,
+  ): Promise<(GlobalNode | null)[]> {
     if (ids.length > MAX_NODES) throw badInput("ids", `At most ${MAX_NODES} ids`);
     return Promise.all(ids.map((id) => fetchNode(ctx, id)));
   }

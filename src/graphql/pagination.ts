@@ -16,7 +16,10 @@ export class PageInfo {
   @Field(() => String, { nullable: true, description: "The cursor of the page's first edge; null for an empty page" })
   startCursor!: string | null;
 
-  @Field(() => String, { nullable: true, description: "The cursor of the page's last edge, to pass as after; null for an empty page" })
+  @Field(() => String, {
+    nullable: true,
+    description: "The cursor of the page's last edge, to pass as after; null for an empty page",
+  })
   endCursor!: string | null;
 }
 
@@ -28,7 +31,10 @@ export interface Page<T> {
 
 /** Declares `<Name>Edge` and `<Name>Connection` for a node type. */
 export function connectionOf<T extends object>(name: string, node: ClassType<T>) {
-  @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `An edge of a ${name}Connection: one ${name} and its cursor` })
+  @ObjectType(`${name}Edge`, {
+    simpleResolvers: true,
+    description: `An edge of a ${name}Connection: one ${name} and its cursor`,
+  })
   class Edge {
     @Field({ description: "Opaque cursor of this edge: pass it as after to continue right after it" })
     cursor!: string;
@@ -83,7 +89,10 @@ const fitsKey = (value: unknown, key: CursorKey) =>
   key === "number" ? Number.isSafeInteger(value) : typeof value === "string" && /^\d{1,18}$/.test(value);
 
 /** The key values of a cursor; each must be what the connection expects (a forged one never reaches SQL). */
-export function decodeCursor(cursor: string | null | undefined, shape: readonly CursorKey[]): (string | number)[] | null {
+export function decodeCursor(
+  cursor: string | null | undefined,
+  shape: readonly CursorKey[],
+): (string | number)[] | null {
   if (cursor == null) return null;
   try {
     const values = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));

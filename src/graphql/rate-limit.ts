@@ -81,7 +81,12 @@ export function requestLimits(schema: GraphQLSchema, limits: RequestLimits): Apo
           if (!operation) return; // no such operation: execution reports it
           requested = costOf(document, operation, request.variables);
           if (requested > MAX_COST) {
-            throw httpError("BAD_USER_INPUT", `The query costs ${requested}; at most ${MAX_COST} is allowed (ask for fewer items)`, 400, { cost: requested });
+            throw httpError(
+              "BAD_USER_INPUT",
+              `The query costs ${requested}; at most ${MAX_COST} is allowed (ask for fewer items)`,
+              400,
+              { cost: requested },
+            );
           }
           const now = contextValue.now.getTime(); // the request's clock (tests may set it)
           const fields = operation.operation === "mutation" ? mutationFieldCount(document, operation) : 0;
@@ -89,11 +94,17 @@ export function requestLimits(schema: GraphQLSchema, limits: RequestLimits): Apo
           const overBudget = points.wait([client], requested, now);
           if (overBudget != null) {
             const left = points.remaining(client, now);
-            throw rateLimited(`The query costs ${requested} points and ${left} are left this minute; retry in ${overBudget} s`, overBudget);
+            throw rateLimited(
+              `The query costs ${requested} points and ${left} are left this minute; retry in ${overBudget} s`,
+              overBudget,
+            );
           }
           const tooManyChanges = mutations.wait(senders, fields, now);
           if (tooManyChanges != null) {
-            throw rateLimited(`Too many changes (${fields} in this request); retry in ${tooManyChanges} s`, tooManyChanges);
+            throw rateLimited(
+              `Too many changes (${fields} in this request); retry in ${tooManyChanges} s`,
+              tooManyChanges,
+            );
           }
           points.spend([client], requested, now);
           mutations.spend(senders, fields, now);

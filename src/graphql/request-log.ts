@@ -13,7 +13,8 @@ export function requestLog(logger: Logger): ApolloServerPlugin<Context> {
         async willSendResponse({ errors, response }) {
           response.http.headers.set("x-request-id", contextValue.requestId);
           // The code the client saw: database errors are mapped (CONFLICT, SERVICE_UNAVAILABLE, ...).
-          const codeOf = (e: GraphQLError) => String(formatError({ message: e.message, extensions: e.extensions }, e, false).extensions?.code);
+          const codeOf = (e: GraphQLError) =>
+            String(formatError({ message: e.message, extensions: e.extensions }, e, false).extensions?.code);
           const codes = errors?.map(codeOf);
           const internal = errors?.filter((e) => codeOf(e) === "INTERNAL_SERVER_ERROR");
           const line = {
@@ -25,7 +26,8 @@ export function requestLog(logger: Logger): ApolloServerPlugin<Context> {
             ms: Math.round(performance.now() - started),
             errors: codes,
           };
-          if (internal?.length) logger.error({ ...line, err: internal[0].originalError ?? internal[0] }, "request failed");
+          if (internal?.length)
+            logger.error({ ...line, err: internal[0].originalError ?? internal[0] }, "request failed");
           else logger.debug(line, "request");
         },
       };

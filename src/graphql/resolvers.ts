@@ -5,11 +5,31 @@ import { BidsResolver, ReservationsResolver } from "../bids/bids.resolver.js";
 import { CheckoutResolver } from "../checkout/checkout.resolver.js";
 import { MaintenanceResolver } from "../maintenance/maintenance.resolver.js";
 import { DataCentersResolver, OffersResolver } from "../offers/offers.resolver.js";
-import { SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver } from "../vouchers/vouchers.resolver.js";
+import {
+  SubsidyProgramsResolver,
+  VoucherApplicationsResolver,
+  VouchersResolver,
+} from "../vouchers/vouchers.resolver.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [AccountsResolver, OffersResolver, DataCentersResolver, MaintenanceResolver, BidsResolver, ReservationsResolver, SubsidyProgramsResolver, VoucherApplicationsResolver, VouchersResolver, LedgerResolver, ReportsResolver, StatementLineResolver, CheckoutResolver, AuditResolver, NodeResolver];
+export const resolvers: NonEmptyArray<Function> = [
+  AccountsResolver,
+  OffersResolver,
+  DataCentersResolver,
+  MaintenanceResolver,
+  BidsResolver,
+  ReservationsResolver,
+  SubsidyProgramsResolver,
+  VoucherApplicationsResolver,
+  VouchersResolver,
+  LedgerResolver,
+  ReportsResolver,
+  StatementLineResolver,
+  CheckoutResolver,
+  AuditResolver,
+  NodeResolver,
+];

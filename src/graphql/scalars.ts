@@ -36,7 +36,11 @@ function parse(value: unknown): Date {
     });
   }
   const date = new Date(value as string);
-  if (Number.isNaN(date.getTime()) || !onTheCalendar(match.slice(1, 7)) || Math.abs(date.getUTCFullYear() - 2026) > 100) {
+  if (
+    Number.isNaN(date.getTime()) ||
+    !onTheCalendar(match.slice(1, 7)) ||
+    Math.abs(date.getUTCFullYear() - 2026) > 100
+  ) {
     throw new GraphQLError("DateTime is not a valid date", { extensions: { code: "BAD_USER_INPUT" } });
   }
   return date;

@@ -24,7 +24,10 @@ export type LedgerEntryRow = typeof ledgerEntries.$inferSelect;
 export type LedgerKind = LedgerEntryRow["kind"];
 
 /** The fields of an order the ledger reads. */
-export type LedgerOrder = Pick<OrderRow, "id" | "programId" | "voucherId" | "smeId" | "subsidy" | "subsidyYear" | "dataCenterId" | "paidAt">;
+export type LedgerOrder = Pick<
+  OrderRow,
+  "id" | "programId" | "voucherId" | "smeId" | "subsidy" | "subsidyYear" | "dataCenterId" | "paidAt"
+>;
 
 type Subsidized = LedgerOrder & { programId: number; voucherId: number };
 
@@ -38,7 +41,6 @@ const PRECONDITION: Record<LedgerKind, { requires: LedgerKind | null; excludes: 
   VOID: { requires: "RESERVE", excludes: "POST" },
   REFUND: { requires: "POST", excludes: null },
 };
-
 
 const guardFailed = (reason: string, message: string) => appError("CONFLICT", message, { reason });
 
@@ -54,7 +56,8 @@ export async function lockProgram(tx: Executor, programId: number): Promise<{ pe
 
 type ProgramLockRow = { per_sme_annual_cap: string | number | null };
 
-const programLock = (programId: number) => sql`select per_sme_annual_cap from subsidy_programs where id = ${String(programId)}::bigint for no key update`;
+const programLock = (programId: number) =>
+  sql`select per_sme_annual_cap from subsidy_programs where id = ${String(programId)}::bigint for no key update`;
 
 function lockedProgram(row: ProgramLockRow | undefined): { perSmeAnnualCap: bigint | null } {
   if (!row) throw conflict("The order's subsidy program does not exist");
@@ -64,7 +67,10 @@ function lockedProgram(row: ProgramLockRow | undefined): { perSmeAnnualCap: bigi
 type Balance = "available" | "pending" | "spent";
 
 /** What each kind of entry moves besides the program's balances. */
-const MOVES: Record<LedgerKind, { from: Balance; to: Balance; voucher: "take" | "return" | null; annual: "commit" | "release" | null }> = {
+const MOVES: Record<
+  LedgerKind,
+  { from: Balance; to: Balance; voucher: "take" | "return" | null; annual: "commit" | "release" | null }
+> = {
   RESERVE: { from: "available", to: "pending", voucher: "take", annual: "commit" },
   POST: { from: "pending", to: "spent", voucher: null, annual: null },
   VOID: { from: "pending", to: "available", voucher: "return", annual: "release" },
@@ -101,7 +107,12 @@ function moveStatement(order: Subsidized, kind: LedgerKind): SQL {
   const { requires, excludes } = PRECONDITION[kind];
   const move = MOVES[kind];
   // Plain parameters, cast in the text: a fragment per value costs drizzle a type check per use.
-  const [programId, voucherId, orderId, amount] = [String(order.programId), String(order.voucherId), String(order.id), String(order.subsidy)];
+  const [programId, voucherId, orderId, amount] = [
+    String(order.programId),
+    String(order.voucherId),
+    String(order.id),
+    String(order.subsidy),
+  ];
   const [source, target] = [sql.raw(move.from), sql.raw(move.to)];
   const written = sql`exists (select 1 from entry)`;
   const cap = sql`(select per_sme_annual_cap from subsidy_programs where id = ${programId}::bigint)`;
@@ -171,7 +182,8 @@ async function explainMissingEntry(tx: Executor, order: Subsidized, kind: Ledger
     if (same.amount !== order.subsidy) throw conflict("The order's subsidy differs from its ledger entry");
     return false;
   }
-  if (requires && !existing.some((e) => e.kind === requires)) throw conflict(`The order has no ${requires} entry to ${kind.toLowerCase()}`);
+  if (requires && !existing.some((e) => e.kind === requires))
+    throw conflict(`The order has no ${requires} entry to ${kind.toLowerCase()}`);
   throw conflict(`The order's subsidy was already ${excludes === "VOID" ? "voided" : "posted"}`);
 }
 
@@ -210,7 +222,13 @@ async function statementFor(tx: Executor, programId: number, month: string, exis
   return Number(created.id);
 }
 
-async function addClaimLine(tx: Executor, order: Subsidized, amount: bigint, month: string, statements: StatementRow[]) {
+async function addClaimLine(
+  tx: Executor,
+  order: Subsidized,
+  amount: bigint,
+  month: string,
+  statements: StatementRow[],
+) {
   const statementId = await statementFor(tx, order.programId, month, statements);
   await rowsOf(
     tx,
@@ -230,7 +248,11 @@ async function lockedMove(tx: Executor, order: Subsidized, kind: LedgerKind, cla
   const [[program], [done], statements = []] =
     claimMonth == null
       ? await pipelined<[ProgramLockRow, MoveResult]>(tx, [lock, move])
-      : await pipelined<[ProgramLockRow, MoveResult, StatementRow]>(tx, [lock, move, statementsFrom(order.programId, claimMonth)]);
+      : await pipelined<[ProgramLockRow, MoveResult, StatementRow]>(tx, [
+          lock,
+          move,
+          statementsFrom(order.programId, claimMonth),
+        ]);
   lockedProgram(program);
   return { appended: await judgeMove(tx, order, kind, done), statements };
 }
@@ -269,7 +291,12 @@ export async function refundSubsidy(tx: Executor, order: LedgerOrder, now: Date)
 }
 
 /** A program's entries, newest first: two queries (the page and its count). */
-export async function programLedger(db: Executor, programId: number, first: number, after: string | null | undefined): Promise<Page<LedgerEntryRow>> {
+export async function programLedger(
+  db: Executor,
+  programId: number,
+  first: number,
+  after: string | null | undefined,
+): Promise<Page<LedgerEntryRow>> {
   const cursor = decodeCursor(after, ["number"]);
   const mine = eq(ledgerEntries.programId, programId);
   const [rows, [{ total }]] = await Promise.all([
@@ -281,5 +308,12 @@ export async function programLedger(db: Executor, programId: number, first: numb
       .limit(first + 1),
     db.select({ total: count() }).from(ledgerEntries).where(mine),
   ]);
-  return toPage(rows, first, Number(total), (row) => encodeCursor([row.id]), (row) => row, after != null);
+  return toPage(
+    rows,
+    first,
+    Number(total),
+    (row) => encodeCursor([row.id]),
+    (row) => row,
+    after != null,
+  );
 }

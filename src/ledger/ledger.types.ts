@@ -11,16 +11,27 @@ export enum LedgerEntryKind {
 }
 registerEnumType(LedgerEntryKind, {
   name: "LedgerEntryKind",
-  description: "Which balances of a program's budget an entry moved: RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available",
+  description:
+    "Which balances of a program's budget an entry moved: RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available",
   valuesConfig: {
     RESERVE: { description: "Checkout: available -> pending, and off the voucher's remaining" },
     POST: { description: "Payment succeeded: pending -> spent; the claim is billed in the month of payment" },
-    VOID: { description: "Payment failed, hold lapsed or order cancelled before payment: pending -> available, and back on the voucher" },
-    REFUND: { description: "Paid order refunded: spent -> available, and back on the voucher; a negative claim on the next open statement" },
+    VOID: {
+      description:
+        "Payment failed, hold lapsed or order cancelled before payment: pending -> available, and back on the voucher",
+    },
+    REFUND: {
+      description:
+        "Paid order refunded: spent -> available, and back on the voucher; a negative claim on the next open statement",
+    },
   },
 });
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "One append-only move of a program's budget" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "One append-only move of a program's budget",
+})
 export class LedgerEntry {
   @Field(() => ID, { description: 'Opaque id, like "ledger_301"' })
   id!: string;

@@ -33,7 +33,8 @@ const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
 
 export function toGpuModel(row: GpuModelRow): GpuModel {
   let model = gpuModelObjects.get(row);
-  if (!model) gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
+  if (!model)
+    gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
   return model;
 }
 
@@ -62,7 +63,10 @@ function requirePeriod(from: Date, to: Date): void {
 
 @Resolver(() => Offer)
 export class OffersResolver {
-  @Query(() => [GpuModel], { description: "The GPU catalog, in a fixed order. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token" })
+  @Query(() => [GpuModel], {
+    description:
+      "The GPU catalog, in a fixed order. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token",
+  })
   gpuModels(@Ctx() ctx: Context): GpuModel[] {
     return ctx.app.catalog.all().map(toGpuModel);
   }
@@ -74,8 +78,13 @@ export class OffersResolver {
   })
   async offers(
     @Ctx() ctx: Context,
-    @Arg("filter", () => OfferFilter, { nullable: true, description: "Which offers to keep; omit for all active offers" }) filter?: OfferFilter,
-    @Arg("sort", () => OfferSort, { defaultValue: OfferSort.PRICE_ASC, description: "The order of the list" }) sort: OfferSort = OfferSort.PRICE_ASC,
+    @Arg("filter", () => OfferFilter, {
+      nullable: true,
+      description: "Which offers to keep; omit for all active offers",
+    })
+    filter?: OfferFilter,
+    @Arg("sort", () => OfferSort, { defaultValue: OfferSort.PRICE_ASC, description: "The order of the list" })
+    sort: OfferSort = OfferSort.PRICE_ASC,
     @Arg("first", () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
     @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
@@ -99,9 +108,13 @@ export class OffersResolver {
 
   @Query(() => Offer, {
     nullable: true,
-    description: "One offer, in any status; null for an unknown id. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token",
+    description:
+      "One offer, in any status; null for an unknown id. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token",
   })
-  async offer(@Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string, @Ctx() ctx: Context): Promise<Offer | null> {
+  async offer(
+    @Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Offer | null> {
     const row = await ctx.loaders.byId(offers).load(parseId("id", id, "Offer"));
     return row ? toOffer(row) : null;
   }
@@ -129,11 +142,18 @@ export class OffersResolver {
       "hour, a window ending before it starts or in the past, minHours longer than the window, a malformed price; " +
       "extensions.field names it), NOT_FOUND (unknown data center or another operator's), RATE_LIMITED",
   })
-  async publishOffer(@Arg("input", { description: "The data center, GPUs, price and window" }) input: PublishOfferInput, @Ctx() ctx: Context): Promise<Offer> {
+  async publishOffer(
+    @Arg("input", { description: "The data center, GPUs, price and window" }) input: PublishOfferInput,
+    @Ctx() ctx: Context,
+  ): Promise<Offer> {
     const dataCenterId = parseId("dataCenterId", input.dataCenterId, "DataCenter");
     const row = await ctx.db.transaction(async (tx) => {
       const offer = await service.publishOffer(tx, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
-      await recordAudit(tx, actorOf(ctx), { action: "PUBLISH_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "PUBLISH_OFFER",
+        targetId: offer.id,
+        detail: offerDetail(ctx, offer),
+      });
       return offer;
     });
     await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId], [row.id]);
@@ -150,11 +170,17 @@ export class OffersResolver {
   })
   async updateOffer(
     @Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string,
-    @Arg("input", { description: "The changes; omitted fields stay as they are" }) input: UpdateOfferInput, @Ctx() ctx: Context): Promise<Offer> {
+    @Arg("input", { description: "The changes; omitted fields stay as they are" }) input: UpdateOfferInput,
+    @Ctx() ctx: Context,
+  ): Promise<Offer> {
     const offerId = parseId("id", id, "Offer");
     const result = await ctx.db.transaction(async (tx) => {
       const updated = await service.updateOffer(tx, orgIdOf(ctx), offerId, input, ctx.now);
-      await recordAudit(tx, actorOf(ctx), { action: "UPDATE_OFFER", targetId: offerId, detail: offerDetail(ctx, updated.offer) });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "UPDATE_OFFER",
+        targetId: offerId,
+        detail: offerDetail(ctx, updated.offer),
+      });
       return updated;
     });
     if (result.capacityGrew) await ctx.app.afterCapacityFreed(ctx, [result.offer.gpuModelId], [result.offer.id]);
@@ -169,11 +195,18 @@ export class OffersResolver {
       "(the offer's operator). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another operator's offer), " +
       "CONFLICT (live reservations), RATE_LIMITED",
   })
-  async withdrawOffer(@Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string, @Ctx() ctx: Context): Promise<Offer> {
+  async withdrawOffer(
+    @Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Offer> {
     const offerId = parseId("id", id, "Offer");
     const row = await ctx.db.transaction(async (tx) => {
       const withdrawn = await service.withdrawOffer(tx, orgIdOf(ctx), offerId, ctx.now);
-      await recordAudit(tx, actorOf(ctx), { action: "WITHDRAW_OFFER", targetId: offerId, detail: offerDetail(ctx, withdrawn) });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "WITHDRAW_OFFER",
+        targetId: offerId,
+        detail: offerDetail(ctx, withdrawn),
+      });
       return withdrawn;
     });
     return toOffer(row);
@@ -182,7 +215,10 @@ export class OffersResolver {
   @FieldResolver(() => DataCenter, { description: "The data center whose GPUs these are" })
   dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): Promise<DataCenter> {
     // Not called for an offer that carries its data center (a search page's): see CARRIED in schema.ts.
-    return ctx.loaders.byId(dataCenters).load(offer.dataCenterId).then((row) => toDataCenter(row!));
+    return ctx.loaders
+      .byId(dataCenters)
+      .load(offer.dataCenterId)
+      .then((row) => toDataCenter(row!));
   }
 
   @FieldResolver(() => GpuModel, { description: "The GPU model" })
@@ -222,11 +258,15 @@ export class OffersResolver {
 @Resolver(() => DataCenter)
 export class DataCentersResolver {
   @Query(() => [DataCenter], {
-    description: "Data centers, oldest first, optionally of one hub. Role: anyone, no token needed. Errors: BAD_USER_INPUT (unknown hub), UNAUTHENTICATED only for an unknown token",
+    description:
+      "Data centers, oldest first, optionally of one hub. Role: anyone, no token needed. Errors: BAD_USER_INPUT (unknown hub), UNAUTHENTICATED only for an unknown token",
   })
   async dataCenters(
     @Ctx() ctx: Context,
-    @Arg("hub", () => String, { nullable: true, description: 'Only this hub\'s, one of the ten spelled exactly, like "Ningxia Zhongwei"; omit for all' })
+    @Arg("hub", () => String, {
+      nullable: true,
+      description: 'Only this hub\'s, one of the ten spelled exactly, like "Ningxia Zhongwei"; omit for all',
+    })
     hub?: string,
   ): Promise<DataCenter[]> {
     return (await service.listDataCenters(ctx.db, hub)).map(toDataCenter);
@@ -239,11 +279,18 @@ export class DataCentersResolver {
       "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (name, hub, province, an operatorId that is not a DATA_CENTER_OPERATOR), " +
       "NOT_FOUND (unknown operator), RATE_LIMITED",
   })
-  async createDataCenter(@Arg("input", { description: "Its name, hub, province and operator" }) input: CreateDataCenterInput, @Ctx() ctx: Context): Promise<DataCenter> {
+  async createDataCenter(
+    @Arg("input", { description: "Its name, hub, province and operator" }) input: CreateDataCenterInput,
+    @Ctx() ctx: Context,
+  ): Promise<DataCenter> {
     const operatorId = parseId("operatorId", input.operatorId, "Organization");
     const row = await ctx.db.transaction(async (tx) => {
       const dc = await service.createDataCenter(tx, { ...input, operatorId });
-      await recordAudit(tx, actorOf(ctx), { action: "CREATE_DATA_CENTER", targetId: dc.id, detail: `${dc.name} (${dc.hub}) for operator ${globalId("Organization", operatorId)}` });
+      await recordAudit(tx, actorOf(ctx), {
+        action: "CREATE_DATA_CENTER",
+        targetId: dc.id,
+        detail: `${dc.name} (${dc.hub}) for operator ${globalId("Organization", operatorId)}`,
+      });
       return dc;
     });
     return toDataCenter(row);
@@ -252,7 +299,10 @@ export class DataCentersResolver {
   @FieldResolver(() => Organization, { description: "The data center operator that runs it and publishes its offers" })
   operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Promise<Organization> {
     // Not called for a data center that carries its operator: see CARRIED in schema.ts.
-    return ctx.loaders.byId(organizations).load(dc.operatorId).then((row) => toOrganization(row!));
+    return ctx.loaders
+      .byId(organizations)
+      .load(dc.operatorId)
+      .then((row) => toOrganization(row!));
   }
 
   @FieldResolver(() => Number, {

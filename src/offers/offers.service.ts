@@ -31,7 +31,8 @@ export const MAX_WINDOW_HOURS = 24 * 366;
 const MAX_PRICE_FEN = 10_000_000n; // 100,000 CNY per GPU-hour
 
 export function requireGpuCount(field: string, value: number, max = MAX_GPUS_PER_OFFER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw badInput(field, `${field} must be between 1 and ${max}`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw badInput(field, `${field} must be between 1 and ${max}`);
   return value;
 }
 
@@ -52,7 +53,8 @@ export async function createDataCenter(
   const province = requireText("province", input.province, 100);
   const [operator] = await db.select().from(organizations).where(eq(organizations.id, input.operatorId));
   if (!operator) throw notFound("Organization");
-  if (operator.kind !== "DATA_CENTER_OPERATOR") throw badInput("operatorId", "operatorId must be a DATA_CENTER_OPERATOR");
+  if (operator.kind !== "DATA_CENTER_OPERATOR")
+    throw badInput("operatorId", "operatorId must be a DATA_CENTER_OPERATOR");
   const [row] = await db.insert(dataCenters).values({ name, hub, province, operatorId: operator.id }).returning();
   return row;
 }
@@ -83,18 +85,30 @@ export type OfferOrder = "PRICE_ASC" | "PRICE_DESC" | "NEWEST";
  */
 function searchConditions(catalog: Catalog, filter: OfferSearch): SQL[] {
   const where: SQL[] = [sql`offers.status = 'ACTIVE'`];
-  if (filter.gpuModel != null) where.push(sql`offers.gpu_model_id = ${catalog.modelNamed("filter.gpuModel", filter.gpuModel).id}::bigint`);
+  if (filter.gpuModel != null)
+    where.push(sql`offers.gpu_model_id = ${catalog.modelNamed("filter.gpuModel", filter.gpuModel).id}::bigint`);
   if (filter.hub != null) where.push(sql`data_centers.hub = ${requireHub("filter.hub", filter.hub)}::text`);
-  if (filter.province != null) where.push(sql`data_centers.province = ${requireStorable("filter.province", filter.province)}::text`);
+  if (filter.province != null)
+    where.push(sql`data_centers.province = ${requireStorable("filter.province", filter.province)}::text`);
   if (filter.dataCenterId != null) where.push(sql`offers.data_center_id = ${filter.dataCenterId}::bigint`);
   if (filter.maxPricePerGpuHour != null) {
-    where.push(sql`offers.price_per_gpu_hour <= ${String(requirePrice("filter.maxPricePerGpuHour", filter.maxPricePerGpuHour))}::bigint`);
+    where.push(
+      sql`offers.price_per_gpu_hour <= ${String(requirePrice("filter.maxPricePerGpuHour", filter.maxPricePerGpuHour))}::bigint`,
+    );
   }
-  if (filter.minGpuCount != null) where.push(sql`offers.gpu_count >= ${requireGpuCount("filter.minGpuCount", filter.minGpuCount)}::int`);
+  if (filter.minGpuCount != null)
+    where.push(sql`offers.gpu_count >= ${requireGpuCount("filter.minGpuCount", filter.minGpuCount)}::int`);
   const { availableFrom: from, availableUntil: until } = filter;
-  if (from && until && until <= from) throw badInput("filter.availableUntil", "filter.availableUntil must be after filter.availableFrom");
-  if (from) where.push(sql`offers.available_from <= ${from.toISOString()}::timestamptz and offers.available_until > ${from.toISOString()}::timestamptz`);
-  if (until) where.push(sql`offers.available_until >= ${until.toISOString()}::timestamptz and offers.available_from < ${until.toISOString()}::timestamptz`);
+  if (from && until && until <= from)
+    throw badInput("filter.availableUntil", "filter.availableUntil must be after filter.availableFrom");
+  if (from)
+    where.push(
+      sql`offers.available_from <= ${from.toISOString()}::timestamptz and offers.available_until > ${from.toISOString()}::timestamptz`,
+    );
+  if (until)
+    where.push(
+      sql`offers.available_until >= ${until.toISOString()}::timestamptz and offers.available_from < ${until.toISOString()}::timestamptz`,
+    );
   return where;
 }
 
@@ -117,7 +131,9 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
       ? sql`(offers.price_per_gpu_hour > ${price}::bigint or (offers.price_per_gpu_hour = ${price}::bigint and offers.id > ${id}::bigint))`
       : sql`(offers.price_per_gpu_hour < ${price}::bigint or (offers.price_per_gpu_hour = ${price}::bigint and offers.id < ${id}::bigint))`;
   return {
-    orderBy: ascending ? sql`order by offers.price_per_gpu_hour, offers.id` : sql`order by offers.price_per_gpu_hour desc, offers.id desc`,
+    orderBy: ascending
+      ? sql`order by offers.price_per_gpu_hour, offers.id`
+      : sql`order by offers.price_per_gpu_hour desc, offers.id desc`,
     seek,
     cursorOf: (row: ListedOffer) => encodeCursor([row.pricePerGpuHour.toString(), row.id]),
   };
@@ -163,14 +179,34 @@ export async function searchOffers(
         where ${where}${order.seek ? sql` and ${order.seek}` : sql``} ${order.orderBy} limit ${first + 1}::int`,
   );
   // An empty page has no row to carry the count: none match, or the cursor is past the last.
-  const total = raw.length ? Number(raw[0].total_count) : after ? Number((await rowsOf<{ count: string }>(db, counted))[0].count) : 0;
-  const rows = raw.map((row) => ({ offer: rowFrom(offers, row) as ListedOffer, dataCenter: rowFrom(dataCenters, row, "dc_"), operator: rowFrom(organizations, row, "op_") }));
-  const page = toPage(rows, first, total, (r) => order.cursorOf(r.offer), (r) => r.offer, after != null);
+  const total = raw.length
+    ? Number(raw[0].total_count)
+    : after
+      ? Number((await rowsOf<{ count: string }>(db, counted))[0].count)
+      : 0;
+  const rows = raw.map((row) => ({
+    offer: rowFrom(offers, row) as ListedOffer,
+    dataCenter: rowFrom(dataCenters, row, "dc_"),
+    operator: rowFrom(organizations, row, "op_"),
+  }));
+  const page = toPage(
+    rows,
+    first,
+    total,
+    (r) => order.cursorOf(r.offer),
+    (r) => r.offer,
+    after != null,
+  );
   return { ...page, related: rows.slice(0, first).map((r) => ({ dataCenter: r.dataCenter, operator: r.operator })) };
 }
 
 /** A data center operator's own offers, newest first, in every status. */
-export async function operatorOffers(db: Executor, operatorId: number, first: number, after: string | null | undefined) {
+export async function operatorOffers(
+  db: Executor,
+  operatorId: number,
+  first: number,
+  after: string | null | undefined,
+) {
   const cursor = decodeCursor(after, ["number"]);
   const mine = eq(dataCenters.operatorId, operatorId);
   const [rows, [{ total }]] = await Promise.all([
@@ -181,9 +217,20 @@ export async function operatorOffers(db: Executor, operatorId: number, first: nu
       .where(and(mine, cursor ? lt(offers.id, cursor[0] as number) : undefined))
       .orderBy(desc(offers.id))
       .limit(first + 1),
-    db.select({ total: count() }).from(offers).innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId)).where(mine),
+    db
+      .select({ total: count() })
+      .from(offers)
+      .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+      .where(mine),
   ]);
-  return toPage(rows, first, Number(total), (r) => encodeCursor([r.offer.id]), (r) => r.offer, after != null);
+  return toPage(
+    rows,
+    first,
+    Number(total),
+    (r) => encodeCursor([r.offer.id]),
+    (r) => r.offer,
+    after != null,
+  );
 }
 
 // ------------------------------------------------------------------ publish and change
@@ -210,7 +257,8 @@ export function validateWindow(from: Date, until: Date, minHours: number, now: D
   if (until <= from) throw badInput("availableUntil", "availableUntil must be after availableFrom");
   if (until <= now) throw badInput("availableUntil", "availableUntil must be in the future");
   const hours = hoursBetween(from, until);
-  if (hours > MAX_WINDOW_HOURS) throw badInput("availableUntil", `an offer's window may span at most ${MAX_WINDOW_HOURS} hours`);
+  if (hours > MAX_WINDOW_HOURS)
+    throw badInput("availableUntil", `an offer's window may span at most ${MAX_WINDOW_HOURS} hours`);
   if (!Number.isInteger(minHours) || minHours < 1 || minHours > hours) {
     throw badInput("minHours", "minHours must be at least 1 and fit in the offer's window");
   }
@@ -267,7 +315,8 @@ export async function updateOffer(tx: Executor, operatorId: number, offerId: num
   const offer = await lockOwnOffer(tx, operatorId, offerId);
   if (offer.status === "WITHDRAWN") throw conflict("A withdrawn offer cannot be changed");
   const next = {
-    pricePerGpuHour: change.pricePerGpuHour == null ? offer.pricePerGpuHour : requirePrice("pricePerGpuHour", change.pricePerGpuHour),
+    pricePerGpuHour:
+      change.pricePerGpuHour == null ? offer.pricePerGpuHour : requirePrice("pricePerGpuHour", change.pricePerGpuHour),
     gpuCount: change.gpuCount == null ? offer.gpuCount : requireGpuCount("gpuCount", change.gpuCount),
     availableUntil: change.availableUntil ?? offer.availableUntil,
     status: change.status ?? offer.status,
@@ -276,7 +325,8 @@ export async function updateOffer(tx: Executor, operatorId: number, offerId: num
 
   const shrinks = next.gpuCount < offer.gpuCount || next.availableUntil < offer.availableUntil;
   if (shrinks) {
-    const bookings = (await liveBookings(tx, [offer.id], offer.availableFrom, offer.availableUntil, now)).get(offer.id) ?? [];
+    const bookings =
+      (await liveBookings(tx, [offer.id], offer.availableFrom, offer.availableUntil, now)).get(offer.id) ?? [];
     if (peakReserved(bookings) > next.gpuCount) {
       throw conflict("Reserved GPUs cannot be taken away: gpuCount is below what some hour has reserved");
     }
@@ -284,7 +334,11 @@ export async function updateOffer(tx: Executor, operatorId: number, offerId: num
       throw conflict("Reserved hours cannot be taken away: a reservation runs past the new availableUntil");
     }
   }
-  const [row] = await tx.update(offers).set({ ...next, updatedAt: now }).where(eq(offers.id, offer.id)).returning();
+  const [row] = await tx
+    .update(offers)
+    .set({ ...next, updatedAt: now })
+    .where(eq(offers.id, offer.id))
+    .returning();
   const grew =
     row.status === "ACTIVE" &&
     (offer.status !== "ACTIVE" ||
@@ -299,6 +353,10 @@ export async function withdrawOffer(tx: Executor, operatorId: number, offerId: n
   if (offer.status === "WITHDRAWN") return offer;
   const bookings = (await liveBookings(tx, [offer.id], now, offer.availableUntil, now)).get(offer.id) ?? [];
   if (bookings.length > 0) throw conflict("This offer has live reservations; it can be paused but not withdrawn");
-  const [row] = await tx.update(offers).set({ status: "WITHDRAWN", updatedAt: now }).where(eq(offers.id, offer.id)).returning();
+  const [row] = await tx
+    .update(offers)
+    .set({ status: "WITHDRAWN", updatedAt: now })
+    .where(eq(offers.id, offer.id))
+    .returning();
   return row;
 }

@@ -18,8 +18,12 @@ registerEnumType(OfferStatus, {
   description: "Whether an offer takes new bids",
   valuesConfig: {
     ACTIVE: { description: "Listed in searches and matched to bids" },
-    PAUSED: { description: "Not listed nor matched for now; its reservations stand. updateOffer makes it ACTIVE again" },
-    WITHDRAWN: { description: "Taken off the market for good; only an offer without live reservations can be withdrawn" },
+    PAUSED: {
+      description: "Not listed nor matched for now; its reservations stand. updateOffer makes it ACTIVE again",
+    },
+    WITHDRAWN: {
+      description: "Taken off the market for good; only an offer without live reservations can be withdrawn",
+    },
   },
 });
 
@@ -38,7 +42,11 @@ registerEnumType(OfferSort, {
   },
 });
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A GPU model of the catalog, the same in every database" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "A GPU model of the catalog, the same in every database",
+})
 export class GpuModel {
   @Field(() => ID, { description: 'Opaque id, like "gpu_1"; inputs name a model by its name instead' })
   id!: string;
@@ -56,7 +64,11 @@ export class GpuModel {
   domestic!: boolean;
 }
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A data center in one of the national computing hubs, run by a data center operator" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "A data center in one of the national computing hubs, run by a data center operator",
+})
 export class DataCenter {
   @Field(() => ID, { description: 'Opaque id, like "dc_2"' })
   id!: string;
@@ -80,9 +92,11 @@ export class DataCenter {
   loadedOperator?: Organization;
 }
 
-@ObjectType({ implements: GlobalNode,
+@ObjectType({
+  implements: GlobalNode,
   simpleResolvers: true,
-  description: "GPUs a data center offers for rent: gpuCount GPUs of one model, a price per GPU-hour, a window of whole UTC hours",
+  description:
+    "GPUs a data center offers for rent: gpuCount GPUs of one model, a price per GPU-hour, a window of whole UTC hours",
 })
 export class Offer {
   @Field(() => ID, { description: 'Opaque id, like "offer_123"' })
@@ -94,13 +108,17 @@ export class Offer {
   @Field(() => GpuModel, { description: "The GPU model" })
   gpuModel!: GpuModel;
 
-  @Field(() => Int, { description: "How many GPUs are offered in every hour of the window (reserved ones included; see freeGpus)" })
+  @Field(() => Int, {
+    description: "How many GPUs are offered in every hour of the window (reserved ones included; see freeGpus)",
+  })
   gpuCount!: number;
 
   @Field(() => Money, { description: "The rent per GPU per hour, before any subsidy" })
   pricePerGpuHour!: Money;
 
-  @Field(() => Int, { description: "The shortest rental it takes, in hours: a bid for fewer hours is not matched to it" })
+  @Field(() => Int, {
+    description: "The shortest rental it takes, in hours: a bid for fewer hours is not matched to it",
+  })
   minHours!: number;
 
   @Field({ description: "The start of the window, a whole UTC hour" })
@@ -126,12 +144,21 @@ export class Offer {
 
 export const OfferConnection = connectionOf("Offer", Offer);
 
-@InputType({ description: "The filter of offers: which offers a search keeps; every condition given must hold, an omitted one keeps all" })
+@InputType({
+  description:
+    "The filter of offers: which offers a search keeps; every condition given must hold, an omitted one keeps all",
+})
 export class OfferFilter {
-  @Field(() => String, { nullable: true, description: 'A GPU model name listed by gpuModels, like "H800"; another is BAD_USER_INPUT' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'A GPU model name listed by gpuModels, like "H800"; another is BAD_USER_INPUT',
+  })
   gpuModel?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'One of the ten national hubs spelled exactly, like "Ningxia Zhongwei"; another is BAD_USER_INPUT' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'One of the ten national hubs spelled exactly, like "Ningxia Zhongwei"; another is BAD_USER_INPUT',
+  })
   hub?: string | null;
 
   @Field(() => String, { nullable: true, description: 'A province spelled as data centers list it, like "Ningxia"' })
@@ -140,10 +167,16 @@ export class OfferFilter {
   @Field(() => ID, { nullable: true, description: 'One data center, an opaque id like "dc_2"' })
   dataCenterId?: string | null;
 
-  @Field(() => String, { nullable: true, description: "At most this price per GPU-hour: yuan with at most two decimals, like \"20.00\"" })
+  @Field(() => String, {
+    nullable: true,
+    description: 'At most this price per GPU-hour: yuan with at most two decimals, like "20.00"',
+  })
   maxPricePerGpuHour?: string | null;
 
-  @Field(() => Int, { nullable: true, description: "At least this many GPUs offered (reserved ones included), 1 to 100000" })
+  @Field(() => Int, {
+    nullable: true,
+    description: "At least this many GPUs offered (reserved ones included), 1 to 100000",
+  })
   minGpuCount?: number | null;
 
   @Field({
@@ -156,7 +189,8 @@ export class OfferFilter {
 
   @Field({
     nullable: true,
-    description: 'Keep offers whose window reaches this instant (availableFrom < it <= availableUntil); after availableFrom when both are given. Like "2027-06-08T00:00:00Z"',
+    description:
+      'Keep offers whose window reaches this instant (availableFrom < it <= availableUntil); after availableFrom when both are given. Like "2027-06-08T00:00:00Z"',
   })
   availableUntil?: Date;
 }
@@ -172,16 +206,25 @@ export class PublishOfferInput {
   @Field(() => Int, { description: "How many GPUs in every hour of the window, 1 to 100000" })
   gpuCount!: number;
 
-  @Field({ description: 'The rent per GPU per hour: yuan with at most two decimals, more than 0 and at most "100000.00", like "18.50"' })
+  @Field({
+    description:
+      'The rent per GPU per hour: yuan with at most two decimals, more than 0 and at most "100000.00", like "18.50"',
+  })
   pricePerGpuHour!: string;
 
   @Field({ description: 'The start of the window, a whole UTC hour, like "2027-01-04T00:00:00Z"' })
   availableFrom!: Date;
 
-  @Field({ description: 'The end of the window (exclusive), a whole UTC hour after availableFrom and in the future, at most 8784 hours (366 days) on; like "2027-01-11T00:00:00Z"' })
+  @Field({
+    description:
+      'The end of the window (exclusive), a whole UTC hour after availableFrom and in the future, at most 8784 hours (366 days) on; like "2027-01-11T00:00:00Z"',
+  })
   availableUntil!: Date;
 
-  @Field(() => Int, { defaultValue: 1, description: "The shortest rental it takes, in hours: at least 1 and no longer than the window" })
+  @Field(() => Int, {
+    defaultValue: 1,
+    description: "The shortest rental it takes, in hours: at least 1 and no longer than the window",
+  })
   minHours!: number;
 }
 
@@ -202,14 +245,22 @@ registerEnumType(UpdatableOfferStatus, {
 export class UpdateOfferInput {
   @Field(() => String, {
     nullable: true,
-    description: 'A new price per GPU-hour in yuan, like "17.00", for new reservations only: existing ones keep their price',
+    description:
+      'A new price per GPU-hour in yuan, like "17.00", for new reservations only: existing ones keep their price',
   })
   pricePerGpuHour?: string | null;
 
-  @Field(() => Int, { nullable: true, description: "A new GPU count, 1 to 100000; not below what some hour has reserved (CONFLICT)" })
+  @Field(() => Int, {
+    nullable: true,
+    description: "A new GPU count, 1 to 100000; not below what some hour has reserved (CONFLICT)",
+  })
   gpuCount?: number | null;
 
-  @Field({ nullable: true, description: "A new end of the window, a whole UTC hour in the future; not before a live reservation ends (CONFLICT)" })
+  @Field({
+    nullable: true,
+    description:
+      "A new end of the window, a whole UTC hour in the future; not before a live reservation ends (CONFLICT)",
+  })
   availableUntil?: Date;
 
   @Field(() => UpdatableOfferStatus, { nullable: true, description: "Pause or resume the offer" })

@@ -31,7 +31,13 @@ export async function liveBookings(db: Executor, offerIds: readonly number[], fr
  * One offer's live bookings as liveBookingsQuery packs them: int arrays in their text form, like
  * {1,2,3}; `lapsed` when some HELD reservation of the offer in the span has lapsed at `now`.
  */
-export type PackedBookings = { offer_id: string | number; starts: string; ends: string; gpus: string; lapsed?: boolean };
+export type PackedBookings = {
+  offer_id: string | number;
+  starts: string;
+  ends: string;
+  gpus: string;
+  lapsed?: boolean;
+};
 
 /**
  * The statement of liveBookings, for a pipeline; bookingsByOffer reads its rows. Every bid sends it
@@ -91,7 +97,12 @@ export function bookingsByOffer(rows: readonly PackedBookings[]): Map<number, Li
     const [starts, ends, gpus] = [integers(row.starts), integers(row.ends), integers(row.gpus)];
     byOffer.set(
       offerId,
-      starts.map((start, i) => ({ offerId, startsAt: new Date(start * 1000), endsAt: new Date(ends[i] * 1000), gpuCount: gpus[i] })),
+      starts.map((start, i) => ({
+        offerId,
+        startsAt: new Date(start * 1000),
+        endsAt: new Date(ends[i] * 1000),
+        gpuCount: gpus[i],
+      })),
     );
   }
   return byOffer;

@@ -3,14 +3,26 @@ import { eq } from "drizzle-orm";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { webhookEvents } from "../db/schema.js";
-import { PaymentNotFoundError, type PaymentEventHandler, type PaymentOutcome, type PaymentProvider } from "./provider.js";
+import {
+  PaymentNotFoundError,
+  type PaymentEventHandler,
+  type PaymentOutcome,
+  type PaymentProvider,
+} from "./provider.js";
 import { SimulatedProvider } from "./simulated.js";
 import { StripeProvider } from "./stripe.js";
 
 /** Stripe when a secret key is set, else the simulated provider. */
-export function createPaymentProvider(config: Pick<Config, "stripeSecretKey" | "stripeApiBase">, options: { timeoutMs?: number } = {}): PaymentProvider {
+export function createPaymentProvider(
+  config: Pick<Config, "stripeSecretKey" | "stripeApiBase">,
+  options: { timeoutMs?: number } = {},
+): PaymentProvider {
   if (!config.stripeSecretKey) return new SimulatedProvider();
-  return new StripeProvider({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase, timeoutMs: options.timeoutMs });
+  return new StripeProvider({
+    secretKey: config.stripeSecretKey,
+    apiBase: config.stripeApiBase,
+    timeoutMs: options.timeoutMs,
+  });
 }
 
 /** A line for the start-up log: which provider, and where webhooks stand. Never contains a secret. */
@@ -20,9 +32,16 @@ export function describePayments(config: Pick<Config, "stripeSecretKey" | "strip
   detail: Record<string, string>;
 } {
   if (!config.stripeSecretKey) {
-    return { level: "info", message: "payments are simulated (no STRIPE_SECRET_KEY): every payment succeeds at once", detail: { provider: "simulated" } };
+    return {
+      level: "info",
+      message: "payments are simulated (no STRIPE_SECRET_KEY): every payment succeeds at once",
+      detail: { provider: "simulated" },
+    };
   }
-  const detail: Record<string, string> = { provider: "stripe", mode: config.stripeSecretKey.startsWith("sk_live_") ? "live" : "test" };
+  const detail: Record<string, string> = {
+    provider: "stripe",
+    mode: config.stripeSecretKey.startsWith("sk_live_") ? "live" : "test",
+  };
   if (config.stripeApiBase) {
     try {
       detail.apiBase = new URL(config.stripeApiBase).origin; // origin only: no credentials in logs
@@ -31,7 +50,11 @@ export function describePayments(config: Pick<Config, "stripeSecretKey" | "strip
     }
   }
   if (!config.stripeWebhookSecret) {
-    return { level: "warn", message: "payments use Stripe, but STRIPE_WEBHOOK_SECRET is unset: POST /webhooks/stripe refuses every event", detail };
+    return {
+      level: "warn",
+      message: "payments use Stripe, but STRIPE_WEBHOOK_SECRET is unset: POST /webhooks/stripe refuses every event",
+      detail,
+    };
   }
   return { level: "info", message: "payments use Stripe; webhooks at POST /webhooks/stripe", detail };
 }
@@ -59,7 +82,8 @@ export function paymentRefOf(event: StripeEventLike): string | null {
   if (event.type.startsWith("payment_intent.")) return typeof object.id === "string" ? object.id : null;
   const intent = object.payment_intent;
   if (typeof intent === "string") return intent;
-  if (intent && typeof intent === "object" && typeof (intent as { id?: unknown }).id === "string") return (intent as { id: string }).id;
+  if (intent && typeof intent === "object" && typeof (intent as { id?: unknown }).id === "string")
+    return (intent as { id: string }).id;
   return null;
 }
 
@@ -82,7 +106,11 @@ export async function handleStripeEvent(deps: WebhookDeps, event: StripeEventLik
   if (!ref) return "ignored";
 
   // Cheap check first, so a redelivered event does not cost a call to the provider.
-  const seen = await deps.db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.id, event.id)).limit(1);
+  const seen = await deps.db
+    .select({ id: webhookEvents.id })
+    .from(webhookEvents)
+    .where(eq(webhookEvents.id, event.id))
+    .limit(1);
   if (seen.length) return "duplicate";
 
   let payment;

@@ -14,9 +14,17 @@ export const PAYMENT_CURRENCY = "cny";
  * - `failed`: the last attempt was declined. Stripe would let the client retry with another method,
  *   so the checkout should `cancelPayment` when it fails the order.
  */
-export type PaymentStatus = "succeeded" | "processing" | "requires_payment_method" | "requires_action" | "canceled" | "failed";
+export type PaymentStatus =
+  "succeeded" | "processing" | "requires_payment_method" | "requires_action" | "canceled" | "failed";
 
-export const PAYMENT_STATUSES: readonly PaymentStatus[] = ["succeeded", "processing", "requires_payment_method", "requires_action", "canceled", "failed"];
+export const PAYMENT_STATUSES: readonly PaymentStatus[] = [
+  "succeeded",
+  "processing",
+  "requires_payment_method",
+  "requires_action",
+  "canceled",
+  "failed",
+];
 
 export type RefundStatus = "succeeded" | "pending" | "failed" | "canceled";
 
@@ -102,7 +110,10 @@ export class ProviderUnavailableError extends PaymentProviderError {
 }
 
 export class PaymentNotFoundError extends PaymentProviderError {
-  constructor(readonly ref: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly ref: string,
+    options?: { cause?: unknown },
+  ) {
     super("No such payment at the provider", "resource_missing", options);
     this.name = "PaymentNotFoundError";
   }

@@ -29,7 +29,11 @@ export interface StripeProviderOptions {
 export const STRIPE_DEFAULT_TIMEOUT_MS = 10_000;
 
 /** SDK host settings from a base URL; throws on anything that is not an http(s) URL. */
-export function stripeHostOptions(apiBase: string | undefined): { host?: string; port?: number; protocol?: "http" | "https" } {
+export function stripeHostOptions(apiBase: string | undefined): {
+  host?: string;
+  port?: number;
+  protocol?: "http" | "https";
+} {
   if (!apiBase) return {};
   let url: URL;
   try {
@@ -82,10 +86,19 @@ export function refundStatusOf(status: string | null | undefined): RefundStatus 
 export function providerErrorOf(error: unknown, ref?: string): Error {
   if (!(error instanceof Stripe.errors.StripeError)) return error instanceof Error ? error : new Error(String(error));
   const status = error.statusCode;
-  if (error instanceof Stripe.errors.StripeConnectionError || error.type === "StripeConnectionError" || status === undefined || status >= 500 || status === 429) {
-    return new ProviderUnavailableError("The payment provider is unavailable; the outcome is unknown", { cause: error });
+  if (
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error.type === "StripeConnectionError" ||
+    status === undefined ||
+    status >= 500 ||
+    status === 429
+  ) {
+    return new ProviderUnavailableError("The payment provider is unavailable; the outcome is unknown", {
+      cause: error,
+    });
   }
-  if (status === 404 && ref && error.code === "resource_missing") return new PaymentNotFoundError(ref, { cause: error });
+  if (status === 404 && ref && error.code === "resource_missing")
+    return new PaymentNotFoundError(ref, { cause: error });
   const code = error.code ?? error.rawType ?? error.type;
   return new PaymentProviderError(`The payment provider refused the request (${code})`, code, { cause: error });
 }

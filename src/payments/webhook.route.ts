@@ -25,7 +25,8 @@ export function stripeWebhookRoute(services: AppServices, logger: Logger): Reque
       return reply(res, 404, { error: "Stripe webhooks are not configured on this server" });
     }
     const signature = req.headers["stripe-signature"];
-    if (typeof signature !== "string" || !signature) return reply(res, 400, { error: "Missing Stripe-Signature header" });
+    if (typeof signature !== "string" || !signature)
+      return reply(res, 400, { error: "Missing Stripe-Signature header" });
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 
     let event;
@@ -36,7 +37,8 @@ export function stripeWebhookRoute(services: AppServices, logger: Logger): Reque
       // A signed body that is not a JSON event.
       return reply(res, 400, { error: "The body is not a Stripe event" });
     }
-    if (typeof event?.id !== "string" || typeof event?.type !== "string") return reply(res, 400, { error: "The body is not a Stripe event" });
+    if (typeof event?.id !== "string" || typeof event?.type !== "string")
+      return reply(res, 400, { error: "The body is not a Stripe event" });
 
     const now = clockOf(req, services);
     if (!now) return reply(res, 400, { error: "X-Now must be an ISO-8601 time" });
@@ -47,11 +49,18 @@ export function stripeWebhookRoute(services: AppServices, logger: Logger): Reque
         event,
         now,
       );
-      if (result === "unknown_payment") logger.warn({ eventId: event.id, eventType: event.type }, "webhook about a payment the provider does not know; ignored");
+      if (result === "unknown_payment")
+        logger.warn(
+          { eventId: event.id, eventType: event.type },
+          "webhook about a payment the provider does not know; ignored",
+        );
       return reply(res, 200, { received: true, result });
     } catch (error) {
       // Stripe retries non-2xx deliveries: nothing was recorded, so the retry handles the event again.
-      logger.error({ err: error, eventId: event.id, eventType: event.type }, "webhook handling failed; the provider will retry");
+      logger.error(
+        { err: error, eventId: event.id, eventType: event.type },
+        "webhook handling failed; the provider will retry",
+      );
       return reply(res, 500, { error: "Internal error; retry later" });
     }
   };

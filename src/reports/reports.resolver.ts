@@ -21,7 +21,11 @@ export function toStatement(data: reports.StatementData): CityStatement {
     settledAt: data.settledAt,
     total: Money.of(data.total),
     lines: data.lines.map((line) =>
-      Object.assign(new StatementLine(), { dataCenterId: line.dataCenterId, orders: line.orders, subsidy: Money.of(line.subsidy) }),
+      Object.assign(new StatementLine(), {
+        dataCenterId: line.dataCenterId,
+        orders: line.orders,
+        subsidy: Money.of(line.subsidy),
+      }),
     ),
   });
 }
@@ -39,12 +43,21 @@ export class ReportsResolver {
   async subsidySpend(
     @Arg("from", { description: 'The start of the period (inclusive), like "2026-01-01T00:00:00Z"' }) from: Date,
     @Arg("to", { description: 'The end of the period (exclusive), after from, like "2027-01-01T00:00:00Z"' }) to: Date,
-    @Arg("groupBy", () => [SpendDimension], { description: "The dimensions to group by, in the order of the rows' keys, like [MONTH, DATA_CENTER]; [] for the totals only" })
+    @Arg("groupBy", () => [SpendDimension], {
+      description:
+        "The dimensions to group by, in the order of the rows' keys, like [MONTH, DATA_CENTER]; [] for the totals only",
+    })
     groupBy: SpendDimension[],
     @Ctx() ctx: Context,
-    @Arg("programId", () => ID, { nullable: true, description: 'Only this program\'s orders, an opaque id like "program_1"; omit for all programs in scope' })
+    @Arg("programId", () => ID, {
+      nullable: true,
+      description: 'Only this program\'s orders, an opaque id like "program_1"; omit for all programs in scope',
+    })
     programId?: string,
-    @Arg("city", () => String, { nullable: true, description: 'Only this city\'s programs, like "Shanghai"; a finance team may only name its own' })
+    @Arg("city", () => String, {
+      nullable: true,
+      description: 'Only this city\'s programs, like "Shanghai"; a finance team may only name its own',
+    })
     city?: string,
   ): Promise<SpendReport> {
     const report = await reports.subsidySpend(ctx.db, requireViewer(ctx), {
@@ -64,14 +77,16 @@ export class ReportsResolver {
     description:
       "A program's monthly statement: the subsidy claimed per data center, to settle with the data centers. A month without " +
       "claims reads as an empty OPEN statement. Role: CITY_FINANCE (of the program's city), ADMIN. Errors: UNAUTHENTICATED, " +
-      "FORBIDDEN, NOT_FOUND (unknown id or another city's program), BAD_USER_INPUT (month not like \"2026-11\")",
+      'FORBIDDEN, NOT_FOUND (unknown id or another city\'s program), BAD_USER_INPUT (month not like "2026-11")',
   })
   async cityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
     @Arg("month", { description: 'A UTC calendar month, like "2026-11"' }) month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
-    return toStatement(await reports.cityStatement(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month));
+    return toStatement(
+      await reports.cityStatement(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month),
+    );
   }
 
   @Authorized("CITY_FINANCE")
@@ -79,7 +94,7 @@ export class ReportsResolver {
     description:
       "Marks a month's statement SETTLED; claims that come later land in the next open statement. Role: CITY_FINANCE (of the " +
       "program's city). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another city's program), " +
-      "BAD_USER_INPUT (month not like \"2026-11\"), CONFLICT (already settled), RATE_LIMITED",
+      'BAD_USER_INPUT (month not like "2026-11"), CONFLICT (already settled), RATE_LIMITED',
   })
   async settleCityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
@@ -87,7 +102,13 @@ export class ReportsResolver {
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     const data = await ctx.db.transaction(async (tx) => {
-      const settled = await reports.settleStatement(tx, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), month, ctx.now);
+      const settled = await reports.settleStatement(
+        tx,
+        requireViewer(ctx),
+        parseId("programId", programId, "SubsidyProgram"),
+        month,
+        ctx.now,
+      );
       await recordAudit(tx, actorOf(ctx), {
         action: "SETTLE_CITY_STATEMENT",
         targetId: settled.program.id,

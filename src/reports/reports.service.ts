@@ -24,7 +24,13 @@ const globalIdSql = (type: IdType, k: string) => `'${ID_PREFIX[type]}_' || ${k}`
 
 const DIMENSIONS: Record<
   Dimension,
-  { order: string; month: string | null; value: (k: string) => string; label?: (k: string, i: number) => string; join?: (k: string, i: number) => string }
+  {
+    order: string;
+    month: string | null;
+    value: (k: string) => string;
+    label?: (k: string, i: number) => string;
+    join?: (k: string, i: number) => string;
+  }
 > = {
   MONTH: {
     order: `date_trunc('month', o.paid_at at time zone 'UTC')::date`,
@@ -106,9 +112,14 @@ interface Period {
  * Where a report over [from, to) reads its figures: the whole UTC months inside it from the monthly
  * sums (when its dimensions are kept there), the rest from the orders themselves.
  */
-export function spendSources(from: Date, to: Date, dimensions: Dimension[]): { months: Period | null; orders: Period[] } {
+export function spendSources(
+  from: Date,
+  to: Date,
+  dimensions: Dimension[],
+): { months: Period | null; orders: Period[] } {
   const months = { from: nextMonthStart(from), to: startOfMonth(to) };
-  if (months.from >= months.to || dimensions.some((d) => DIMENSIONS[d].month == null)) return { months: null, orders: [{ from, to }] };
+  if (months.from >= months.to || dimensions.some((d) => DIMENSIONS[d].month == null))
+    return { months: null, orders: [{ from, to }] };
   const orders = [
     { from, to: months.from },
     { from: months.to, to },
@@ -117,14 +128,24 @@ export function spendSources(from: Date, to: Date, dimensions: Dimension[]): { m
 }
 
 /** Which programs the viewer may report on: a finance team its own city only, the admin every city. */
-async function spendScope(db: Executor, viewer: Viewer, query: SpendQuery): Promise<{ program: ProgramRow | null; city: string | null }> {
+async function spendScope(
+  db: Executor,
+  viewer: Viewer,
+  query: SpendQuery,
+): Promise<{ program: ProgramRow | null; city: string | null }> {
   const program = query.programAsked ? await programInScope(db, viewer, query.programId) : null;
-  if (viewer.role === "ADMIN") return { program, city: query.city == null ? null : requireStorable("city", query.city) };
-  if (query.city != null && query.city !== viewer.city) throw forbidden("A finance team reads its own city's spend only");
+  if (viewer.role === "ADMIN")
+    return { program, city: query.city == null ? null : requireStorable("city", query.city) };
+  if (query.city != null && query.city !== viewer.city)
+    throw forbidden("A finance team reads its own city's spend only");
   return { program, city: viewer.city };
 }
 
-export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQuery): Promise<{ rows: SpendRowData[]; totals: SpendRowData }> {
+export async function subsidySpend(
+  db: Executor,
+  viewer: Viewer,
+  query: SpendQuery,
+): Promise<{ rows: SpendRowData[]; totals: SpendRowData }> {
   if (query.to <= query.from) throw badInput("to", "to must be after from");
   const { program, city } = await spendScope(db, viewer, query);
   const dimensions = [...new Set(query.groupBy)];
@@ -136,7 +157,9 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
     ...(city != null ? [sql`p.city = ${city}::text`] : []),
   ];
   const keysOf = (alias: "o" | "s") =>
-    sql.raw(dimensions.map((d, i) => `${alias === "o" ? DIMENSIONS[d].order : DIMENSIONS[d].month} as k${i}, `).join(""));
+    sql.raw(
+      dimensions.map((d, i) => `${alias === "o" ? DIMENSIONS[d].order : DIMENSIONS[d].month} as k${i}, `).join(""),
+    );
   const parts: SQL[] = sources.orders.map(
     (period) =>
       sql`select ${keysOf("o")} 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
@@ -178,7 +201,8 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   const grouped = dimensions.length
     ? sql.raw(`group by grouping sets ((${groupKeys}), ()) having sum(u.orders) > 0 or grouping(${groupKeys}) <> 0`)
     : sql``;
-  const sorted = (alias: string) => (dimensions.length ? sql.raw(`order by ${keys.map((d) => `${alias}.k${d.i}`).join(", ")}`) : sql``);
+  const sorted = (alias: string) =>
+    dimensions.length ? sql.raw(`order by ${keys.map((d) => `${alias}.k${d.i}`).join(", ")}`) : sql``;
   const rows = await rowsOf<SpendSqlRow>(
     db,
     sql`select ${sql.raw(keys.map((d) => `${d.value(`x.k${d.i}`)} as k${d.i}v, ${d.label ? `x.k${d.i}l, ` : ""}`).join(""))}
@@ -196,7 +220,12 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
             where ${PLAN_EACH_CALL}
             ${grouped}
           ) g
-          ${sql.raw(keys.map((d) => d.join?.(`g.k${d.i}`, d.i) ?? "").filter(Boolean).join("\n"))}
+          ${sql.raw(
+            keys
+              .map((d) => d.join?.(`g.k${d.i}`, d.i) ?? "")
+              .filter(Boolean)
+              .join("\n"),
+          )}
           ${sorted("g")}
         ) x
         ${sorted("x")}`,
@@ -213,7 +242,8 @@ export async function subsidySpend(db: Executor, viewer: Viewer, query: SpendQue
   const keyOf = (row: SpendSqlRow, column: (typeof columns)[number]) => {
     const value = row[column.value] as string;
     let key = column.seen.get(value);
-    if (!key) column.seen.set(value, (key = { dimension: column.dimension, value, label: row[column.label] as string }));
+    if (!key)
+      column.seen.set(value, (key = { dimension: column.dimension, value, label: row[column.label] as string }));
     return key;
   };
   const toRow = (row: SpendSqlRow, withKeys: boolean): SpendRowData => ({
@@ -250,7 +280,8 @@ export function requireMonth(field: string, month: string): string {
 /** A month that can be settled: a valid month that has ended at `now` (monthHasEnded). */
 export function requireEndedMonth(field: string, month: string, now: Date): string {
   requireMonth(field, month);
-  if (!monthHasEnded(month, now)) throw badInput(field, `${field} has not ended yet: a statement is settled only after its month`);
+  if (!monthHasEnded(month, now))
+    throw badInput(field, `${field} has not ended yet: a statement is settled only after its month`);
   return month;
 }
 
@@ -299,7 +330,12 @@ async function readStatement(db: Executor, program: ProgramRow, month: string): 
   };
 }
 
-export async function cityStatement(db: Executor, viewer: Viewer, programId: number | null, month: string): Promise<StatementData> {
+export async function cityStatement(
+  db: Executor,
+  viewer: Viewer,
+  programId: number | null,
+  month: string,
+): Promise<StatementData> {
   requireMonth("month", month);
   return readStatement(db, await programInScope(db, viewer, programId), month);
 }
@@ -310,7 +346,13 @@ export async function cityStatement(db: Executor, viewer: Viewer, programId: num
  * Under the program's lock, so a claim line never lands in a statement being settled: later claims
  * go to the next open statement.
  */
-export async function settleStatement(tx: Executor, viewer: Viewer, programId: number | null, month: string, now: Date): Promise<StatementData> {
+export async function settleStatement(
+  tx: Executor,
+  viewer: Viewer,
+  programId: number | null,
+  month: string,
+  now: Date,
+): Promise<StatementData> {
   requireEndedMonth("month", month, now);
   const program = await programInScope(tx, viewer, programId);
   await lockProgram(tx, program.id);
@@ -325,4 +367,3 @@ export async function settleStatement(tx: Executor, viewer: Viewer, programId: n
   if (settled.length === 0) throw conflict("This statement is already settled");
   return readStatement(tx, program, month);
 }
-

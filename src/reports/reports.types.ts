@@ -34,23 +34,34 @@ registerEnumType(StatementStatus, {
   description: "Whether a monthly statement still takes claims",
   valuesConfig: {
     OPEN: { description: "Still takes claims; not yet settled" },
-    SETTLED: { description: "Settled by the finance team (settleCityStatement); later claims land in the next open statement" },
+    SETTLED: {
+      description: "Settled by the finance team (settleCityStatement); later claims land in the next open statement",
+    },
   },
 });
 
-@ObjectType({ simpleResolvers: true, description: "One group key of a spend row: which program, month, data center, ... it counts" })
+@ObjectType({
+  simpleResolvers: true,
+  description: "One group key of a spend row: which program, month, data center, ... it counts",
+})
 export class SpendKey {
   @Field(() => SpendDimension, { description: "The dimension this key is of" })
   dimension!: SpendDimension;
 
-  @Field({ description: 'The opaque id of the program, data center, GPU model or SME, like "dc_2"; for MONTH a month like "2026-11", for HUB the hub\'s name' })
+  @Field({
+    description:
+      'The opaque id of the program, data center, GPU model or SME, like "dc_2"; for MONTH a month like "2026-11", for HUB the hub\'s name',
+  })
   value!: string;
 
   @Field({ description: 'A readable name, like "Zhongwei Desert Cloud DC-1"; the value itself for MONTH and HUB' })
   label!: string;
 }
 
-@ObjectType({ simpleResolvers: true, description: "The paid orders of one group (or of all, in totals) and their sums" })
+@ObjectType({
+  simpleResolvers: true,
+  description: "The paid orders of one group (or of all, in totals) and their sums",
+})
 export class SpendRow {
   @Field(() => [SpendKey], { description: "One key per dimension of groupBy, in its order; none in totals" })
   keys!: SpendKey[];
@@ -58,7 +69,10 @@ export class SpendRow {
   @Field(() => Int, { description: "How many paid orders" })
   orders!: number;
 
-  @Field(() => Float, { description: "GPU-hours rented by them (gpuCount × hours, summed): a whole number, a Float because sums can pass the Int range" })
+  @Field(() => Float, {
+    description:
+      "GPU-hours rented by them (gpuCount × hours, summed): a whole number, a Float because sums can pass the Int range",
+  })
   gpuHours!: number;
 
   @Field(() => Money, { description: "Their rent: subsidy + smePaid" })
@@ -71,10 +85,14 @@ export class SpendRow {
   smePaid!: Money;
 }
 
-@ObjectType({ simpleResolvers: true, description: "Paid orders with a voucher, by payment time; refunded orders drop out" })
+@ObjectType({
+  simpleResolvers: true,
+  description: "Paid orders with a voucher, by payment time; refunded orders drop out",
+})
 export class SpendReport {
   @Field(() => [SpendRow], {
-    description: "One row per group that has paid orders, sorted by the keys in groupBy's order; with an empty groupBy, one row equal to totals",
+    description:
+      "One row per group that has paid orders, sorted by the keys in groupBy's order; with an empty groupBy, one row equal to totals",
   })
   rows!: SpendRow[];
 

@@ -25,7 +25,9 @@ export async function applyForVoucher(
   const requestedAmount = parsePositiveYuan("requestedAmount", input.requestedAmount);
   const purpose = requireText("purpose", input.purpose, MAX_PURPOSE);
   const [program] =
-    input.programId == null ? [] : await db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, input.programId));
+    input.programId == null
+      ? []
+      : await db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, input.programId));
   if (!program) throw notFound("Subsidy program");
   if (program.status !== "ACTIVE") throw notEligible("PROGRAM_NOT_ACTIVE", INELIGIBLE_MESSAGES.PROGRAM_NOT_ACTIVE);
   if (now < program.validFrom || now >= program.validUntil) {
@@ -48,12 +50,18 @@ export async function listApplications(
   return db
     .select()
     .from(voucherApplications)
-    .where(and(eq(voucherApplications.programId, program.id), status ? eq(voucherApplications.status, status) : undefined))
+    .where(
+      and(eq(voucherApplications.programId, program.id), status ? eq(voucherApplications.status, status) : undefined),
+    )
     .orderBy(asc(voucherApplications.id));
 }
 
 export async function smeApplications(db: Executor, smeId: number): Promise<ApplicationRow[]> {
-  return db.select().from(voucherApplications).where(eq(voucherApplications.smeId, smeId)).orderBy(asc(voucherApplications.id));
+  return db
+    .select()
+    .from(voucherApplications)
+    .where(eq(voucherApplications.smeId, smeId))
+    .orderBy(asc(voucherApplications.id));
 }
 
 export interface Decision {
@@ -75,13 +83,18 @@ export async function decideApplication(
   now: Date,
 ): Promise<{ application: ApplicationRow; voucher: VoucherRow | null }> {
   const [application] =
-    applicationId == null ? [] : await tx.select().from(voucherApplications).where(eq(voucherApplications.id, applicationId));
+    applicationId == null
+      ? []
+      : await tx.select().from(voucherApplications).where(eq(voucherApplications.id, applicationId));
   if (!application) throw notFound("Voucher application");
   const program = await programInScope(tx, viewer, application.programId).catch(() => {
     throw notFound("Voucher application");
   });
 
-  const reason = decision.reason == null || decision.reason.trim() === "" ? null : requireText("reason", decision.reason, MAX_REASON);
+  const reason =
+    decision.reason == null || decision.reason.trim() === ""
+      ? null
+      : requireText("reason", decision.reason, MAX_REASON);
   let granted: bigint | null = null;
   if (decision.approve) {
     const cap = program.perSmeAnnualCap;
@@ -89,10 +102,13 @@ export async function decideApplication(
       granted = cap == null ? application.requestedAmount : minFen(application.requestedAmount, cap);
     } else {
       granted = parsePositiveYuan("grantedAmount", decision.grantedAmount);
-      if (granted > application.requestedAmount) throw badInput("grantedAmount", "grantedAmount may not exceed the requested amount");
-      if (cap != null && granted > cap) throw badInput("grantedAmount", "grantedAmount may not exceed the program's perSmeAnnualCap");
+      if (granted > application.requestedAmount)
+        throw badInput("grantedAmount", "grantedAmount may not exceed the requested amount");
+      if (cap != null && granted > cap)
+        throw badInput("grantedAmount", "grantedAmount may not exceed the program's perSmeAnnualCap");
     }
-    if (granted > program.budgetTotal) throw badInput("grantedAmount", "grantedAmount may not exceed the program's budget");
+    if (granted > program.budgetTotal)
+      throw badInput("grantedAmount", "grantedAmount may not exceed the program's budget");
   } else if (!reason) {
     throw badInput("reason", "reason is required to reject an application");
   }

@@ -18,13 +18,15 @@ export function inScope(viewer: Viewer, city: string): boolean {
 
 /** The program if the viewer may manage it; another city's program is not found. */
 export async function programInScope(db: Executor, viewer: Viewer, programId: number | null): Promise<ProgramRow> {
-  const [row] = programId == null ? [] : await db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, programId));
+  const [row] =
+    programId == null ? [] : await db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, programId));
   if (!row || !inScope(viewer, row.city)) throw notFound("Subsidy program");
   return row;
 }
 
 export function requireBasisPoints(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 10_000) throw badInput(field, `${field} must be an integer from 0 to 10000`);
+  if (!Number.isInteger(value) || value < 0 || value > 10_000)
+    throw badInput(field, `${field} must be an integer from 0 to 10000`);
   return value;
 }
 
@@ -41,7 +43,8 @@ export interface CreateProgram {
   validUntil: Date;
 }
 
-const optionalYuan = (field: string, value: string | null | undefined) => (value == null ? null : parsePositiveYuan(field, value));
+const optionalYuan = (field: string, value: string | null | undefined) =>
+  value == null ? null : parsePositiveYuan(field, value);
 
 export async function createProgram(
   db: Executor,
@@ -53,12 +56,16 @@ export async function createProgram(
   const budget = parsePositiveYuan("budget", input.budget);
   const rateBasisPoints = requireBasisPoints("rateBasisPoints", input.rateBasisPoints);
   const domesticRateBasisPoints =
-    input.domesticRateBasisPoints == null ? null : requireBasisPoints("domesticRateBasisPoints", input.domesticRateBasisPoints);
+    input.domesticRateBasisPoints == null
+      ? null
+      : requireBasisPoints("domesticRateBasisPoints", input.domesticRateBasisPoints);
   const perOrderCap = optionalYuan("perOrderCap", input.perOrderCap);
   const perSmeAnnualCap = optionalYuan("perSmeAnnualCap", input.perSmeAnnualCap);
   const ceiling = optionalYuan("maxSubsidizedPricePerGpuHour", input.maxSubsidizedPricePerGpuHour);
-  if (perOrderCap != null && perOrderCap > budget) throw badInput("perOrderCap", "perOrderCap may not exceed the budget");
-  if (perSmeAnnualCap != null && perSmeAnnualCap > budget) throw badInput("perSmeAnnualCap", "perSmeAnnualCap may not exceed the budget");
+  if (perOrderCap != null && perOrderCap > budget)
+    throw badInput("perOrderCap", "perOrderCap may not exceed the budget");
+  if (perSmeAnnualCap != null && perSmeAnnualCap > budget)
+    throw badInput("perSmeAnnualCap", "perSmeAnnualCap may not exceed the budget");
   const eligibleHubs = [...new Set((input.eligibleHubs ?? []).map((hub) => requireHub("eligibleHubs", hub)))];
   if (input.validUntil <= input.validFrom) throw badInput("validUntil", "validUntil must be after validFrom");
   if (input.validUntil <= now) throw badInput("validUntil", "validUntil must be in the future");
@@ -91,7 +98,12 @@ export async function listPrograms(db: Executor, city: string | null | undefined
 }
 
 /** Suspends, resumes or closes a program. CLOSED is final; a conditional update makes it so under concurrency. */
-export async function setProgramStatus(db: Executor, viewer: Viewer, programId: number | null, status: ProgramStatusValue): Promise<ProgramRow> {
+export async function setProgramStatus(
+  db: Executor,
+  viewer: Viewer,
+  programId: number | null,
+  status: ProgramStatusValue,
+): Promise<ProgramRow> {
   const program = await programInScope(db, viewer, programId);
   if (program.status === status) return program;
   const [row] = await db

@@ -72,7 +72,9 @@ function textArray(value: string[] | string): string[] {
   if (Array.isArray(value)) return value;
   const inner = value.replace(/^\{|\}$/g, "");
   if (inner === "") return [];
-  return [...inner.matchAll(/"((?:[^"\\]|\\.)*)"|([^,]+)/g)].map((m) => (m[1] != null ? m[1].replace(/\\(.)/g, "$1") : m[2]));
+  return [...inner.matchAll(/"((?:[^"\\]|\\.)*)"|([^,]+)/g)].map((m) =>
+    m[1] != null ? m[1].replace(/\\(.)/g, "$1") : m[2],
+  );
 }
 
 /** Gross, subsidy and SME share of a reservation; throws NOT_ELIGIBLE (with the reason) for a voucher that may not pay. */
@@ -110,15 +112,25 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
 
   const reason = checkEligibility({
     smeId,
-    voucher: found && { smeId: Number(found.voucher_sme_id), status: found.voucher_status, validUntil: date(found.voucher_valid_until) },
+    voucher: found && {
+      smeId: Number(found.voucher_sme_id),
+      status: found.voucher_status,
+      validUntil: date(found.voucher_valid_until),
+    },
     program: found
-      ? { status: found.program_status, validFrom: date(found.valid_from), validUntil: date(found.valid_until), eligibleHubs: textArray(found.eligible_hubs) }
+      ? {
+          status: found.program_status,
+          validFrom: date(found.valid_from),
+          validUntil: date(found.valid_until),
+          eligibleHubs: textArray(found.eligible_hubs),
+        }
       : { status: "ACTIVE", validFrom: now, validUntil: now, eligibleHubs: [] },
     hub: rental.hub,
     affiliated: !!rental.affiliated,
     now,
   });
-  if (reason || !found) throw notEligible(reason ?? "VOUCHER_NOT_OWNED", INELIGIBLE_MESSAGES[reason ?? "VOUCHER_NOT_OWNED"]);
+  if (reason || !found)
+    throw notEligible(reason ?? "VOUCHER_NOT_OWNED", INELIGIBLE_MESSAGES[reason ?? "VOUCHER_NOT_OWNED"]);
 
   const split = computeSubsidy({
     gpuCount: reservation.gpuCount,
@@ -127,7 +139,8 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
     domestic: !!rental.domestic,
     program: {
       rateBasisPoints: Number(found.rate_basis_points),
-      domesticRateBasisPoints: found.domestic_rate_basis_points == null ? null : Number(found.domestic_rate_basis_points),
+      domesticRateBasisPoints:
+        found.domestic_rate_basis_points == null ? null : Number(found.domestic_rate_basis_points),
       perOrderCap: big(found.per_order_cap),
       perSmeAnnualCap: big(found.per_sme_annual_cap),
       maxSubsidizedPricePerGpuHour: big(found.max_subsidized_price_per_gpu_hour),
@@ -146,12 +159,19 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
   };
 }
 
-const PROGRAM_COLUMNS = sql.raw(`p.id as program_id, p.status as program_status, p.valid_from, p.valid_until, p.eligible_hubs,
+const PROGRAM_COLUMNS =
+  sql.raw(`p.id as program_id, p.status as program_status, p.valid_from, p.valid_until, p.eligible_hubs,
   p.available, p.rate_basis_points, p.domestic_rate_basis_points, p.per_order_cap, p.per_sme_annual_cap,
   p.max_subsidized_price_per_gpu_hour`);
 
 /** No locks: for quotes. */
-async function readVoucherAndProgram(tx: Executor, rental: SQL, voucherId: number, smeId: number, year: number): Promise<[RentalRow[], VoucherProgramRow | null]> {
+async function readVoucherAndProgram(
+  tx: Executor,
+  rental: SQL,
+  voucherId: number,
+  smeId: number,
+  year: number,
+): Promise<[RentalRow[], VoucherProgramRow | null]> {
   const [rentals, [row]] = await pipelined<[RentalRow, VoucherProgramRow]>(tx, [
     rental,
     sql`select v.sme_id as voucher_sme_id, v.status as voucher_status, v.valid_until as voucher_valid_until, v.remaining,
@@ -167,9 +187,17 @@ async function readVoucherAndProgram(tx: Executor, rental: SQL, voucherId: numbe
 type VoucherRow = Pick<VoucherProgramRow, "voucher_sme_id" | "voucher_status" | "voucher_valid_until" | "remaining">;
 
 /** Locks program, then voucher, then the annual counter: the order every budget move takes. */
-async function lockedVoucherAndProgram(tx: Executor, rental: SQL, voucherId: number, smeId: number, year: number): Promise<[RentalRow[], VoucherProgramRow | null]> {
+async function lockedVoucherAndProgram(
+  tx: Executor,
+  rental: SQL,
+  voucherId: number,
+  smeId: number,
+  year: number,
+): Promise<[RentalRow[], VoucherProgramRow | null]> {
   const programOfVoucher = sql`(select program_id from vouchers where id = ${voucherId})`;
-  const [rentals, [program], [voucher], [annual]] = await pipelined<[RentalRow, VoucherProgramRow, VoucherRow, { committed: string | number }]>(tx, [
+  const [rentals, [program], [voucher], [annual]] = await pipelined<
+    [RentalRow, VoucherProgramRow, VoucherRow, { committed: string | number }]
+  >(tx, [
     rental,
     sql`select ${PROGRAM_COLUMNS} from subsidy_programs p where p.id = ${programOfVoucher} for no key update`,
     sql`select sme_id as voucher_sme_id, status as voucher_status, valid_until as voucher_valid_until, remaining

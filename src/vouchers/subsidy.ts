@@ -46,7 +46,10 @@ export function computeSubsidy(input: SubsidyInput): SubsidySplit {
   const ceiling = program.maxSubsidizedPricePerGpuHour;
   const subsidizedPrice = ceiling != null && ceiling < input.pricePerGpuHour ? ceiling : input.pricePerGpuHour;
   const base = grossOf(input.gpuCount, input.hours, subsidizedPrice);
-  const rate = input.domestic && program.domesticRateBasisPoints != null ? program.domesticRateBasisPoints : program.rateBasisPoints;
+  const rate =
+    input.domestic && program.domesticRateBasisPoints != null
+      ? program.domesticRateBasisPoints
+      : program.rateBasisPoints;
 
   // BigInt division truncates toward zero, which is floor for the non-negative values here.
   let subsidy = (base * BigInt(rate)) / BASIS_POINTS;
@@ -54,7 +57,10 @@ export function computeSubsidy(input: SubsidyInput): SubsidySplit {
   const limits: [SubsidyLimit, bigint | null][] = [
     ["VOUCHER_REMAINING", input.voucherRemaining],
     ["PER_ORDER_CAP", program.perOrderCap],
-    ["PER_SME_ANNUAL_CAP", program.perSmeAnnualCap == null ? null : program.perSmeAnnualCap - input.smeCommittedThisYear],
+    [
+      "PER_SME_ANNUAL_CAP",
+      program.perSmeAnnualCap == null ? null : program.perSmeAnnualCap - input.smeCommittedThisYear,
+    ],
     ["PROGRAM_AVAILABLE", input.programAvailable],
   ];
   for (const [name, limit] of limits) {
@@ -106,7 +112,8 @@ export function checkEligibility(input: EligibilityInput): IneligibleReason | nu
   if (voucher.status !== "ACTIVE") return "VOUCHER_NOT_ACTIVE";
   if (now.getTime() >= voucher.validUntil.getTime()) return "VOUCHER_EXPIRED";
   if (program.status !== "ACTIVE") return "PROGRAM_NOT_ACTIVE";
-  if (now.getTime() < program.validFrom.getTime() || now.getTime() >= program.validUntil.getTime()) return "PROGRAM_OUTSIDE_VALIDITY";
+  if (now.getTime() < program.validFrom.getTime() || now.getTime() >= program.validUntil.getTime())
+    return "PROGRAM_OUTSIDE_VALIDITY";
   if (program.eligibleHubs.length > 0 && !program.eligibleHubs.includes(input.hub)) return "HUB_NOT_ELIGIBLE";
   if (input.affiliated) return "AFFILIATED_WITH_DATA_CENTER";
   return null;

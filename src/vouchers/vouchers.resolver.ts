@@ -53,7 +53,12 @@ export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
 }
 
 export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
-  const status = row.status === "REVOKED" ? VoucherStatus.REVOKED : row.validUntil <= now ? VoucherStatus.EXPIRED : VoucherStatus.ACTIVE;
+  const status =
+    row.status === "REVOKED"
+      ? VoucherStatus.REVOKED
+      : row.validUntil <= now
+        ? VoucherStatus.EXPIRED
+        : VoucherStatus.ACTIVE;
   return Object.assign(new Voucher(), {
     id: globalId("Voucher", row.id),
     programId: row.programId,
@@ -94,7 +99,11 @@ export class SubsidyProgramsResolver {
   })
   async subsidyPrograms(
     @Ctx() ctx: Context,
-    @Arg("city", () => String, { nullable: true, description: 'Only this city\'s programs, like "Shanghai"; omit for all' }) city?: string,
+    @Arg("city", () => String, {
+      nullable: true,
+      description: 'Only this city\'s programs, like "Shanghai"; omit for all',
+    })
+    city?: string,
   ): Promise<SubsidyProgram[]> {
     return (await programs.listPrograms(ctx.db, city)).map(toSubsidyProgram);
   }
@@ -107,12 +116,18 @@ export class SubsidyProgramsResolver {
       "the budget, an unknown hub, validUntil not after validFrom or in the past; extensions.field names it), RATE_LIMITED",
   })
   async createSubsidyProgram(
-    @Arg("input", { description: "The program's budget, rates, caps, hubs and validity" }) input: CreateSubsidyProgramInput,
+    @Arg("input", { description: "The program's budget, rates, caps, hubs and validity" })
+    input: CreateSubsidyProgramInput,
     @Ctx() ctx: Context,
   ): Promise<SubsidyProgram> {
     const viewer = requireViewer(ctx);
     const row = await ctx.db.transaction(async (tx) => {
-      const program = await programs.createProgram(tx, { organizationId: orgIdOf(ctx), city: viewer.city! }, input, ctx.now);
+      const program = await programs.createProgram(
+        tx,
+        { organizationId: orgIdOf(ctx), city: viewer.city! },
+        input,
+        ctx.now,
+      );
       await recordAudit(tx, actorOf(ctx), {
         action: "CREATE_SUBSIDY_PROGRAM",
         targetId: program.id,
@@ -133,12 +148,25 @@ export class SubsidyProgramsResolver {
   })
   async setSubsidyProgramStatus(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
-    @Arg("status", () => ProgramStatus, { description: "ACTIVE to resume, SUSPENDED to pause, CLOSED to close for good" }) status: ProgramStatus,
+    @Arg("status", () => ProgramStatus, {
+      description: "ACTIVE to resume, SUSPENDED to pause, CLOSED to close for good",
+    })
+    status: ProgramStatus,
     @Ctx() ctx: Context,
   ): Promise<SubsidyProgram> {
     const row = await ctx.db.transaction(async (tx) => {
-      const program = await programs.setProgramStatus(tx, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), status);
-      await recordAudit(tx, actorOf(ctx), { action: "SET_SUBSIDY_PROGRAM_STATUS", targetId: program.id, programId: program.id, detail: program.status });
+      const program = await programs.setProgramStatus(
+        tx,
+        requireViewer(ctx),
+        parseId("programId", programId, "SubsidyProgram"),
+        status,
+      );
+      await recordAudit(tx, actorOf(ctx), {
+        action: "SET_SUBSIDY_PROGRAM_STATUS",
+        targetId: program.id,
+        programId: program.id,
+        detail: program.status,
+      });
       return program;
     });
     return toSubsidyProgram(row);
@@ -154,8 +182,16 @@ export class VoucherApplicationsResolver {
       "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (requestedAmount, purpose), NOT_FOUND (unknown program), NOT_ELIGIBLE " +
       "(extensions.reason PROGRAM_NOT_ACTIVE or PROGRAM_OUTSIDE_VALIDITY), RATE_LIMITED",
   })
-  async applyForVoucher(@Arg("input", { description: "The program, the amount and the purpose" }) input: ApplyForVoucherInput, @Ctx() ctx: Context): Promise<VoucherApplication> {
-    const row = await applications.applyForVoucher(ctx.db, orgIdOf(ctx), { ...input, programId: parseId("programId", input.programId, "SubsidyProgram") }, ctx.now);
+  async applyForVoucher(
+    @Arg("input", { description: "The program, the amount and the purpose" }) input: ApplyForVoucherInput,
+    @Ctx() ctx: Context,
+  ): Promise<VoucherApplication> {
+    const row = await applications.applyForVoucher(
+      ctx.db,
+      orgIdOf(ctx),
+      { ...input, programId: parseId("programId", input.programId, "SubsidyProgram") },
+      ctx.now,
+    );
     return toApplication(row);
   }
 
@@ -168,10 +204,18 @@ export class VoucherApplicationsResolver {
   async voucherApplications(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
     @Ctx() ctx: Context,
-    @Arg("status", () => ApplicationStatus, { nullable: true, description: "Only applications in this status, like PENDING; omit for all" })
+    @Arg("status", () => ApplicationStatus, {
+      nullable: true,
+      description: "Only applications in this status, like PENDING; omit for all",
+    })
     status?: ApplicationStatus,
   ): Promise<VoucherApplication[]> {
-    const rows = await applications.listApplications(ctx.db, requireViewer(ctx), parseId("programId", programId, "SubsidyProgram"), status);
+    const rows = await applications.listApplications(
+      ctx.db,
+      requireViewer(ctx),
+      parseId("programId", programId, "SubsidyProgram"),
+      status,
+    );
     return rows.map(toApplication);
   }
 
@@ -197,14 +241,24 @@ export class VoucherApplicationsResolver {
     @Ctx() ctx: Context,
     @Arg("grantedAmount", () => String, {
       nullable: true,
-      description: 'On approval, the voucher\'s amount in yuan, like "15000" or "15000.00"; default: the requested amount, capped at perSmeAnnualCap. Ignored on rejection',
+      description:
+        'On approval, the voucher\'s amount in yuan, like "15000" or "15000.00"; default: the requested amount, capped at perSmeAnnualCap. Ignored on rejection',
     })
     grantedAmount?: string,
-    @Arg("reason", () => String, { nullable: true, description: "Why, up to 1000 characters; required to reject, optional to approve" })
+    @Arg("reason", () => String, {
+      nullable: true,
+      description: "Why, up to 1000 characters; required to reject, optional to approve",
+    })
     reason?: string,
   ): Promise<VoucherApplication> {
     const { application } = await ctx.db.transaction(async (tx) => {
-      const decided = await applications.decideApplication(tx, requireViewer(ctx), parseId("id", id, "VoucherApplication"), { approve, grantedAmount, reason }, ctx.now);
+      const decided = await applications.decideApplication(
+        tx,
+        requireViewer(ctx),
+        parseId("id", id, "VoucherApplication"),
+        { approve, grantedAmount, reason },
+        ctx.now,
+      );
       const voucher = decided.voucher;
       await recordAudit(tx, actorOf(ctx), {
         action: "DECIDE_VOUCHER_APPLICATION",
@@ -233,7 +287,10 @@ export class VoucherApplicationsResolver {
   async voucher(@Root() application: VoucherApplication, @Ctx() ctx: Context): Promise<Voucher | null> {
     if (application.status !== ApplicationStatus.APPROVED) return null;
     const loader = ctx.loaders.named<number, applications.VoucherRow | null>("voucherByApplication", async (ids) => {
-      const rows = await ctx.db.select().from(vouchers).where(inArray(vouchers.applicationId, ids as number[]));
+      const rows = await ctx.db
+        .select()
+        .from(vouchers)
+        .where(inArray(vouchers.applicationId, ids as number[]));
       const byApplication = new Map(rows.map((row) => [row.applicationId, row]));
       return ids.map((id) => byApplication.get(id) ?? null);
     });
@@ -246,7 +303,8 @@ export class VoucherApplicationsResolver {
 export class VouchersResolver {
   @Authorized("SME")
   @Query(() => [Voucher], {
-    description: "The calling SME's vouchers, oldest first, in every status. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
+    description:
+      "The calling SME's vouchers, oldest first, in every status. Role: SME. Errors: UNAUTHENTICATED, FORBIDDEN",
   })
   async myVouchers(@Ctx() ctx: Context): Promise<Voucher[]> {
     return (await applications.smeVouchers(ctx.db, orgIdOf(ctx))).map((row) => toVoucher(row, ctx.now));
@@ -261,16 +319,28 @@ export class VouchersResolver {
       "VOUCHER_NOT_ACTIVE, VOUCHER_EXPIRED, PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY, HUB_NOT_ELIGIBLE or AFFILIATED_WITH_DATA_CENTER)",
   })
   async quote(
-    @Arg("reservationId", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' }) reservationId: string,
+    @Arg("reservationId", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' })
+    reservationId: string,
     @Ctx() ctx: Context,
-    @Arg("voucherId", () => ID, { nullable: true, description: 'One of the caller\'s vouchers, an opaque id like "voucher_1"; omit to price without a subsidy' })
+    @Arg("voucherId", () => ID, {
+      nullable: true,
+      description: 'One of the caller\'s vouchers, an opaque id like "voucher_1"; omit to price without a subsidy',
+    })
     voucherId?: string,
   ): Promise<Quote> {
     const smeId = orgIdOf(ctx);
-    const reservation = await ctx.loaders.byId(reservations).load(parseId("reservationId", reservationId, "Reservation"));
+    const reservation = await ctx.loaders
+      .byId(reservations)
+      .load(parseId("reservationId", reservationId, "Reservation"));
     if (!reservation || reservation.smeId !== smeId) throw notFound("Reservation");
     const voucher = parseOptionalId("voucherId", voucherId, "Voucher");
-    const priced = await priceReservation(ctx.db, { reservation, voucherId: voucher, smeId, now: ctx.now, lock: false });
+    const priced = await priceReservation(ctx.db, {
+      reservation,
+      voucherId: voucher,
+      smeId,
+      now: ctx.now,
+      lock: false,
+    });
     return Object.assign(new Quote(), {
       gross: Money.of(priced.gross),
       subsidy: Money.of(priced.subsidy),

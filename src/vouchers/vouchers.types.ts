@@ -49,7 +49,11 @@ registerEnumType(VoucherStatus, {
   },
 });
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A program's budget: total = available + pending + spent" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "A program's budget: total = available + pending + spent",
+})
 export class BudgetStatus {
   @Field(() => ID, { description: "Opaque global id, like budget_12: one per program" })
   id!: string;
@@ -67,7 +71,8 @@ export class BudgetStatus {
   spent!: Money;
 }
 
-@ObjectType({ implements: GlobalNode,
+@ObjectType({
+  implements: GlobalNode,
   simpleResolvers: true,
   description:
     "A city's compute-voucher (算力券) program: a budget with its rules. The subsidy of an order is " +
@@ -87,21 +92,30 @@ export class SubsidyProgram {
   @Field(() => Money, { description: "The whole budget (the same as budgetStatus.total)" })
   budget!: Money;
 
-  @Field(() => Int, { description: "Share of the (ceiling-limited) gross paid by the city, in basis points (8000 = 80 %)" })
+  @Field(() => Int, {
+    description: "Share of the (ceiling-limited) gross paid by the city, in basis points (8000 = 80 %)",
+  })
   rateBasisPoints!: number;
 
-  @Field(() => Int, { nullable: true, description: "The rate for domestic GPU models in basis points, when it differs; null = rateBasisPoints" })
+  @Field(() => Int, {
+    nullable: true,
+    description: "The rate for domestic GPU models in basis points, when it differs; null = rateBasisPoints",
+  })
   domesticRateBasisPoints!: number | null;
 
   @Field(() => Money, { nullable: true, description: "The most one order's subsidy may be; null = no cap" })
   perOrderCap!: Money | null;
 
-  @Field(() => Money, { nullable: true, description: "The most one SME's subsidies (pending and spent) may add up to per UTC calendar year; null = no cap" })
+  @Field(() => Money, {
+    nullable: true,
+    description: "The most one SME's subsidies (pending and spent) may add up to per UTC calendar year; null = no cap",
+  })
   perSmeAnnualCap!: Money | null;
 
   @Field(() => Money, {
     nullable: true,
-    description: "The highest price per GPU-hour the rate applies to (a dearer rental is subsidized as if at this price); null = no ceiling",
+    description:
+      "The highest price per GPU-hour the rate applies to (a dearer rental is subsidized as if at this price); null = no ceiling",
   })
   maxSubsidizedPricePerGpuHour!: Money | null;
 
@@ -124,7 +138,11 @@ export class SubsidyProgram {
   createdAt!: Date;
 }
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "A compute voucher: a grant of one program to one SME, with a balance that pays subsidies at checkout" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "A compute voucher: a grant of one program to one SME, with a balance that pays subsidies at checkout",
+})
 export class Voucher {
   @Field(() => ID, { description: 'Opaque id, like "voucher_1"; pass it to quote and checkout' })
   id!: string;
@@ -135,7 +153,9 @@ export class Voucher {
   @Field(() => Money, { description: "The amount granted" })
   grantedAmount!: Money;
 
-  @Field(() => Money, { description: "What is left to pay subsidies with; a cancelled or refunded order gives its subsidy back" })
+  @Field(() => Money, {
+    description: "What is left to pay subsidies with; a cancelled or refunded order gives its subsidy back",
+  })
   remaining!: Money;
 
   @Field({ description: "The end of its validity (UTC): the program's validUntil" })
@@ -150,7 +170,11 @@ export class Voucher {
   programId!: number;
 }
 
-@ObjectType({ implements: GlobalNode, simpleResolvers: true, description: "An SME's request for a voucher of a program, decided once by the program's finance team" })
+@ObjectType({
+  implements: GlobalNode,
+  simpleResolvers: true,
+  description: "An SME's request for a voucher of a program, decided once by the program's finance team",
+})
 export class VoucherApplication {
   @Field(() => ID, { description: 'Opaque id, like "application_3"' })
   id!: string;
@@ -170,7 +194,10 @@ export class VoucherApplication {
   @Field(() => ApplicationStatus, { description: "Where it stands" })
   status!: ApplicationStatus;
 
-  @Field(() => String, { nullable: true, description: "The finance team's reason, required on rejection; null when none was given" })
+  @Field(() => String, {
+    nullable: true,
+    description: "The finance team's reason, required on rejection; null when none was given",
+  })
   decisionReason!: string | null;
 
   @Field(() => Date, { nullable: true, description: "When it was decided (UTC); null while PENDING" })
@@ -188,7 +215,10 @@ export class VoucherApplication {
   smeId!: number;
 }
 
-@ObjectType({ simpleResolvers: true, description: "What a checkout would charge: subsidy + smeShare = gross, to the fen" })
+@ObjectType({
+  simpleResolvers: true,
+  description: "What a checkout would charge: subsidy + smeShare = gross, to the fen",
+})
 export class Quote {
   @Field(() => Money, { description: "The rent: gpuCount × hours × pricePerGpuHour of the reservation" })
   gross!: Money;
@@ -208,22 +238,36 @@ export class CreateSubsidyProgramInput {
   @Field({ description: 'The whole budget: yuan with at most two decimals, more than 0, like "1000000.00"' })
   budget!: string;
 
-  @Field(() => Int, { description: "Share of the (ceiling-limited) gross the city pays, in basis points from 0 to 10000, like 3000 for 30 %" })
+  @Field(() => Int, {
+    description:
+      "Share of the (ceiling-limited) gross the city pays, in basis points from 0 to 10000, like 3000 for 30 %",
+  })
   rateBasisPoints!: number;
 
-  @Field(() => Int, { nullable: true, description: "Another rate for domestic GPU models, 0 to 10000 basis points; none = rateBasisPoints" })
+  @Field(() => Int, {
+    nullable: true,
+    description: "Another rate for domestic GPU models, 0 to 10000 basis points; none = rateBasisPoints",
+  })
   domesticRateBasisPoints?: number | null;
 
-  @Field(() => String, { nullable: true, description: 'The most one order\'s subsidy may be, in yuan, like "50000.00", at most the budget; none = no per-order cap' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The most one order\'s subsidy may be, in yuan, like "50000.00", at most the budget; none = no per-order cap',
+  })
   perOrderCap?: string | null;
 
   @Field(() => String, {
     nullable: true,
-    description: 'The most one SME\'s subsidies may add up to per UTC calendar year, in yuan, like "2000000.00", at most the budget; none = no annual cap',
+    description:
+      'The most one SME\'s subsidies may add up to per UTC calendar year, in yuan, like "2000000.00", at most the budget; none = no annual cap',
   })
   perSmeAnnualCap?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The highest price per GPU-hour the rate applies to, in yuan, like "25.00"; none = no ceiling' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The highest price per GPU-hour the rate applies to, in yuan, like "25.00"; none = no ceiling',
+  })
   maxSubsidizedPricePerGpuHour?: string | null;
 
   @Field(() => [String], {
@@ -235,7 +279,9 @@ export class CreateSubsidyProgramInput {
   @Field({ description: 'The start of its validity, like "2027-01-01T00:00:00Z"' })
   validFrom!: Date;
 
-  @Field({ description: 'The end of its validity (exclusive), after validFrom and in the future, like "2028-01-01T00:00:00Z"' })
+  @Field({
+    description: 'The end of its validity (exclusive), after validFrom and in the future, like "2028-01-01T00:00:00Z"',
+  })
   validUntil!: Date;
 }
 

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export const CORS_METHODS = "GET, POST";
-export const CORS_HEADERS = "Authorization, Content-Type, apollo-require-preflight, x-apollo-operation-name, x-request-id";
+export const CORS_HEADERS =
+  "Authorization, Content-Type, apollo-require-preflight, x-apollo-operation-name, x-request-id";
 /** Headers a page may read besides the always-readable ones (Content-Type, ...). */
 export const CORS_EXPOSED = "Retry-After, X-Request-Id";
 /** How long a browser may reuse a preflight's answer, in seconds (Chromium caps it at 7200). */
@@ -17,7 +18,10 @@ export const CORS_MAX_AGE = 7200;
  */
 export function parseCorsOrigins(raw: string | undefined): string[] {
   const origins: string[] = [];
-  for (const entry of (raw ?? "").split(",").map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of (raw ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     if (entry === "*") {
       origins.push("*");
       continue;
@@ -28,9 +32,17 @@ export function parseCorsOrigins(raw: string | undefined): string[] {
     } catch {
       url = undefined;
     }
-    const bare = url && (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password && url.pathname === "/" && !/[?#]/.test(entry);
+    const bare =
+      url &&
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      !url.username &&
+      !url.password &&
+      url.pathname === "/" &&
+      !/[?#]/.test(entry);
     if (!url || !bare) {
-      throw new Error(`CORS_ORIGINS: "${entry}" is not an origin like https://app.example.com (scheme, host and port only) or *`);
+      throw new Error(
+        `CORS_ORIGINS: "${entry}" is not an origin like https://app.example.com (scheme, host and port only) or *`,
+      );
     }
     if (!origins.includes(url.origin)) origins.push(url.origin);
   }
@@ -64,7 +76,11 @@ export function corsPolicy(origins: readonly string[], development: boolean): Co
 
 /** A CORS preflight: OPTIONS with an Origin and the method the page means to send. */
 export function isPreflight(req: IncomingMessage): boolean {
-  return req.method === "OPTIONS" && typeof req.headers.origin === "string" && typeof req.headers["access-control-request-method"] === "string";
+  return (
+    req.method === "OPTIONS" &&
+    typeof req.headers.origin === "string" &&
+    typeof req.headers["access-control-request-method"] === "string"
+  );
 }
 
 /**
@@ -74,8 +90,19 @@ export function isPreflight(req: IncomingMessage): boolean {
 export function answerPreflight(policy: CorsPolicy, req: IncomingMessage, res: ServerResponse): void {
   const allowed = policy.allowOrigin(req.headers.origin);
   if (!allowed) {
-    const body = JSON.stringify({ errors: [{ message: "This origin may not call the API from a browser (see CORS_ORIGINS)", extensions: { code: "FORBIDDEN" } }] });
-    res.writeHead(403, { vary: "Origin", "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    const body = JSON.stringify({
+      errors: [
+        {
+          message: "This origin may not call the API from a browser (see CORS_ORIGINS)",
+          extensions: { code: "FORBIDDEN" },
+        },
+      ],
+    });
+    res.writeHead(403, {
+      vary: "Origin",
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+    });
     res.end(body);
     return;
   }

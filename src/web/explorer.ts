@@ -194,7 +194,8 @@ export function explorerHtml(now: Date): string {
     clientConfig: settings as unknown as RuruClientConfig,
     htmlParts: {
       titleTag: "<title>GraphQL explorer · GPU voucher market · 算力券市场</title>",
-      metaTags: (original) => `${original}\n<meta name="viewport" content="width=device-width, initial-scale=1" />\n<meta name="referrer" content="no-referrer" />\n<link rel="icon" href="data:," />`,
+      metaTags: (original) =>
+        `${original}\n<meta name="viewport" content="width=device-width, initial-scale=1" />\n<meta name="referrer" content="no-referrer" />\n<link rel="icon" href="data:," />`,
       styleTags: (original) => `${original}\n${BAR_STYLE}`,
       bodyContent: (original) => `${BAR}\n${original}`,
     },
@@ -219,7 +220,11 @@ export function sendExplorer(res: ServerResponse): void {
  * takes it; revalidated by ETag. False when there is no such file.
  */
 export async function sendExplorerAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-  const file = await getStaticFile({ staticPath: EXPLORER_ASSETS, urlPath: path, acceptEncoding: req.headers["accept-encoding"] });
+  const file = await getStaticFile({
+    staticPath: EXPLORER_ASSETS,
+    urlPath: path,
+    acceptEncoding: req.headers["accept-encoding"],
+  });
   if (!file) return false;
   const etag = file.headers.etag;
   const common = { etag, "cache-control": "no-cache", "x-content-type-options": "nosniff", vary: "Accept-Encoding" };

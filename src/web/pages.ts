@@ -3,7 +3,8 @@
 import { readFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Files of the project, found from this module both in src/ (tests) and in dist/ (npm start). */
 const projectFile = (path: string) => new URL(`../../${path}`, import.meta.url);
@@ -49,7 +50,13 @@ const LANDING = `<!DOCTYPE html>
 </html>
 `;
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     "content-type": type,
     "content-length": Buffer.byteLength(body),
@@ -60,7 +67,10 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 }
 
 export function sendLanding(res: ServerResponse): void {
-  send(res, 200, "text/html; charset=utf-8", LANDING, { "content-security-policy": PAGE_CSP, "referrer-policy": "no-referrer" });
+  send(res, 200, "text/html; charset=utf-8", LANDING, {
+    "content-security-policy": PAGE_CSP,
+    "referrer-policy": "no-referrer",
+  });
 }
 
 export function sendNotFound(res: ServerResponse): void {
@@ -75,7 +85,10 @@ async function sendText(res: ServerResponse, path: string): Promise<void> {
   } catch {
     return sendNotFound(res);
   }
-  send(res, 200, "text/plain; charset=utf-8", body, { "cache-control": "no-cache", "content-security-policy": "default-src 'none'" });
+  send(res, 200, "text/plain; charset=utf-8", body, {
+    "cache-control": "no-cache",
+    "content-security-policy": "default-src 'none'",
+  });
 }
 
 /** The emitted SDL, schema/schema.graphql (a test keeps it equal to the running schema). */

@@ -24,7 +24,8 @@ export interface FakeIntent {
   amount: number;
   amount_received: number;
   currency: string;
-  status: "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "succeeded" | "canceled";
+  status:
+    "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "succeeded" | "canceled";
   client_secret: string;
   metadata: Record<string, string>;
   created: number;
@@ -262,8 +263,15 @@ export class FakeStripe {
     options: { secret?: string; timestamp?: number; signature?: string | null; headers?: Record<string, string> } = {},
   ): Promise<WebhookDelivery> {
     const payload = JSON.stringify(event, null, 2); // Stripe sends indented JSON; the signature covers these exact bytes
-    const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", ...options.headers };
-    const signature = options.signature === undefined ? signWebhookPayload(payload, options.secret ?? this.webhookSecret, options.timestamp) : options.signature;
+    const headers: Record<string, string> = {
+      "content-type": "application/json; charset=utf-8",
+      "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+      ...options.headers,
+    };
+    const signature =
+      options.signature === undefined
+        ? signWebhookPayload(payload, options.secret ?? this.webhookSecret, options.timestamp)
+        : options.signature;
     if (signature !== null) headers["stripe-signature"] = signature;
     const response = await fetch(targetUrl, { method: "POST", headers, body: payload });
     const text = await response.text();
@@ -327,7 +335,8 @@ export class FakeStripe {
       }
       const result = this.route(method, url.pathname, body);
       // Stripe saves a result once the endpoint ran; a request refused by validation can be retried.
-      if (result.status === 200 || result.status === 402) this.idempotency.set(idempotencyKey, { fingerprint, ...result });
+      if (result.status === 200 || result.status === 402)
+        this.idempotency.set(idempotencyKey, { fingerprint, ...result });
       return send(result.status, result.body, { "idempotency-key": idempotencyKey });
     }
     const result = this.route(method, url.pathname, body);
@@ -340,7 +349,11 @@ export class FakeStripe {
     const intentPath = /^\/v1\/payment_intents\/([^/]+)(?:\/(cancel|confirm))?$/.exec(path);
     if (intentPath) {
       const intent = this.intents.get(intentPath[1]);
-      if (!intent) return stripeError(404, "invalid_request_error", `No such payment_intent: '${intentPath[1]}'`, { code: "resource_missing", param: "intent" });
+      if (!intent)
+        return stripeError(404, "invalid_request_error", `No such payment_intent: '${intentPath[1]}'`, {
+          code: "resource_missing",
+          param: "intent",
+        });
       if (method === "GET" && !intentPath[2]) return { status: 200, body: this.render(intent, body.expand) };
       if (method === "POST" && !intentPath[2]) return this.updateIntent(intent, body);
       if (method === "POST" && intentPath[2] === "cancel") return this.cancelIntent(intent, body);
@@ -352,10 +365,16 @@ export class FakeStripe {
   private createIntent(body: Record<string, any>) {
     const amount = Number(body.amount);
     if (!/^\d+$/.test(String(body.amount ?? "")) || amount < 1) {
-      return stripeError(400, "invalid_request_error", "Invalid positive integer", { code: "parameter_invalid_integer", param: "amount" });
+      return stripeError(400, "invalid_request_error", "Invalid positive integer", {
+        code: "parameter_invalid_integer",
+        param: "amount",
+      });
     }
     if (typeof body.currency !== "string" || !/^[a-z]{3}$/.test(body.currency)) {
-      return stripeError(400, "invalid_request_error", "Invalid currency", { code: "parameter_invalid_string", param: "currency" });
+      return stripeError(400, "invalid_request_error", "Invalid currency", {
+        code: "parameter_invalid_string",
+        param: "currency",
+      });
     }
     const id = newId("pi");
     const intent: FakeIntent = {
@@ -373,7 +392,9 @@ export class FakeStripe {
       latest_charge: null,
       cancellation_reason: null,
       payment_method_types: Array.isArray(body.payment_method_types) ? body.payment_method_types : ["card"],
-      automatic_payment_methods: body.automatic_payment_methods ? { enabled: body.automatic_payment_methods.enabled === "true" } : null,
+      automatic_payment_methods: body.automatic_payment_methods
+        ? { enabled: body.automatic_payment_methods.enabled === "true" }
+        : null,
     };
     this.intents.set(id, intent);
     this.created++;
@@ -383,16 +404,23 @@ export class FakeStripe {
 
   /** Stripe lets the amount, currency and metadata change until the intent is processing or done. */
   private updateIntent(intent: FakeIntent, body: Record<string, any>) {
-    if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status)) return this.unexpectedState(intent, "update");
+    if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
+      return this.unexpectedState(intent, "update");
     if (body.amount !== undefined) {
       if (!/^\d+$/.test(String(body.amount)) || Number(body.amount) < 1) {
-        return stripeError(400, "invalid_request_error", "Invalid positive integer", { code: "parameter_invalid_integer", param: "amount" });
+        return stripeError(400, "invalid_request_error", "Invalid positive integer", {
+          code: "parameter_invalid_integer",
+          param: "amount",
+        });
       }
       intent.amount = Number(body.amount);
     }
     if (body.currency !== undefined) {
       if (typeof body.currency !== "string" || !/^[a-z]{3}$/.test(body.currency)) {
-        return stripeError(400, "invalid_request_error", "Invalid currency", { code: "parameter_invalid_string", param: "currency" });
+        return stripeError(400, "invalid_request_error", "Invalid currency", {
+          code: "parameter_invalid_string",
+          param: "currency",
+        });
       }
       intent.currency = body.currency;
     }
@@ -402,14 +430,16 @@ export class FakeStripe {
 
   /** The client confirmed: the configured outcome happens now. */
   private confirmIntent(intent: FakeIntent) {
-    if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation") return this.unexpectedState(intent, "confirm");
+    if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation")
+      return this.unexpectedState(intent, "confirm");
     const outcome = this.queuedOutcomes.shift() ?? this.defaultOutcome;
     this.applyOutcome(intent, outcome === "requires_payment_method" ? "succeed" : outcome);
     return { status: 200, body: this.render(intent) };
   }
 
   private cancelIntent(intent: FakeIntent, body: Record<string, any>) {
-    if (intent.status === "succeeded" || intent.status === "canceled" || intent.status === "processing") return this.unexpectedState(intent, "cancel");
+    if (intent.status === "succeeded" || intent.status === "canceled" || intent.status === "processing")
+      return this.unexpectedState(intent, "cancel");
     intent.status = "canceled";
     intent.cancellation_reason = typeof body.cancellation_reason === "string" ? body.cancellation_reason : null;
     return { status: 200, body: this.render(intent) };
@@ -417,15 +447,32 @@ export class FakeStripe {
 
   private createRefund(body: Record<string, any>) {
     const intent = typeof body.payment_intent === "string" ? this.intents.get(body.payment_intent) : undefined;
-    if (!intent) return stripeError(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing", param: "payment_intent" });
+    if (!intent)
+      return stripeError(404, "invalid_request_error", "No such payment_intent", {
+        code: "resource_missing",
+        param: "payment_intent",
+      });
     const charge = intent.latest_charge ? this.charges.get(intent.latest_charge) : undefined;
     if (intent.status !== "succeeded" || !charge) {
-      return stripeError(400, "invalid_request_error", "This PaymentIntent does not have a successful charge to refund.", { code: "charge_not_refundable" });
+      return stripeError(
+        400,
+        "invalid_request_error",
+        "This PaymentIntent does not have a successful charge to refund.",
+        { code: "charge_not_refundable" },
+      );
     }
     const remaining = charge.amount - charge.amount_refunded;
     const amount = body.amount === undefined ? remaining : Number(body.amount);
-    if (!Number.isInteger(amount) || amount < 1) return stripeError(400, "invalid_request_error", "Invalid positive integer", { code: "parameter_invalid_integer", param: "amount" });
-    if (amount > remaining) return stripeError(400, "invalid_request_error", "Refund amount is greater than unrefunded amount on charge", { code: "amount_too_large", param: "amount" });
+    if (!Number.isInteger(amount) || amount < 1)
+      return stripeError(400, "invalid_request_error", "Invalid positive integer", {
+        code: "parameter_invalid_integer",
+        param: "amount",
+      });
+    if (amount > remaining)
+      return stripeError(400, "invalid_request_error", "Refund amount is greater than unrefunded amount on charge", {
+        code: "amount_too_large",
+        param: "amount",
+      });
     charge.amount_refunded += amount;
     charge.refunded = charge.amount_refunded === charge.amount;
     const refund: FakeRefund = {
@@ -471,7 +518,12 @@ export class FakeStripe {
 
   private markDeclined(intent: FakeIntent): void {
     intent.status = "requires_payment_method";
-    intent.last_payment_error = { type: "card_error", code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." };
+    intent.last_payment_error = {
+      type: "card_error",
+      code: "card_declined",
+      decline_code: "generic_decline",
+      message: "Your card was declined.",
+    };
   }
 
   private unexpectedState(intent: FakeIntent, action: string) {
@@ -486,7 +538,8 @@ export class FakeStripe {
   private render(intent: FakeIntent, expand?: unknown): Record<string, unknown> {
     const copy = structuredClone(intent) as unknown as Record<string, unknown>;
     const expanded = Array.isArray(expand) ? expand : [];
-    if (expanded.includes("latest_charge") && intent.latest_charge) copy.latest_charge = structuredClone(this.charges.get(intent.latest_charge));
+    if (expanded.includes("latest_charge") && intent.latest_charge)
+      copy.latest_charge = structuredClone(this.charges.get(intent.latest_charge));
     return copy;
   }
 }

@@ -6,7 +6,12 @@ export interface Actor {
   token: string;
 }
 
-export async function organization(server: TestServer, kind: "SME" | "DATA_CENTER_OPERATOR" | "CITY_FINANCE", name: string, city?: string): Promise<Actor> {
+export async function organization(
+  server: TestServer,
+  kind: "SME" | "DATA_CENTER_OPERATOR" | "CITY_FINANCE",
+  name: string,
+  city?: string,
+): Promise<Actor> {
   const { createOrganization } = await server.ok(
     `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`,
     { input: { name, kind, city } },
@@ -20,7 +25,13 @@ export async function organization(server: TestServer, kind: "SME" | "DATA_CENTE
   return { id: createOrganization.id, token: createApiKey.token };
 }
 
-export async function dataCenter(server: TestServer, operator: Actor, hub: string, name = `${hub} DC`, province = "Ningxia"): Promise<string> {
+export async function dataCenter(
+  server: TestServer,
+  operator: Actor,
+  hub: string,
+  name = `${hub} DC`,
+  province = "Ningxia",
+): Promise<string> {
   const { createDataCenter } = await server.ok(
     `mutation($input: CreateDataCenterInput!) { createDataCenter(input: $input) { id } }`,
     { input: { name, hub, province, operatorId: operator.id } },
@@ -39,7 +50,12 @@ export interface OfferInput {
   minHours?: number;
 }
 
-export async function publishOffer(server: TestServer, operator: Actor, input: OfferInput, now?: string): Promise<string> {
+export async function publishOffer(
+  server: TestServer,
+  operator: Actor,
+  input: OfferInput,
+  now?: string,
+): Promise<string> {
   const { publishOffer } = await server.ok(
     `mutation($input: PublishOfferInput!) { publishOffer(input: $input) { id } }`,
     { input: { gpuModel: "H800", gpuCount: 8, pricePerGpuHour: "20.00", minHours: 1, ...input } },

@@ -29,7 +29,12 @@ export interface TestServer {
   /** Like gql, but fails the test on any error and returns data. */
   ok<T = any>(query: string, variables?: Record<string, unknown>, options?: CallOptions): Promise<T>;
   /** Expects exactly one error with this code and returns it. */
-  fails(code: string, query: string, variables?: Record<string, unknown>, options?: CallOptions): Promise<NonNullable<GqlResult["errors"]>[number]>;
+  fails(
+    code: string,
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<NonNullable<GqlResult["errors"]>[number]>;
   /** Runs SQL on the server's database (checks of invariants over the whole database). */
   sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   queryCount(): number;
@@ -75,11 +80,19 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const url = await app.listen(0);
   const sqlClient = database ? postgres(database.url, { max: 2, onnotice: () => {} }) : undefined;
 
-  async function gql<T>(query: string, variables: Record<string, unknown> = {}, options: CallOptions = {}): Promise<GqlResult<T>> {
+  async function gql<T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    options: CallOptions = {},
+  ): Promise<GqlResult<T>> {
     const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.now) headers["x-now"] = options.now instanceof Date ? options.now.toISOString() : options.now;
-    const response = await fetch(`${url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await response.json()) as GqlResult<T>;
     return { ...body, status: response.status };
   }

@@ -27,7 +27,12 @@ export async function overbookedHours(run: RunSql, now?: Date): Promise<Overbook
      order by o.id, h.hour`,
     [now ? now.toISOString() : null],
   );
-  return rows.map((r) => ({ offerId: Number(r.offer_id), hour: new Date(r.hour).toISOString(), gpuCount: Number(r.gpu_count), reserved: Number(r.reserved) }));
+  return rows.map((r) => ({
+    offerId: Number(r.offer_id),
+    hour: new Date(r.hour).toISOString(),
+    gpuCount: Number(r.gpu_count),
+    reserved: Number(r.reserved),
+  }));
 }
 
 export async function reservationsOutsideWindow(run: RunSql, now?: Date): Promise<number[]> {
@@ -51,5 +56,6 @@ export async function assertCapacityInvariants(run: RunSql, now?: Date): Promise
     `select b.id from bids b left join reservations r on r.bid_id = b.id
      where (b.status = 'MATCHED' and r.id is null) or (b.status = 'OPEN' and r.id is not null)`,
   );
-  if (mismatched.length) throw new Error(`bids whose status disagrees with their reservation: ${mismatched.map((r) => r.id).join(", ")}`);
+  if (mismatched.length)
+    throw new Error(`bids whose status disagrees with their reservation: ${mismatched.map((r) => r.id).join(", ")}`);
 }

@@ -59,11 +59,23 @@ export async function market(server: TestServer, options: MarketOptions = {}): P
     },
     { token: finance.token, now: NOW },
   );
-  const voucherId = await grantVoucher(server, sme, finance, createSubsidyProgram.id, options.voucherAmount ?? "10000.00");
+  const voucherId = await grantVoucher(
+    server,
+    sme,
+    finance,
+    createSubsidyProgram.id,
+    options.voucherAmount ?? "10000.00",
+  );
   return { operator, sme, otherSme, finance, dataCenterId, offerId, programId: createSubsidyProgram.id, voucherId };
 }
 
-export async function grantVoucher(server: TestServer, sme: Actor, finance: Actor, programId: string, amount: string): Promise<string> {
+export async function grantVoucher(
+  server: TestServer,
+  sme: Actor,
+  finance: Actor,
+  programId: string,
+  amount: string,
+): Promise<string> {
   const { applyForVoucher } = await server.ok(
     `mutation($input: ApplyForVoucherInput!) { applyForVoucher(input: $input) { id } }`,
     { input: { programId, requestedAmount: amount, purpose: "Training a speech model" } },

@@ -3,7 +3,13 @@
 import { eq } from "drizzle-orm";
 import type { Executor } from "../../src/db/client.js";
 import { bids, dataCenters, offers, orders, reservations } from "../../src/db/schema.js";
-import { postSubsidy, refundSubsidy, reserveSubsidy, voidSubsidy, type OrderRow } from "../../src/ledger/ledger.service.js";
+import {
+  postSubsidy,
+  refundSubsidy,
+  reserveSubsidy,
+  voidSubsidy,
+  type OrderRow,
+} from "../../src/ledger/ledger.service.js";
 import { priceReservation, type ReservationRow } from "../../src/vouchers/quote.service.js";
 import { newOrder } from "../../src/checkout/checkout.service.js";
 import type { Actor } from "./fixtures.js";
@@ -28,7 +34,12 @@ export interface ProgramInput {
   validUntil?: string;
 }
 
-export async function createProgram(server: TestServer, finance: Actor, input: ProgramInput = {}, now?: string): Promise<string> {
+export async function createProgram(
+  server: TestServer,
+  finance: Actor,
+  input: ProgramInput = {},
+  now?: string,
+): Promise<string> {
   const { createSubsidyProgram } = await server.ok(
     `mutation($input: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $input) { id } }`,
     {
@@ -47,7 +58,14 @@ export async function createProgram(server: TestServer, finance: Actor, input: P
 }
 
 /** Applies as the SME and approves as the finance team; the voucher's id. */
-export async function grantVoucher(server: TestServer, finance: Actor, sme: Actor, programId: string, amount: string, now?: string): Promise<string> {
+export async function grantVoucher(
+  server: TestServer,
+  finance: Actor,
+  sme: Actor,
+  programId: string,
+  amount: string,
+  now?: string,
+): Promise<string> {
   const { applyForVoucher } = await server.ok(
     `mutation($input: ApplyForVoucherInput!) { applyForVoucher(input: $input) { id } }`,
     { input: { programId, requestedAmount: amount, purpose: "Training a model" } },
@@ -66,7 +84,10 @@ export async function insertReservation(
   db: Executor,
   args: { offerId: string | number; smeId: string | number; gpuCount: number; hours: number; startsAt?: Date },
 ): Promise<ReservationRow> {
-  const [offer] = await db.select().from(offers).where(eq(offers.id, keyOf(args.offerId)));
+  const [offer] = await db
+    .select()
+    .from(offers)
+    .where(eq(offers.id, keyOf(args.offerId)));
   const startsAt = args.startsAt ?? offer.availableFrom;
   const endsAt = new Date(startsAt.getTime() + args.hours * 3_600_000);
   const [bid] = await db
@@ -114,7 +135,10 @@ export async function checkoutOrder(
       lock: true,
     });
     const key = { idempotencyKey: `test-${++keys}`, requestFingerprint: "test" };
-    const [order] = await tx.insert(orders).values(newOrder(args.reservation.id, args.reservation.smeId, priced, key, "test", args.now)).returning();
+    const [order] = await tx
+      .insert(orders)
+      .values(newOrder(args.reservation.id, args.reservation.smeId, priced, key, "test", args.now))
+      .returning();
     await reserveSubsidy(tx, order);
     return order;
   });
@@ -163,7 +187,13 @@ export async function forcedOrder(
   });
 }
 
-async function moveOrder(db: Executor, orderId: number, from: OrderRow["status"], change: Partial<OrderRow>, ledger: (tx: Executor, order: OrderRow) => Promise<unknown>) {
+async function moveOrder(
+  db: Executor,
+  orderId: number,
+  from: OrderRow["status"],
+  change: Partial<OrderRow>,
+  ledger: (tx: Executor, order: OrderRow) => Promise<unknown>,
+) {
   return db.transaction(async (tx) => {
     const [order] = await tx.select().from(orders).where(eq(orders.id, orderId)).for("update");
     if (order.status !== from) throw new Error(`order ${orderId} is ${order.status}, not ${from}`);
@@ -174,10 +204,14 @@ async function moveOrder(db: Executor, orderId: number, from: OrderRow["status"]
 }
 
 export const payOrder = (db: Executor, orderId: number, paidAt: Date) =>
-  moveOrder(db, orderId, "PENDING_PAYMENT", { status: "PAID", paidAt, paymentStatus: "SUCCEEDED" }, (tx, o) => postSubsidy(tx, o, paidAt));
+  moveOrder(db, orderId, "PENDING_PAYMENT", { status: "PAID", paidAt, paymentStatus: "SUCCEEDED" }, (tx, o) =>
+    postSubsidy(tx, o, paidAt),
+  );
 
 export const failOrder = (db: Executor, orderId: number) =>
-  moveOrder(db, orderId, "PENDING_PAYMENT", { status: "FAILED", paymentStatus: "FAILED" }, (tx, o) => voidSubsidy(tx, o));
+  moveOrder(db, orderId, "PENDING_PAYMENT", { status: "FAILED", paymentStatus: "FAILED" }, (tx, o) =>
+    voidSubsidy(tx, o),
+  );
 
 export const refundOrder = (db: Executor, orderId: number, now: Date) =>
   moveOrder(db, orderId, "PAID", { status: "REFUNDED" }, (tx, o) => refundSubsidy(tx, o, now));

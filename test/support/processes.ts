@@ -29,7 +29,9 @@ export function freePort(): Promise<number> {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 /** Starts `node dist/main.js` with `env` on a free port and waits until it is healthy. */
@@ -60,11 +62,19 @@ export async function startProcess(env: Record<string, string>, timeoutMs = 30_0
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  async function gql<T>(query: string, variables: Record<string, unknown> = {}, options: CallOptions = {}): Promise<GqlResult<T>> {
+  async function gql<T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    options: CallOptions = {},
+  ): Promise<GqlResult<T>> {
     const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.now) headers["x-now"] = options.now instanceof Date ? options.now.toISOString() : options.now;
-    const response = await fetch(`${url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
     return { ...((await response.json()) as GqlResult<T>), status: response.status };
   }
 

@@ -106,18 +106,29 @@ async function bid(server: TestServer, sme: Actor, hub: string, maxPrice: string
     },
     { token: sme.token, ...at(now) },
   );
-  return { bidId: placeBid.id as string, status: placeBid.status as string, reservationId: placeBid.reservation?.id as string | undefined };
+  return {
+    bidId: placeBid.id as string,
+    status: placeBid.status as string,
+    reservationId: placeBid.reservation?.id as string | undefined,
+  };
 }
 
 async function matched(server: TestServer, sme: Actor, hub: string, now: string) {
   const placed = await bid(server, sme, hub, "50.00", now);
-  if (placed.status !== "MATCHED" || !placed.reservationId) throw new Error(`bid not matched: ${JSON.stringify(placed)}`);
+  if (placed.status !== "MATCHED" || !placed.reservationId)
+    throw new Error(`bid not matched: ${JSON.stringify(placed)}`);
   return { bidId: placed.bidId, reservationId: placed.reservationId };
 }
 
 let keys = 0;
 
-async function paidOrder(server: TestServer, sme: Actor, reservationId: string, voucherId: string | null, now: string): Promise<string> {
+async function paidOrder(
+  server: TestServer,
+  sme: Actor,
+  reservationId: string,
+  voucherId: string | null,
+  now: string,
+): Promise<string> {
   const { checkout } = await server.ok(
     `mutation($input: CheckoutInput!) { checkout(input: $input) { id status } }`,
     { input: { reservationId, voucherId, idempotencyKey: `world-${++keys}` } },
@@ -140,9 +151,24 @@ export async function buildWorld(server: TestServer, now = WORLD_NOW): Promise<W
   const dcA = await dataCenter(server, opA, "Ningxia Zhongwei", "Zhongwei DC-1", "Ningxia");
   const dcB = await dataCenter(server, opB, "Gansu Qingyang", "Qingyang DC-1", "Gansu");
   const window = { availableFrom: "2027-03-10T00:00:00Z", availableUntil: "2027-03-20T00:00:00Z" };
-  const offerA = await publishOffer(server, opA, { dataCenterId: dcA, gpuCount: 16, pricePerGpuHour: "20.00", ...window }, now);
-  const offerA2 = await publishOffer(server, opA, { dataCenterId: dcA, gpuModel: "A800", gpuCount: 4, pricePerGpuHour: "15.00", ...window }, now);
-  const offerB = await publishOffer(server, opB, { dataCenterId: dcB, gpuCount: 16, pricePerGpuHour: "18.00", ...window }, now);
+  const offerA = await publishOffer(
+    server,
+    opA,
+    { dataCenterId: dcA, gpuCount: 16, pricePerGpuHour: "20.00", ...window },
+    now,
+  );
+  const offerA2 = await publishOffer(
+    server,
+    opA,
+    { dataCenterId: dcA, gpuModel: "A800", gpuCount: 4, pricePerGpuHour: "15.00", ...window },
+    now,
+  );
+  const offerB = await publishOffer(
+    server,
+    opB,
+    { dataCenterId: dcB, gpuCount: 16, pricePerGpuHour: "18.00", ...window },
+    now,
+  );
 
   const programA = await program(server, finA, "Shanghai Compute Voucher", now);
   const programB = await program(server, finB, "Beijing Compute Voucher", now);
