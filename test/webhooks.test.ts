@@ -29,14 +29,13 @@ beforeAll(async () => {
   // Stands in for the checkout: writes a row in the handling transaction, so a rollback is visible.
   server.app.services.paymentEvents = {
     async onPaymentOutcome(tx, outcome, now) {
-      await tx
-        .insert(auditLog)
-        .values({
-          role: "ADMIN",
-          action: "test.payment_outcome",
-          targetId: outcome.ref,
-          detail: `${outcome.eventType}:${outcome.status}`,
-        });
+      const row = {
+        role: "ADMIN" as const,
+        action: "test.payment_outcome",
+        targetId: outcome.ref,
+        detail: `${outcome.eventType}:${outcome.status}`,
+      };
+      await tx.insert(auditLog).values(row);
       if (failHandler) throw new Error("handler failed on purpose");
       received.push({ outcome, now });
     },
