@@ -24,6 +24,21 @@ export default [
     },
   },
   {
+    // Services refuse with the domain's errors (src/errors.ts); only the GraphQL layer turns them
+    // into GraphQL errors, in one place (formatError).
+    files: ["src/**/*.ts"],
+    ignores: ["src/graphql/**", "src/app.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "graphql", importNames: ["GraphQLError"], message: "Throw an error of src/errors.ts." }],
+          patterns: [{ group: ["**/graphql/errors.js"], message: "Throw an error of src/errors.ts." }],
+        },
+      ],
+    },
+  },
+  {
     // Tests read GraphQL answers, whose shape each assertion states, as `any`.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

@@ -1,5 +1,5 @@
 // Money is integer fen (1 CNY = 100 fen) held in BigInt; it enters as a decimal string in yuan.
-import { badInput } from "./graphql/errors.js";
+import { badInput } from "./errors.js";
 
 const YUAN = /^(0|[1-9]\d{0,12})(\.\d{1,2})?$/;
 

@@ -1,5 +1,5 @@
 // Times of offers, bids and reservations are whole UTC hours.
-import { badInput } from "./graphql/errors.js";
+import { badInput } from "./errors.js";
 
 export const HOUR_MS = 3_600_000;
 

@@ -2,7 +2,29 @@
 // and the HTTP status. The same on every way to the server: the lean route (a plain JSON POST),
 // the Express route (here a gzip body), a batch, and a GET for queries.
 import { gzipSync } from "node:zlib";
+import type { GatewayGraphQLRequestContext } from "@apollo/server-gateway-interface";
+import {
+  execute,
+  GraphQLError,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  parse,
+  type ExecutionResult,
+  type OperationDefinitionNode,
+} from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BadInput,
+  Conflict,
+  Forbidden,
+  NotEligible,
+  NotFound,
+  PaymentFailed,
+  PaymentNotStarted,
+} from "../src/errors.js";
+import { formatError } from "../src/graphql/errors.js";
+import { compiledExecution } from "../src/graphql/executor.js";
 import { PaymentProviderError, ProviderUnavailableError, type PaymentProvider } from "../src/payments/provider.js";
 import { startServer, type TestServer } from "./support/harness.js";
 import { CHECKOUT, market, NOW, reserve, type Market } from "./support/market.js";
@@ -386,5 +408,113 @@ describe("a checkout whose payment fails after its order is committed names the 
       },
     );
     expect(order.status).toBe("PAID");
+  });
+});
+
+describe("the refusals of the domain get their code in formatError, whichever engine ran the query", () => {
+  const cases: [Error, Record<string, unknown>][] = [
+    [new BadInput("hours", "hours must be between 1 and 8784"), { code: "BAD_USER_INPUT", field: "hours" }],
+    [new NotFound("Bid"), { code: "NOT_FOUND" }],
+    [new Forbidden("A finance team reads its own city's spend only"), { code: "FORBIDDEN" }],
+    [new Conflict("This order is already refunded"), { code: "CONFLICT" }],
+    [
+      new Conflict("The program's budget is used up", "PROGRAM_BUDGET_EXHAUSTED"),
+      { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" },
+    ],
+    [
+      new NotEligible("HUB_NOT_ELIGIBLE", "The program does not subsidize this hub"),
+      { code: "NOT_ELIGIBLE", reason: "HUB_NOT_ELIGIBLE" },
+    ],
+    [
+      new PaymentFailed("The payment provider refused the payment", { orderId: 7, retryable: false }),
+      { code: "PAYMENT_FAILED", orderId: "order_7", retryable: false },
+    ],
+    [
+      new PaymentFailed("The payment provider could not cancel or refund the payment; retry", { retryable: true }),
+      { code: "PAYMENT_FAILED", retryable: true },
+    ],
+    [
+      new PaymentNotStarted(7, new Conflict("The program's budget is used up", "PROGRAM_BUDGET_EXHAUSTED")),
+      { code: "CONFLICT", orderId: "order_7", retryable: true },
+    ],
+    [
+      new PaymentNotStarted(7, new Error("socket hang up")),
+      { code: "SERVICE_UNAVAILABLE", orderId: "order_7", retryable: true },
+    ],
+  ];
+  // Not refusals: a database error is mapped by its SQLSTATE, anything else is a bug.
+  const others: [Error, Record<string, unknown>][] = [
+    [
+      Object.assign(new Error("duplicate key value"), { code: "23505" }),
+      { message: "This conflicts with an existing record", path: ["refuse"], extensions: { code: "CONFLICT" } },
+    ],
+    [
+      new Error("x is not a function"),
+      { message: "Internal error", path: ["refuse"], extensions: { code: "INTERNAL_SERVER_ERROR" } },
+    ],
+  ];
+
+  let thrown: Error = new Error("unset");
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({
+      name: "Query",
+      fields: {
+        refuse: {
+          type: GraphQLString,
+          resolve: () => {
+            throw thrown;
+          },
+        },
+      },
+    }),
+  });
+  const document = parse("{ refuse }");
+
+  /** What Apollo hands formatError: the error's JSON, INTERNAL_SERVER_ERROR when it has no code. */
+  const formatted = (error: GraphQLError, development = false) => {
+    const extensions = { ...error.extensions, code: error.extensions?.code ?? "INTERNAL_SERVER_ERROR" };
+    if (development) Object.assign(extensions, { stacktrace: error.stack?.split("\n") });
+    return formatError({ ...error.toJSON(), extensions }, error, development);
+  };
+
+  const byGraphqlJs = async () => ((await execute({ schema, document })) as ExecutionResult).errors![0];
+  const byGraphqlJit = async () => {
+    const { executor } = await compiledExecution(schema).load({} as never);
+    const request = {
+      document,
+      operation: document.definitions[0] as OperationDefinitionNode,
+      queryHash: "refuse",
+      request: { query: "{ refuse }", variables: {} },
+      context: {},
+    } as unknown as GatewayGraphQLRequestContext;
+    return ((await executor!(request)) as ExecutionResult).errors![0];
+  };
+
+  for (const [engine, run] of [
+    ["graphql-js", byGraphqlJs],
+    ["graphql-jit", byGraphqlJit],
+  ] as const) {
+    it(`on ${engine}`, async () => {
+      for (const [error, extensions] of cases) {
+        thrown = error;
+        expect(formatted(await run()), error.message).toEqual({
+          message: error.message,
+          locations: [{ line: 1, column: 3 }],
+          path: ["refuse"],
+          extensions,
+        });
+      }
+      for (const [error, expected] of others) {
+        thrown = error;
+        expect(formatted(await run()), error.message).toEqual(expected);
+      }
+    });
+  }
+
+  it("keeps the stack trace in development only", async () => {
+    thrown = new NotFound("Bid");
+    const error = await byGraphqlJit();
+    expect(formatted(error, true).extensions).toEqual({ code: "NOT_FOUND", stacktrace: expect.any(Array) });
+    expect(formatted(error, false).extensions).toEqual({ code: "NOT_FOUND" });
   });
 });

@@ -184,7 +184,7 @@ describe("budget ledger entry points", () => {
     const programId = await createProgram(server, finance, { budget: "10000", rateBasisPoints: 5000 }, NOW);
     const voucherId = await grantVoucher(server, finance, smeA, programId, "3000", NOW);
     const pending = await checkoutOrder(db, { reservation: await reserve(smeA, 2, 10), voucherId, now });
-    const conflict = { extensions: { code: "CONFLICT" } };
+    const conflict = { name: "Conflict" };
     // Refund before payment.
     await expect(inTx((tx) => refundSubsidy(tx, pending, now))).rejects.toMatchObject(conflict);
 
@@ -261,21 +261,25 @@ describe("budget ledger entry points", () => {
       });
 
     await expect(force(smeA, v1, 50_001n)).rejects.toMatchObject({
-      extensions: { code: "CONFLICT", reason: "VOUCHER_BALANCE_EXHAUSTED" },
+      name: "Conflict",
+      reason: "VOUCHER_BALANCE_EXHAUSTED",
     });
     await force(smeA, v1, 40_000n);
     await expect(force(smeA, v2, 20_001n)).rejects.toMatchObject({
-      extensions: { code: "CONFLICT", reason: "PER_SME_ANNUAL_CAP_REACHED" },
+      name: "Conflict",
+      reason: "PER_SME_ANNUAL_CAP_REACHED",
     });
     await force(smeA, v2, 20_000n);
     await force(smeB, vB, 30_000n);
     // 100000 - 40000 - 20000 - 30000 = 10000 left.
     await expect(force(smeB, vB, 10_001n)).rejects.toMatchObject({
-      extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" },
+      name: "Conflict",
+      reason: "PROGRAM_BUDGET_EXHAUSTED",
     });
     await force(smeB, vB, 10_000n);
     await expect(force(smeB, vB, 1n)).rejects.toMatchObject({
-      extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" },
+      name: "Conflict",
+      reason: "PROGRAM_BUDGET_EXHAUSTED",
     });
 
     expect(await balances(programId)).toEqual({ available: 0n, pending: 100_000n, spent: 0n });
@@ -436,7 +440,8 @@ describe("property: random reserve / post / void / refund sequences keep every i
           await expect(
             checkoutOrder(db, { reservation, voucherId: rnd.pick(vouchers.get(other)!), now }),
           ).rejects.toMatchObject({
-            extensions: { code: "NOT_ELIGIBLE", reason: "VOUCHER_NOT_OWNED" },
+            name: "NotEligible",
+            reason: "VOUCHER_NOT_OWNED",
           });
         } else if (roll < 0.48) {
           action = "forced reserve";
@@ -455,7 +460,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
               }),
             );
           } catch (error) {
-            expect(error).toMatchObject({ extensions: { code: "CONFLICT" } });
+            expect(error).toMatchObject({ name: "Conflict" });
             action += " refused";
           }
         } else if (roll < 0.66) {
@@ -501,7 +506,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
             action += ` ${kind} on ${order.status}`;
             if (order.subsidy === 0n || order.voucherId == null) expect(await inTx(run)).toBe(false);
             else if (done.includes(kind)) expect(await inTx(run)).toBe(false);
-            else await expect(inTx(run)).rejects.toMatchObject({ extensions: { code: "CONFLICT" } });
+            else await expect(inTx(run)).rejects.toMatchObject({ name: "Conflict" });
           }
         } else {
           action = "settle";
@@ -514,7 +519,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
             );
             settled.set(month, BigInt(total));
           } catch (error) {
-            expect(error).toMatchObject({ extensions: { code: "CONFLICT" } });
+            expect(error).toMatchObject({ name: "Conflict" });
             expect(settled.has(month)).toBe(true);
           }
         }
@@ -571,8 +576,7 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
   /** Every loser lost to a guard (CONFLICT), never to a deadlock or a broken constraint; returns the winners. */
   const winners = <T>(results: PromiseSettledResult<T>[]) => {
     for (const r of results)
-      if (r.status === "rejected")
-        expect(r.reason).toMatchObject({ extensions: { code: "CONFLICT", reason: expect.any(String) } });
+      if (r.status === "rejected") expect(r.reason).toMatchObject({ name: "Conflict", reason: expect.any(String) });
     return results.filter((r) => r.status === "fulfilled");
   };
 

@@ -2,7 +2,7 @@
 import { and, eq, or } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { affiliations, apiKeys, organizations } from "../db/schema.js";
-import { badInput, conflict, notFound } from "../graphql/errors.js";
+import { badInput, conflict, notFound } from "../errors.js";
 import { newToken, hashToken } from "./tokens.js";
 
 export type OrganizationRow = typeof organizations.$inferSelect;

@@ -2,7 +2,7 @@
 import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { insertRow, pipelined, PLAN_EACH_CALL, rowFrom, rowsOf, type Executor } from "../db/client.js";
 import { bids, dataCenters, offers, reservations } from "../db/schema.js";
-import { badInput, conflict, notFound } from "../graphql/errors.js";
+import { badInput, conflict, notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import type { Catalog } from "../offers/catalog.js";
 import { requireHub } from "../offers/catalog.js";

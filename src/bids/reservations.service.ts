@@ -11,7 +11,7 @@
 import { and, count, desc, eq, gt, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
 import { pipelined, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { dataCenters, offers, reservations } from "../db/schema.js";
-import { conflict, notFound } from "../graphql/errors.js";
+import { conflict, notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { freeGpus } from "../offers/capacity.js";
 import { isLive } from "../offers/reservations.query.js";

@@ -14,12 +14,10 @@
 // Once the order is committed, the client is told about it whatever happens next: the order, or
 // an error that carries its orderId.
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { GraphQLError } from "graphql";
 import { insertRow, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
-import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
-import { globalId } from "../graphql/ids.js";
+import { badInput, conflict, notFound, PaymentFailed, PaymentNotStarted, pgCode } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
 import { extendLockedHold, liveOrderOf, lockForPayment, releaseReservation } from "../bids/reservations.service.js";
 import { rematchModels } from "../bids/rematch.js";
@@ -218,21 +216,14 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
     });
   } catch (error) {
     if (error instanceof ProviderUnavailableError) {
-      throw appError(
-        "PAYMENT_FAILED",
-        "The payment provider is unavailable; retry the checkout with the same idempotencyKey",
-        {
-          orderId: globalId("Order", order.id),
-          retryable: true,
-        },
-      );
+      throw new PaymentFailed("The payment provider is unavailable; retry the checkout with the same idempotencyKey", {
+        orderId: order.id,
+        retryable: true,
+      });
     }
     if (error instanceof PaymentProviderError) {
       await settleOrder(app, order.id, (tx, locked) => markUnpaid(tx, locked, "FAILED", now, "refused"), now);
-      throw appError("PAYMENT_FAILED", "The payment provider refused the payment", {
-        orderId: globalId("Order", order.id),
-        retryable: false,
-      });
+      throw new PaymentFailed("The payment provider refused the payment", { orderId: order.id, retryable: false });
     }
     throw error;
   }
@@ -261,18 +252,8 @@ async function continuePayment(app: AppServices, order: OrderRow, now: Date): Pr
   try {
     return await startPayment(app, order, now);
   } catch (error) {
-    if (error instanceof GraphQLError && error.extensions.orderId != null) throw error;
-    const code =
-      error instanceof GraphQLError && typeof error.extensions.code === "string"
-        ? error.extensions.code
-        : "SERVICE_UNAVAILABLE";
-    throw new GraphQLError(
-      "The order was created, but its payment could not be started; retry the checkout with the same idempotencyKey",
-      {
-        originalError: error instanceof Error ? error : undefined,
-        extensions: { code, orderId: globalId("Order", order.id), retryable: true },
-      },
-    );
+    if (error instanceof PaymentFailed && error.orderId != null) throw error;
+    throw new PaymentNotStarted(order.id, error);
   }
 }
 
@@ -334,7 +315,7 @@ export async function cancelOrder(
     }
   } catch (error) {
     if (error instanceof PaymentProviderError) {
-      throw appError("PAYMENT_FAILED", "The payment provider could not cancel or refund the payment; retry", {
+      throw new PaymentFailed("The payment provider could not cancel or refund the payment; retry", {
         retryable: error.retryable,
       });
     }

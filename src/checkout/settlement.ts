@@ -4,8 +4,8 @@
 // Lock order: order, then offer and reservation, then the order's spend_by_month group (taken by
 // the update into or out of PAID), then program (the ledger's), as everywhere else.
 import { eq, sql } from "drizzle-orm";
-import { GraphQLError } from "graphql";
 import { updateRow, type Executor } from "../db/client.js";
+import { Conflict } from "../errors.js";
 import { orders } from "../db/schema.js";
 import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
 import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
@@ -49,7 +49,7 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
     await confirmReservation(tx, order.reservationId, now);
   } catch (error) {
     // Only a refusal (CONFLICT) is handled here; a database error aborts the whole transaction.
-    if (!(error instanceof GraphQLError)) throw error;
+    if (!(error instanceof Conflict)) throw error;
     // The hold lapsed and its GPUs went to someone else before the money arrived: undo and refund.
     const failed = await markUnpaid(tx, order, "FAILED", now);
     return { ...failed, refundDue: order.smeShare > 0n, cancelDue: false };

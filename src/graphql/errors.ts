@@ -1,6 +1,22 @@
 // Every error a client sees carries one of the codes of docs/api.md; messages never echo input values.
+// The refusals of the domain (src/errors.ts) get their code and extensions here, in formatError,
+// whichever way the request came (the lean route or Express, one operation or a batch, compiled by
+// graphql-jit or run by graphql-js). The errors built here are the transport's own: authentication,
+// limits, an unreachable database at sign-in.
 import { HeaderMap } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import {
+  BadInput,
+  Conflict,
+  DomainError,
+  Forbidden,
+  NotEligible,
+  NotFound,
+  PaymentFailed,
+  PaymentNotStarted,
+  pgCode,
+} from "../errors.js";
+import { globalId } from "./ids.js";
 
 export type ErrorCode =
   | "UNAUTHENTICATED"
@@ -14,10 +30,6 @@ export type ErrorCode =
   | "QUERY_TOO_COMPLEX"
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_SERVER_ERROR";
-
-export function appError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra } });
-}
 
 /** For errors raised outside resolvers (context, plugins), where Apollo needs the HTTP status. */
 export function httpError(code: ErrorCode, message: string, status: number, extra: Record<string, unknown> = {}) {
@@ -35,11 +47,6 @@ export function rateLimited(message: string, retryAfterSeconds: number): GraphQL
   });
 }
 
-export const badInput = (field: string, message: string) => appError("BAD_USER_INPUT", message, { field });
-export const notFound = (what: string) => appError("NOT_FOUND", `${what} not found`);
-export const forbidden = (message = "You are not allowed to do this") => appError("FORBIDDEN", message);
-export const conflict = (message: string) => appError("CONFLICT", message);
-export const notEligible = (reason: string, message: string) => appError("NOT_ELIGIBLE", message, { reason });
 export const unauthenticated = () =>
   httpError("UNAUTHENTICATED", "A valid API key is required: Authorization: Bearer <token>", 401);
 
@@ -52,14 +59,27 @@ const PG_CODES: Record<string, [ErrorCode, string]> = {
   "57014": ["SERVICE_UNAVAILABLE", "The request took too long"],
 };
 
-/** The PostgreSQL error code (SQLSTATE) of an error or of one it wraps. */
-export function pgCode(error: unknown): string | undefined {
-  let current = error as { code?: unknown; cause?: unknown } | undefined;
-  for (let depth = 0; current && depth < 4; depth++) {
-    if (typeof current.code === "string" && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
-    current = current.cause as typeof current;
+/**
+ * The code and extensions a client sees for a refusal of the domain (src/errors.ts): the one place
+ * where they are given. Orders are named by their global id.
+ */
+export function domainExtensions(error: DomainError): { code: ErrorCode } & Record<string, unknown> {
+  if (error instanceof BadInput) return { code: "BAD_USER_INPUT", field: error.field };
+  if (error instanceof NotFound) return { code: "NOT_FOUND" };
+  if (error instanceof Forbidden) return { code: "FORBIDDEN" };
+  if (error instanceof Conflict)
+    return error.reason == null ? { code: "CONFLICT" } : { code: "CONFLICT", reason: error.reason };
+  if (error instanceof NotEligible) return { code: "NOT_ELIGIBLE", reason: error.reason };
+  if (error instanceof PaymentFailed) {
+    const order = error.orderId == null ? {} : { orderId: globalId("Order", error.orderId) };
+    return { code: "PAYMENT_FAILED", ...order, retryable: error.retryable };
   }
-  return undefined;
+  if (error instanceof PaymentNotStarted) {
+    // The code of what went wrong when it was a refusal; else the provider or the database was away.
+    const code = error.cause instanceof DomainError ? domainExtensions(error.cause).code : "SERVICE_UNAVAILABLE";
+    return { code, orderId: globalId("Order", error.orderId), retryable: true };
+  }
+  return { code: "INTERNAL_SERVER_ERROR" };
 }
 
 function isConnectionError(error: unknown): boolean {
@@ -94,6 +114,10 @@ export function formatError(
   development: boolean,
 ): GraphQLFormattedError {
   const original = (error as { originalError?: unknown })?.originalError ?? error;
+  if (original instanceof DomainError) {
+    const stacktrace = development ? formatted.extensions?.stacktrace : undefined;
+    return { ...formatted, extensions: { ...domainExtensions(original), ...(stacktrace ? { stacktrace } : {}) } };
+  }
   const code = formatted.extensions?.code as string | undefined;
   if (original instanceof GraphQLError || (code && code !== "INTERNAL_SERVER_ERROR")) {
     const extensions = { ...formatted.extensions };

@@ -1,7 +1,7 @@
 // Global ids: every object's id names its type, `offer_123`, `bid_45`, so ids are unique across
 // types (a client cache keyed by id never merges a bid with an order) and read plainly in logs and
 // support tickets. Clients treat them as opaque strings; the number is the row's key.
-import { badInput } from "./errors.js";
+import { badInput } from "../errors.js";
 
 /** The prefix of each type's ids. */
 export const ID_PREFIX = {

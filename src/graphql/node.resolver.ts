@@ -1,7 +1,6 @@
 // node(id:) and nodes(ids:): any object by its global id, seen as its own query shows it. Whatever
 // the caller may not see is null, exactly like an id that names nothing. Rows come through the
 // request's loaders: nodes(ids:) reads each table once, however many ids it asks for.
-import { GraphQLError } from "graphql";
 import { Arg, Ctx, ID, Query, Resolver } from "type-graphql";
 import {
   auditLog,
@@ -28,7 +27,7 @@ import { cityStatement } from "../reports/reports.service.js";
 import { toApplication, toSubsidyProgram, toVoucher } from "../vouchers/vouchers.resolver.js";
 import { inScope } from "../vouchers/programs.service.js";
 import type { Context } from "./context.js";
-import { badInput } from "./errors.js";
+import { BadInput, badInput, Forbidden, NotFound } from "../errors.js";
 import { decodeId, decodeStatementId, type IdType } from "./ids.js";
 import { GlobalNode } from "./node.js";
 
@@ -125,8 +124,7 @@ async function statementNode(ctx: Context, programId: number, month: string): Pr
   try {
     return toStatement(await cityStatement(ctx.db, ctx.viewer, programId, month));
   } catch (error) {
-    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
-    if (code === "NOT_FOUND" || code === "FORBIDDEN" || code === "BAD_USER_INPUT") return null;
+    if (error instanceof NotFound || error instanceof Forbidden || error instanceof BadInput) return null;
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 // Relay connections with opaque keyset cursors.
 import { ClassType, Field, Int, ObjectType } from "type-graphql";
-import { badInput } from "./errors.js";
+import { badInput } from "../errors.js";
 
 @ObjectType({ simpleResolvers: true, description: "Where a page of a connection stands in its list" })
 export class PageInfo {

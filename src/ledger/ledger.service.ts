@@ -15,7 +15,7 @@
 import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { pipelined, rowsOf, type Executor } from "../db/client.js";
 import { ledgerEntries, orders } from "../db/schema.js";
-import { appError, conflict } from "../graphql/errors.js";
+import { conflict } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { monthOf } from "../time.js";
 
@@ -42,7 +42,7 @@ const PRECONDITION: Record<LedgerKind, { requires: LedgerKind | null; excludes: 
   REFUND: { requires: "POST", excludes: null },
 };
 
-const guardFailed = (reason: string, message: string) => appError("CONFLICT", message, { reason });
+const guardFailed = (reason: string, message: string) => conflict(message, reason);
 
 /**
  * Locks a program row: every move of its budget and every settlement of its statements takes this

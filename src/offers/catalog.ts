@@ -2,7 +2,7 @@
 import type { Executor } from "../db/client.js";
 import { gpuModels } from "../db/schema.js";
 import { HUB_NAMES } from "../db/reference.js";
-import { badInput } from "../graphql/errors.js";
+import { badInput } from "../errors.js";
 
 export type GpuModelRow = typeof gpuModels.$inferSelect;
 

@@ -2,7 +2,7 @@
 import { and, count, desc, eq, getTableColumns, lt, sql, type SQL } from "drizzle-orm";
 import { rowFrom, rowsOf, selectedAs, type Executor } from "../db/client.js";
 import { dataCenters, offers, organizations } from "../db/schema.js";
-import { badInput, conflict, notFound } from "../graphql/errors.js";
+import { badInput, conflict, notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { parsePositiveYuan } from "../money.js";
 import { hoursBetween, requireWholeHour } from "../time.js";

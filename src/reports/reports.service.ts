@@ -3,7 +3,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { PLAN_EACH_CALL, rowsOf, type Executor } from "../db/client.js";
 import type { Viewer } from "../graphql/context.js";
-import { badInput, conflict, forbidden } from "../graphql/errors.js";
+import { badInput, conflict, forbidden } from "../errors.js";
 import { lockProgram } from "../ledger/ledger.service.js";
 import { programInScope, type ProgramRow } from "../vouchers/programs.service.js";
 import { requireStorable } from "../accounts/accounts.service.js";

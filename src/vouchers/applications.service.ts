@@ -3,7 +3,7 @@ import { and, asc, eq } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
 import type { Viewer } from "../graphql/context.js";
-import { badInput, conflict, notEligible, notFound } from "../graphql/errors.js";
+import { badInput, conflict, notEligible, notFound } from "../errors.js";
 import { minFen, parsePositiveYuan } from "../money.js";
 import { requireText } from "../accounts/accounts.service.js";
 import { programInScope } from "./programs.service.js";

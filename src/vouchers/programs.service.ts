@@ -3,7 +3,7 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { subsidyPrograms } from "../db/schema.js";
 import type { Viewer } from "../graphql/context.js";
-import { badInput, conflict, notFound } from "../graphql/errors.js";
+import { badInput, conflict, notFound } from "../errors.js";
 import { parsePositiveYuan } from "../money.js";
 import { requireStorable, requireText } from "../accounts/accounts.service.js";
 import { requireHub } from "../offers/catalog.js";

@@ -2,7 +2,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { pipelined, rowsOf, type Executor } from "../db/client.js";
 import { reservations } from "../db/schema.js";
-import { notEligible, notFound } from "../graphql/errors.js";
+import { notEligible, notFound } from "../errors.js";
 import { hoursBetween } from "../time.js";
 import { checkEligibility, computeSubsidy, grossOf, INELIGIBLE_MESSAGES } from "./subsidy.js";
 

@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { organizations, reservations, subsidyPrograms, vouchers } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf, requireViewer } from "../graphql/context.js";
-import { notFound } from "../graphql/errors.js";
+import { notFound } from "../errors.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { Money, moneyOrNull } from "../graphql/money.type.js";
