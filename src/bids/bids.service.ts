@@ -25,7 +25,10 @@ import {
   type Candidate,
   type OfferTerms,
 } from "./match.js";
+import { moveOn } from "../states.js";
+import { bidStates } from "./bid-states.js";
 import { hasLiveOrder, releaseReservation, type ReservationRow } from "./reservations.service.js";
+import { reservationStates } from "./reservation-states.js";
 
 export type BidRow = typeof bids.$inferSelect;
 export type BidStatusValue = BidRow["status"];
@@ -434,17 +437,16 @@ export async function cancelBid(tx: Executor, smeId: number, bidId: number, now:
 
   if (bid.status === "CANCELLED") return { bid, freedGpuModelId: null, freedOfferId: null };
   if (bid.status === "EXPIRED" || (reservation && holdLapsed(reservation, now))) throw conflict("This bid has expired");
-  if (bid.status === "OPEN") {
-    const [row] = await tx
-      .update(bids)
-      .set({ status: "CANCELLED", updatedAt: now })
-      .where(eq(bids.id, bidId))
-      .returning();
+  // OPEN: cancelled as it is; MATCHED: with its reservation, below (bid-states.ts).
+  const to = moveOn(bidStates, bid.status, "cancelBid");
+  if (to) {
+    const [row] = await tx.update(bids).set({ status: to, updatedAt: now }).where(eq(bids.id, bidId)).returning();
     return { bid: row, freedGpuModelId: null, freedOfferId: null };
   }
   if (!reservation) throw conflict("This bid's reservation is no longer held");
   if (reservation.status === "CONFIRMED") throw conflict("This bid's reservation is paid: cancel the order instead");
-  if (reservation.status !== "HELD") throw conflict("This bid's reservation is no longer held");
+  if (!moveOn(reservationStates, reservation.status, "cancelBid"))
+    throw conflict("This bid's reservation is no longer held");
   if (await hasLiveOrder(tx, reservation.id))
     throw conflict("This bid's reservation is in checkout: cancel the order instead");
   const freedGpuModelId = await releaseReservation(tx, reservation.id, "CANCELLED", now);

@@ -20,7 +20,9 @@ import { rowFrom, rowsOf, type Db, type Executor } from "../db/client.js";
 import { bids } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
+import { fromStates, statusIn } from "../states.js";
 import { ceilHour } from "../time.js";
+import { bidStates } from "./bid-states.js";
 import {
   candidateOffers,
   chooseOffer,
@@ -31,6 +33,7 @@ import {
   type LiveBookings,
 } from "./bids.service.js";
 import { feasibleCandidates, freeSpans, type FreeSpan, type OfferTerms } from "./match.js";
+import { reservationStates } from "./reservation-states.js";
 
 /** Open bids read per page. */
 export const REMATCH_PAGE = 200;
@@ -106,6 +109,9 @@ function fitsSomeSpan(spans: readonly SpanOf[]): SQL {
       and greatest(span.span_from, bids.earliest_start) + bids.hours * interval '1 hour' <= least(span.span_to, bids.latest_end))`;
 }
 
+/** The bids a re-match may take (OPEN), as the condition of the update that takes one. */
+const MATCHABLE = statusIn("status", fromStates(bidStates, { on: "matched" }));
+
 /**
  * Books the bid on its best offer among `offers` (locked by the caller), if any fits. Conditional:
  * a bid cancelled meanwhile stays cancelled.
@@ -123,12 +129,16 @@ async function book(
   const taken = await rowsOf(
     tx,
     sql`update bids set status = 'MATCHED', updated_at = ${now.toISOString()}::timestamptz
-                                     where id = ${bid.id} and status = 'OPEN' returning id`,
+                                     where id = ${bid.id} and ${MATCHABLE} returning id`,
   );
   if (taken.length === 0) return null;
   await insertReservation(tx, bid, winner.offer, winner.startsAt, bookings, now, holdMinutes);
   return winner.offer;
 }
+
+/** What a lapsed hold moves: its HELD reservation and its MATCHED bid become EXPIRED (the machines' tables). */
+const LAPSING = statusIn("status", fromStates(reservationStates, { on: "holdLapsed" }));
+const LAPSING_BID = statusIn("b.status", fromStates(bidStates, { on: "holdLapsed" }));
 
 /** HELD reservations of these offers whose hold has lapsed become EXPIRED, and so do their bids. */
 async function expireLapsedHoldsOn(tx: Executor, offerIds: readonly number[], now: Date): Promise<number> {
@@ -138,11 +148,11 @@ async function expireLapsedHoldsOn(tx: Executor, offerIds: readonly number[], no
     sql`
       with expired as (
         update reservations set status = 'EXPIRED', updated_at = ${at}::timestamptz
-        where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and status = 'HELD' and hold_expires_at <= ${at}::timestamptz
+        where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and ${LAPSING} and hold_expires_at <= ${at}::timestamptz
         returning bid_id
       ), expired_bids as (
         update bids b set status = 'EXPIRED', updated_at = ${at}::timestamptz
-        from expired where b.id = expired.bid_id and b.status = 'MATCHED'
+        from expired where b.id = expired.bid_id and ${LAPSING_BID}
       )
       select count(*) as reservations from expired`,
   );

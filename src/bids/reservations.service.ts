@@ -17,6 +17,9 @@ import { freeGpus } from "../offers/capacity.js";
 import { isLive } from "../offers/reservations.query.js";
 import type { OfferRow } from "../offers/offers.service.js";
 import type { Viewer } from "../graphql/context.js";
+import { canMove, fromStates, statusIn } from "../states.js";
+import { bidStates } from "./bid-states.js";
+import { reservationStates } from "./reservation-states.js";
 
 export type ReservationRow = typeof reservations.$inferSelect;
 
@@ -131,12 +134,15 @@ export async function confirmReservation(tx: Executor, id: number, now: Date): P
   const locked = await lockReservation(tx, id);
   if (!locked) throw notFound("Reservation");
   if (locked.reservation.status === "CONFIRMED") return locked.reservation;
-  if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
+  if (!canMove(reservationStates, locked.reservation.status, "CONFIRMED"))
+    throw conflict("This reservation is no longer held");
   await requireStillFits(tx, locked, now);
   const [row] = await tx
     .update(reservations)
     .set({ status: "CONFIRMED", updatedAt: now })
-    .where(and(eq(reservations.id, id), eq(reservations.status, "HELD")))
+    .where(
+      and(eq(reservations.id, id), inArray(reservations.status, fromStates(reservationStates, { to: "CONFIRMED" }))),
+    )
     .returning();
   return row;
 }
@@ -174,16 +180,22 @@ export async function releaseReservation(
   now: Date,
 ): Promise<number | null> {
   const at = now.toISOString();
+  // The statuses the reservation and its bid leave for `status` (reservation-states.ts, bid-states.ts).
+  const reservationFrom = statusIn("status", fromStates(reservationStates, { to: status }));
+  const bidFrom = statusIn(
+    "b.status",
+    fromStates(bidStates, { to: status, on: status === "CANCELLED" ? "reservationCancelled" : "holdLapsed" }),
+  );
   const rows = await rowsOf<{ gpu_model_id: string | number }>(
     tx,
     sql`
       with released as (
         update reservations set status = ${status}::reservation_status, updated_at = ${at}::timestamptz
-        where id = ${id} and status in ('HELD', 'CONFIRMED')
+        where id = ${id} and ${reservationFrom}
         returning bid_id, offer_id
       ), bid as (
         update bids b set status = ${status}::bid_status, updated_at = ${at}::timestamptz
-        from released where b.id = released.bid_id and b.status = 'MATCHED'
+        from released where b.id = released.bid_id and ${bidFrom}
         returning b.id
       )
       select o.gpu_model_id, (select count(*) from bid) as bids

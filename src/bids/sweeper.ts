@@ -5,6 +5,8 @@
 import { sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../db/client.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import { fromStates, statusIn } from "../states.js";
+import { bidStates } from "./bid-states.js";
 import { LapsedHoldsFirst } from "./bids.service.js";
 import { modelsWithOpenBids, rematchModels, serveFreedCapacity } from "./rematch.js";
 
@@ -83,6 +85,9 @@ export async function lapsedHoldsFirst<T>(
   }
 }
 
+/** The bids that expire when their latest possible start passes (OPEN, by bidStates). */
+const STALE = fromStates(bidStates, { on: "stale" });
+
 /** OPEN bids whose latest possible start (latestEnd - hours) has passed become EXPIRED. */
 export async function expireStaleBids(db: Db, now: Date): Promise<number> {
   const at = now.toISOString();
@@ -91,12 +96,12 @@ export async function expireStaleBids(db: Db, now: Date): Promise<number> {
     sql`
       with due as (
         select id from bids
-        where status = 'OPEN' and latest_end - hours * interval '1 hour' < ${at}::timestamptz
+        where ${statusIn("status", STALE)} and latest_end - hours * interval '1 hour' < ${at}::timestamptz
         order by id limit ${SWEEP_BATCH}
         for update skip locked
       )
       update bids b set status = 'EXPIRED', updated_at = ${at}::timestamptz
-      from due where b.id = due.id and b.status = 'OPEN'
+      from due where b.id = due.id and ${statusIn("b.status", STALE)}
       returning b.id`,
   );
   return rows.length;

@@ -24,7 +24,9 @@ import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation, type PricedReservation } from "../vouchers/quote.service.js";
 import { ProviderUnavailableError, PaymentProviderError } from "../payments/provider.js";
+import { moveOn } from "../states.js";
 import { addMinutes } from "../time.js";
+import { orderStates } from "./order-states.js";
 import { applyPaymentStatus, lockOrder, markPaid, markUnpaid, type OrderRow, type Settled } from "./settlement.js";
 
 /** How long a reservation stays held while its payment is pending; the reconciler cancels after it. */
@@ -299,7 +301,7 @@ export async function cancelOrder(
     .from(reservations)
     .where(eq(reservations.id, order.reservationId));
   if (startsAt <= now) throw conflict("The rental has started; the order can no longer be cancelled");
-  if (order.status !== "PENDING_PAYMENT" && order.status !== "PAID")
+  if (!moveOn(orderStates, order.status, "cancelOrder"))
     throw conflict(`This order is already ${order.status.toLowerCase()}`);
 
   try {
@@ -326,19 +328,21 @@ export async function cancelOrder(
     app,
     order.id,
     async (tx, locked) => {
-      if (locked.status === "PENDING_PAYMENT") {
-        const unpaid = await markUnpaid(tx, locked, "CANCELLED", now, "canceled");
+      // Unpaid: CANCELLED; paid: REFUNDED (order-states.ts).
+      const to = moveOn(orderStates, locked.status, "cancelOrder");
+      if (to === "CANCELLED") {
+        const unpaid = await markUnpaid(tx, locked, to, now, "canceled");
         await onCancelled?.(tx, unpaid.order);
         return { ...unpaid, cancelDue: false };
       }
-      if (locked.status !== "PAID") throw conflict(`This order is already ${locked.status.toLowerCase()}`);
+      if (to !== "REFUNDED") throw conflict(`This order is already ${locked.status.toLowerCase()}`);
       // The reservation first: leaving PAID takes the lock of the order's spend_by_month group,
       // which a checkout takes after its reservation's (settlement.ts keeps that order).
       const freedGpuModelId = await releaseReservation(tx, locked.reservationId, "CANCELLED", now);
       const [row] = await tx
         .update(orders)
         .set({
-          status: "REFUNDED",
+          status: to,
           paymentStatus: locked.smeShare > 0n ? "refunded" : locked.paymentStatus,
           updatedAt: now,
         })

@@ -6,12 +6,14 @@
 import { eq, sql } from "drizzle-orm";
 import { updateRow, type Executor } from "../db/client.js";
 import { Conflict } from "../errors.js";
+import { canMove } from "../states.js";
 import { orders } from "../db/schema.js";
 import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
 import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
 import { recordAuditOnce } from "../audit/audit.service.js";
 import { PAYMENT_CURRENCY, type PaymentStatus } from "../payments/provider.js";
 import { globalId } from "../graphql/ids.js";
+import { orderStates } from "./order-states.js";
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -36,7 +38,7 @@ const unchanged = (order: OrderRow): Settled => ({ order, freedGpuModelId: null,
 /** PENDING_PAYMENT -> PAID: the reservation is confirmed and the subsidy posted (with its claim line). */
 export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promise<Settled> {
   if (order.status === "PAID" || order.status === "REFUNDED") return unchanged(order);
-  if (order.status !== "PENDING_PAYMENT") {
+  if (!canMove(orderStates, order.status, "PAID")) {
     // Paid after we gave up on it (cancelled or failed): the money goes back.
     const [row] = await tx
       .update(orders)
@@ -76,7 +78,7 @@ export async function markUnpaid(
   now: Date,
   paymentStatus?: string,
 ): Promise<Settled> {
-  if (order.status !== "PENDING_PAYMENT") return unchanged(order);
+  if (!canMove(orderStates, order.status, status)) return unchanged(order);
   const [row] = await tx
     .update(orders)
     .set({ status, updatedAt: now, ...(paymentStatus ? { paymentStatus } : {}) })
