@@ -4,8 +4,23 @@ import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import type { PgDatabase, PgQueryResultHKT, PgTable, PgTransaction } from "drizzle-orm/pg-core";
-import { getTableColumns, getTableName, SQL, sql, type Column } from "drizzle-orm";
+import {
+  PgDialect,
+  type PgDatabase,
+  type PgQueryResultHKT,
+  type PgTable,
+  type PgTransaction,
+} from "drizzle-orm/pg-core";
+import {
+  fillPlaceholders,
+  getTableColumns,
+  getTableName,
+  SQL,
+  sql,
+  type Column,
+  type Placeholder,
+  type SQLWrapper,
+} from "drizzle-orm";
 import { postgres } from "./postgres-driver.js";
 import * as schema from "./schema.js";
 
@@ -153,6 +168,164 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     close: () => client.close(),
     migrateWithLock: (run) => run(),
   };
+}
+
+// ------------------------------------------------------------------ statements written once
+//
+// drizzle renders a query from its objects on every call and sends it unnamed: PostgreSQL parses
+// and plans it each time, and the driver first asks for the types of its parameters (a second
+// round trip). That suits most queries. The statements of the hot paths (offer search, placeBid,
+// checkout, the spend report) are written once instead, in their domain's `*.queries.ts`: drizzle
+// renders the text once, from the schema's tables and columns with a placeholder wherever a value
+// goes, and each call sends that text with its values. Where a statement is written, it says how
+// it is planned (docs/decisions/0001-prepared-statements.md):
+// - prepared(name, ...): a named prepared statement, as drizzle's `.prepare(name)` makes one: the
+//   driver prepares it once per connection, and a repeat is a bare execute on the plan PostgreSQL
+//   keeps once it finds one as good for any values;
+// - planEachCall(name, ...): a statement whose best plan depends on its values, sent unnamed with
+//   its values written into the text: parsed, planned for those values and run in one round trip.
+// On embedded PGlite both run as drizzle runs any query.
+
+const dialect = new PgDialect();
+
+/**
+ * A drizzle database that is never connected: the queries files write statements with its
+ * builders (`qb.insert(bids)...`), which prepared() and planEachCall() render once.
+ */
+export const qb = drizzlePostgres.mock() as unknown as Db;
+
+type Values = Record<string, unknown>;
+
+/** A statement's placeholders, by the name of the value each stands for: `p.offerId`. */
+export type Placeholders<V extends Values> = { readonly [K in keyof V & string]: Placeholder<K, V[K]> };
+
+const placeholders = new Proxy({}, { get: (_, name) => sql.placeholder(String(name)) });
+
+export class Statement<V extends Values> {
+  private readonly text: string;
+  private readonly params: unknown[];
+
+  constructor(
+    /** What the statement is, for readers (the driver names prepared statements per connection). */
+    readonly name: string,
+    private readonly planned: "once" | "each call",
+    query: SQLWrapper,
+  ) {
+    ({ sql: this.text, params: this.params } = dialect.sqlToQuery(query.getSQL()));
+  }
+
+  /**
+   * The rows as the driver returns them, named by the statement's columns, in the driver's values:
+   * the domain's queries file maps them. The statement is handed to the driver at once, so
+   * statements started one after another on a transaction go out in that order in one round trip
+   * (Promise.all), and PostgreSQL runs each once the one before has finished, with a fresh snapshot
+   * (READ COMMITTED): a read after a lock sees everything committed before the lock was granted.
+   * An error aborts the transaction; Promise.all rejects with the first.
+   */
+  async rows<R = Record<string, unknown>>(executor: Executor, values: V): Promise<R[]> {
+    const session = executor._.session;
+    let result: Promise<unknown>;
+    if (this.planned === "once") {
+      const query = { sql: this.text, params: this.params };
+      result = session.prepareQuery(query, undefined, this.name, false).execute(values);
+    } else {
+      const params = fillPlaceholders(this.params, values);
+      const written = withConstants(this.text, params);
+      const query = written == null ? { sql: this.text, params } : { sql: written, params: [] };
+      result = session.prepareQuery(query, undefined, undefined, false).execute();
+    }
+    const rows = (await result) as R[] | { rows: R[] };
+    return Array.isArray(rows) ? rows : rows.rows;
+  }
+}
+
+/**
+ * A named prepared statement (see above), written with placeholders for its values:
+ * `prepared("order_lock", (p: Placeholders<{ id: number }>) => sql\`... where ${orders.id} = ${p.id}\`)`.
+ */
+export function prepared<V extends Values = Record<never, never>>(
+  name: string,
+  write: (p: Placeholders<V>) => SQLWrapper,
+): Statement<V> {
+  return new Statement<V>(name, "once", write(placeholders as Placeholders<V>));
+}
+
+/**
+ * A statement planned for its values on every call, never on a plan PostgreSQL cached for any
+ * values, which would not know how selective they are. Its values are written into the text as
+ * constants (withConstants); one that cannot be stays a parameter.
+ */
+export function planEachCall<V extends Values = Record<never, never>>(
+  name: string,
+  write: (p: Placeholders<V>) => SQLWrapper,
+): Statement<V> {
+  return new Statement<V>(name, "each call", write(placeholders as Placeholders<V>));
+}
+
+/**
+ * A statement per shape of a query whose text varies (which filters are given, how many hubs),
+ * each written on first use. A shape holds choices only: every value goes through a placeholder.
+ */
+export function perShape<S, T>(write: (shape: S) => T): (shape: S) => T {
+  const written = new Map<string, T>();
+  return (shape) => {
+    const key = JSON.stringify(shape);
+    let statement = written.get(key);
+    if (statement === undefined) written.set(key, (statement = write(shape)));
+    return statement;
+  };
+}
+
+// ------------------------------------------------------------------ writing and reading rows
+
+/**
+ * A value of the column in a statement written once: the placeholder, turned into the column's
+ * driver value on each call as drizzle's builders turn a value (null stays null).
+ */
+export function valueFor(column: Column, placeholder: Placeholder): SQL {
+  return sql`${sql.param(placeholder, {
+    mapToDriverValue: (value: unknown) => (value == null ? null : column.mapToDriverValue(value)),
+  })}`;
+}
+
+/**
+ * A row's values by property name, each the placeholder of that name as valueFor its column: for
+ * `qb.insert(table).values(...)` in a statement written once.
+ */
+export function valuesFor<T extends PgTable, K extends keyof T["$inferInsert"] & string>(
+  table: T,
+  keys: readonly K[],
+): { [Key in K]: SQL } {
+  const columns = getTableColumns(table) as Record<string, Column>;
+  return Object.fromEntries(keys.map((key) => [key, valueFor(columns[key], sql.placeholder(key))])) as {
+    [Key in K]: SQL;
+  };
+}
+
+/** A table in the from clause of a statement written as SQL, under its alias (drizzle's `alias`): `"offers" "o"`. */
+export const tableAs = (table: PgTable, aliased: PgTable): SQL =>
+  sql`${table} ${sql.identifier(getTableName(aliased))}`;
+
+/** A column's bare name, quoted: for insert lists, `set` and `on conflict`, where PostgreSQL takes no table. */
+export const nameOf = (column: Column): SQL => sql`${sql.identifier(column.name)}`;
+
+/**
+ * The table's columns (of an alias, too) but those left out (by property name), for a select
+ * list; with a prefix, each read as `<prefix><column name>`, for a join whose tables share names.
+ */
+export function columnsOf<T extends PgTable>(
+  table: T,
+  options: { prefix?: string; leftOut?: readonly (keyof T["$inferSelect"])[] } = {},
+): SQL {
+  const { prefix, leftOut = [] } = options;
+  return sql.join(
+    Object.entries(getTableColumns(table))
+      .filter(([key]) => !leftOut.includes(key as keyof T["$inferSelect"]))
+      .map(([, column]) =>
+        prefix == null ? sql`${column}` : sql`${column} as ${sql.identifier(prefix + column.name)}`,
+      ),
+    sql`, `,
+  );
 }
 
 /**
