@@ -3,15 +3,16 @@
 // row first and only moves it forward, so repeats and races settle on one outcome.
 // Lock order: order, then offer and reservation, then the order's spend_by_month group (taken by
 // the update into or out of PAID), then program (the ledger's), as everywhere else.
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { GraphQLError } from "graphql";
-import { updateRow, type Executor } from "../db/client.js";
+import type { Executor } from "../db/client.js";
 import { orders } from "../db/schema.js";
 import { confirmReservation, releaseReservation } from "../bids/reservations.service.js";
 import { postSubsidy, voidSubsidy } from "../ledger/ledger.service.js";
 import { recordAuditOnce } from "../audit/audit.service.js";
 import { PAYMENT_CURRENCY, type PaymentStatus } from "../payments/provider.js";
 import { globalId } from "../graphql/ids.js";
+import { updateOrder } from "./checkout.queries.js";
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -57,12 +58,7 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
   // The order's update, then the ledger's program lock and move: sent in this order (the lock
   // order), in one round trip. The ledger needs nothing from the update but the payment's time.
   const [row] = await Promise.all([
-    updateRow(
-      tx,
-      orders,
-      { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now },
-      sql`id = ${order.id}`,
-    ),
+    updateOrder(tx, order.id, { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now }),
     postSubsidy(tx, { ...order, paidAt: now }, now),
   ]);
   return unchanged(row!);

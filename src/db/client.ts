@@ -1,4 +1,5 @@
-// One drizzle database over either embedded PGlite (DATA_DIR) or PostgreSQL (DATABASE_URL).
+// One drizzle database over either embedded PGlite (DATA_DIR) or PostgreSQL (DATABASE_URL), and
+// the statements the hot paths write once (see below).
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
@@ -15,10 +16,10 @@ import {
   fillPlaceholders,
   getTableColumns,
   getTableName,
-  SQL,
   sql,
   type Column,
   type Placeholder,
+  type SQL,
   type SQLWrapper,
 } from "drizzle-orm";
 import { postgres } from "./postgres-driver.js";
@@ -45,82 +46,6 @@ export interface DatabaseOptions {
   poolSize: number;
 }
 
-type Sql = ReturnType<typeof postgres>;
-
-const PLAN_EACH_CALL_MARK = "/* plan each call */";
-
-/**
- * A condition that is always true and marks its query as one whose best plan depends on the
- * values (a bid's price, size and window; a report's period and grouping): it is planned for each
- * call, never from a plan PostgreSQL cached for any values, which would not know how selective
- * they are.
- */
-export const PLAN_EACH_CALL = sql.raw(`true ${PLAN_EACH_CALL_MARK}`);
-
-/**
- * A value written into a query's text as a constant, or undefined for a value that is not written
- * so (an array, a buffer, a text with NUL). Texts are escape strings (E'...', quotes and
- * backslashes doubled): their meaning does not depend on standard_conforming_strings. Every value
- * is quoted, untyped until PostgreSQL reads it in its place, as an untyped parameter would be.
- */
-export function constantOf(value: unknown): string | undefined {
-  if (value == null) return "null";
-  let text: string;
-  if (typeof value === "string") text = value;
-  else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
-  else if (typeof value === "bigint" || typeof value === "boolean") text = String(value);
-  else if (value instanceof Date && !Number.isNaN(value.getTime())) text = value.toISOString();
-  else return undefined;
-  if (text.includes("\u0000")) return undefined;
-  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
-}
-
-/**
- * The query with its parameters ($1, $2, ...) written in as constants, or null when some value
- * cannot be. For queries planned on every call: a statement without parameters is parsed, planned
- * and run in one round trip, where the driver first asks PostgreSQL for the types of parameters
- * it has not prepared (a second round trip). Only for texts with no `$` but their parameters.
- */
-export function withConstants(query: string, params: readonly unknown[]): string | null {
-  const constants = params.map(constantOf);
-  if (constants.some((constant) => constant === undefined)) return null;
-  return query.replace(/\$(\d+)/g, (_, n: string) => constants[Number(n) - 1]!);
-}
-
-/**
- * drizzle sends every query it did not name as an unnamed statement (`prepare: false`), so
- * PostgreSQL parses and plans it again on every call. Our queries are a fixed set of texts with
- * parameters: the driver's per-connection statement cache makes each repeat a bare execute, with
- * the plan PostgreSQL keeps once it finds one as good for any values. The proxy asks for that on
- * the client and on every transaction and savepoint drizzle opens from it. Queries marked with
- * PLAN_EACH_CALL are sent with their values written in, to be planned for those values.
- */
-function preparingEveryQuery<T extends Sql>(client: T): T {
-  return new Proxy(client, {
-    get(target, key) {
-      const value = Reflect.get(target, key);
-      if (typeof value !== "function") return value;
-      if (key === "unsafe") {
-        return (query: string, params: unknown[] = [], options?: object) => {
-          if (!query.includes(PLAN_EACH_CALL_MARK))
-            return value.call(target, query, params, { ...options, prepare: true });
-          const written = withConstants(query, params);
-          return written == null
-            ? value.call(target, query, params, { ...options, prepare: false })
-            : value.call(target, written, [], { ...options, prepare: false });
-        };
-      }
-      if (key === "begin" || key === "savepoint") {
-        return (...args: unknown[]) => {
-          const body = args.pop() as (inner: Sql) => unknown;
-          return value.call(target, ...args, (inner: Sql) => body(preparingEveryQuery(inner)));
-        };
-      }
-      return value.bind(target);
-    },
-  });
-}
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let queries = 0;
   const logger = { logQuery: () => void queries++ };
@@ -137,7 +62,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // A runaway statement is cancelled rather than holding locks and connections.
       connection: { application_name: "gpu-voucher-market", statement_timeout: 15_000 },
     });
-    const db = drizzlePostgres(preparingEveryQuery(client), { schema, logger }) as unknown as Db;
+    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
     return {
       db,
       kind: "postgres",
@@ -168,6 +93,36 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     close: () => client.close(),
     migrateWithLock: (run) => run(),
   };
+}
+
+/**
+ * A value written into a query's text as a constant, or undefined for a value that is not written
+ * so (an array, a buffer, a text with NUL). Texts are escape strings (E'...', quotes and
+ * backslashes doubled): their meaning does not depend on standard_conforming_strings. Every value
+ * is quoted, untyped until PostgreSQL reads it in its place, as an untyped parameter would be.
+ */
+export function constantOf(value: unknown): string | undefined {
+  if (value == null) return "null";
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
+  else if (typeof value === "bigint" || typeof value === "boolean") text = String(value);
+  else if (value instanceof Date && !Number.isNaN(value.getTime())) text = value.toISOString();
+  else return undefined;
+  if (text.includes("\u0000")) return undefined;
+  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}
+
+/**
+ * The query with its parameters ($1, $2, ...) written in as constants, or null when some value
+ * cannot be. For queries planned on every call: a statement without parameters is parsed, planned
+ * and run in one round trip, where the driver first asks PostgreSQL for the types of parameters
+ * it has not prepared (a second round trip). Only for texts with no `$` but their parameters.
+ */
+export function withConstants(query: string, params: readonly unknown[]): string | null {
+  const constants = params.map(constantOf);
+  if (constants.some((constant) => constant === undefined)) return null;
+  return query.replace(/\$(\d+)/g, (_, n: string) => constants[Number(n) - 1]!);
 }
 
 // ------------------------------------------------------------------ statements written once
@@ -329,22 +284,8 @@ export function columnsOf<T extends PgTable>(
 }
 
 /**
- * Statements for one round trip on a transaction's connection. Every one is handed to the driver
- * the same way, one after another, so they go out in this order, and PostgreSQL runs each once the
- * one before has finished, with a fresh snapshot (READ COMMITTED): a statement after a lock sees
- * everything committed before the lock was granted. An error aborts the transaction; the first
- * error is the one thrown.
- */
-export function pipelined<T extends unknown[]>(
-  executor: Executor,
-  queries: { [K in keyof T]: SQL },
-): Promise<{ [K in keyof T]: T[K][] }> {
-  return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
-}
-
-/**
- * A row of `select <table>.*` as the driver returns it (column names, driver values), in drizzle's
- * shape; with a prefix, of the columns selectedAs gave that prefix. A query that reads only some
+ * A row of a table as the driver returns it (column names, driver values), in drizzle's shape;
+ * with a prefix, of the columns columnsOf gave that prefix. A statement that reads only some
  * columns gets only those properties.
  */
 export function rowFrom<T extends PgTable>(table: T, raw: Record<string, unknown>, prefix = ""): T["$inferSelect"] {
@@ -374,85 +315,4 @@ function namesOf(table: PgTable, prefix = ""): Columns {
       (names = Object.entries(getTableColumns(table)).map(([key, column]) => [key, column, prefix + column.name])),
     );
   return names;
-}
-
-/**
- * The table's columns but those left out (by property name), each named with the prefix: for a
- * join whose tables share column names.
- */
-export function selectedAs(table: PgTable, prefix: string, leftOut: readonly string[] = []): SQL {
-  const tableName = getTableName(table);
-  return sql.raw(
-    namesOf(table)
-      .filter(([key]) => !leftOut.includes(key))
-      .map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`)
-      .join(", "),
-  );
-}
-
-/** The quoted names of the properties given, and their values in the driver's units (a value may be SQL: a subquery). */
-function assignments(table: PgTable, values: Record<string, unknown>): { names: string[]; values: unknown[] } {
-  const names: string[] = [];
-  const params: unknown[] = [];
-  for (const [key, column] of namesOf(table)) {
-    if (!(key in values)) continue;
-    const value = values[key];
-    names.push(`"${column.name}"`);
-    params.push(value instanceof SQL || value == null ? (value ?? null) : column.mapToDriverValue(value));
-  }
-  return { names, values: params };
-}
-
-/**
- * One statement from its text around each value: a single SQL object whose values are plain
- * parameters, which drizzle renders without a type check per fragment.
- */
-function statement(texts: string[], values: unknown[]): SQL {
-  return sql(Object.assign(texts, { raw: texts }) as unknown as TemplateStringsArray, ...values);
-}
-
-/*
- * One row inserted or updated, returned in drizzle's shape. drizzle's insert and update builders
- * cost about 0.1 ms of CPU more per statement than the same SQL written out (measured on the
- * bench's machine), and a checkout writes five rows: the hot paths write through these two.
- */
-
-/** `insert into <table> (...) values (...) returning *`; `values` by property name, as drizzle's insert takes them. */
-export async function insertRow<T extends PgTable>(
-  executor: Executor,
-  table: T,
-  values: Partial<Record<keyof T["$inferInsert"], unknown>>,
-): Promise<T["$inferSelect"]> {
-  const { names, values: params } = assignments(table, values);
-  const texts = [
-    `insert into "${getTableName(table)}" (${names.join(", ")}) values (`,
-    ...params.slice(1).map(() => ", "),
-    ") returning *",
-  ];
-  const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, params));
-  return rowFrom(table, row);
-}
-
-/** `update <table> set ... where <where> returning *`: the one row updated, or null when none matched. */
-export async function updateRow<T extends PgTable>(
-  executor: Executor,
-  table: T,
-  set: Partial<Record<keyof T["$inferInsert"], unknown>>,
-  where: SQL,
-): Promise<T["$inferSelect"] | null> {
-  const { names, values } = assignments(table, set);
-  const texts = [
-    `update "${getTableName(table)}" set ${names[0]} = `,
-    ...names.slice(1).map((name) => `, ${name} = `),
-    " where ",
-    " returning *",
-  ];
-  const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, [...values, where]));
-  return row ? rowFrom(table, row) : null;
-}
-
-/** Rows of a raw SQL statement, whichever driver runs it. */
-export async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
-  const result = (await executor.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
 }
