@@ -14,10 +14,11 @@
 // Each is idempotent: repeating it for an order writes nothing and returns false.
 import { and, count, desc, eq, lt } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { ledgerEntries, orders } from "../db/schema.js";
+import { ledgerEntries } from "../db/schema.js";
 import { appError, conflict } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { monthOf } from "../time.js";
+import type { OrderRow } from "../checkout/settlement.js";
 import {
   appendMove,
   insertClaimLine,
@@ -29,7 +30,6 @@ import {
   type StatementRef,
 } from "./ledger.queries.js";
 
-export type OrderRow = typeof orders.$inferSelect;
 export type LedgerEntryRow = typeof ledgerEntries.$inferSelect;
 export type LedgerKind = LedgerEntryRow["kind"];
 

@@ -6,7 +6,7 @@ import { badInput, conflict, notFound } from "../graphql/errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { parsePositiveYuan } from "../money.js";
 import { hoursBetween, requireWholeHour } from "../time.js";
-import { requireStorable, requireText } from "../accounts/accounts.service.js";
+import { requireStorable, requireText, type OrganizationRow } from "../accounts/accounts.service.js";
 import { type Catalog, requireHub } from "./catalog.js";
 import { peakReserved } from "./capacity.js";
 import { countOffers, liveBookings, searchPage, type SearchAfter, type SearchTerms } from "./offers.queries.js";
@@ -105,7 +105,6 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
   };
 }
 
-export type OrganizationRow = typeof organizations.$inferSelect;
 /** A data center or an operator as a search page carries it: without createdAt, which the API never shows. */
 export type ShownDataCenter = Omit<DataCenterRow, "createdAt">;
 export type ShownOrganization = Omit<OrganizationRow, "createdAt">;

@@ -1,13 +1,12 @@
 // Prices a reservation with or without a voucher: the quote, and the figures a checkout commits.
 import { and, eq } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { reservations, smeAnnualSubsidy, subsidyPrograms, vouchers } from "../db/schema.js";
+import { smeAnnualSubsidy, subsidyPrograms, vouchers } from "../db/schema.js";
 import { notEligible, notFound } from "../graphql/errors.js";
 import { hoursBetween } from "../time.js";
+import type { ReservationRow } from "../bids/reservations.service.js";
 import { checkEligibility, computeSubsidy, grossOf, INELIGIBLE_MESSAGES } from "./subsidy.js";
 import { lockRentalAndVoucher, readRental, type Rental, type VoucherAndProgram } from "./vouchers.queries.js";
-
-export type ReservationRow = typeof reservations.$inferSelect;
 
 export interface PricedReservation {
   gross: bigint;
