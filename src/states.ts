@@ -3,7 +3,7 @@
 // bids/reservation-states.ts). The code that moves a row asks its machine, the conditional updates
 // that guard a move under concurrency take their "from" statuses from it, and
 // test/state-machines.test.ts walks every pair of statuses of each machine.
-import { sql, type SQL } from "drizzle-orm";
+import { sql, type Column, type SQL } from "drizzle-orm";
 
 export interface Move<S extends string, E extends string> {
   from: S;
@@ -51,12 +51,14 @@ export function fromStates<S extends string, E extends string>(
 }
 
 /**
- * SQL: `column` is one of `states`, written in as literals, as the queries always had them: the
- * predicate of a partial index (`where status = 'OPEN'`) matches a literal, not a parameter.
+ * SQL: `column` (a drizzle column, so a rename fails tsc) is one of `states`, written in as
+ * literals: the predicate of a partial index (`where status = 'OPEN'`) matches a literal, not a parameter.
  */
-export function statusIn(column: string, states: readonly string[]): SQL {
+export function statusIn(column: Column, states: readonly string[]): SQL {
   if (states.length === 0 || !states.every((state) => /^[A-Z_]+$/.test(state)))
     throw new Error(`not a list of statuses: ${states.join(", ")}`);
   const literals = states.map((state) => `'${state}'`);
-  return sql.raw(literals.length === 1 ? `${column} = ${literals[0]}` : `${column} in (${literals.join(", ")})`);
+  return literals.length === 1
+    ? sql`${column} = ${sql.raw(literals[0])}`
+    : sql`${column} in (${sql.raw(literals.join(", "))})`;
 }

@@ -1,7 +1,14 @@
 // Values written into the text of queries planned on every call (src/db/client.ts).
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { constantOf, openDatabase, PLAN_EACH_CALL, rowsOf, withConstants, type Database } from "../src/db/client.js";
+import {
+  constantOf,
+  openDatabase,
+  planEachCall,
+  withConstants,
+  type Database,
+  type Placeholders,
+} from "../src/db/client.js";
 
 const TRICKY = ["plain", "O'Brien", "back\\slash", "\\'; select 1; --", "$1 and $2", "", "line\nbreak", "汉字"];
 
@@ -38,11 +45,13 @@ describe.runIf(!!process.env.DATABASE_URL)("constants on PostgreSQL", () => {
   afterAll(() => database.close());
 
   it("reads back every text as it was sent, and typed values by their context", async () => {
+    const statement = planEachCall(
+      "tricky_texts",
+      (p: Placeholders<{ text: string; three: number; four: number; at: string }>) =>
+        sql`select ${p.text}::text as text, ${p.three}::int + ${p.four}::int as count where ${p.at}::timestamptz < now() + interval '10 years'`,
+    );
     for (const text of TRICKY) {
-      const [row] = await rowsOf<{ text: string; count: number }>(
-        database.db,
-        sql`select ${text}::text as text, ${3}::int + ${4}::int as count where ${PLAN_EACH_CALL} and ${"2026-12-02T00:00:00.000Z"}::timestamptz < now() + interval '10 years'`,
-      );
+      const [row] = await statement.rows(database.db, { text, three: 3, four: 4, at: "2026-12-02T00:00:00.000Z" });
       expect(row).toEqual({ text, count: 7 });
     }
   });

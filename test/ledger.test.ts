@@ -4,15 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../src/db/client.js";
 import { orders } from "../src/db/schema.js";
 import type { Viewer } from "../src/graphql/context.js";
-import {
-  postSubsidy,
-  refundSubsidy,
-  reserveSubsidy,
-  voidSubsidy,
-  type OrderRow,
-} from "../src/ledger/ledger.service.js";
+import { postSubsidy, refundSubsidy, reserveSubsidy, voidSubsidy } from "../src/ledger/ledger.service.js";
+import type { OrderRow } from "../src/checkout/settlement.js";
 import { settleStatement } from "../src/reports/reports.service.js";
-import type { ReservationRow } from "../src/vouchers/quote.service.js";
+import type { ReservationRow } from "../src/bids/reservations.service.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import {

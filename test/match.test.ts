@@ -14,7 +14,7 @@ import {
   type Candidate,
   type OfferTerms,
 } from "../src/bids/match.js";
-import { bookingsByOffer, integers } from "../src/offers/reservations.query.js";
+import { bookingsByOffer, integers } from "../src/offers/offers.queries.js";
 import type { Booking } from "../src/offers/capacity.js";
 import type { Utilization } from "../src/offers/utilization.js";
 

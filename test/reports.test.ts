@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../src/db/client.js";
-import type { OrderRow } from "../src/ledger/ledger.service.js";
+import type { OrderRow } from "../src/checkout/settlement.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { formatYuan } from "../src/money.js";

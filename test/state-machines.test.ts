@@ -3,7 +3,9 @@
 // this test reads them there too). Then the services, on a real server: a move the machine forbids
 // and a user can ask for is refused, and a late payment outcome never moves an order back.
 import { readFileSync } from "node:fs";
+import type { Column } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
+import { bids, reservations } from "../src/db/schema.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bidStates } from "../src/bids/bid-states.js";
 import { reservationStates } from "../src/bids/reservation-states.js";
@@ -105,23 +107,31 @@ describe("every pair of statuses, allowed or forbidden", () => {
 
   it("the conditional updates guard with the tables' statuses, written as literals", () => {
     const text = (sql: ReturnType<typeof statusIn>) => new PgDialect().sqlToQuery(sql);
-    const guard = (column: string, states: string[]) => text(statusIn(column, states));
+    const guard = (column: Column, states: string[]) => text(statusIn(column, states));
     // A re-match takes an OPEN bid; the sweeper expires an OPEN bid.
-    expect(guard("status", fromStates(bidStates, { on: "matched" }))).toEqual({ sql: "status = 'OPEN'", params: [] });
-    expect(guard("status", fromStates(bidStates, { on: "stale" }))).toEqual({ sql: "status = 'OPEN'", params: [] });
+    expect(guard(bids.status, fromStates(bidStates, { on: "matched" }))).toEqual({
+      sql: `"bids"."status" = 'OPEN'`,
+      params: [],
+    });
+    expect(guard(bids.status, fromStates(bidStates, { on: "stale" }))).toEqual({
+      sql: `"bids"."status" = 'OPEN'`,
+      params: [],
+    });
     // A lapsed hold: HELD reservation, MATCHED bid.
-    expect(guard("status", fromStates(reservationStates, { on: "holdLapsed" })).sql).toBe("status = 'HELD'");
-    expect(guard("b.status", fromStates(bidStates, { on: "holdLapsed" })).sql).toBe("b.status = 'MATCHED'");
-    // Releasing a reservation: HELD or CONFIRMED, and its MATCHED bid.
-    expect(guard("status", fromStates(reservationStates, { to: "CANCELLED" })).sql).toBe(
-      "status in ('HELD', 'CONFIRMED')",
+    expect(guard(reservations.status, fromStates(reservationStates, { on: "holdLapsed" })).sql).toBe(
+      `"reservations"."status" = 'HELD'`,
     );
-    expect(guard("b.status", fromStates(bidStates, { to: "CANCELLED", on: "reservationCancelled" })).sql).toBe(
-      "b.status = 'MATCHED'",
+    expect(guard(bids.status, fromStates(bidStates, { on: "holdLapsed" })).sql).toBe(`"bids"."status" = 'MATCHED'`);
+    // Releasing a reservation: HELD or CONFIRMED, and its MATCHED bid.
+    expect(guard(reservations.status, fromStates(reservationStates, { to: "CANCELLED" })).sql).toBe(
+      `"reservations"."status" in ('HELD', 'CONFIRMED')`,
+    );
+    expect(guard(bids.status, fromStates(bidStates, { to: "CANCELLED", on: "reservationCancelled" })).sql).toBe(
+      `"bids"."status" = 'MATCHED'`,
     );
     expect(fromStates(reservationStates, { to: "CONFIRMED" })).toEqual(["HELD"]);
-    expect(() => statusIn("status", [])).toThrow();
-    expect(() => statusIn("status", ["OPEN'; drop table bids; --"])).toThrow();
+    expect(() => statusIn(bids.status, [])).toThrow();
+    expect(() => statusIn(bids.status, ["OPEN'; drop table bids; --"])).toThrow();
   });
 
   it("docs/domain.md shows each machine's table as declared", () => {

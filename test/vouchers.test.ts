@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { dataCenter, organization, publishOffer, type Actor } from "./support/fixtures.js";
 import { createProgram, grantVoucher, insertReservation, PROGRAM_FIELDS, checkoutOrder } from "./support/orders.js";
-import type { ReservationRow } from "../src/vouchers/quote.service.js";
+import type { ReservationRow } from "../src/bids/reservations.service.js";
 import { globalId, keyOf } from "./support/ids.js";
 
 const NOW = "2026-11-15T10:00:00Z";

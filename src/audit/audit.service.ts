@@ -1,12 +1,13 @@
 // The audit trail: who did what to which object, appended by each audited mutation inside the
 // transaction of the action (a rolled-back or refused action leaves no entry), and read back by
 // the admin (everything) and by a city's finance team (its own city's programs).
-import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
-import { insertRow, type Executor } from "../db/client.js";
+import { and, count, desc, eq, isNull, lt, sql, type SQL } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
 import { auditLog } from "../db/schema.js";
 import type { Context, Role, Viewer } from "../graphql/context.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import type { AuditAction } from "./audit.types.js";
+import { insertAuditEntry } from "./audit.queries.js";
 import { auditDetail } from "./detail.js";
 
 export type AuditRow = typeof auditLog.$inferSelect;
@@ -43,16 +44,14 @@ export interface AuditEvent {
 
 /** Appends one entry; pass the action's transaction. One statement. */
 export async function recordAudit(db: Executor, actor: AuditActor, event: AuditEvent): Promise<void> {
-  const programId = event.programId ?? null;
-  await insertRow(db, auditLog, {
+  await insertAuditEntry(db, {
     organizationId: actor.organizationId,
     apiKeyId: actor.apiKeyId,
     role: actor.role,
     action: event.action,
     targetId: event.targetId == null ? null : String(event.targetId),
     detail: event.detail == null ? null : auditDetail(event.detail),
-    programId,
-    city: programId == null ? null : sql`(select city from subsidy_programs where id = ${String(programId)}::bigint)`,
+    programId: event.programId ?? null,
     requestId: actor.requestId.slice(0, 64),
     createdAt: actor.now,
   });
@@ -71,8 +70,8 @@ export async function recordAuditOnce(db: Executor, actor: AuditActor, event: Au
     .where(
       and(
         eq(auditLog.action, event.action),
-        event.targetId == null ? sql`${auditLog.targetId} is null` : eq(auditLog.targetId, String(event.targetId)),
-        detail == null ? sql`${auditLog.detail} is null` : eq(auditLog.detail, detail),
+        event.targetId == null ? isNull(auditLog.targetId) : eq(auditLog.targetId, String(event.targetId)),
+        detail == null ? isNull(auditLog.detail) : eq(auditLog.detail, detail),
       ),
     )
     .limit(1);

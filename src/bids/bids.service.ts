@@ -1,19 +1,13 @@
 // Bids: validation, placing with immediate matching, cancelling, reading. Tenant checks live here.
-import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
-import { insertRow, pipelined, PLAN_EACH_CALL, rowFrom, rowsOf, type Executor } from "../db/client.js";
-import { bids, dataCenters, offers, reservations } from "../db/schema.js";
+import { and, count, desc, eq, exists, lt, lte, not, or, type SQL } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { bids, reservations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import type { Catalog } from "../offers/catalog.js";
 import { requireHub } from "../offers/catalog.js";
 import { MAX_WINDOW_HOURS, requireGpuCount, requirePrice } from "../offers/offers.service.js";
-import {
-  bookingsByOffer,
-  liveBookingsQuery,
-  offersWithLapsedHolds,
-  type LiveBooking,
-  type PackedBookings,
-} from "../offers/reservations.query.js";
+import { readLiveBookings, type LiveBookings } from "../offers/offers.queries.js";
 import { utilizationOf } from "../offers/utilization.js";
 import { addHours, addMinutes, ceilHour, maxDate, requireWholeHour } from "../time.js";
 import {
@@ -27,6 +21,16 @@ import {
 } from "./match.js";
 import { moveOn } from "../states.js";
 import { bidStates } from "./bid-states.js";
+import {
+  candidateRows,
+  insertBid,
+  insertReservationRow,
+  lockOfferWithHub,
+  lockOffersOfModel,
+  rollbackToSavepoint,
+  savepoint,
+  type CandidateFilter,
+} from "./bids.queries.js";
 import { hasLiveOrder, releaseReservation, type ReservationRow } from "./reservations.service.js";
 import { reservationStates } from "./reservation-states.js";
 
@@ -75,81 +79,23 @@ export function validateBid(catalog: Catalog, input: PlaceBid, now: Date): BidTe
 
 // ------------------------------------------------------------------ matching against the database
 
-export type LiveBookings = Map<number, LiveBooking[]>;
+export type { LiveBookings };
 
-/**
- * The SQL side of isCandidateOffer for these bids (the pure functions decide), and the span of
- * time they cover. Columns are named in the text: every bid builds this, and drizzle checks the
- * type of each column object it renders.
- */
-function candidateConditions(terms: readonly BidTerms[], now: Date) {
+/** The SQL side of isCandidateOffer for these bids (the pure functions decide), and the span of time they cover. */
+function candidateFilter(terms: readonly BidTerms[], now: Date): CandidateFilter {
   const maxPrice = terms.reduce((m, b) => (b.maxPricePerGpuHour > m ? b.maxPricePerGpuHour : m), 0n);
   const earliest = maxDate(new Date(Math.min(...terms.map((b) => b.earliestStart.getTime()))), ceilHour(now));
   const latest = new Date(Math.max(...terms.map((b) => b.latestEnd.getTime())));
-  const [from, until] = [earliest.toISOString(), latest.toISOString()];
-  const conditions: SQL[] = [
-    PLAN_EACH_CALL,
-    sql`offers.status = 'ACTIVE' and offers.gpu_model_id = ${terms[0].gpuModelId}::bigint
-        and offers.price_per_gpu_hour <= ${String(maxPrice)}::bigint
-        and offers.min_hours <= ${Math.max(...terms.map((b) => b.hours))}::int
-        and offers.gpu_count >= ${Math.min(...terms.map((b) => b.gpuCount))}::int`,
-    // Implied by the window test below, but usable by an index: offers still running in the window.
-    sql`offers.available_from < ${until}::timestamptz and offers.available_until > ${from}::timestamptz`,
-  ];
-  if (terms.length === 1) {
-    const [bid] = terms;
-    if (bid.hubs)
-      conditions.push(
-        sql`data_centers.hub in (${sql.join(
-          bid.hubs.map((hub) => sql`${hub}`),
-          sql`, `,
-        )})`,
-      );
-    // Some window of `hours` hours fits between the bid's and the offer's bounds.
-    conditions.push(
-      sql`greatest(offers.available_from, ${from}::timestamptz) + ${bid.hours}::int * interval '1 hour'
-          <= least(offers.available_until, ${until}::timestamptz)`,
-    );
-  }
-  return { conditions, earliest, latest };
+  return {
+    gpuModelId: terms[0].gpuModelId,
+    maxPricePerGpuHour: maxPrice,
+    maxHours: Math.max(...terms.map((b) => b.hours)),
+    minGpuCount: Math.min(...terms.map((b) => b.gpuCount)),
+    from: earliest,
+    until: latest,
+    single: terms.length === 1 ? { hubs: terms[0].hubs, hours: terms[0].hours } : null,
+  };
 }
-
-/**
- * What matching reads of an offer (OfferTerms but the hub). All of it is in offers_search_idx's
- * key, so candidates are read from the index alone, never from the offers they skip.
- */
-const OFFER_TERMS = sql.raw(
-  [
-    "id",
-    "data_center_id",
-    "gpu_model_id",
-    "gpu_count",
-    "price_per_gpu_hour",
-    "available_from",
-    "available_until",
-    "min_hours",
-    "status",
-    "created_at",
-  ]
-    .map((column) => `offers.${column}`)
-    .join(", "),
-);
-
-/** Candidate offers with their hubs: `tail` orders, limits or locks them. */
-async function candidateRows(tx: Executor, where: SQL | undefined, tail: SQL): Promise<OfferTerms[]> {
-  const rows = await rowsOf<Record<string, unknown>>(
-    tx,
-    sql`select ${OFFER_TERMS}, data_centers.hub as offer_hub from offers join data_centers on data_centers.id = offers.data_center_id
-        where ${where} ${tail}`,
-  );
-  return rows.map(offerTermsOf);
-}
-
-/** An offer row read with its data center's hub (as offer_hub). */
-const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({
-  ...rowFrom(offers, row),
-  hub: String(row.offer_hub),
-});
 
 /**
  * The offers that could serve any of these bids, in id order, and their live reservations; with
@@ -157,37 +103,28 @@ const offerTermsOf = (row: Record<string, unknown>): OfferTerms => ({
  * whatever the number of offers.
  */
 export async function candidateOffers(tx: Executor, terms: readonly BidTerms[], now: Date, lock: boolean) {
-  const { conditions, earliest, latest } = candidateConditions(terms, now);
-  const candidates = await candidateRows(
-    tx,
-    and(...conditions),
-    lock ? sql`order by offers.id for no key update of offers` : sql`order by offers.id`,
-  );
+  const filter = candidateFilter(terms, now);
+  const candidates = await candidateRows(tx, filter, { by: "id", lock });
   const read = await readBookings(
     tx,
     candidates.map((o) => o.id),
-    earliest,
-    latest,
+    filter.from,
+    filter.until,
     now,
   );
-  return { offers: candidates, ...read, earliest, latest };
+  return { offers: candidates, ...read, earliest: filter.from, latest: filter.until };
 }
 
 /** These offers of the GPU model, in any status, locked in id order, with their hubs. */
 export async function lockOffers(tx: Executor, gpuModelId: number, offerIds: readonly number[]): Promise<OfferTerms[]> {
   if (offerIds.length === 0) return [];
-  return candidateRows(
-    tx,
-    sql`offers.id = any(${`{${offerIds.join(",")}}`}::bigint[]) and offers.gpu_model_id = ${gpuModelId}::bigint`,
-    sql`order by offers.id for no key update of offers`,
-  );
+  return lockOffersOfModel(tx, gpuModelId, offerIds);
 }
 
 /** Live reservations of these offers over [from, to), and which of them carry a lapsed hold there. */
 export async function readBookings(tx: Executor, offerIds: readonly number[], from: Date, to: Date, now: Date) {
   if (offerIds.length === 0) return { bookings: new Map() as LiveBookings, lapsed: new Set<number>() };
-  const rows = await rowsOf<PackedBookings>(tx, liveBookingsQuery(offerIds, from, to, now));
-  return { bookings: bookingsByOffer(rows) as LiveBookings, lapsed: new Set(offersWithLapsedHolds(rows)) };
+  return readLiveBookings(tx, offerIds, from, to, now);
 }
 
 /** Candidates read per query while looking for a new bid's winner, cheapest first. */
@@ -206,27 +143,19 @@ class CandidateReader {
   private exhausted = false;
   readonly earliest: Date;
   readonly latest: Date;
-  private conditions: SQL[];
+  private filter: CandidateFilter;
 
   constructor(
     private tx: Executor,
     private bid: BidTerms,
     private now: Date,
   ) {
-    ({ conditions: this.conditions, earliest: this.earliest, latest: this.latest } = candidateConditions([bid], now));
+    this.filter = candidateFilter([bid], now);
+    ({ from: this.earliest, until: this.latest } = this.filter);
   }
 
   private async more(): Promise<void> {
-    const after = this.cursor;
-    const price = after && String(after.price);
-    const seek = after
-      ? sql`(offers.price_per_gpu_hour > ${price}::bigint or (offers.price_per_gpu_hour = ${price}::bigint and offers.id > ${after.id}::bigint))`
-      : undefined;
-    const batch = await candidateRows(
-      this.tx,
-      and(...this.conditions, seek),
-      sql`order by offers.price_per_gpu_hour, offers.id limit ${sql.raw(String(CANDIDATE_BATCH))}`,
-    );
+    const batch = await candidateRows(this.tx, this.filter, { by: "price", batch: CANDIDATE_BATCH }, this.cursor);
     if (batch.length < CANDIDATE_BATCH) this.exhausted = true;
     if (batch.length === 0) return;
     const last = batch[batch.length - 1];
@@ -301,27 +230,23 @@ export async function matchNewBid(
   for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
     const winner = await chooseAmong(tx, bid, await reader.untilDecidable(), now);
     if (!winner) return null;
-    const savepoint = sql.raw(`match_attempt_${attempt}`);
     // The savepoint, the lock, and the offer and its bookings as they are once the lock is held:
     // one round trip.
-    const [, [row], packed] = await pipelined<[unknown, Record<string, unknown>, PackedBookings]>(tx, [
-      sql`savepoint ${savepoint}`,
-      sql`select o.*, dc.hub as offer_hub from ${offers} o join ${dataCenters} dc on dc.id = o.data_center_id
-          where o.id = ${winner.offer.id} for no key update of o`,
-      liveBookingsQuery([winner.offer.id], reader.earliest, reader.latest, now),
+    const [, current, { bookings: currentBookings, lapsed }] = await Promise.all([
+      savepoint(tx, attempt),
+      lockOfferWithHub(tx, winner.offer.id),
+      readLiveBookings(tx, [winner.offer.id], reader.earliest, reader.latest, now),
     ]);
-    const current = offerTermsOf(row);
-    const currentBookings = bookingsByOffer(packed);
     const again = feasibleCandidates(bid, [current], currentBookings, now)[0];
     if (
       again &&
       again.startsAt.getTime() === winner.startsAt.getTime() &&
       again.offer.pricePerGpuHour === winner.offer.pricePerGpuHour
     ) {
-      if (lapsedFirst && offersWithLapsedHolds(packed).length) throw new LapsedHoldsFirst(bid.gpuModelId);
+      if (lapsedFirst && lapsed.size) throw new LapsedHoldsFirst(bid.gpuModelId);
       return again;
     }
-    await tx.execute(sql`rollback to savepoint ${savepoint}`);
+    await rollbackToSavepoint(tx, attempt);
     reader.refresh(current, currentBookings);
   }
   const locked = await candidateOffers(tx, [bid], now, true);
@@ -361,7 +286,7 @@ export async function insertReservation(
   holdMinutes: number,
 ): Promise<ReservationRow> {
   const endsAt = addHours(startsAt, bid.hours);
-  const row = await insertRow(tx, reservations, {
+  const row = await insertReservationRow(tx, {
     bidId: bid.id,
     offerId: offer.id,
     smeId: bid.smeId,
@@ -399,7 +324,7 @@ export async function placeBid(
 ) {
   const terms = validateBid(catalog, input, now);
   const winner = await matchNewBid(tx, terms, now, lapsedFirst);
-  const bid = await insertRow(tx, bids, {
+  const bid = await insertBid(tx, {
     smeId,
     gpuModelId: terms.gpuModelId,
     gpuCount: terms.gpuCount,
@@ -466,14 +391,21 @@ export function holdLapsed(reservation: Pick<ReservationRow, "status" | "holdExp
 }
 
 /** A MATCHED bid whose reservation is a lapsed hold (as `bids`). */
-const lapsedMatch = (now: Date) =>
-  sql`exists (select 1 from reservations r where r.bid_id = ${bids.id} and r.status = 'HELD' and r.hold_expires_at <= ${now.toISOString()}::timestamptz)`;
+const lapsedMatch = (db: Executor, now: Date) =>
+  exists(
+    db
+      .select({ id: reservations.id })
+      .from(reservations)
+      .where(
+        and(eq(reservations.bidId, bids.id), eq(reservations.status, "HELD"), lte(reservations.holdExpiresAt, now)),
+      ),
+  );
 
 /** Bids whose status, as of `now`, is `status`. */
-function statusAsOf(status: BidStatusValue, now: Date): SQL | undefined {
-  if (status === "MATCHED") return and(eq(bids.status, "MATCHED"), sql`not ${lapsedMatch(now)}`);
+function statusAsOf(db: Executor, status: BidStatusValue, now: Date): SQL | undefined {
+  if (status === "MATCHED") return and(eq(bids.status, "MATCHED"), not(lapsedMatch(db, now)));
   if (status === "EXPIRED")
-    return sql`(${bids.status} = 'EXPIRED' or (${bids.status} = 'MATCHED' and ${lapsedMatch(now)}))`;
+    return or(eq(bids.status, "EXPIRED"), and(eq(bids.status, "MATCHED"), lapsedMatch(db, now)));
   return eq(bids.status, status);
 }
 
@@ -496,7 +428,7 @@ export async function smeBids(
   now: Date,
 ): Promise<Page<BidRow>> {
   const cursor = decodeCursor(after, ["number"]);
-  const where = and(eq(bids.smeId, smeId), status ? statusAsOf(status, now) : undefined);
+  const where = and(eq(bids.smeId, smeId), status ? statusAsOf(db, status, now) : undefined);
   const [rows, [{ total }]] = await Promise.all([
     db
       .select()

@@ -15,9 +15,9 @@
 //   without locks, and only those that can serve one of them are locked and read again.
 //
 // Lock order: the model's advisory lock, then offers (id order), then reservations, then bids.
-import { sql, type SQL } from "drizzle-orm";
-import { rowFrom, rowsOf, type Db, type Executor } from "../db/client.js";
-import { bids } from "../db/schema.js";
+import { and, count, eq, inArray, lte } from "drizzle-orm";
+import type { Db, Executor } from "../db/client.js";
+import { bids, reservations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
 import { fromStates, statusIn } from "../states.js";
@@ -32,85 +32,19 @@ import {
   type BidRow,
   type LiveBookings,
 } from "./bids.service.js";
-import { feasibleCandidates, freeSpans, type FreeSpan, type OfferTerms } from "./match.js";
 import { reservationStates } from "./reservation-states.js";
+import { lockModel as lockModelOf, openBidsPage, type BidCursor as Cursor, type SpanOf } from "./bids.queries.js";
+import { feasibleCandidates, freeSpans, type OfferTerms } from "./match.js";
 
 /** Open bids read per page. */
 export const REMATCH_PAGE = 200;
 /** First key of the advisory lock that lets one pass per GPU model book at a time, across processes. */
 const REMATCH_LOCK_SPACE = 727_101;
 
-const lockModel = (tx: Executor, gpuModelId: number) =>
-  tx.execute(sql`select pg_advisory_xact_lock(${REMATCH_LOCK_SPACE}::int, ${gpuModelId}::int)`);
-
-/** Where a page of open bids ended, in priority order; the time as PostgreSQL wrote it (microseconds). */
-interface Cursor {
-  price: bigint;
-  createdAt: string;
-  id: number;
-}
-
-type PagedBid = BidRow & { cursor: Cursor };
-
-/**
- * The next open bids of the model that can still start in time, in priority order after `after`,
- * and that pass `filter` (on `bids`). bids_open_priority_idx holds them in this order.
- */
-async function openBidsPage(
-  tx: Executor,
-  gpuModelId: number,
-  now: Date,
-  after: Cursor | null,
-  filter: SQL | null,
-): Promise<PagedBid[]> {
-  const seek = after
-    ? sql`and bids.max_price_per_gpu_hour <= ${String(after.price)}::bigint
-          and (bids.max_price_per_gpu_hour < ${String(after.price)}::bigint
-               or (bids.created_at, bids.id) > (${after.createdAt}::timestamptz, ${after.id}::bigint))`
-    : sql``;
-  const rows = await rowsOf<Record<string, unknown>>(
-    tx,
-    sql`select bids.*, bids.created_at::text as priority_created_at from bids
-        where bids.gpu_model_id = ${gpuModelId}::bigint and bids.status = 'OPEN'
-          and bids.latest_end - bids.hours * interval '1 hour' >= ${now.toISOString()}::timestamptz
-          ${seek} ${filter ? sql`and ${filter}` : sql``}
-        order by bids.max_price_per_gpu_hour desc, bids.created_at, bids.id
-        limit ${REMATCH_PAGE}::int`,
-  );
-  return rows.map((row) => {
-    const bid = rowFrom(bids, row);
-    return {
-      ...bid,
-      cursor: { price: bid.maxPricePerGpuHour, createdAt: String(row.priority_created_at), id: bid.id },
-    };
-  });
-}
-
-/** An array parameter in PostgreSQL's text form, each element quoted. */
-const arrayOf = (values: readonly (string | number | bigint)[]) =>
-  `{${values.map((v) => `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
-
-/** A free span with its offer. */
-type SpanOf = FreeSpan & { offer: OfferTerms };
-
-/**
- * The open bids (as `bids`) that one of these free spans could hold: the span's offer's terms
- * (price, minHours, hub), its level and its hours against the bid's; by freeSpans, the answer of
- * feasibleCandidates. Bids that cannot fit stay out of the page, however many they are.
- */
-function fitsSomeSpan(spans: readonly SpanOf[]): SQL {
-  return sql`exists (
-    select 1 from unnest(${arrayOf(spans.map((s) => s.offer.pricePerGpuHour))}::bigint[], ${arrayOf(spans.map((s) => s.offer.minHours))}::int[],
-                         ${arrayOf(spans.map((s) => s.offer.hub))}::text[], ${arrayOf(spans.map((s) => s.level))}::int[],
-                         ${arrayOf(spans.map((s) => s.from.toISOString()))}::timestamptz[], ${arrayOf(spans.map((s) => s.to.toISOString()))}::timestamptz[])
-      as span(price, min_hours, hub, level, span_from, span_to)
-    where span.price <= bids.max_price_per_gpu_hour and span.min_hours <= bids.hours and span.level >= bids.gpu_count
-      and (bids.hubs is null or cardinality(bids.hubs) = 0 or span.hub = any(bids.hubs))
-      and greatest(span.span_from, bids.earliest_start) + bids.hours * interval '1 hour' <= least(span.span_to, bids.latest_end))`;
-}
+const lockModel = (tx: Executor, gpuModelId: number) => lockModelOf(tx, REMATCH_LOCK_SPACE, gpuModelId);
 
 /** The bids a re-match may take (OPEN), as the condition of the update that takes one. */
-const MATCHABLE = statusIn("status", fromStates(bidStates, { on: "matched" }));
+const MATCHABLE = statusIn(bids.status, fromStates(bidStates, { on: "matched" }));
 
 /**
  * Books the bid on its best offer among `offers` (locked by the caller), if any fits. Conditional:
@@ -126,37 +60,39 @@ async function book(
 ): Promise<OfferTerms | null> {
   const winner = await chooseOffer(tx, bid, offers, bookings, now);
   if (!winner) return null;
-  const taken = await rowsOf(
-    tx,
-    sql`update bids set status = 'MATCHED', updated_at = ${now.toISOString()}::timestamptz
-                                     where id = ${bid.id} and ${MATCHABLE} returning id`,
-  );
+  const taken = await tx
+    .update(bids)
+    .set({ status: "MATCHED", updatedAt: now })
+    .where(and(eq(bids.id, bid.id), MATCHABLE))
+    .returning({ id: bids.id });
   if (taken.length === 0) return null;
   await insertReservation(tx, bid, winner.offer, winner.startsAt, bookings, now, holdMinutes);
   return winner.offer;
 }
 
 /** What a lapsed hold moves: its HELD reservation and its MATCHED bid become EXPIRED (the machines' tables). */
-const LAPSING = statusIn("status", fromStates(reservationStates, { on: "holdLapsed" }));
-const LAPSING_BID = statusIn("b.status", fromStates(bidStates, { on: "holdLapsed" }));
+const LAPSING = statusIn(reservations.status, fromStates(reservationStates, { on: "holdLapsed" }));
+const LAPSING_BID = statusIn(bids.status, fromStates(bidStates, { on: "holdLapsed" }));
 
 /** HELD reservations of these offers whose hold has lapsed become EXPIRED, and so do their bids. */
 async function expireLapsedHoldsOn(tx: Executor, offerIds: readonly number[], now: Date): Promise<number> {
-  const at = now.toISOString();
-  const [row] = await rowsOf<{ reservations: string | number }>(
-    tx,
-    sql`
-      with expired as (
-        update reservations set status = 'EXPIRED', updated_at = ${at}::timestamptz
-        where offer_id = any(${`{${offerIds.join(",")}}`}::bigint[]) and ${LAPSING} and hold_expires_at <= ${at}::timestamptz
-        returning bid_id
-      ), expired_bids as (
-        update bids b set status = 'EXPIRED', updated_at = ${at}::timestamptz
-        from expired where b.id = expired.bid_id and ${LAPSING_BID}
-      )
-      select count(*) as reservations from expired`,
+  const expired = tx.$with("expired").as(
+    tx
+      .update(reservations)
+      .set({ status: "EXPIRED", updatedAt: now })
+      .where(and(inArray(reservations.offerId, offerIds as number[]), LAPSING, lte(reservations.holdExpiresAt, now)))
+      .returning({ bidId: reservations.bidId }),
   );
-  return Number(row.reservations);
+  const expiredBids = tx.$with("expired_bids").as(
+    tx
+      .update(bids)
+      .set({ status: "EXPIRED", updatedAt: now })
+      .from(expired)
+      .where(and(eq(bids.id, expired.bidId), LAPSING_BID))
+      .returning({ id: bids.id }),
+  );
+  const [row] = await tx.with(expired, expiredBids).select({ reservations: count() }).from(expired);
+  return row.reservations;
 }
 
 /**
@@ -208,7 +144,7 @@ export async function serveFreedCapacity(
     for (;;) {
       const spans = spansNow();
       if (spans.length === 0) break;
-      const page = await openBidsPage(tx, gpuModelId, now, after, fitsSomeSpan(spans));
+      const page = await openBidsPage(tx, gpuModelId, now, after, spans, REMATCH_PAGE);
       for (const bid of page) {
         const booked = await book(tx, bid, active, bookings, now, holdMinutes);
         if (!booked) continue;
@@ -232,7 +168,7 @@ export async function rematchModel(db: Db, gpuModelId: number, now: Date, holdMi
   for (;;) {
     const page = await db.transaction(async (tx) => {
       await lockModel(tx, gpuModelId);
-      const bidsOfPage = await openBidsPage(tx, gpuModelId, now, after, null);
+      const bidsOfPage = await openBidsPage(tx, gpuModelId, now, after, null, REMATCH_PAGE);
       if (bidsOfPage.length === 0) return bidsOfPage;
       // Without locks first: a page of bids that nothing can serve locks nothing.
       const seen = await candidateOffers(tx, bidsOfPage, now, false);
@@ -275,11 +211,8 @@ export async function rematchModels(
 
 /** The GPU models that have open bids. */
 export async function modelsWithOpenBids(db: Db): Promise<number[]> {
-  const rows = await rowsOf<{ id: string | number }>(
-    db,
-    sql`select distinct gpu_model_id as id from bids where status = 'OPEN'`,
-  );
-  return rows.map((r) => Number(r.id));
+  const rows = await db.selectDistinct({ id: bids.gpuModelId }).from(bids).where(eq(bids.status, "OPEN"));
+  return rows.map((r) => r.id);
 }
 
 /**

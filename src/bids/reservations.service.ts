@@ -8,18 +8,18 @@
 // over by another can never come back to life on top of that booking. The one exception is a hold
 // far from lapsing (lockForPayment): it is live on every clock, so its GPUs are its own and
 // confirming or extending it changes nobody's capacity.
-import { and, count, desc, eq, gt, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
-import { pipelined, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
-import { dataCenters, offers, reservations } from "../db/schema.js";
+import { and, count, desc, eq, gt, inArray, lt, ne, or } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { bids, dataCenters, offers, reservations } from "../db/schema.js";
 import { conflict, notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { freeGpus } from "../offers/capacity.js";
-import { isLive } from "../offers/reservations.query.js";
 import type { OfferRow } from "../offers/offers.service.js";
 import type { Viewer } from "../graphql/context.js";
 import { canMove, fromStates, statusIn } from "../states.js";
 import { bidStates } from "./bid-states.js";
 import { reservationStates } from "./reservation-states.js";
+import { confirmHeldSafely, extendHold, liveOrderOf, lockHeldSafely } from "./bids.queries.js";
 
 export type ReservationRow = typeof reservations.$inferSelect;
 
@@ -44,7 +44,9 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
   const [offer] = await tx
     .select()
     .from(offers)
-    .where(eq(offers.id, sql`(select ${reservations.offerId} from ${reservations} where ${reservations.id} = ${id})`))
+    .where(
+      eq(offers.id, tx.select({ offerId: reservations.offerId }).from(reservations).where(eq(reservations.id, id))),
+    )
     .for("no key update");
   if (!offer) return null;
   const [reservation] = await tx.select().from(reservations).where(eq(reservations.id, id)).for("update");
@@ -52,16 +54,12 @@ export async function lockReservation(tx: Executor, id: number): Promise<LockedR
 }
 
 /**
- * The reservation (as `reservations`) is HELD and lapses beyond the clock-skew allowance. The CASE
- * keeps the planner on the primary key: written plainly, the conditions match the partial index
- * of held reservations, which looks tiny to stale statistics (holds come and go faster than
- * autovacuum analyzes a large table) and gets scanned whole instead.
+ * The time after which a hold must lapse to be held safely: beyond the clock-skew allowance from
+ * the later of the request's time and this moment (a request that waited long, for a lock say,
+ * must not judge a hold by the time it started).
  */
-function heldSafely(now: Date): SQL {
-  // From the later of the request's time and this moment: a request that waited long (for a lock,
-  // say) must not judge a hold by the time it started.
-  const safelyHeldUntil = new Date(Math.max(now.getTime(), Date.now()) + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
-  return sql`case when reservations.status = 'HELD' then reservations.hold_expires_at > ${safelyHeldUntil.toISOString()}::timestamptz else false end`;
+function safelyHeldUntil(now: Date): Date {
+  return new Date(Math.max(now.getTime(), Date.now()) + CLOCK_SKEW_ALLOWANCE_MINUTES * 60_000);
 }
 
 /**
@@ -72,27 +70,22 @@ function heldSafely(now: Date): SQL {
  * no longer queue behind each other. It takes its offer's KEY SHARE lock (what the order's foreign
  * key takes anyway) and then its own, the lock order offer -> reservation, and the reads follow in
  * the same round trip. Any other reservation matches no row, so nothing is locked, and takes
- * lockReservation's path: the exclusive offer lock and the capacity re-check.
+ * lockReservation's path: the exclusive offer lock and the capacity re-check. Each read starts its
+ * statement when called (see Statement.rows in src/db/client.ts).
  */
 export async function lockForPayment<T extends unknown[]>(
   tx: Executor,
   id: number,
   now: Date,
-  reads: { [K in keyof T]: SQL },
+  reads: { [K in keyof T]: (tx: Executor) => Promise<T[K]> },
   /** A lock the caller takes before any of these (the checkout's idempotency-key lock), in the same round trip. */
-  first?: SQL,
-): Promise<{ locked: LockedReservation | null; reads: { [K in keyof T]: T[K][] } }> {
-  const lockSafelyHeld = sql`select reservations.* from offers o join reservations on reservations.offer_id = o.id
-      where reservations.id = ${id} and ${heldSafely(now)}
-      for key share of o for update of reservations`;
-  const answers = await pipelined<unknown[]>(
-    tx,
-    (first ? [first, lockSafelyHeld, ...reads] : [lockSafelyHeld, ...reads]) as never,
-  );
-  const [[held], ...results] = (first ? answers.slice(1) : answers) as [Record<string, unknown>[], ...unknown[][]];
-  if (held) return { locked: { reservation: rowFrom(reservations, held), offer: null }, reads: results as never };
+  first?: (tx: Executor) => Promise<unknown>,
+): Promise<{ locked: LockedReservation | null; reads: T }> {
+  const read = () => Promise.all(reads.map((r) => r(tx))) as Promise<T>;
+  const [, held, results] = await Promise.all([first?.(tx), lockHeldSafely(tx, id, safelyHeldUntil(now)), read()]);
+  if (held) return { locked: { reservation: held, offer: null }, reads: results };
   const locked = await lockReservation(tx, id);
-  return { locked, reads: (await pipelined<T>(tx, reads)) as never };
+  return { locked, reads: await read() };
 }
 
 /** Throws CONFLICT unless the reservation's GPUs fit next to every other live reservation of its offer. */
@@ -106,8 +99,11 @@ async function requireStillFits(tx: Executor, locked: LockedReservation, now: Da
       and(
         eq(reservations.offerId, r.offerId),
         ne(reservations.id, r.id),
-        sql`${reservations.status} in ('HELD', 'CONFIRMED')`,
-        isLive(now),
+        inArray(reservations.status, ["HELD", "CONFIRMED"]),
+        or(
+          eq(reservations.status, "CONFIRMED"),
+          and(eq(reservations.status, "HELD"), gt(reservations.holdExpiresAt, now)),
+        ),
         lt(reservations.startsAt, r.endsAt),
         gt(reservations.endsAt, r.startsAt),
       ),
@@ -124,13 +120,8 @@ async function requireStillFits(tx: Executor, locked: LockedReservation, now: Da
 export async function confirmReservation(tx: Executor, id: number, now: Date): Promise<ReservationRow> {
   // A hold far from lapsing is confirmed by one guarded update (see lockForPayment; the update
   // changes no foreign key, so it needs no lock on the offer). Anything else goes the long way.
-  const [confirmed] = await rowsOf<Record<string, unknown>>(
-    tx,
-    sql`update reservations set status = 'CONFIRMED', updated_at = ${now.toISOString()}::timestamptz
-        where id = ${id} and ${heldSafely(now)}
-        returning *`,
-  );
-  if (confirmed) return rowFrom(reservations, confirmed);
+  const confirmed = await confirmHeldSafely(tx, id, safelyHeldUntil(now), now);
+  if (confirmed) return confirmed;
   const locked = await lockReservation(tx, id);
   if (!locked) throw notFound("Reservation");
   if (locked.reservation.status === "CONFIRMED") return locked.reservation;
@@ -159,13 +150,7 @@ export async function extendLockedHold(
 ): Promise<ReservationRow> {
   if (locked.reservation.status !== "HELD") throw conflict("This reservation is no longer held");
   await requireStillFits(tx, locked, now);
-  const row = await updateRow(
-    tx,
-    reservations,
-    { holdExpiresAt: sql`greatest(hold_expires_at, ${until.toISOString()}::timestamptz)`, updatedAt: now },
-    // HELD as a parameter, not a literal: see heldSafely for the partial index the literal would pick.
-    sql`id = ${locked.reservation.id} and status = ${"HELD"}`,
-  );
+  const row = await extendHold(tx, locked.reservation.id, until, now);
   return row!;
 }
 
@@ -179,37 +164,42 @@ export async function releaseReservation(
   status: "CANCELLED" | "EXPIRED",
   now: Date,
 ): Promise<number | null> {
-  const at = now.toISOString();
-  // The statuses the reservation and its bid leave for `status` (reservation-states.ts, bid-states.ts).
-  const reservationFrom = statusIn("status", fromStates(reservationStates, { to: status }));
-  const bidFrom = statusIn(
-    "b.status",
-    fromStates(bidStates, { to: status, on: status === "CANCELLED" ? "reservationCancelled" : "holdLapsed" }),
+  // The reservation, then its bid if it is MATCHED: one statement. The bid's update runs whether or
+  // not the select reads it (PostgreSQL runs every data-modifying WITH once). The statuses each
+  // leaves for `status` come from the machines (reservation-states.ts, bid-states.ts).
+  const reservationFrom = fromStates(reservationStates, { to: status });
+  const bidFrom = fromStates(bidStates, {
+    to: status,
+    on: status === "CANCELLED" ? "reservationCancelled" : "holdLapsed",
+  });
+  const released = tx.$with("released").as(
+    tx
+      .update(reservations)
+      .set({ status, updatedAt: now })
+      .where(and(eq(reservations.id, id), statusIn(reservations.status, reservationFrom)))
+      .returning({ bidId: reservations.bidId, offerId: reservations.offerId }),
   );
-  const rows = await rowsOf<{ gpu_model_id: string | number }>(
-    tx,
-    sql`
-      with released as (
-        update reservations set status = ${status}::reservation_status, updated_at = ${at}::timestamptz
-        where id = ${id} and ${reservationFrom}
-        returning bid_id, offer_id
-      ), bid as (
-        update bids b set status = ${status}::bid_status, updated_at = ${at}::timestamptz
-        from released where b.id = released.bid_id and ${bidFrom}
-        returning b.id
-      )
-      select o.gpu_model_id, (select count(*) from bid) as bids
-      from released join offers o on o.id = released.offer_id`,
+  const bid = tx.$with("bid").as(
+    tx
+      .update(bids)
+      .set({ status, updatedAt: now })
+      .from(released)
+      .where(and(eq(bids.id, released.bidId), statusIn(bids.status, bidFrom)))
+      .returning({ id: bids.id }),
   );
-  return rows.length ? Number(rows[0].gpu_model_id) : null;
+  const rows = await tx
+    .with(released, bid)
+    .select({ gpuModelId: offers.gpuModelId })
+    .from(released)
+    .innerJoin(offers, eq(offers.id, released.offerId));
+  return rows.length ? rows[0].gpuModelId : null;
 }
 
 /** The reservation's pending or paid order, if any: then only cancelling the order frees it. */
-export const liveOrderOf = (reservationId: number) =>
-  sql`select id from orders where reservation_id = ${reservationId} and status in ('PENDING_PAYMENT', 'PAID') limit 1`;
+export { liveOrderOf };
 
 export async function hasLiveOrder(tx: Executor, reservationId: number): Promise<boolean> {
-  return (await rowsOf(tx, liveOrderOf(reservationId))).length > 0;
+  return (await liveOrderOf(tx, reservationId)) != null;
 }
 
 // ------------------------------------------------------------------ reading

@@ -2,11 +2,11 @@
 // Safe in several processes at once: lapsed holds are expired under their offers' locks and the
 // model's advisory lock by conditional updates (see serveFreedCapacity), stale bids are claimed
 // with FOR UPDATE SKIP LOCKED, so each row changes once.
-import { sql } from "drizzle-orm";
-import { rowsOf, type Db } from "../db/client.js";
+import { and, eq, lte } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { offers, reservations as reservationRows } from "../db/schema.js";
 import type { MaintenanceTask } from "../maintenance/maintenance.js";
-import { fromStates, statusIn } from "../states.js";
-import { bidStates } from "./bid-states.js";
+import { expireStaleBidsBatch } from "./bids.queries.js";
 import { LapsedHoldsFirst } from "./bids.service.js";
 import { modelsWithOpenBids, rematchModels, serveFreedCapacity } from "./rematch.js";
 
@@ -27,18 +27,23 @@ export async function expireLapsedHolds(
   let reservations = 0;
   let matched = 0;
   for (;;) {
-    const due = await rowsOf<{ offer_id: string | number; gpu_model_id: string | number }>(
-      db,
-      sql`select r.offer_id, o.gpu_model_id from reservations r join offers o on o.id = r.offer_id
-          where r.status = 'HELD' and r.hold_expires_at <= ${now.toISOString()}::timestamptz
-            ${gpuModelId == null ? sql`` : sql`and o.gpu_model_id = ${gpuModelId}::bigint`}
-          order by r.hold_expires_at, r.id limit ${SWEEP_BATCH}::int`,
-    );
+    const due = await db
+      .select({ offerId: reservationRows.offerId, gpuModelId: offers.gpuModelId })
+      .from(reservationRows)
+      .innerJoin(offers, eq(offers.id, reservationRows.offerId))
+      .where(
+        and(
+          eq(reservationRows.status, "HELD"),
+          lte(reservationRows.holdExpiresAt, now),
+          gpuModelId == null ? undefined : eq(offers.gpuModelId, gpuModelId),
+        ),
+      )
+      .orderBy(reservationRows.holdExpiresAt, reservationRows.id)
+      .limit(SWEEP_BATCH);
     const offersByModel = new Map<number, Set<number>>();
     for (const row of due) {
-      const model = Number(row.gpu_model_id);
-      if (!offersByModel.has(model)) offersByModel.set(model, new Set());
-      offersByModel.get(model)!.add(Number(row.offer_id));
+      if (!offersByModel.has(row.gpuModelId)) offersByModel.set(row.gpuModelId, new Set());
+      offersByModel.get(row.gpuModelId)!.add(row.offerId);
     }
     let changed = 0;
     for (const [model, offerIds] of [...offersByModel].sort((a, b) => a[0] - b[0])) {
@@ -85,26 +90,9 @@ export async function lapsedHoldsFirst<T>(
   }
 }
 
-/** The bids that expire when their latest possible start passes (OPEN, by bidStates). */
-const STALE = fromStates(bidStates, { on: "stale" });
-
 /** OPEN bids whose latest possible start (latestEnd - hours) has passed become EXPIRED. */
 export async function expireStaleBids(db: Db, now: Date): Promise<number> {
-  const at = now.toISOString();
-  const rows = await rowsOf<{ id: string | number }>(
-    db,
-    sql`
-      with due as (
-        select id from bids
-        where ${statusIn("status", STALE)} and latest_end - hours * interval '1 hour' < ${at}::timestamptz
-        order by id limit ${SWEEP_BATCH}
-        for update skip locked
-      )
-      update bids b set status = 'EXPIRED', updated_at = ${at}::timestamptz
-      from due where b.id = due.id and ${statusIn("b.status", STALE)}
-      returning b.id`,
-  );
-  return rows.length;
+  return expireStaleBidsBatch(db, now, SWEEP_BATCH);
 }
 
 /**

@@ -13,8 +13,8 @@
 // for the settlement of the first's order, which waited for the program: a deadlock.
 // Once the order is committed, the client is told about it whatever happens next: the order, or
 // an error that carries its orderId.
-import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { insertRow, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
+import { and, count, desc, eq, lt } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
 import type { AppServices } from "../graphql/context.js";
 import { badInput, conflict, notFound, PaymentFailed, PaymentNotStarted, pgCode } from "../errors.js";
@@ -27,6 +27,7 @@ import { ProviderUnavailableError, PaymentProviderError } from "../payments/prov
 import { moveOn } from "../states.js";
 import { addMinutes } from "../time.js";
 import { orderStates } from "./order-states.js";
+import { insertOrder, lockKey, orderByKey, updateOrder } from "./checkout.queries.js";
 import { applyPaymentStatus, lockOrder, markPaid, markUnpaid, type OrderRow, type Settled } from "./settlement.js";
 
 /** How long a reservation stays held while its payment is pending; the reconciler cancels after it. */
@@ -52,21 +53,8 @@ function requireKey(key: string): string {
 const fingerprintOf = (request: CheckoutRequest) =>
   `reservation:${request.reservationId};voucher:${request.voucherId ?? "none"}`;
 
-/** The caller's order under a key: read under the key's and the reservation's locks (with liveOrderOf), or alone. */
-const orderWithKey = (smeId: number, key: string) =>
-  sql`select * from orders where sme_id = ${smeId} and idempotency_key = ${key}`;
-
 /** First key of the advisory lock on an SME's idempotency key (see the lock order above). */
 const CHECKOUT_KEY_LOCK_SPACE = 727_201;
-
-/** Held until the transaction ends: checkouts with one key (on any process) run one after the other. */
-const keyLock = (smeId: number, key: string) =>
-  sql`select pg_advisory_xact_lock(${CHECKOUT_KEY_LOCK_SPACE}::int, hashtext(${`${smeId}:${key}`}::text))::text as locked`;
-
-async function orderByKey(db: Executor, smeId: number, key: string): Promise<OrderRow | null> {
-  const [row] = await rowsOf<Record<string, unknown>>(db, orderWithKey(smeId, key));
-  return row ? rowFrom(orders, row) : null;
-}
 
 function sameRequest(order: OrderRow, request: CheckoutRequest): OrderRow {
   if (order.requestFingerprint !== fingerprintOf(request)) {
@@ -120,15 +108,16 @@ async function createOrder(
   now: Date,
   onCreated?: OrderCommitHook,
 ): Promise<OrderRow> {
-  const { locked, reads } = await lockForPayment<[{ id: unknown }, Record<string, unknown>]>(
+  // The caller's order under the key, read under the key's and the reservation's locks.
+  const { locked, reads } = await lockForPayment<[{ id: number } | null, OrderRow | null]>(
     tx,
     request.reservationId,
     now,
-    [liveOrderOf(request.reservationId), orderWithKey(request.smeId, request.idempotencyKey)],
-    keyLock(request.smeId, request.idempotencyKey),
+    [(tx) => liveOrderOf(tx, request.reservationId), (tx) => orderByKey(tx, request.smeId, request.idempotencyKey)],
+    (tx) => lockKey(tx, CHECKOUT_KEY_LOCK_SPACE, request.smeId, request.idempotencyKey),
   );
-  const [[live], [keyed]] = reads;
-  if (keyed) return sameRequest(rowFrom(orders, keyed), request);
+  const [live, keyed] = reads;
+  if (keyed) return sameRequest(keyed, request);
   if (!locked || locked.reservation.smeId !== request.smeId) throw notFound("Reservation");
   const reservation = locked.reservation;
   if (live) throw conflict("This reservation already has an order");
@@ -143,9 +132,8 @@ async function createOrder(
     now,
     lock: true,
   });
-  const order = await insertRow(
+  const order = await insertOrder(
     tx,
-    orders,
     newOrder(
       reservation.id,
       request.smeId,
@@ -231,12 +219,12 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
   }
   // The update that records the payment is also the order's lock.
   const recordPayment = (tx: Executor, orderId: number) =>
-    updateRow(
-      tx,
-      orders,
-      { paymentRef: created.ref, clientSecret: created.clientSecret, paymentStatus: created.status, updatedAt: now },
-      sql`id = ${orderId}`,
-    );
+    updateOrder(tx, orderId, {
+      paymentRef: created.ref,
+      clientSecret: created.clientSecret,
+      paymentStatus: created.status,
+      updatedAt: now,
+    });
   return settleOrder(
     app,
     order.id,

@@ -3,8 +3,8 @@
 // row first and only moves it forward, so repeats and races settle on one outcome.
 // Lock order: order, then offer and reservation, then the order's spend_by_month group (taken by
 // the update into or out of PAID), then program (the ledger's), as everywhere else.
-import { eq, sql } from "drizzle-orm";
-import { updateRow, type Executor } from "../db/client.js";
+import { eq } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
 import { Conflict } from "../errors.js";
 import { canMove } from "../states.js";
 import { orders } from "../db/schema.js";
@@ -14,6 +14,7 @@ import { recordAuditOnce } from "../audit/audit.service.js";
 import { PAYMENT_CURRENCY, type PaymentStatus } from "../payments/provider.js";
 import { globalId } from "../graphql/ids.js";
 import { orderStates } from "./order-states.js";
+import { updateOrder } from "./checkout.queries.js";
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -59,12 +60,7 @@ export async function markPaid(tx: Executor, order: OrderRow, now: Date): Promis
   // The order's update, then the ledger's program lock and move: sent in this order (the lock
   // order), in one round trip. The ledger needs nothing from the update but the payment's time.
   const [row] = await Promise.all([
-    updateRow(
-      tx,
-      orders,
-      { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now },
-      sql`id = ${order.id}`,
-    ),
+    updateOrder(tx, order.id, { status: "PAID", paidAt: now, paymentStatus: "succeeded", updatedAt: now }),
     postSubsidy(tx, { ...order, paidAt: now }, now),
   ]);
   return unchanged(row!);

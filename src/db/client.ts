@@ -1,11 +1,27 @@
-// One drizzle database over either embedded PGlite (DATA_DIR) or PostgreSQL (DATABASE_URL).
+// One drizzle database over either embedded PGlite (DATA_DIR) or PostgreSQL (DATABASE_URL), and
+// the statements the hot paths write once (see below).
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import type { PgDatabase, PgQueryResultHKT, PgTable, PgTransaction } from "drizzle-orm/pg-core";
-import { getTableColumns, getTableName, SQL, sql, type Column } from "drizzle-orm";
+import {
+  PgDialect,
+  type PgDatabase,
+  type PgQueryResultHKT,
+  type PgTable,
+  type PgTransaction,
+} from "drizzle-orm/pg-core";
+import {
+  fillPlaceholders,
+  getTableColumns,
+  getTableName,
+  sql,
+  type Column,
+  type Placeholder,
+  type SQL,
+  type SQLWrapper,
+} from "drizzle-orm";
 import { postgres } from "./postgres-driver.js";
 import * as schema from "./schema.js";
 
@@ -30,82 +46,6 @@ export interface DatabaseOptions {
   poolSize: number;
 }
 
-type Sql = ReturnType<typeof postgres>;
-
-const PLAN_EACH_CALL_MARK = "/* plan each call */";
-
-/**
- * A condition that is always true and marks its query as one whose best plan depends on the
- * values (a bid's price, size and window; a report's period and grouping): it is planned for each
- * call, never from a plan PostgreSQL cached for any values, which would not know how selective
- * they are.
- */
-export const PLAN_EACH_CALL = sql.raw(`true ${PLAN_EACH_CALL_MARK}`);
-
-/**
- * A value written into a query's text as a constant, or undefined for a value that is not written
- * so (an array, a buffer, a text with NUL). Texts are escape strings (E'...', quotes and
- * backslashes doubled): their meaning does not depend on standard_conforming_strings. Every value
- * is quoted, untyped until PostgreSQL reads it in its place, as an untyped parameter would be.
- */
-export function constantOf(value: unknown): string | undefined {
-  if (value == null) return "null";
-  let text: string;
-  if (typeof value === "string") text = value;
-  else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
-  else if (typeof value === "bigint" || typeof value === "boolean") text = String(value);
-  else if (value instanceof Date && !Number.isNaN(value.getTime())) text = value.toISOString();
-  else return undefined;
-  if (text.includes("\u0000")) return undefined;
-  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
-}
-
-/**
- * The query with its parameters ($1, $2, ...) written in as constants, or null when some value
- * cannot be. For queries planned on every call: a statement without parameters is parsed, planned
- * and run in one round trip, where the driver first asks PostgreSQL for the types of parameters
- * it has not prepared (a second round trip). Only for texts with no `$` but their parameters.
- */
-export function withConstants(query: string, params: readonly unknown[]): string | null {
-  const constants = params.map(constantOf);
-  if (constants.some((constant) => constant === undefined)) return null;
-  return query.replace(/\$(\d+)/g, (_, n: string) => constants[Number(n) - 1]!);
-}
-
-/**
- * drizzle sends every query it did not name as an unnamed statement (`prepare: false`), so
- * PostgreSQL parses and plans it again on every call. Our queries are a fixed set of texts with
- * parameters: the driver's per-connection statement cache makes each repeat a bare execute, with
- * the plan PostgreSQL keeps once it finds one as good for any values. The proxy asks for that on
- * the client and on every transaction and savepoint drizzle opens from it. Queries marked with
- * PLAN_EACH_CALL are sent with their values written in, to be planned for those values.
- */
-function preparingEveryQuery<T extends Sql>(client: T): T {
-  return new Proxy(client, {
-    get(target, key) {
-      const value = Reflect.get(target, key);
-      if (typeof value !== "function") return value;
-      if (key === "unsafe") {
-        return (query: string, params: unknown[] = [], options?: object) => {
-          if (!query.includes(PLAN_EACH_CALL_MARK))
-            return value.call(target, query, params, { ...options, prepare: true });
-          const written = withConstants(query, params);
-          return written == null
-            ? value.call(target, query, params, { ...options, prepare: false })
-            : value.call(target, written, [], { ...options, prepare: false });
-        };
-      }
-      if (key === "begin" || key === "savepoint") {
-        return (...args: unknown[]) => {
-          const body = args.pop() as (inner: Sql) => unknown;
-          return value.call(target, ...args, (inner: Sql) => body(preparingEveryQuery(inner)));
-        };
-      }
-      return value.bind(target);
-    },
-  });
-}
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let queries = 0;
   const logger = { logQuery: () => void queries++ };
@@ -122,7 +62,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // A runaway statement is cancelled rather than holding locks and connections.
       connection: { application_name: "gpu-voucher-market", statement_timeout: 15_000 },
     });
-    const db = drizzlePostgres(preparingEveryQuery(client), { schema, logger }) as unknown as Db;
+    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
     return {
       db,
       kind: "postgres",
@@ -156,22 +96,196 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 /**
- * Statements for one round trip on a transaction's connection. Every one is handed to the driver
- * the same way, one after another, so they go out in this order, and PostgreSQL runs each once the
- * one before has finished, with a fresh snapshot (READ COMMITTED): a statement after a lock sees
- * everything committed before the lock was granted. An error aborts the transaction; the first
- * error is the one thrown.
+ * A value written into a query's text as a constant, or undefined for a value that is not written
+ * so (an array, a buffer, a text with NUL). Texts are escape strings (E'...', quotes and
+ * backslashes doubled): their meaning does not depend on standard_conforming_strings. Every value
+ * is quoted, untyped until PostgreSQL reads it in its place, as an untyped parameter would be.
  */
-export function pipelined<T extends unknown[]>(
-  executor: Executor,
-  queries: { [K in keyof T]: SQL },
-): Promise<{ [K in keyof T]: T[K][] }> {
-  return Promise.all(queries.map((query) => rowsOf(executor, query))) as Promise<{ [K in keyof T]: T[K][] }>;
+export function constantOf(value: unknown): string | undefined {
+  if (value == null) return "null";
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
+  else if (typeof value === "bigint" || typeof value === "boolean") text = String(value);
+  else if (value instanceof Date && !Number.isNaN(value.getTime())) text = value.toISOString();
+  else return undefined;
+  if (text.includes("\u0000")) return undefined;
+  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
 /**
- * A row of `select <table>.*` as the driver returns it (column names, driver values), in drizzle's
- * shape; with a prefix, of the columns selectedAs gave that prefix. A query that reads only some
+ * The query with its parameters ($1, $2, ...) written in as constants, or null when some value
+ * cannot be. For queries planned on every call: a statement without parameters is parsed, planned
+ * and run in one round trip, where the driver first asks PostgreSQL for the types of parameters
+ * it has not prepared (a second round trip). Only for texts with no `$` but their parameters.
+ */
+export function withConstants(query: string, params: readonly unknown[]): string | null {
+  const constants = params.map(constantOf);
+  if (constants.some((constant) => constant === undefined)) return null;
+  return query.replace(/\$(\d+)/g, (_, n: string) => constants[Number(n) - 1]!);
+}
+
+// ------------------------------------------------------------------ statements written once
+//
+// drizzle renders a query from its objects on every call and sends it unnamed: PostgreSQL parses
+// and plans it each time, and the driver first asks for the types of its parameters (a second
+// round trip). That suits most queries. The statements of the hot paths (offer search, placeBid,
+// checkout, the spend report) are written once instead, in their domain's `*.queries.ts`: drizzle
+// renders the text once, from the schema's tables and columns with a placeholder wherever a value
+// goes, and each call sends that text with its values. Where a statement is written, it says how
+// it is planned (docs/decisions/0001-prepared-statements.md):
+// - prepared(name, ...): a named prepared statement, as drizzle's `.prepare(name)` makes one: the
+//   driver prepares it once per connection, and a repeat is a bare execute on the plan PostgreSQL
+//   keeps once it finds one as good for any values;
+// - planEachCall(name, ...): a statement whose best plan depends on its values, sent unnamed with
+//   its values written into the text: parsed, planned for those values and run in one round trip.
+// On embedded PGlite both run as drizzle runs any query.
+
+const dialect = new PgDialect();
+
+/**
+ * A drizzle database that is never connected: the queries files write statements with its
+ * builders (`qb.insert(bids)...`), which prepared() and planEachCall() render once.
+ */
+export const qb = drizzlePostgres.mock() as unknown as Db;
+
+type Values = Record<string, unknown>;
+
+/** A statement's placeholders, by the name of the value each stands for: `p.offerId`. */
+export type Placeholders<V extends Values> = { readonly [K in keyof V & string]: Placeholder<K, V[K]> };
+
+const placeholders = new Proxy({}, { get: (_, name) => sql.placeholder(String(name)) });
+
+export class Statement<V extends Values> {
+  private readonly text: string;
+  private readonly params: unknown[];
+
+  constructor(
+    /** What the statement is, for readers (the driver names prepared statements per connection). */
+    readonly name: string,
+    private readonly planned: "once" | "each call",
+    query: SQLWrapper,
+  ) {
+    ({ sql: this.text, params: this.params } = dialect.sqlToQuery(query.getSQL()));
+  }
+
+  /**
+   * The rows as the driver returns them, named by the statement's columns, in the driver's values:
+   * the domain's queries file maps them. The statement is handed to the driver at once, so
+   * statements started one after another on a transaction go out in that order in one round trip
+   * (Promise.all), and PostgreSQL runs each once the one before has finished, with a fresh snapshot
+   * (READ COMMITTED): a read after a lock sees everything committed before the lock was granted.
+   * An error aborts the transaction; Promise.all rejects with the first.
+   */
+  async rows<R = Record<string, unknown>>(executor: Executor, values: V): Promise<R[]> {
+    const session = executor._.session;
+    let result: Promise<unknown>;
+    if (this.planned === "once") {
+      const query = { sql: this.text, params: this.params };
+      result = session.prepareQuery(query, undefined, this.name, false).execute(values);
+    } else {
+      const params = fillPlaceholders(this.params, values);
+      const written = withConstants(this.text, params);
+      const query = written == null ? { sql: this.text, params } : { sql: written, params: [] };
+      result = session.prepareQuery(query, undefined, undefined, false).execute();
+    }
+    const rows = (await result) as R[] | { rows: R[] };
+    return Array.isArray(rows) ? rows : rows.rows;
+  }
+}
+
+/**
+ * A named prepared statement (see above), written with placeholders for its values:
+ * `prepared("order_lock", (p: Placeholders<{ id: number }>) => sql\`... where ${orders.id} = ${p.id}\`)`.
+ */
+export function prepared<V extends Values = Record<never, never>>(
+  name: string,
+  write: (p: Placeholders<V>) => SQLWrapper,
+): Statement<V> {
+  return new Statement<V>(name, "once", write(placeholders as Placeholders<V>));
+}
+
+/**
+ * A statement planned for its values on every call, never on a plan PostgreSQL cached for any
+ * values, which would not know how selective they are. Its values are written into the text as
+ * constants (withConstants); one that cannot be stays a parameter.
+ */
+export function planEachCall<V extends Values = Record<never, never>>(
+  name: string,
+  write: (p: Placeholders<V>) => SQLWrapper,
+): Statement<V> {
+  return new Statement<V>(name, "each call", write(placeholders as Placeholders<V>));
+}
+
+/**
+ * A statement per shape of a query whose text varies (which filters are given, how many hubs),
+ * each written on first use. A shape holds choices only: every value goes through a placeholder.
+ */
+export function perShape<S, T>(write: (shape: S) => T): (shape: S) => T {
+  const written = new Map<string, T>();
+  return (shape) => {
+    const key = JSON.stringify(shape);
+    let statement = written.get(key);
+    if (statement === undefined) written.set(key, (statement = write(shape)));
+    return statement;
+  };
+}
+
+// ------------------------------------------------------------------ writing and reading rows
+
+/**
+ * A value of the column in a statement written once: the placeholder, turned into the column's
+ * driver value on each call as drizzle's builders turn a value (null stays null).
+ */
+export function valueFor(column: Column, placeholder: Placeholder): SQL {
+  return sql`${sql.param(placeholder, {
+    mapToDriverValue: (value: unknown) => (value == null ? null : column.mapToDriverValue(value)),
+  })}`;
+}
+
+/**
+ * A row's values by property name, each the placeholder of that name as valueFor its column: for
+ * `qb.insert(table).values(...)` in a statement written once.
+ */
+export function valuesFor<T extends PgTable, K extends keyof T["$inferInsert"] & string>(
+  table: T,
+  keys: readonly K[],
+): { [Key in K]: SQL } {
+  const columns = getTableColumns(table) as Record<string, Column>;
+  return Object.fromEntries(keys.map((key) => [key, valueFor(columns[key], sql.placeholder(key))])) as {
+    [Key in K]: SQL;
+  };
+}
+
+/** A table in the from clause of a statement written as SQL, under its alias (drizzle's `alias`): `"offers" "o"`. */
+export const tableAs = (table: PgTable, aliased: PgTable): SQL =>
+  sql`${table} ${sql.identifier(getTableName(aliased))}`;
+
+/** A column's bare name, quoted: for insert lists, `set` and `on conflict`, where PostgreSQL takes no table. */
+export const nameOf = (column: Column): SQL => sql`${sql.identifier(column.name)}`;
+
+/**
+ * The table's columns (of an alias, too) but those left out (by property name), for a select
+ * list; with a prefix, each read as `<prefix><column name>`, for a join whose tables share names.
+ */
+export function columnsOf<T extends PgTable>(
+  table: T,
+  options: { prefix?: string; leftOut?: readonly (keyof T["$inferSelect"])[] } = {},
+): SQL {
+  const { prefix, leftOut = [] } = options;
+  return sql.join(
+    Object.entries(getTableColumns(table))
+      .filter(([key]) => !leftOut.includes(key as keyof T["$inferSelect"]))
+      .map(([, column]) =>
+        prefix == null ? sql`${column}` : sql`${column} as ${sql.identifier(prefix + column.name)}`,
+      ),
+    sql`, `,
+  );
+}
+
+/**
+ * A row of a table as the driver returns it (column names, driver values), in drizzle's shape;
+ * with a prefix, of the columns columnsOf gave that prefix. A statement that reads only some
  * columns gets only those properties.
  */
 export function rowFrom<T extends PgTable>(table: T, raw: Record<string, unknown>, prefix = ""): T["$inferSelect"] {
@@ -201,85 +315,4 @@ function namesOf(table: PgTable, prefix = ""): Columns {
       (names = Object.entries(getTableColumns(table)).map(([key, column]) => [key, column, prefix + column.name])),
     );
   return names;
-}
-
-/**
- * The table's columns but those left out (by property name), each named with the prefix: for a
- * join whose tables share column names.
- */
-export function selectedAs(table: PgTable, prefix: string, leftOut: readonly string[] = []): SQL {
-  const tableName = getTableName(table);
-  return sql.raw(
-    namesOf(table)
-      .filter(([key]) => !leftOut.includes(key))
-      .map(([, column]) => `"${tableName}"."${column.name}" as "${prefix}${column.name}"`)
-      .join(", "),
-  );
-}
-
-/** The quoted names of the properties given, and their values in the driver's units (a value may be SQL: a subquery). */
-function assignments(table: PgTable, values: Record<string, unknown>): { names: string[]; values: unknown[] } {
-  const names: string[] = [];
-  const params: unknown[] = [];
-  for (const [key, column] of namesOf(table)) {
-    if (!(key in values)) continue;
-    const value = values[key];
-    names.push(`"${column.name}"`);
-    params.push(value instanceof SQL || value == null ? (value ?? null) : column.mapToDriverValue(value));
-  }
-  return { names, values: params };
-}
-
-/**
- * One statement from its text around each value: a single SQL object whose values are plain
- * parameters, which drizzle renders without a type check per fragment.
- */
-function statement(texts: string[], values: unknown[]): SQL {
-  return sql(Object.assign(texts, { raw: texts }) as unknown as TemplateStringsArray, ...values);
-}
-
-/*
- * One row inserted or updated, returned in drizzle's shape. drizzle's insert and update builders
- * cost about 0.1 ms of CPU more per statement than the same SQL written out (measured on the
- * bench's machine), and a checkout writes five rows: the hot paths write through these two.
- */
-
-/** `insert into <table> (...) values (...) returning *`; `values` by property name, as drizzle's insert takes them. */
-export async function insertRow<T extends PgTable>(
-  executor: Executor,
-  table: T,
-  values: Partial<Record<keyof T["$inferInsert"], unknown>>,
-): Promise<T["$inferSelect"]> {
-  const { names, values: params } = assignments(table, values);
-  const texts = [
-    `insert into "${getTableName(table)}" (${names.join(", ")}) values (`,
-    ...params.slice(1).map(() => ", "),
-    ") returning *",
-  ];
-  const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, params));
-  return rowFrom(table, row);
-}
-
-/** `update <table> set ... where <where> returning *`: the one row updated, or null when none matched. */
-export async function updateRow<T extends PgTable>(
-  executor: Executor,
-  table: T,
-  set: Partial<Record<keyof T["$inferInsert"], unknown>>,
-  where: SQL,
-): Promise<T["$inferSelect"] | null> {
-  const { names, values } = assignments(table, set);
-  const texts = [
-    `update "${getTableName(table)}" set ${names[0]} = `,
-    ...names.slice(1).map((name) => `, ${name} = `),
-    " where ",
-    " returning *",
-  ];
-  const [row] = await rowsOf<Record<string, unknown>>(executor, statement(texts, [...values, where]));
-  return row ? rowFrom(table, row) : null;
-}
-
-/** Rows of a raw SQL statement, whichever driver runs it. */
-export async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
-  const result = (await executor.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
 }

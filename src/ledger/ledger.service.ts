@@ -12,14 +12,24 @@
 // one program are serialized on every server; locks are always taken program -> voucher -> annual
 // counter -> statement.
 // Each is idempotent: repeating it for an order writes nothing and returns false.
-import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
-import { pipelined, rowsOf, type Executor } from "../db/client.js";
-import { ledgerEntries, orders } from "../db/schema.js";
+import { and, count, desc, eq, lt } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { ledgerEntries } from "../db/schema.js";
 import { conflict } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { monthOf } from "../time.js";
+import type { OrderRow } from "../checkout/settlement.js";
+import {
+  appendMove,
+  insertClaimLine,
+  lockProgramRow,
+  statementOfMonth,
+  statementsFrom,
+  type Move,
+  type MoveResult,
+  type StatementRef,
+} from "./ledger.queries.js";
 
-export type OrderRow = typeof orders.$inferSelect;
 export type LedgerEntryRow = typeof ledgerEntries.$inferSelect;
 export type LedgerKind = LedgerEntryRow["kind"];
 
@@ -50,27 +60,16 @@ const guardFailed = (reason: string, message: string) => conflict(message, reaso
  * (inserting an order or an entry that references the program) never deadlock against it.
  */
 export async function lockProgram(tx: Executor, programId: number): Promise<{ perSmeAnnualCap: bigint | null }> {
-  const [row] = await rowsOf<ProgramLockRow>(tx, programLock(programId));
-  return lockedProgram(row);
+  return lockedProgram(await lockProgramRow(tx, programId));
 }
 
-type ProgramLockRow = { per_sme_annual_cap: string | number | null };
-
-const programLock = (programId: number) =>
-  sql`select per_sme_annual_cap from subsidy_programs where id = ${String(programId)}::bigint for no key update`;
-
-function lockedProgram(row: ProgramLockRow | undefined): { perSmeAnnualCap: bigint | null } {
+function lockedProgram(row: { perSmeAnnualCap: bigint | null } | null): { perSmeAnnualCap: bigint | null } {
   if (!row) throw conflict("The order's subsidy program does not exist");
-  return { perSmeAnnualCap: row.per_sme_annual_cap == null ? null : BigInt(row.per_sme_annual_cap) };
+  return row;
 }
-
-type Balance = "available" | "pending" | "spent";
 
 /** What each kind of entry moves besides the program's balances. */
-const MOVES: Record<
-  LedgerKind,
-  { from: Balance; to: Balance; voucher: "take" | "return" | null; annual: "commit" | "release" | null }
-> = {
+const MOVES: Record<LedgerKind, Pick<Move, "from" | "to" | "voucher" | "annual">> = {
   RESERVE: { from: "available", to: "pending", voucher: "take", annual: "commit" },
   POST: { from: "pending", to: "spent", voucher: null, annual: null },
   VOID: { from: "pending", to: "available", voucher: "return", annual: "release" },
@@ -95,75 +94,36 @@ const REFUSALS = {
  * transaction rolls the entry back.
  */
 async function appendAndMove(tx: Executor, order: Subsidized, kind: LedgerKind): Promise<boolean> {
-  const [done] = await rowsOf<MoveResult>(tx, moveStatement(order, kind));
-  return judgeMove(tx, order, kind, done);
+  return judgeMove(tx, order, kind, await moveOf(tx, order, kind));
 }
 
-/** What each part of a move statement wrote: a row count each. */
-type MoveResult = { entry: number; program: number; voucher: number; annual: number };
-
-/** The statement of appendAndMove. */
-function moveStatement(order: Subsidized, kind: LedgerKind): SQL {
-  const { requires, excludes } = PRECONDITION[kind];
-  const move = MOVES[kind];
-  // Plain parameters, cast in the text: a fragment per value costs drizzle a type check per use.
-  const [programId, voucherId, orderId, amount] = [
-    String(order.programId),
-    String(order.voucherId),
-    String(order.id),
-    String(order.subsidy),
-  ];
-  const [source, target] = [sql.raw(move.from), sql.raw(move.to)];
-  const written = sql`exists (select 1 from entry)`;
-  const cap = sql`(select per_sme_annual_cap from subsidy_programs where id = ${programId}::bigint)`;
-  const voucher =
-    move.voucher === "take"
-      ? sql`update vouchers set remaining = remaining - ${amount}::bigint where id = ${voucherId}::bigint and remaining >= ${amount}::bigint and ${written} returning id`
-      : sql`update vouchers set remaining = remaining + ${amount}::bigint where id = ${voucherId}::bigint and remaining + ${amount}::bigint <= granted_amount and ${written} returning id`;
-  const annual =
-    move.annual === "commit"
-      ? sql`insert into sme_annual_subsidy (program_id, sme_id, year, committed)
-            select ${programId}::bigint, ${String(order.smeId)}::bigint, ${order.subsidyYear}::integer, ${amount}::bigint
-            where ${written} and (${cap} is null or ${amount}::bigint <= ${cap})
-            on conflict (program_id, sme_id, year) do update
-              set committed = sme_annual_subsidy.committed + excluded.committed
-              where ${cap} is null or sme_annual_subsidy.committed + excluded.committed <= ${cap}
-            returning committed`
-      : sql`update sme_annual_subsidy set committed = committed - ${amount}::bigint
-            where program_id = ${programId}::bigint and sme_id = ${String(order.smeId)}::bigint and year = ${order.subsidyYear}::integer
-              and committed >= ${amount}::bigint and ${written}
-            returning committed`;
-  // The outer select reads the parts in lock order: program, then voucher, then annual counter.
-  return sql`with entry as (
-          insert into ledger_entries (program_id, voucher_id, order_id, kind, amount)
-          select ${programId}::bigint, ${voucherId}::bigint, ${orderId}::bigint, ${kind}::ledger_entry_kind, ${amount}::bigint
-          where true
-            ${requires ? sql`and exists (select 1 from ledger_entries where order_id = ${orderId}::bigint and kind = ${requires}::ledger_entry_kind)` : sql``}
-            ${excludes ? sql`and not exists (select 1 from ledger_entries where order_id = ${orderId}::bigint and kind = ${excludes}::ledger_entry_kind)` : sql``}
-          on conflict (order_id, kind) do nothing
-          returning id
-        ), program as (
-          update subsidy_programs set ${source} = ${source} - ${amount}::bigint, ${target} = ${target} + ${amount}::bigint
-          where id = ${programId}::bigint and ${source} >= ${amount}::bigint and ${written}
-          returning id
-        )${move.voucher ? sql`, voucher as (${voucher})` : sql``}${move.annual ? sql`, annual as (${annual})` : sql``}
-        select (select count(*) from entry)::int as entry, (select count(*) from program)::int as program,
-               ${move.voucher ? sql`(select count(*) from voucher)::int` : sql`1`} as voucher,
-               ${move.annual ? sql`(select count(*) from annual)::int` : sql`1`} as annual`;
-}
+/** The move statement of appendAndMove (ledger.queries.ts), for this order and kind. */
+const moveOf = (tx: Executor, order: Subsidized, kind: LedgerKind): Promise<MoveResult> =>
+  appendMove(
+    tx,
+    { kind, ...PRECONDITION[kind], ...MOVES[kind] },
+    {
+      programId: order.programId,
+      voucherId: order.voucherId,
+      orderId: order.id,
+      smeId: order.smeId,
+      year: order.subsidyYear,
+      amount: order.subsidy,
+    },
+  );
 
 /** True when the move statement wrote the entry and every move; false for a repeat; else CONFLICT. */
 async function judgeMove(tx: Executor, order: Subsidized, kind: LedgerKind, done: MoveResult): Promise<boolean> {
   const move = MOVES[kind];
-  if (Number(done.entry) === 0) return explainMissingEntry(tx, order, kind);
+  if (done.entry === 0) return explainMissingEntry(tx, order, kind);
   const refusal =
-    Number(done.program) === 0
+    done.program === 0
       ? move.from === "available"
         ? REFUSALS.available
         : (["PROGRAM_BALANCE_MISMATCH", `The program's ${move.from} balance is too small for this move`] as const)
-      : Number(done.voucher) === 0
+      : done.voucher === 0
         ? REFUSALS[move.voucher!]
-        : Number(done.annual) === 0
+        : done.annual === 0
           ? REFUSALS[move.annual!]
           : null;
   if (refusal) throw guardFailed(refusal[0], refusal[1]);
@@ -193,33 +153,21 @@ export function nextMonth(month: string): string {
   return mon === 12 ? `${year + 1}-01` : `${year}-${String(mon + 1).padStart(2, "0")}`;
 }
 
-type StatementRow = { id: string | number; month: string; status: string };
-
-/** The program's statements from `month` on. */
-const statementsFrom = (programId: number, month: string) =>
-  sql`select id, month, status from city_statements where program_id = ${String(programId)}::bigint and month >= ${month}::text order by month`;
-
 /**
  * The oldest OPEN statement of the program at or after `month`, created on demand, from the
  * program's statements read under its lock. Settling takes the program's lock too, so no statement
  * can be settled between this choice and the claim line.
  */
-async function statementFor(tx: Executor, programId: number, month: string, existing: StatementRow[]): Promise<number> {
+async function statementFor(tx: Executor, programId: number, month: string, existing: StatementRef[]): Promise<number> {
   const byMonth = new Map(existing.map((s) => [s.month, s]));
   let candidate = month;
   for (;;) {
     const statement = byMonth.get(candidate);
     if (!statement) break;
-    if (statement.status === "OPEN") return Number(statement.id);
+    if (statement.status === "OPEN") return statement.id;
     candidate = nextMonth(candidate);
   }
-  const [created] = await rowsOf<{ id: string | number }>(
-    tx,
-    sql`insert into city_statements (program_id, month) values (${String(programId)}::bigint, ${candidate}::text)
-        on conflict (program_id, month) do update set month = excluded.month
-        returning id`,
-  );
-  return Number(created.id);
+  return statementOfMonth(tx, programId, candidate);
 }
 
 async function addClaimLine(
@@ -227,14 +175,16 @@ async function addClaimLine(
   order: Subsidized,
   amount: bigint,
   month: string,
-  statements: StatementRow[],
+  statements: StatementRef[],
 ) {
   const statementId = await statementFor(tx, order.programId, month, statements);
-  await rowsOf(
-    tx,
-    sql`insert into claim_lines (statement_id, program_id, order_id, data_center_id, amount)
-        values (${String(statementId)}::bigint, ${String(order.programId)}::bigint, ${String(order.id)}::bigint, ${String(order.dataCenterId)}::bigint, ${String(amount)}::bigint)`,
-  );
+  await insertClaimLine(tx, {
+    statementId,
+    programId: order.programId,
+    orderId: order.id,
+    dataCenterId: order.dataCenterId,
+    amount,
+  });
 }
 
 /**
@@ -243,16 +193,11 @@ async function addClaimLine(
  * order, each on a fresh snapshot, so the later ones see every move committed before the lock.
  */
 async function lockedMove(tx: Executor, order: Subsidized, kind: LedgerKind, claimMonth: string | null) {
-  const lock = programLock(order.programId);
-  const move = moveStatement(order, kind);
-  const [[program], [done], statements = []] =
-    claimMonth == null
-      ? await pipelined<[ProgramLockRow, MoveResult]>(tx, [lock, move])
-      : await pipelined<[ProgramLockRow, MoveResult, StatementRow]>(tx, [
-          lock,
-          move,
-          statementsFrom(order.programId, claimMonth),
-        ]);
+  const [program, done, statements] = await Promise.all([
+    lockProgramRow(tx, order.programId),
+    moveOf(tx, order, kind),
+    claimMonth == null ? [] : statementsFrom(tx, order.programId, claimMonth),
+  ]);
   lockedProgram(program);
   return { appended: await judgeMove(tx, order, kind, done), statements };
 }

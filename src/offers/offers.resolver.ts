@@ -25,7 +25,7 @@ import {
   UpdateOfferInput,
 } from "./offers.types.js";
 import * as service from "./offers.service.js";
-import { liveBookings } from "./reservations.query.js";
+import { liveBookings } from "./offers.queries.js";
 import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
 
 /** The catalog's models as GraphQL objects, made once each: reference data, never changed by a request. */

@@ -1,29 +1,20 @@
 // Data centers and offers: search, publish, update, withdraw. Tenant checks happen here.
-import { and, count, desc, eq, getTableColumns, lt, sql, type SQL } from "drizzle-orm";
-import { rowFrom, rowsOf, selectedAs, type Executor } from "../db/client.js";
+import { and, count, desc, eq, lt } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import { badInput, conflict, notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { parsePositiveYuan } from "../money.js";
 import { hoursBetween, requireWholeHour } from "../time.js";
-import { requireStorable, requireText } from "../accounts/accounts.service.js";
+import { requireStorable, requireText, type OrganizationRow } from "../accounts/accounts.service.js";
 import { type Catalog, requireHub } from "./catalog.js";
 import { peakReserved } from "./capacity.js";
-import { liveBookings } from "./reservations.query.js";
+import { countOffers, liveBookings, searchPage, type SearchAfter, type SearchTerms } from "./offers.queries.js";
 
 export type OfferRow = typeof offers.$inferSelect;
 
-/**
- * An offer as searches answer it: every column but updated_at, which no answer shows. All of them
- * are in offers_search_idx's key, so a search reads the offers it skips from the index alone.
- */
+/** An offer as searches answer it: every column but updated_at, which no answer shows. */
 export type ListedOffer = Omit<OfferRow, "updatedAt">;
-const LISTED_COLUMNS = sql.raw(
-  Object.values(getTableColumns(offers))
-    .filter((column) => column.name !== "updated_at")
-    .map((column) => `"offers"."${column.name}"`)
-    .join(", "),
-);
 export type DataCenterRow = typeof dataCenters.$inferSelect;
 
 export const MAX_GPUS_PER_OFFER = 100_000;
@@ -79,37 +70,23 @@ export interface OfferSearch {
 
 export type OfferOrder = "PRICE_ASC" | "PRICE_DESC" | "NEWEST";
 
-/**
- * The filter as conditions on `offers` and `data_centers`, in SQL text with plain parameters: a
- * search renders them twice, and drizzle's operators check the type of every column they render.
- */
-function searchConditions(catalog: Catalog, filter: OfferSearch): SQL[] {
-  const where: SQL[] = [sql`offers.status = 'ACTIVE'`];
-  if (filter.gpuModel != null)
-    where.push(sql`offers.gpu_model_id = ${catalog.modelNamed("filter.gpuModel", filter.gpuModel).id}::bigint`);
-  if (filter.hub != null) where.push(sql`data_centers.hub = ${requireHub("filter.hub", filter.hub)}::text`);
-  if (filter.province != null)
-    where.push(sql`data_centers.province = ${requireStorable("filter.province", filter.province)}::text`);
-  if (filter.dataCenterId != null) where.push(sql`offers.data_center_id = ${filter.dataCenterId}::bigint`);
+/** The filter, checked: BAD_USER_INPUT names the field at fault. */
+function searchTerms(catalog: Catalog, filter: OfferSearch): SearchTerms {
+  const terms: SearchTerms = {};
+  if (filter.gpuModel != null) terms.gpuModelId = catalog.modelNamed("filter.gpuModel", filter.gpuModel).id;
+  if (filter.hub != null) terms.hub = requireHub("filter.hub", filter.hub);
+  if (filter.province != null) terms.province = requireStorable("filter.province", filter.province);
+  if (filter.dataCenterId != null) terms.dataCenterId = filter.dataCenterId;
   if (filter.maxPricePerGpuHour != null) {
-    where.push(
-      sql`offers.price_per_gpu_hour <= ${String(requirePrice("filter.maxPricePerGpuHour", filter.maxPricePerGpuHour))}::bigint`,
-    );
+    terms.maxPricePerGpuHour = requirePrice("filter.maxPricePerGpuHour", filter.maxPricePerGpuHour);
   }
-  if (filter.minGpuCount != null)
-    where.push(sql`offers.gpu_count >= ${requireGpuCount("filter.minGpuCount", filter.minGpuCount)}::int`);
+  if (filter.minGpuCount != null) terms.minGpuCount = requireGpuCount("filter.minGpuCount", filter.minGpuCount);
   const { availableFrom: from, availableUntil: until } = filter;
   if (from && until && until <= from)
     throw badInput("filter.availableUntil", "filter.availableUntil must be after filter.availableFrom");
-  if (from)
-    where.push(
-      sql`offers.available_from <= ${from.toISOString()}::timestamptz and offers.available_until > ${from.toISOString()}::timestamptz`,
-    );
-  if (until)
-    where.push(
-      sql`offers.available_until >= ${until.toISOString()}::timestamptz and offers.available_from < ${until.toISOString()}::timestamptz`,
-    );
-  return where;
+  if (from) terms.availableFrom = from;
+  if (until) terms.availableUntil = until;
+  return terms;
 }
 
 /** Keyset pagination: the cursor holds the sort key of the last row shown. */
@@ -117,34 +94,20 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
   if (sort === "NEWEST") {
     const cursor = decodeCursor(after, ["number"]);
     return {
-      orderBy: sql`order by offers.id desc`,
-      seek: cursor ? sql`offers.id < ${cursor[0] as number}::bigint` : undefined,
+      after: cursor ? { id: cursor[0] as number } : null,
       cursorOf: (row: ListedOffer) => encodeCursor([row.id]),
     };
   }
   const cursor = decodeCursor(after, ["digits", "number"]);
-  const ascending = sort === "PRICE_ASC";
-  const [price, id] = cursor ? [String(BigInt(cursor[0] as string)), cursor[1] as number] : ["0", 0];
-  const seek = !cursor
-    ? undefined
-    : ascending
-      ? sql`(offers.price_per_gpu_hour > ${price}::bigint or (offers.price_per_gpu_hour = ${price}::bigint and offers.id > ${id}::bigint))`
-      : sql`(offers.price_per_gpu_hour < ${price}::bigint or (offers.price_per_gpu_hour = ${price}::bigint and offers.id < ${id}::bigint))`;
   return {
-    orderBy: ascending
-      ? sql`order by offers.price_per_gpu_hour, offers.id`
-      : sql`order by offers.price_per_gpu_hour desc, offers.id desc`,
-    seek,
+    after: cursor ? ({ price: BigInt(cursor[0] as string), id: cursor[1] as number } satisfies SearchAfter) : null,
     cursorOf: (row: ListedOffer) => encodeCursor([row.pricePerGpuHour.toString(), row.id]),
   };
 }
 
-export type OrganizationRow = typeof organizations.$inferSelect;
 /** A data center or an operator as a search page carries it: without createdAt, which the API never shows. */
 export type ShownDataCenter = Omit<DataCenterRow, "createdAt">;
 export type ShownOrganization = Omit<OrganizationRow, "createdAt">;
-const SHOWN_DATA_CENTER = selectedAs(dataCenters, "dc_", ["createdAt"]);
-const SHOWN_OPERATOR = selectedAs(organizations, "op_", ["createdAt"]);
 
 /** A page of offers with the data center and operator of each, for the caller's loaders. */
 export interface OfferPage extends Page<ListedOffer> {
@@ -153,11 +116,8 @@ export interface OfferPage extends Page<ListedOffer> {
 
 /**
  * One page of active offers and their count, whatever the page size: one statement, or two when
- * a cursor leads past the last offer. The page brings each offer's data center and operator
- * along, which clients nearly always show. It is prepared: with offers_search_idx, one plan serves
- * any filter values. Over 120 filters at full bench scale, the slowest run of the cached plan
- * (7.5 ms) was no slower than the slowest plan made for its values, and planning each call cost
- * 0.55 ms every time.
+ * a cursor leads past the last offer (searchPage). The page brings each offer's data center and
+ * operator along, which clients nearly always show.
  */
 export async function searchOffers(
   db: Executor,
@@ -167,28 +127,11 @@ export async function searchOffers(
   first: number,
   after: string | null | undefined,
 ): Promise<OfferPage> {
-  const where = sql.join(searchConditions(catalog, filter), sql` and `);
+  const terms = searchTerms(catalog, filter);
   const order = ordering(sort, after);
-  const needsJoin = filter.hub != null || filter.province != null;
-  const counted = sql`select count(*) from offers ${needsJoin ? sql`join data_centers on data_centers.id = offers.data_center_id` : sql``} where ${where}`;
-  // The count rides along as a column: PostgreSQL computes it once (an InitPlan).
-  const raw = await rowsOf<Record<string, unknown>>(
-    db,
-    sql`select (${counted}) as total_count, ${LISTED_COLUMNS}, ${SHOWN_DATA_CENTER}, ${SHOWN_OPERATOR}
-        from offers join data_centers on data_centers.id = offers.data_center_id join organizations on organizations.id = data_centers.operator_id
-        where ${where}${order.seek ? sql` and ${order.seek}` : sql``} ${order.orderBy} limit ${first + 1}::int`,
-  );
+  const { rows, total: counted } = await searchPage(db, terms, sort, order.after, first + 1);
   // An empty page has no row to carry the count: none match, or the cursor is past the last.
-  const total = raw.length
-    ? Number(raw[0].total_count)
-    : after
-      ? Number((await rowsOf<{ count: string }>(db, counted))[0].count)
-      : 0;
-  const rows = raw.map((row) => ({
-    offer: rowFrom(offers, row) as ListedOffer,
-    dataCenter: rowFrom(dataCenters, row, "dc_"),
-    operator: rowFrom(organizations, row, "op_"),
-  }));
+  const total = counted ?? (after ? await countOffers(db, terms) : 0);
   const page = toPage(
     rows,
     first,

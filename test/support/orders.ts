@@ -3,14 +3,10 @@
 import { eq } from "drizzle-orm";
 import type { Executor } from "../../src/db/client.js";
 import { bids, dataCenters, offers, orders, reservations } from "../../src/db/schema.js";
-import {
-  postSubsidy,
-  refundSubsidy,
-  reserveSubsidy,
-  voidSubsidy,
-  type OrderRow,
-} from "../../src/ledger/ledger.service.js";
-import { priceReservation, type ReservationRow } from "../../src/vouchers/quote.service.js";
+import { postSubsidy, refundSubsidy, reserveSubsidy, voidSubsidy } from "../../src/ledger/ledger.service.js";
+import type { OrderRow } from "../../src/checkout/settlement.js";
+import { priceReservation } from "../../src/vouchers/quote.service.js";
+import type { ReservationRow } from "../../src/bids/reservations.service.js";
 import { newOrder } from "../../src/checkout/checkout.service.js";
 import type { Actor } from "./fixtures.js";
 import type { TestServer } from "./harness.js";
