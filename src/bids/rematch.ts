@@ -18,8 +18,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rowFrom, rowsOf, type Db, type Executor } from "../db/client.js";
 import { bids } from "../db/schema.js";
-import type { Context } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
+import type { HookContext } from "../services.js";
 import { ceilHour } from "../time.js";
 import {
   candidateOffers,
@@ -279,7 +279,7 @@ export async function modelsWithOpenBids(db: Db): Promise<number[]> {
  * re-matches later.
  */
 export function rematcherFor(logger: Logger) {
-  return async (ctx: Context, gpuModelIds: number[], offerIds?: number[]): Promise<void> => {
+  return async (ctx: HookContext, gpuModelIds: number[], offerIds?: number[]): Promise<void> => {
     try {
       for (const id of [...new Set(gpuModelIds)].sort((a, b) => a - b)) {
         if (offerIds?.length) await serveFreedCapacity(ctx.app.db, id, offerIds, ctx.now, ctx.app.config.holdMinutes);

@@ -4,7 +4,7 @@
 // with FOR UPDATE SKIP LOCKED, so each row changes once.
 import { sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../db/client.js";
-import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import type { MaintenanceTask } from "../services.js";
 import { LapsedHoldsFirst } from "./bids.service.js";
 import { modelsWithOpenBids, rematchModels, serveFreedCapacity } from "./rematch.js";
 

@@ -17,7 +17,7 @@ import { and, count, desc, eq, lt, sql } from "drizzle-orm";
 import { GraphQLError } from "graphql";
 import { insertRow, rowFrom, rowsOf, updateRow, type Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
-import type { AppServices } from "../graphql/context.js";
+import type { AppServices } from "../services.js";
 import { appError, badInput, conflict, notFound, pgCode } from "../graphql/errors.js";
 import { globalId } from "../graphql/ids.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
