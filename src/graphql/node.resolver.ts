@@ -16,16 +16,16 @@ import {
   voucherApplications,
   vouchers,
 } from "../db/schema.js";
-import { toOrganization } from "../accounts/accounts.resolver.js";
-import { toAuditEntry } from "../audit/audit.resolver.js";
-import { toBid, toReservation } from "../bids/bids.resolver.js";
+import { toOrganization } from "../accounts/accounts.types.js";
+import { toAuditEntry } from "../audit/audit.types.js";
+import { toBid, toReservation } from "../bids/bids.types.js";
 import { seesReservation } from "../bids/reservations.service.js";
-import { toOrder } from "../checkout/checkout.resolver.js";
-import { toLedgerEntry } from "../ledger/ledger.resolver.js";
-import { toDataCenter, toGpuModel, toOffer } from "../offers/offers.resolver.js";
-import { toStatement } from "../reports/reports.resolver.js";
+import { toOrder } from "../checkout/checkout.types.js";
+import { toLedgerEntry } from "../ledger/ledger.types.js";
+import { toDataCenter, toGpuModel, toOffer } from "../offers/offers.types.js";
+import { toStatement } from "../reports/reports.types.js";
 import { cityStatement } from "../reports/reports.service.js";
-import { toApplication, toSubsidyProgram, toVoucher } from "../vouchers/vouchers.resolver.js";
+import { toApplication, toSubsidyProgram, toVoucher } from "../vouchers/vouchers.types.js";
 import { inScope } from "../vouchers/programs.service.js";
 import type { Context } from "./context.js";
 import { badInput } from "./errors.js";

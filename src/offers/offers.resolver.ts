@@ -6,12 +6,9 @@ import { badInput } from "../graphql/errors.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
-import { Money } from "../graphql/money.type.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
-import { toOrganization } from "../accounts/accounts.resolver.js";
-import { Organization } from "../accounts/accounts.types.js";
+import { Organization, toOrganization } from "../accounts/accounts.types.js";
 import { freeGpus } from "./capacity.js";
-import type { GpuModelRow } from "./catalog.js";
 import {
   CreateDataCenterInput,
   DataCenter,
@@ -20,36 +17,15 @@ import {
   OfferConnection,
   OfferFilter,
   OfferSort,
-  OfferStatus,
   PublishOfferInput,
+  toDataCenter,
+  toGpuModel,
+  toOffer,
   UpdateOfferInput,
 } from "./offers.types.js";
 import * as service from "./offers.service.js";
 import { liveBookings } from "./reservations.query.js";
 import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
-
-/** The catalog's models as GraphQL objects, made once each: reference data, never changed by a request. */
-const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
-
-export function toGpuModel(row: GpuModelRow): GpuModel {
-  let model = gpuModelObjects.get(row);
-  if (!model)
-    gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
-  return model;
-}
-
-export function toDataCenter(row: service.ShownDataCenter): DataCenter {
-  return Object.assign(new DataCenter(), row, { id: globalId("DataCenter", row.id), rowId: row.id });
-}
-
-export function toOffer(row: service.ListedOffer): Offer {
-  return Object.assign(new Offer(), row, {
-    id: globalId("Offer", row.id),
-    pricePerGpuHour: Money.of(row.pricePerGpuHour),
-    status: row.status as OfferStatus,
-    row,
-  });
-}
 
 /** What an audit entry says about an offer's terms after the action. */
 function offerDetail(ctx: Context, row: service.OfferRow): string {

@@ -3,7 +3,10 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { GpuModelRow } from "./catalog.js";
+import type { ListedOffer, ShownDataCenter } from "./offers.service.js";
 
 /** The hubs as descriptions list them. */
 const HUB_LIST = [...HUB_NAMES].join(", ");
@@ -64,6 +67,16 @@ export class GpuModel {
   domestic!: boolean;
 }
 
+/** The catalog's models as GraphQL objects, made once each: reference data, never changed by a request. */
+const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
+
+export function toGpuModel(row: GpuModelRow): GpuModel {
+  let model = gpuModelObjects.get(row);
+  if (!model)
+    gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
+  return model;
+}
+
 @ObjectType({
   implements: GlobalNode,
   simpleResolvers: true,
@@ -90,6 +103,10 @@ export class DataCenter {
   operatorId!: number;
   /** The operator, when the query that found the data center brought it along. */
   loadedOperator?: Organization;
+}
+
+export function toDataCenter(row: ShownDataCenter): DataCenter {
+  return Object.assign(new DataCenter(), row, { id: globalId("DataCenter", row.id), rowId: row.id });
 }
 
 @ObjectType({
@@ -140,6 +157,15 @@ export class Offer {
   loadedDataCenter?: DataCenter;
   /** The GPU model, when the resolver that found the offer looked it up already. */
   loadedGpuModel?: GpuModel;
+}
+
+export function toOffer(row: ListedOffer): Offer {
+  return Object.assign(new Offer(), row, {
+    id: globalId("Offer", row.id),
+    pricePerGpuHour: Money.of(row.pricePerGpuHour),
+    status: row.status as OfferStatus,
+    row,
+  });
 }
 
 export const OfferConnection = connectionOf("Offer", Offer);
