@@ -203,6 +203,6 @@ export class ReservationsResolver {
 
   @FieldResolver(() => Offer, { description: "The offer the capacity is on" })
   async offer(@Root() reservation: Reservation, @Ctx() ctx: Context): Promise<Offer> {
-    return toOffer((await ctx.loaders.byId(offers).load(reservation.offerId))!);
+    return toOffer((await ctx.loaders.byId(offers).load(reservation.offerId))!, ctx.app.catalog);
   }
 }

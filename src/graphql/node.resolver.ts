@@ -49,7 +49,7 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   },
   Offer: async (ctx, key) => {
     const row = await ctx.loaders.byId(offers).load(key);
-    return row ? toOffer(row) : null;
+    return row ? toOffer(row, ctx.app.catalog) : null;
   },
   // An organization is seen by itself and the admin; an operator also by anyone, as offers show it.
   Organization: async (ctx, key) => {

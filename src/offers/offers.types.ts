@@ -5,7 +5,7 @@ import { Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
 import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
-import type { GpuModelRow } from "./catalog.js";
+import type { Catalog, GpuModelRow } from "./catalog.js";
 import type { ListedOffer, ShownDataCenter } from "./offers.service.js";
 
 /** The hubs as descriptions list them. */
@@ -95,14 +95,13 @@ export class DataCenter {
   @Field({ description: 'The province, like "Ningxia"' })
   province!: string;
 
+  /** Resolved by DataCentersResolver.operator: this value when set, else loaded. */
   @Field(() => Organization, { description: "The data center operator that runs it and publishes its offers" })
-  operator!: Organization;
+  operator?: Organization;
 
   /** The row key behind the global id. */
   rowId!: number;
   operatorId!: number;
-  /** The operator, when the query that found the data center brought it along. */
-  loadedOperator?: Organization;
 }
 
 export function toDataCenter(row: ShownDataCenter): DataCenter {
@@ -119,8 +118,9 @@ export class Offer {
   @Field(() => ID, { description: 'Opaque id, like "offer_123"' })
   id!: string;
 
+  /** Resolved by OffersResolver.dataCenter: this value when set, else loaded. */
   @Field(() => DataCenter, { description: "The data center whose GPUs these are" })
-  dataCenter!: DataCenter;
+  dataCenter?: DataCenter;
 
   @Field(() => GpuModel, { description: "The GPU model" })
   gpuModel!: GpuModel;
@@ -153,15 +153,13 @@ export class Offer {
   dataCenterId!: number;
   gpuModelId!: number;
   row!: { id: number; gpuCount: number; availableFrom: Date; availableUntil: Date };
-  /** The data center, when the query that found the offer brought it along. */
-  loadedDataCenter?: DataCenter;
-  /** The GPU model, when the resolver that found the offer looked it up already. */
-  loadedGpuModel?: GpuModel;
 }
 
-export function toOffer(row: ListedOffer): Offer {
+/** The model comes from the catalog in memory, so it is a plain property: no resolver runs for it. */
+export function toOffer(row: ListedOffer, catalog: Catalog): Offer {
   return Object.assign(new Offer(), row, {
     id: globalId("Offer", row.id),
+    gpuModel: toGpuModel(catalog.model(row.gpuModelId)),
     pricePerGpuHour: Money.of(row.pricePerGpuHour),
     status: row.status as OfferStatus,
     row,
