@@ -18,7 +18,7 @@ import { ensureReferenceData } from "./db/reference.js";
 import { isEmpty, seedDemo } from "./db/seed.js";
 import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
-import type { AppServices, Context } from "./graphql/context.js";
+import type { Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
 import { formatError, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
 import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
@@ -44,6 +44,7 @@ import { noPaymentEvents } from "./payments/provider.js";
 import { reconcilerTask } from "./checkout/reconciler.js";
 import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
+import type { AppServices } from "./services.js";
 import { browserFront } from "./web/browser.js";
 
 export interface App {

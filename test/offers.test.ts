@@ -157,6 +157,18 @@ describe("offer search", () => {
     });
   });
 
+  it("shows each offer, its data center and operator as offer(id) and dataCenters show them, also in one request", async () => {
+    const { offers, dataCenters } = await server.ok(
+      `{ offers { edges { node { ${OFFER_FIELDS} } } } dataCenters { id name hub province operator { id name kind city creditCode } } }`,
+    );
+    expect(offers.edges).toHaveLength(7);
+    for (const { node } of offers.edges) {
+      const { offer } = await server.ok(`query($id: ID!) { offer(id: $id) { ${OFFER_FIELDS} } }`, { id: node.id });
+      expect(node).toEqual(offer);
+      expect(dataCenters).toContainEqual(node.dataCenter);
+    }
+  });
+
   it("sorts by price descending and by newest", async () => {
     const desc = await search({ sort: "PRICE_DESC" });
     expect(desc.edges.map((e: any) => e.node.pricePerGpuHour.amount)).toEqual([

@@ -3,12 +3,8 @@ import { organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { globalId, parseId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
-import { ApiKey, CreateOrganizationInput, Organization, Viewer } from "./accounts.types.js";
+import { ApiKey, CreateOrganizationInput, Organization, toOrganization, Viewer } from "./accounts.types.js";
 import * as accounts from "./accounts.service.js";
-
-export function toOrganization(row: Omit<accounts.OrganizationRow, "createdAt">): Organization {
-  return Object.assign(new Organization(), row, { id: globalId("Organization", row.id) });
-}
 
 @Resolver()
 export class AccountsResolver {

@@ -1,5 +1,7 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { OrganizationRow } from "./accounts.service.js";
 
 export enum OrgKind {
   SME = "SME",
@@ -67,6 +69,10 @@ export class Organization {
       'The 18-character unified social credit code (统一社会信用代码), like "91310000MA1FL8XQ30"; null when not given',
   })
   creditCode!: string | null;
+}
+
+export function toOrganization(row: Omit<OrganizationRow, "createdAt">): Organization {
+  return Object.assign(new Organization(), row, { id: globalId("Organization", row.id) });
 }
 
 @ObjectType({ simpleResolvers: true, description: "The caller, as its API key identifies it" })

@@ -2,50 +2,11 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
-import { globalId, parseOptionalId, type IdType } from "../graphql/ids.js";
+import { parseOptionalId } from "../graphql/ids.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
-import { toOrganization } from "../accounts/accounts.resolver.js";
-import { Organization } from "../accounts/accounts.types.js";
-import { AuditAction, AuditEntry, AuditEntryConnection } from "./audit.types.js";
-import { auditEntries, type AuditRow } from "./audit.service.js";
-
-/** The type of the object each action acts on, which its target's id names. */
-const TARGET_TYPE: Record<AuditAction, IdType> = {
-  CREATE_ORGANIZATION: "Organization",
-  CREATE_API_KEY: "ApiKey",
-  DECLARE_AFFILIATION: "Organization",
-  CREATE_DATA_CENTER: "DataCenter",
-  PUBLISH_OFFER: "Offer",
-  UPDATE_OFFER: "Offer",
-  WITHDRAW_OFFER: "Offer",
-  PLACE_BID: "Bid",
-  CANCEL_BID: "Bid",
-  CREATE_SUBSIDY_PROGRAM: "SubsidyProgram",
-  SET_SUBSIDY_PROGRAM_STATUS: "SubsidyProgram",
-  DECIDE_VOUCHER_APPLICATION: "VoucherApplication",
-  CHECKOUT: "Order",
-  CANCEL_ORDER: "Order",
-  SETTLE_CITY_STATEMENT: "SubsidyProgram",
-  PAYMENT_MISMATCH: "Order",
-};
-
-export function toAuditEntry(row: AuditRow): AuditEntry {
-  const action = row.action as AuditAction;
-  return Object.assign(new AuditEntry(), {
-    id: globalId("AuditEntry", row.id),
-    action,
-    role: row.role,
-    organization: null,
-    organizationId: row.organizationId,
-    apiKeyId: row.apiKeyId == null ? null : globalId("ApiKey", row.apiKeyId),
-    targetId: row.targetId == null ? null : globalId(TARGET_TYPE[action], row.targetId),
-    detail: row.detail,
-    programId: row.programId == null ? null : globalId("SubsidyProgram", row.programId),
-    city: row.city,
-    requestId: row.requestId,
-    createdAt: row.createdAt,
-  });
-}
+import { Organization, toOrganization } from "../accounts/accounts.types.js";
+import { AuditAction, AuditEntry, AuditEntryConnection, toAuditEntry } from "./audit.types.js";
+import { auditEntries } from "./audit.service.js";
 
 @Resolver(() => AuditEntry)
 export class AuditResolver {

@@ -1,6 +1,8 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Organization } from "../accounts/accounts.types.js";
 import { connectionOf } from "../graphql/pagination.js";
+import type { auditLog } from "../db/schema.js";
+import { globalId, type IdType } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
 
 /** What was done: one value per audited mutation, and the payments the server refused to settle an order with. */
@@ -115,6 +117,44 @@ export class AuditEntry {
   createdAt!: Date;
 
   organizationId!: number | null;
+}
+
+/** The type of the object each action acts on, which its target's id names. */
+const TARGET_TYPE: Record<AuditAction, IdType> = {
+  CREATE_ORGANIZATION: "Organization",
+  CREATE_API_KEY: "ApiKey",
+  DECLARE_AFFILIATION: "Organization",
+  CREATE_DATA_CENTER: "DataCenter",
+  PUBLISH_OFFER: "Offer",
+  UPDATE_OFFER: "Offer",
+  WITHDRAW_OFFER: "Offer",
+  PLACE_BID: "Bid",
+  CANCEL_BID: "Bid",
+  CREATE_SUBSIDY_PROGRAM: "SubsidyProgram",
+  SET_SUBSIDY_PROGRAM_STATUS: "SubsidyProgram",
+  DECIDE_VOUCHER_APPLICATION: "VoucherApplication",
+  CHECKOUT: "Order",
+  CANCEL_ORDER: "Order",
+  SETTLE_CITY_STATEMENT: "SubsidyProgram",
+  PAYMENT_MISMATCH: "Order",
+};
+
+export function toAuditEntry(row: typeof auditLog.$inferSelect): AuditEntry {
+  const action = row.action as AuditAction;
+  return Object.assign(new AuditEntry(), {
+    id: globalId("AuditEntry", row.id),
+    action,
+    role: row.role,
+    organization: null,
+    organizationId: row.organizationId,
+    apiKeyId: row.apiKeyId == null ? null : globalId("ApiKey", row.apiKeyId),
+    targetId: row.targetId == null ? null : globalId(TARGET_TYPE[action], row.targetId),
+    detail: row.detail,
+    programId: row.programId == null ? null : globalId("SubsidyProgram", row.programId),
+    city: row.city,
+    requestId: row.requestId,
+    createdAt: row.createdAt,
+  });
 }
 
 export const AuditEntryConnection = connectionOf("AuditEntry", AuditEntry);

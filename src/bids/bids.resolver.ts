@@ -4,11 +4,8 @@ import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
 import { globalId, parseId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
-import { Money } from "../graphql/money.type.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
-import { toGpuModel, toOffer } from "../offers/offers.resolver.js";
-import { GpuModel, Offer } from "../offers/offers.types.js";
-import { hoursBetween } from "../time.js";
+import { GpuModel, Offer, toGpuModel, toOffer } from "../offers/offers.types.js";
 import {
   Bid,
   BidConnection,
@@ -17,32 +14,12 @@ import {
   Reservation,
   ReservationConnection,
   ReservationStatus,
+  toBid,
+  toReservation,
 } from "./bids.types.js";
 import * as service from "./bids.service.js";
 import * as reservationsService from "./reservations.service.js";
 import { lapsedHoldsFirst } from "./sweeper.js";
-
-export function toBid(row: service.BidRow): Bid {
-  return Object.assign(new Bid(), {
-    ...row,
-    id: globalId("Bid", row.id),
-    rowId: row.id,
-    maxPricePerGpuHour: Money.of(row.maxPricePerGpuHour),
-    hubs: row.hubs ?? [],
-    status: row.status as BidStatus,
-  });
-}
-
-export function toReservation(row: reservationsService.ReservationRow): Reservation {
-  const gpuHours = BigInt(row.gpuCount) * BigInt(hoursBetween(row.startsAt, row.endsAt));
-  return Object.assign(new Reservation(), {
-    ...row,
-    id: globalId("Reservation", row.id),
-    pricePerGpuHour: Money.of(row.pricePerGpuHour),
-    total: Money.of(gpuHours * row.pricePerGpuHour),
-    status: row.status as ReservationStatus,
-  });
-}
 
 /** Reservations by bid id, batched: one query for the reservations of every bid on a page. */
 function reservationOfBid(ctx: Context) {
@@ -226,6 +203,6 @@ export class ReservationsResolver {
 
   @FieldResolver(() => Offer, { description: "The offer the capacity is on" })
   async offer(@Root() reservation: Reservation, @Ctx() ctx: Context): Promise<Offer> {
-    return toOffer((await ctx.loaders.byId(offers).load(reservation.offerId))!);
+    return toOffer((await ctx.loaders.byId(offers).load(reservation.offerId))!, ctx.app.catalog);
   }
 }

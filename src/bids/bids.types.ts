@@ -2,7 +2,11 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { GpuModel, Offer } from "../offers/offers.types.js";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import { hoursBetween } from "../time.js";
+import type { BidRow } from "./bids.service.js";
+import type { ReservationRow } from "./reservations.service.js";
 
 export enum BidStatus {
   OPEN = "OPEN",
@@ -98,6 +102,17 @@ export class Bid {
   gpuModelId!: number;
 }
 
+export function toBid(row: BidRow): Bid {
+  return Object.assign(new Bid(), {
+    ...row,
+    id: globalId("Bid", row.id),
+    rowId: row.id,
+    maxPricePerGpuHour: Money.of(row.maxPricePerGpuHour),
+    hubs: row.hubs ?? [],
+    status: row.status as BidStatus,
+  });
+}
+
 @ObjectType({
   implements: GlobalNode,
   simpleResolvers: true,
@@ -140,6 +155,17 @@ export class Reservation {
   bidId!: number;
   offerId!: number;
   smeId!: number;
+}
+
+export function toReservation(row: ReservationRow): Reservation {
+  const gpuHours = BigInt(row.gpuCount) * BigInt(hoursBetween(row.startsAt, row.endsAt));
+  return Object.assign(new Reservation(), {
+    ...row,
+    id: globalId("Reservation", row.id),
+    pricePerGpuHour: Money.of(row.pricePerGpuHour),
+    total: Money.of(gpuHours * row.pricePerGpuHour),
+    status: row.status as ReservationStatus,
+  });
 }
 
 export const BidConnection = connectionOf("Bid", Bid);

@@ -18,7 +18,7 @@
 import { and, count, eq, inArray, lte } from "drizzle-orm";
 import type { Db, Executor } from "../db/client.js";
 import { bids, reservations } from "../db/schema.js";
-import type { Context } from "../graphql/context.js";
+import type { HookContext } from "../services.js";
 import type { Logger } from "../logger.js";
 import { fromStates, statusIn } from "../states.js";
 import { ceilHour } from "../time.js";
@@ -222,7 +222,7 @@ export async function modelsWithOpenBids(db: Db): Promise<number[]> {
  * re-matches later.
  */
 export function rematcherFor(logger: Logger) {
-  return async (ctx: Context, gpuModelIds: number[], offerIds?: number[]): Promise<void> => {
+  return async (ctx: HookContext, gpuModelIds: number[], offerIds?: number[]): Promise<void> => {
     try {
       for (const id of [...new Set(gpuModelIds)].sort((a, b) => a - b)) {
         if (offerIds?.length) await serveFreedCapacity(ctx.app.db, id, offerIds, ctx.now, ctx.app.config.holdMinutes);

@@ -5,7 +5,7 @@
 import { and, eq, lte } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { offers, reservations as reservationRows } from "../db/schema.js";
-import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import type { MaintenanceTask } from "../services.js";
 import { expireStaleBidsBatch } from "./bids.queries.js";
 import { LapsedHoldsFirst } from "./bids.service.js";
 import { modelsWithOpenBids, rematchModels, serveFreedCapacity } from "./rematch.js";

@@ -6,35 +6,12 @@ import { orgIdOf } from "../graphql/context.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
-import { Money } from "../graphql/money.type.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
-import { toReservation } from "../bids/bids.resolver.js";
-import { Reservation } from "../bids/bids.types.js";
-import { toVoucher } from "../vouchers/vouchers.resolver.js";
-import { Voucher } from "../vouchers/vouchers.types.js";
-import { CheckoutInput, Order, OrderConnection, OrderStatus, Payment } from "./checkout.types.js";
+import { Reservation, toReservation } from "../bids/bids.types.js";
+import { toVoucher, Voucher } from "../vouchers/vouchers.types.js";
+import { CheckoutInput, Order, OrderConnection, toOrder } from "./checkout.types.js";
 import * as service from "./checkout.service.js";
 import type { OrderRow } from "./settlement.js";
-
-export function toOrder(row: OrderRow): Order {
-  return Object.assign(new Order(), {
-    id: globalId("Order", row.id),
-    reservationId: row.reservationId,
-    voucherId: row.voucherId,
-    gross: Money.of(row.gross),
-    subsidy: Money.of(row.subsidy),
-    smeShare: Money.of(row.smeShare),
-    status: row.status as OrderStatus,
-    payment: Object.assign(new Payment(), {
-      provider: row.paymentProvider,
-      providerRef: row.paymentRef,
-      status: row.paymentStatus,
-      clientSecret: row.status === "PENDING_PAYMENT" ? row.clientSecret : null,
-    }),
-    paidAt: row.paidAt,
-    createdAt: row.createdAt,
-  });
-}
 
 /** The audit trail's view of an order: amounts and status, never the payment's client secret. */
 function orderDetail(order: OrderRow): string {

@@ -16,7 +16,7 @@
 import { and, count, desc, eq, lt } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
-import type { AppServices } from "../graphql/context.js";
+import type { AppServices } from "../services.js";
 import { badInput, conflict, notFound, PaymentFailed, PaymentNotStarted, pgCode } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage } from "../graphql/pagination.js";
 import { extendLockedHold, liveOrderOf, lockForPayment, releaseReservation } from "../bids/reservations.service.js";

@@ -3,7 +3,9 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Reservation } from "../bids/bids.types.js";
 import { Voucher } from "../vouchers/vouchers.types.js";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { OrderRow } from "./settlement.js";
 
 export enum OrderStatus {
   PENDING_PAYMENT = "PENDING_PAYMENT",
@@ -102,6 +104,26 @@ export class Order {
 
   reservationId!: number;
   voucherId!: number | null;
+}
+
+export function toOrder(row: OrderRow): Order {
+  return Object.assign(new Order(), {
+    id: globalId("Order", row.id),
+    reservationId: row.reservationId,
+    voucherId: row.voucherId,
+    gross: Money.of(row.gross),
+    subsidy: Money.of(row.subsidy),
+    smeShare: Money.of(row.smeShare),
+    status: row.status as OrderStatus,
+    payment: Object.assign(new Payment(), {
+      provider: row.paymentProvider,
+      providerRef: row.paymentRef,
+      status: row.paymentStatus,
+      clientSecret: row.status === "PENDING_PAYMENT" ? row.clientSecret : null,
+    }),
+    paidAt: row.paidAt,
+    createdAt: row.createdAt,
+  });
 }
 
 export const OrderConnection = connectionOf("Order", Order);

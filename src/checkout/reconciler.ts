@@ -3,8 +3,7 @@
 // each step locks the order and only moves it forward, and provider calls reuse the order's keys.
 import { and, asc, eq, gt, inArray, isNotNull, lt } from "drizzle-orm";
 import { orders } from "../db/schema.js";
-import type { AppServices } from "../graphql/context.js";
-import type { MaintenanceTask } from "../maintenance/maintenance.js";
+import type { AppServices, MaintenanceTask } from "../services.js";
 import { PaymentNotFoundError, ProviderUnavailableError, type RetrievedPayment } from "../payments/provider.js";
 import { addMinutes } from "../time.js";
 import { afterSettled, PAYMENT_WINDOW_MINUTES, paymentKey, settleOrder, startPayment } from "./checkout.service.js";

@@ -5,7 +5,7 @@
 // (PAYMENT_MISMATCH in the audit trail) and acknowledged; the order stays as it is.
 import { eq } from "drizzle-orm";
 import { orders } from "../db/schema.js";
-import type { AppServices } from "../graphql/context.js";
+import type { AppServices } from "../services.js";
 import type { Logger } from "../logger.js";
 import type { PaymentEventHandler } from "../payments/provider.js";
 import { afterSettled } from "./checkout.service.js";

@@ -1,8 +1,5 @@
-import type { Config } from "../config.js";
-import type { Database, Db } from "../db/client.js";
-import type { Catalog } from "../offers/catalog.js";
-import type { MaintenanceTask } from "../maintenance/maintenance.js";
-import type { PaymentEventHandler, PaymentProvider } from "../payments/provider.js";
+import type { Db } from "../db/client.js";
+import type { AppServices } from "../services.js";
 import type { Loaders } from "./loaders.js";
 
 export type Role = "ADMIN" | "SME" | "DATA_CENTER" | "CITY_FINANCE";
@@ -13,25 +10,6 @@ export interface Viewer {
   organizationId: number | null;
   city: string | null;
   apiKeyId: number | null;
-}
-
-/** Services shared by every request of one server. */
-export interface AppServices {
-  config: Config;
-  database: Database;
-  db: Db;
-  catalog: Catalog;
-  /**
-   * Hooks the later domains register, run after capacity was freed (re-match open bids): on these
-   * offers when given, else on any offer of the models.
-   */
-  afterCapacityFreed: (ctx: Context, gpuModelIds: number[], offerIds?: number[]) => Promise<void>;
-  /** Periodic tasks, run on a timer and by the admin's runMaintenance. */
-  maintenanceTasks: MaintenanceTask[];
-  /** Stripe, or the simulated provider when STRIPE_SECRET_KEY is unset. */
-  payments: PaymentProvider;
-  /** What a verified payment webhook does; the checkout registers it (default: nothing). */
-  paymentEvents: PaymentEventHandler;
 }
 
 export interface Context {

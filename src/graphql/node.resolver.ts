@@ -15,16 +15,16 @@ import {
   voucherApplications,
   vouchers,
 } from "../db/schema.js";
-import { toOrganization } from "../accounts/accounts.resolver.js";
-import { toAuditEntry } from "../audit/audit.resolver.js";
-import { toBid, toReservation } from "../bids/bids.resolver.js";
+import { toOrganization } from "../accounts/accounts.types.js";
+import { toAuditEntry } from "../audit/audit.types.js";
+import { toBid, toReservation } from "../bids/bids.types.js";
 import { seesReservation } from "../bids/reservations.service.js";
-import { toOrder } from "../checkout/checkout.resolver.js";
-import { toLedgerEntry } from "../ledger/ledger.resolver.js";
-import { toDataCenter, toGpuModel, toOffer } from "../offers/offers.resolver.js";
-import { toStatement } from "../reports/reports.resolver.js";
+import { toOrder } from "../checkout/checkout.types.js";
+import { toLedgerEntry } from "../ledger/ledger.types.js";
+import { toDataCenter, toGpuModel, toOffer } from "../offers/offers.types.js";
+import { toStatement } from "../reports/reports.types.js";
 import { cityStatement } from "../reports/reports.service.js";
-import { toApplication, toSubsidyProgram, toVoucher } from "../vouchers/vouchers.resolver.js";
+import { toApplication, toSubsidyProgram, toVoucher } from "../vouchers/vouchers.types.js";
 import { inScope } from "../vouchers/programs.service.js";
 import type { Context } from "./context.js";
 import { BadInput, badInput, Forbidden, NotFound } from "../errors.js";
@@ -48,7 +48,7 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
   },
   Offer: async (ctx, key) => {
     const row = await ctx.loaders.byId(offers).load(key);
-    return row ? toOffer(row) : null;
+    return row ? toOffer(row, ctx.app.catalog) : null;
   },
   // An organization is seen by itself and the admin; an operator also by anyone, as offers show it.
   Organization: async (ctx, key) => {

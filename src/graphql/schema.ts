@@ -1,4 +1,4 @@
-import { GraphQLObjectType, lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema as buildTypeGraphqlSchema } from "type-graphql";
 import { authChecker } from "./auth-checker.js";
 import { resolvers } from "./resolvers.js";
@@ -21,9 +21,7 @@ export function buildSchema(): Promise<GraphQLSchema> {
     // Inputs are checked by the services, with the codes docs/api.md names; there are no class-validator
     // rules, so its pass over every input argument of every request is off.
     validate: false,
-  })
-    .then(readingCarried)
-    .then(describingRoots);
+  }).then(describingRoots);
   return built;
 }
 
@@ -38,28 +36,6 @@ function describingRoots(schema: GraphQLSchema): GraphQLSchema {
     "Changes; every one needs Authorization: Bearer <token> and names the roles it allows and the codes of its errors " +
     "(extensions.code; CONFLICT: a state or idempotency clash). A failed mutation changes nothing. Mutations are limited " +
     "per API key and per client IP: RATE_LIMITED, with extensions.retryAfterSeconds.";
-  return schema;
-}
-
-/**
- * Fields a parent may carry already loaded, in the property named: a search page brings each
- * offer's data center and its operator, and its model from the catalog. Such a value is read as
- * a property, past type-graphql's wrapper around the field resolver, which converts its
- * arguments on every call (150 calls for a page); without it, the field resolver loads the value.
- * The wrapper is also where middlewares and @Authorized run: none of these fields has either.
- */
-const CARRIED: [type: string, field: string, property: string][] = [
-  ["Offer", "dataCenter", "loadedDataCenter"],
-  ["Offer", "gpuModel", "loadedGpuModel"],
-  ["DataCenter", "operator", "loadedOperator"],
-];
-
-function readingCarried(schema: GraphQLSchema): GraphQLSchema {
-  for (const [typeName, fieldName, property] of CARRIED) {
-    const field = (schema.getType(typeName) as GraphQLObjectType).getFields()[fieldName];
-    const resolve = field.resolve!;
-    field.resolve = (root, args, context, info) => root[property] ?? resolve(root, args, context, info);
-  }
   return schema;
 }
 

@@ -2,25 +2,12 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { orders } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
-import { globalId, parseId } from "../graphql/ids.js";
-import { Money } from "../graphql/money.type.js";
+import { parseId } from "../graphql/ids.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { programInScope } from "../vouchers/programs.service.js";
-import { toOrder } from "../checkout/checkout.resolver.js";
-import { Order } from "../checkout/checkout.types.js";
-import { LedgerEntry, LedgerEntryConnection, LedgerEntryKind } from "./ledger.types.js";
-import { programLedger, type LedgerEntryRow } from "./ledger.service.js";
-
-export function toLedgerEntry(row: LedgerEntryRow): LedgerEntry {
-  return Object.assign(new LedgerEntry(), {
-    id: globalId("LedgerEntry", row.id),
-    kind: row.kind as LedgerEntryKind,
-    amount: Money.of(row.amount),
-    orderId: row.orderId,
-    voucherId: globalId("Voucher", row.voucherId),
-    createdAt: row.createdAt,
-  });
-}
+import { Order, toOrder } from "../checkout/checkout.types.js";
+import { LedgerEntry, LedgerEntryConnection, toLedgerEntry } from "./ledger.types.js";
+import { programLedger } from "./ledger.service.js";
 
 @Resolver(() => LedgerEntry)
 export class LedgerResolver {

@@ -1,7 +1,9 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { LedgerEntryRow } from "./ledger.service.js";
 
 export enum LedgerEntryKind {
   RESERVE = "RESERVE",
@@ -50,6 +52,17 @@ export class LedgerEntry {
 
   @Field({ description: "When the move was made (UTC)" })
   createdAt!: Date;
+}
+
+export function toLedgerEntry(row: LedgerEntryRow): LedgerEntry {
+  return Object.assign(new LedgerEntry(), {
+    id: globalId("LedgerEntry", row.id),
+    kind: row.kind as LedgerEntryKind,
+    amount: Money.of(row.amount),
+    orderId: row.orderId,
+    voucherId: globalId("Voucher", row.voucherId),
+    createdAt: row.createdAt,
+  });
 }
 
 export const LedgerEntryConnection = connectionOf("LedgerEntry", LedgerEntry);

@@ -1,13 +1,7 @@
 // Periodic work that keeps the database honest: expiring lapsed holds and stale bids, finishing
 // payments whose outcome was never heard. Every task is safe to run in several processes at once.
-import type { AppServices } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
-
-export interface MaintenanceTask {
-  name: string;
-  /** Does the work due at `now`; returns how many records it changed. */
-  run(app: AppServices, now: Date): Promise<number>;
-}
+import type { AppServices } from "../services.js";
 
 export async function runMaintenance(app: AppServices, now: Date): Promise<{ task: string; changed: number }[]> {
   const results = [];

@@ -6,12 +6,9 @@ import { badInput } from "../errors.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
-import { Money } from "../graphql/money.type.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
-import { toOrganization } from "../accounts/accounts.resolver.js";
-import { Organization } from "../accounts/accounts.types.js";
+import { Organization, toOrganization } from "../accounts/accounts.types.js";
 import { freeGpus } from "./capacity.js";
-import type { GpuModelRow } from "./catalog.js";
 import {
   CreateDataCenterInput,
   DataCenter,
@@ -20,36 +17,15 @@ import {
   OfferConnection,
   OfferFilter,
   OfferSort,
-  OfferStatus,
   PublishOfferInput,
+  toDataCenter,
+  toGpuModel,
+  toOffer,
   UpdateOfferInput,
 } from "./offers.types.js";
 import * as service from "./offers.service.js";
 import { liveBookings } from "./offers.queries.js";
 import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
-
-/** The catalog's models as GraphQL objects, made once each: reference data, never changed by a request. */
-const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
-
-export function toGpuModel(row: GpuModelRow): GpuModel {
-  let model = gpuModelObjects.get(row);
-  if (!model)
-    gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
-  return model;
-}
-
-export function toDataCenter(row: service.ShownDataCenter): DataCenter {
-  return Object.assign(new DataCenter(), row, { id: globalId("DataCenter", row.id), rowId: row.id });
-}
-
-export function toOffer(row: service.ListedOffer): Offer {
-  return Object.assign(new Offer(), row, {
-    id: globalId("Offer", row.id),
-    pricePerGpuHour: Money.of(row.pricePerGpuHour),
-    status: row.status as OfferStatus,
-    row,
-  });
-}
 
 /** What an audit entry says about an offer's terms after the action. */
 function offerDetail(ctx: Context, row: service.OfferRow): string {
@@ -93,14 +69,12 @@ export class OffersResolver {
       dataCenterId: parseOptionalId("filter.dataCenterId", filter?.dataCenterId, "DataCenter"),
     };
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
-    // The page came with its data centers and operators, and the catalog knows the models: these
-    // fields are read as properties (CARRIED in schema.ts).
+    // The page came with each offer's data center and its operator: the objects hold them, and the
+    // field resolvers below return what they hold without loading.
     const edges = page.edges.map((e, i) => {
-      const { dataCenter, operator } = page.related[i];
-      const node = Object.assign(toOffer(e.node), {
-        loadedDataCenter: Object.assign(toDataCenter(dataCenter), { loadedOperator: toOrganization(operator) }),
-        loadedGpuModel: toGpuModel(ctx.app.catalog.model(e.node.gpuModelId)),
-      });
+      const node = toOffer(e.node, ctx.app.catalog);
+      node.dataCenter = toDataCenter(page.related[i].dataCenter);
+      node.dataCenter.operator = toOrganization(page.related[i].operator);
       return { cursor: e.cursor, node };
     });
     return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges };
@@ -116,7 +90,7 @@ export class OffersResolver {
     @Ctx() ctx: Context,
   ): Promise<Offer | null> {
     const row = await ctx.loaders.byId(offers).load(parseId("id", id, "Offer"));
-    return row ? toOffer(row) : null;
+    return row ? toOffer(row, ctx.app.catalog) : null;
   }
 
   @Authorized("DATA_CENTER")
@@ -131,7 +105,7 @@ export class OffersResolver {
     @Arg("after", () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const page = await service.operatorOffers(ctx.db, orgIdOf(ctx), pageSize(first), after);
-    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node) })) };
+    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: toOffer(e.node, ctx.app.catalog) })) };
   }
 
   @Authorized("DATA_CENTER")
@@ -157,7 +131,7 @@ export class OffersResolver {
       return offer;
     });
     await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId], [row.id]);
-    return toOffer(row);
+    return toOffer(row, ctx.app.catalog);
   }
 
   @Authorized("DATA_CENTER")
@@ -184,7 +158,7 @@ export class OffersResolver {
       return updated;
     });
     if (result.capacityGrew) await ctx.app.afterCapacityFreed(ctx, [result.offer.gpuModelId], [result.offer.id]);
-    return toOffer(result.offer);
+    return toOffer(result.offer, ctx.app.catalog);
   }
 
   @Authorized("DATA_CENTER")
@@ -209,22 +183,17 @@ export class OffersResolver {
       });
       return withdrawn;
     });
-    return toOffer(row);
+    return toOffer(row, ctx.app.catalog);
   }
 
   @FieldResolver(() => DataCenter, { description: "The data center whose GPUs these are" })
-  dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): Promise<DataCenter> {
-    // Not called for an offer that carries its data center (a search page's): see CARRIED in schema.ts.
+  dataCenter(@Root() offer: Offer, @Ctx() ctx: Context): DataCenter | Promise<DataCenter> {
+    // A search page's offers hold theirs; others load it, batched.
+    if (offer.dataCenter) return offer.dataCenter;
     return ctx.loaders
       .byId(dataCenters)
       .load(offer.dataCenterId)
       .then((row) => toDataCenter(row!));
-  }
-
-  @FieldResolver(() => GpuModel, { description: "The GPU model" })
-  gpuModel(@Root() offer: Offer, @Ctx() ctx: Context): GpuModel {
-    // Not called for an offer that carries its model (a search page's): see CARRIED in schema.ts.
-    return toGpuModel(ctx.app.catalog.model(offer.gpuModelId));
   }
 
   @FieldResolver(() => Int, {
@@ -297,8 +266,9 @@ export class DataCentersResolver {
   }
 
   @FieldResolver(() => Organization, { description: "The data center operator that runs it and publishes its offers" })
-  operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Promise<Organization> {
-    // Not called for a data center that carries its operator: see CARRIED in schema.ts.
+  operator(@Root() dc: DataCenter, @Ctx() ctx: Context): Organization | Promise<Organization> {
+    // A search page's data centers hold theirs; others load it, batched.
+    if (dc.operator) return dc.operator;
     return ctx.loaders
       .byId(organizations)
       .load(dc.operatorId)

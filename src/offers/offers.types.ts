@@ -3,7 +3,10 @@ import { Money } from "../graphql/money.type.js";
 import { connectionOf } from "../graphql/pagination.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { Catalog, GpuModelRow } from "./catalog.js";
+import type { ListedOffer, ShownDataCenter } from "./offers.service.js";
 
 /** The hubs as descriptions list them. */
 const HUB_LIST = [...HUB_NAMES].join(", ");
@@ -64,6 +67,16 @@ export class GpuModel {
   domestic!: boolean;
 }
 
+/** The catalog's models as GraphQL objects, made once each: reference data, never changed by a request. */
+const gpuModelObjects = new WeakMap<GpuModelRow, GpuModel>();
+
+export function toGpuModel(row: GpuModelRow): GpuModel {
+  let model = gpuModelObjects.get(row);
+  if (!model)
+    gpuModelObjects.set(row, (model = Object.assign(new GpuModel(), row, { id: globalId("GpuModel", row.id) })));
+  return model;
+}
+
 @ObjectType({
   implements: GlobalNode,
   simpleResolvers: true,
@@ -82,14 +95,17 @@ export class DataCenter {
   @Field({ description: 'The province, like "Ningxia"' })
   province!: string;
 
+  /** Resolved by DataCentersResolver.operator: this value when set, else loaded. */
   @Field(() => Organization, { description: "The data center operator that runs it and publishes its offers" })
-  operator!: Organization;
+  operator?: Organization;
 
   /** The row key behind the global id. */
   rowId!: number;
   operatorId!: number;
-  /** The operator, when the query that found the data center brought it along. */
-  loadedOperator?: Organization;
+}
+
+export function toDataCenter(row: ShownDataCenter): DataCenter {
+  return Object.assign(new DataCenter(), row, { id: globalId("DataCenter", row.id), rowId: row.id });
 }
 
 @ObjectType({
@@ -102,8 +118,9 @@ export class Offer {
   @Field(() => ID, { description: 'Opaque id, like "offer_123"' })
   id!: string;
 
+  /** Resolved by OffersResolver.dataCenter: this value when set, else loaded. */
   @Field(() => DataCenter, { description: "The data center whose GPUs these are" })
-  dataCenter!: DataCenter;
+  dataCenter?: DataCenter;
 
   @Field(() => GpuModel, { description: "The GPU model" })
   gpuModel!: GpuModel;
@@ -136,10 +153,17 @@ export class Offer {
   dataCenterId!: number;
   gpuModelId!: number;
   row!: { id: number; gpuCount: number; availableFrom: Date; availableUntil: Date };
-  /** The data center, when the query that found the offer brought it along. */
-  loadedDataCenter?: DataCenter;
-  /** The GPU model, when the resolver that found the offer looked it up already. */
-  loadedGpuModel?: GpuModel;
+}
+
+/** The model comes from the catalog in memory, so it is a plain property: no resolver runs for it. */
+export function toOffer(row: ListedOffer, catalog: Catalog): Offer {
+  return Object.assign(new Offer(), row, {
+    id: globalId("Offer", row.id),
+    gpuModel: toGpuModel(catalog.model(row.gpuModelId)),
+    pricePerGpuHour: Money.of(row.pricePerGpuHour),
+    status: row.status as OfferStatus,
+    row,
+  });
 }
 
 export const OfferConnection = connectionOf("Offer", Offer);

@@ -1,7 +1,7 @@
 // POST /webhooks/stripe: mounted with express.raw() before any JSON parser, since the signature is
 // over the exact bytes Stripe sent.
 import type { Request, RequestHandler, Response } from "express";
-import type { AppServices } from "../graphql/context.js";
+import type { AppServices } from "../services.js";
 import type { Logger } from "../logger.js";
 import { handleStripeEvent } from "./payments.service.js";
 import { constructStripeEvent, isSignatureError } from "./stripe.js";

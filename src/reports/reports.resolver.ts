@@ -2,33 +2,12 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { dataCenters } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
-import { parseId, parseOptionalId, statementId } from "../graphql/ids.js";
+import { parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
-import { Money } from "../graphql/money.type.js";
-import { toDataCenter } from "../offers/offers.resolver.js";
-import { DataCenter } from "../offers/offers.types.js";
-import { toSubsidyProgram } from "../vouchers/vouchers.resolver.js";
-import { CityStatement, SpendDimension, SpendReport, StatementLine, StatementStatus } from "./reports.types.js";
+import { DataCenter, toDataCenter } from "../offers/offers.types.js";
+import { CityStatement, SpendDimension, SpendReport, StatementLine, toStatement } from "./reports.types.js";
 import * as reports from "./reports.service.js";
-
-export function toStatement(data: reports.StatementData): CityStatement {
-  return Object.assign(new CityStatement(), {
-    id: statementId(data.program.id, data.month),
-    program: toSubsidyProgram(data.program),
-    month: data.month,
-    status: data.status as StatementStatus,
-    settledAt: data.settledAt,
-    total: Money.of(data.total),
-    lines: data.lines.map((line) =>
-      Object.assign(new StatementLine(), {
-        dataCenterId: line.dataCenterId,
-        orders: line.orders,
-        subsidy: Money.of(line.subsidy),
-      }),
-    ),
-  });
-}
 
 @Resolver()
 export class ReportsResolver {

@@ -1,8 +1,10 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { DataCenter } from "../offers/offers.types.js";
-import { SubsidyProgram } from "../vouchers/vouchers.types.js";
+import { SubsidyProgram, toSubsidyProgram } from "../vouchers/vouchers.types.js";
+import { statementId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { StatementData } from "./reports.service.js";
 
 export enum SpendDimension {
   MONTH = "MONTH",
@@ -140,4 +142,22 @@ export class CityStatement {
 
   @Field(() => Date, { nullable: true, description: "When it was settled (UTC); null while OPEN" })
   settledAt!: Date | null;
+}
+
+export function toStatement(data: StatementData): CityStatement {
+  return Object.assign(new CityStatement(), {
+    id: statementId(data.program.id, data.month),
+    program: toSubsidyProgram(data.program),
+    month: data.month,
+    status: data.status as StatementStatus,
+    settledAt: data.settledAt,
+    total: Money.of(data.total),
+    lines: data.lines.map((line) =>
+      Object.assign(new StatementLine(), {
+        dataCenterId: line.dataCenterId,
+        orders: line.orders,
+        subsidy: Money.of(line.subsidy),
+      }),
+    ),
+  });
 }

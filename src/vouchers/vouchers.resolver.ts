@@ -6,84 +6,25 @@ import { orgIdOf, requireViewer } from "../graphql/context.js";
 import { notFound } from "../errors.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
-import { Money, moneyOrNull } from "../graphql/money.type.js";
+import { Money } from "../graphql/money.type.js";
 import { formatYuan } from "../money.js";
-import { toOrganization } from "../accounts/accounts.resolver.js";
-import { Organization } from "../accounts/accounts.types.js";
+import { Organization, toOrganization } from "../accounts/accounts.types.js";
 import {
   ApplicationStatus,
   ApplyForVoucherInput,
-  BudgetStatus,
   CreateSubsidyProgramInput,
   ProgramStatus,
   Quote,
   SubsidyProgram,
+  toApplication,
+  toSubsidyProgram,
+  toVoucher,
   Voucher,
   VoucherApplication,
-  VoucherStatus,
 } from "./vouchers.types.js";
 import * as programs from "./programs.service.js";
 import * as applications from "./applications.service.js";
 import { priceReservation } from "./quote.service.js";
-
-export function toSubsidyProgram(row: programs.ProgramRow): SubsidyProgram {
-  return Object.assign(new SubsidyProgram(), {
-    id: globalId("SubsidyProgram", row.id),
-    city: row.city,
-    name: row.name,
-    budget: Money.of(row.budgetTotal),
-    rateBasisPoints: row.rateBasisPoints,
-    domesticRateBasisPoints: row.domesticRateBasisPoints,
-    perOrderCap: moneyOrNull(row.perOrderCap),
-    perSmeAnnualCap: moneyOrNull(row.perSmeAnnualCap),
-    maxSubsidizedPricePerGpuHour: moneyOrNull(row.maxSubsidizedPricePerGpuHour),
-    eligibleHubs: row.eligibleHubs,
-    validFrom: row.validFrom,
-    validUntil: row.validUntil,
-    status: row.status as ProgramStatus,
-    budgetStatus: Object.assign(new BudgetStatus(), {
-      id: globalId("BudgetStatus", row.id),
-      total: Money.of(row.budgetTotal),
-      available: Money.of(row.available),
-      pending: Money.of(row.pending),
-      spent: Money.of(row.spent),
-    }),
-    createdAt: row.createdAt,
-  });
-}
-
-export function toVoucher(row: applications.VoucherRow, now: Date): Voucher {
-  const status =
-    row.status === "REVOKED"
-      ? VoucherStatus.REVOKED
-      : row.validUntil <= now
-        ? VoucherStatus.EXPIRED
-        : VoucherStatus.ACTIVE;
-  return Object.assign(new Voucher(), {
-    id: globalId("Voucher", row.id),
-    programId: row.programId,
-    grantedAmount: Money.of(row.grantedAmount),
-    remaining: Money.of(row.remaining),
-    validUntil: row.validUntil,
-    status,
-    createdAt: row.createdAt,
-  });
-}
-
-export function toApplication(row: applications.ApplicationRow): VoucherApplication {
-  return Object.assign(new VoucherApplication(), {
-    id: globalId("VoucherApplication", row.id),
-    rowId: row.id,
-    programId: row.programId,
-    smeId: row.smeId,
-    requestedAmount: Money.of(row.requestedAmount),
-    purpose: row.purpose,
-    status: row.status as ApplicationStatus,
-    decisionReason: row.decisionReason,
-    decidedAt: row.decidedAt,
-    createdAt: row.createdAt,
-  });
-}
 
 async function loadProgram(ctx: Context, programId: number): Promise<SubsidyProgram> {
   return toSubsidyProgram((await ctx.loaders.byId(subsidyPrograms).load(programId))!);

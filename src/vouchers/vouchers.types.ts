@@ -1,8 +1,11 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
-import { Money } from "../graphql/money.type.js";
+import { Money, moneyOrNull } from "../graphql/money.type.js";
 import { Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
+import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
+import type { ApplicationRow, VoucherRow } from "./applications.service.js";
+import type { ProgramRow } from "./programs.service.js";
 
 export enum ProgramStatus {
   ACTIVE = "ACTIVE",
@@ -138,6 +141,32 @@ export class SubsidyProgram {
   createdAt!: Date;
 }
 
+export function toSubsidyProgram(row: ProgramRow): SubsidyProgram {
+  return Object.assign(new SubsidyProgram(), {
+    id: globalId("SubsidyProgram", row.id),
+    city: row.city,
+    name: row.name,
+    budget: Money.of(row.budgetTotal),
+    rateBasisPoints: row.rateBasisPoints,
+    domesticRateBasisPoints: row.domesticRateBasisPoints,
+    perOrderCap: moneyOrNull(row.perOrderCap),
+    perSmeAnnualCap: moneyOrNull(row.perSmeAnnualCap),
+    maxSubsidizedPricePerGpuHour: moneyOrNull(row.maxSubsidizedPricePerGpuHour),
+    eligibleHubs: row.eligibleHubs,
+    validFrom: row.validFrom,
+    validUntil: row.validUntil,
+    status: row.status as ProgramStatus,
+    budgetStatus: Object.assign(new BudgetStatus(), {
+      id: globalId("BudgetStatus", row.id),
+      total: Money.of(row.budgetTotal),
+      available: Money.of(row.available),
+      pending: Money.of(row.pending),
+      spent: Money.of(row.spent),
+    }),
+    createdAt: row.createdAt,
+  });
+}
+
 @ObjectType({
   implements: GlobalNode,
   simpleResolvers: true,
@@ -168,6 +197,24 @@ export class Voucher {
   createdAt!: Date;
 
   programId!: number;
+}
+
+export function toVoucher(row: VoucherRow, now: Date): Voucher {
+  const status =
+    row.status === "REVOKED"
+      ? VoucherStatus.REVOKED
+      : row.validUntil <= now
+        ? VoucherStatus.EXPIRED
+        : VoucherStatus.ACTIVE;
+  return Object.assign(new Voucher(), {
+    id: globalId("Voucher", row.id),
+    programId: row.programId,
+    grantedAmount: Money.of(row.grantedAmount),
+    remaining: Money.of(row.remaining),
+    validUntil: row.validUntil,
+    status,
+    createdAt: row.createdAt,
+  });
 }
 
 @ObjectType({
@@ -213,6 +260,21 @@ export class VoucherApplication {
   rowId!: number;
   programId!: number;
   smeId!: number;
+}
+
+export function toApplication(row: ApplicationRow): VoucherApplication {
+  return Object.assign(new VoucherApplication(), {
+    id: globalId("VoucherApplication", row.id),
+    rowId: row.id,
+    programId: row.programId,
+    smeId: row.smeId,
+    requestedAmount: Money.of(row.requestedAmount),
+    purpose: row.purpose,
+    status: row.status as ApplicationStatus,
+    decisionReason: row.decisionReason,
+    decidedAt: row.decidedAt,
+    createdAt: row.createdAt,
+  });
 }
 
 @ObjectType({
