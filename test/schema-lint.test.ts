@@ -30,7 +30,7 @@ describe("schema/schema.graphql", () => {
     ]);
   });
 
-  it("has no lint problem (run `npm run lint:schema` for the list)", async () => {
+  it("has no lint problem (run `npm run lint` for the list)", async () => {
     expect(problemsOf(await eslint.lintFiles([SDL]))).toEqual([]);
   });
 
