@@ -1,7 +1,7 @@
 // The statements a checkout prices its reservation with, written once from the schema
 // (src/db/client.ts): the rental's facts, and the program, voucher and annual counter locked in
 // the order every budget move takes. Their rows become the domain's types here.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type Placeholder } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { prepared, qb, rowFrom, tableAs, type Executor, type Placeholders } from "../db/client.js";
 import {
@@ -74,7 +74,7 @@ export interface VoucherAndProgram {
 }
 
 /** The voucher's program. */
-const programOfVoucher = (voucherId: Placeholders<{ voucherId: number }>["voucherId"]) =>
+const programOfVoucher = (voucherId: Placeholder) =>
   qb.select({ id: vouchers.programId }).from(vouchers).where(eq(vouchers.id, voucherId));
 
 const lockProgramStatement = prepared("program_of_voucher_lock", (p: Placeholders<{ voucherId: number }>) =>
