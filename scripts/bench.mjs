@@ -57,17 +57,8 @@ log(
 log(`bench: ${size}, seed ${args.seed}, ${duration} s per scenario, DB_POOL_SIZE ${poolSize}`);
 
 execFileSync(
-  process.execPath,
-  [
-    "node_modules/@swc/cli/bin/swc.js",
-    "src",
-    "-d",
-    "dist",
-    "--strip-leading-paths",
-    "--config-file",
-    ".swcrc",
-    "--quiet",
-  ],
+  "npm",
+  ["run", "-s", "build"], // package.json's build: one definition of how dist/ is made
   { stdio: "inherit" },
 );
 

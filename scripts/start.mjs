@@ -16,17 +16,8 @@ const entry = "dist/main.js";
 if (!existsSync(entry) || newest("src") > statSync(entry).mtimeMs) {
   console.log("building dist/ ...");
   execFileSync(
-    process.execPath,
-    [
-      "node_modules/@swc/cli/bin/swc.js",
-      "src",
-      "-d",
-      "dist",
-      "--strip-leading-paths",
-      "--config-file",
-      ".swcrc",
-      "--quiet",
-    ],
+    "npm",
+    ["run", "-s", "build"], // package.json's build: one definition of how dist/ is made
     {
       stdio: "inherit",
     },

@@ -3,17 +3,8 @@ import { execFileSync } from "node:child_process";
 
 export default function setup() {
   execFileSync(
-    process.execPath,
-    [
-      "node_modules/@swc/cli/bin/swc.js",
-      "src",
-      "-d",
-      "dist",
-      "--strip-leading-paths",
-      "--config-file",
-      ".swcrc",
-      "--quiet",
-    ],
+    "npm",
+    ["run", "-s", "build"], // package.json's build: one definition of how dist/ is made
     { stdio: "inherit" },
   );
 }
