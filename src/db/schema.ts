@@ -158,6 +158,37 @@ export const offers = pgTable(
   ],
 );
 
+/**
+ * The operator's declaration of an offer's hardware: serial numbers or an attestation reference,
+ * and how many GPUs it covers. One per offer; a new declaration replaces it (the audit trail keeps
+ * every one). An offer is attested when the declaration covers all its GPUs.
+ */
+export const offerAttestations = pgTable(
+  "offer_attestations",
+  {
+    offerId: ref("offer_id")
+      .primaryKey()
+      .references(() => offers.id),
+    serialNumbers: text("serial_numbers")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    reference: text("reference"),
+    gpuCount: integer("gpu_count").notNull(),
+    declaredBy: ref("declared_by")
+      .notNull()
+      .references(() => organizations.id),
+    declaredAt: ts("declared_at").notNull(),
+  },
+  (t) => [
+    check("offer_attestations_gpu_count_positive", sql`${t.gpuCount} > 0`),
+    check(
+      "offer_attestations_something_declared",
+      sql`${t.reference} is not null or cardinality(${t.serialNumbers}) > 0`,
+    ),
+  ],
+);
+
 // ---------------------------------------------------------------- bids and reservations
 export const bidStatus = pgEnum("bid_status", ["OPEN", "MATCHED", "CANCELLED", "EXPIRED"]);
 
@@ -228,6 +259,10 @@ export const reservations = pgTable(
       .on(t.holdExpiresAt)
       .where(sql`${t.status} = 'HELD'`),
     index("reservations_sme_idx").on(t.smeId),
+    // Rentals that ended and await their delivery report (the deliveries maintenance task).
+    index("reservations_confirmed_end_idx")
+      .on(t.endsAt)
+      .where(sql`${t.status} = 'CONFIRMED'`),
   ],
 );
 
@@ -261,6 +296,8 @@ export const subsidyPrograms = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'::text[]`),
+    /** Only offers whose hardware the operator declared (offer_attestations) may be subsidized. */
+    requiresHardwareAttestation: boolean("requires_hardware_attestation").notNull().default(false),
     validFrom: ts("valid_from").notNull(),
     validUntil: ts("valid_until").notNull(),
     status: programStatus("status").notNull().default("ACTIVE"),
@@ -392,13 +429,27 @@ export const orders = pgTable(
     paymentRef: text("payment_ref"),
     paymentStatus: text("payment_status").notNull().default("PENDING"),
     clientSecret: text("client_secret"),
+    /** What the client must do next to pay (a redirect, a QR code), as the provider said: JSON; null when nothing. */
+    paymentAction: text("payment_action"),
     paidAt: ts("paid_at"),
+    // Credits for undelivered GPU-hours (deliveries): the part of the subsidy given back to the
+    // program, and the part of the SME's share refunded. Both 0 until a delivery is final.
+    subsidyCredited: fen("subsidy_credited")
+      .notNull()
+      .default(sql`0`),
+    smeShareCredited: fen("sme_share_credited")
+      .notNull()
+      .default(sql`0`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     check("orders_split_exact", sql`${t.subsidy} + ${t.smeShare} = ${t.gross}`),
     check("orders_amounts_nonnegative", sql`${t.subsidy} >= 0 and ${t.smeShare} >= 0`),
+    check(
+      "orders_credits_range",
+      sql`${t.subsidyCredited} between 0 and ${t.subsidy} and ${t.smeShareCredited} between 0 and ${t.smeShare}`,
+    ),
     uniqueIndex("orders_idempotency_uq").on(t.smeId, t.idempotencyKey),
     // At most one live order per reservation.
     uniqueIndex("orders_live_reservation_uq")
@@ -479,6 +530,8 @@ export const claimLines = pgTable(
       .notNull()
       .references(() => dataCenters.id),
     amount: fen("amount").notNull(),
+    /** A credit for undelivered GPU-hours (negative), not a refund: the order stays billed. */
+    credit: boolean("credit").notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
@@ -520,6 +573,60 @@ export const spendByMonth = pgTable(
       t.subsidy,
       t.smePaid,
     ),
+  ],
+);
+
+// ---------------------------------------------------------------- delivery
+
+export const deliveryStatus = pgEnum("delivery_status", ["REPORTED", "DISPUTED", "FINAL"]);
+
+/**
+ * What a data center delivered of a CONFIRMED reservation, once it ended: reported by its operator,
+ * assumed in full after the grace period, disputed by the SME, corrected by the admin. FINAL once
+ * the credit for undelivered GPU-hours is made (subsidy_credit, sme_share_credit).
+ */
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    reservationId: ref("reservation_id")
+      .primaryKey()
+      .references(() => reservations.id),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id),
+    bookedGpuHours: bigint("booked_gpu_hours", { mode: "number" }).notNull(),
+    deliveredGpuHours: bigint("delivered_gpu_hours", { mode: "number" }).notNull(),
+    /** JSON: [{ "from": ISO, "to": ISO, "gpus": n }], as reported. */
+    outages: text("outages").notNull().default("[]"),
+    status: deliveryStatus("status").notNull(),
+    /** Nobody reported within the grace period: delivered in full. */
+    assumed: boolean("assumed").notNull().default(false),
+    reportedBy: ref("reported_by").references(() => organizations.id),
+    reportedAt: ts("reported_at"),
+    disputeReason: text("dispute_reason"),
+    disputedAt: ts("disputed_at"),
+    correctedAt: ts("corrected_at"),
+    finalAt: ts("final_at"),
+    subsidyCredit: fen("subsidy_credit")
+      .notNull()
+      .default(sql`0`),
+    smeShareCredit: fen("sme_share_credit")
+      .notNull()
+      .default(sql`0`),
+    /** The provider's refund of smeShareCredit: pending until it answered, then its status. */
+    refundStatus: text("refund_status"),
+    refundRef: text("refund_ref"),
+  },
+  (t) => [
+    check(
+      "deliveries_hours_range",
+      sql`${t.deliveredGpuHours} >= 0 and ${t.deliveredGpuHours} <= ${t.bookedGpuHours}`,
+    ),
+    check("deliveries_credits_nonnegative", sql`${t.subsidyCredit} >= 0 and ${t.smeShareCredit} >= 0`),
+    index("deliveries_order_idx").on(t.orderId),
+    index("deliveries_open_idx")
+      .on(t.status)
+      .where(sql`${t.status} <> 'FINAL' or ${t.refundStatus} = 'pending'`),
   ],
 );
 
