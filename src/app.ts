@@ -42,6 +42,7 @@ import { bidsMaintenanceTasks } from "./bids/sweeper.js";
 import { createPaymentProvider } from "./payments/payments.service.js";
 import { noPaymentEvents } from "./payments/provider.js";
 import { reconcilerTask } from "./checkout/reconciler.js";
+import { deliveriesTask } from "./delivery/delivery.service.js";
 import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
 import type { AppServices } from "./services.js";
@@ -89,7 +90,7 @@ export async function createApp(config: Config): Promise<App> {
     // Domain wiring: what runs when capacity is freed, and the periodic maintenance tasks.
     afterCapacityFreed: rematcherFor(logger),
     // Payments first: an order settled by the provider keeps its reservation out of the hold sweep.
-    maintenanceTasks: [reconcilerTask, ...bidsMaintenanceTasks],
+    maintenanceTasks: [reconcilerTask, ...bidsMaintenanceTasks, deliveriesTask],
     payments: createPaymentProvider(config),
     paymentEvents: noPaymentEvents,
   };

@@ -26,6 +26,26 @@ export interface Config {
   dbPoolSize: number;
   logLevel: string;
   maintenanceIntervalMs: number;
+  /** Days after a rental ends in which its delivery is reported or disputed; then it is assumed in full. */
+  deliveryReportDays: number;
+  /** Stripe payment method types of the SME's share (STRIPE_PAYMENT_METHODS): card, alipay, wechat_pay. */
+  stripePaymentMethods: PaymentMethodType[];
+}
+
+/** The payment method types the server can offer through Stripe, for China. */
+export const PAYMENT_METHOD_TYPES = ["card", "alipay", "wechat_pay"] as const;
+export type PaymentMethodType = (typeof PAYMENT_METHOD_TYPES)[number];
+
+/** "card,alipay , wechat_pay" -> the types, in that order, without repeats; throws on an unknown one or none. */
+export function parsePaymentMethods(raw: string | undefined): PaymentMethodType[] {
+  if (raw === undefined || raw.trim() === "") return ["card"];
+  const types = [...new Set(raw.split(",").map((part) => part.trim()))].filter((part) => part !== "");
+  for (const type of types) {
+    if (!(PAYMENT_METHOD_TYPES as readonly string[]).includes(type))
+      throw new Error(`STRIPE_PAYMENT_METHODS: unknown payment method ${JSON.stringify(type)}; use ${PAYMENT_METHOD_TYPES.join(", ")}`);
+  }
+  if (types.length === 0) throw new Error(`STRIPE_PAYMENT_METHODS names no payment method`);
+  return types as PaymentMethodType[];
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -57,5 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int("DB_POOL_SIZE", 10, env),
     logLevel: env.LOG_LEVEL || "info",
     maintenanceIntervalMs: int("MAINTENANCE_INTERVAL_MS", 30_000, env),
+    deliveryReportDays: int("DELIVERY_REPORT_DAYS", 3, env),
+    stripePaymentMethods: parsePaymentMethods(env.STRIPE_PAYMENT_METHODS),
   };
 }

@@ -22,11 +22,21 @@ export class NotFound extends DomainError {
 /** The caller may not do this, whatever the input (a finance team naming another city). */
 export class Forbidden extends DomainError {}
 
-/** Malformed or out-of-range input; `field` names it, like "latestEnd" or "filter.hub". */
+/** One bad field of a bulk input: its path, like `inputs[3].pricePerGpuHour`, and what is wrong. */
+export interface InputProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * Malformed or out-of-range input; `field` names it, like "latestEnd" or "filter.hub". A bulk
+ * input refused as a whole lists every bad item in `problems` (`field` is the first of them).
+ */
 export class BadInput extends DomainError {
   constructor(
     readonly field: string,
     message: string,
+    readonly problems?: readonly InputProblem[],
   ) {
     super(message);
   }
@@ -90,6 +100,13 @@ export class PaymentNotStarted extends DomainError {
 export const notFound = (what: string) => new NotFound(what);
 export const forbidden = (message = "You are not allowed to do this") => new Forbidden(message);
 export const badInput = (field: string, message: string) => new BadInput(field, message);
+/** A bulk input with bad items (at least one): nothing of it is written. */
+export const badInputs = (problems: readonly InputProblem[], what: string) =>
+  new BadInput(
+    problems[0].field,
+    `${problems.length} of the ${what} ${problems.length === 1 ? "is" : "are"} not valid; nothing was written (extensions.problems lists each)`,
+    problems,
+  );
 export const conflict = (message: string, reason?: string) => new Conflict(message, reason);
 export const notEligible = (reason: string, message: string) => new NotEligible(reason, message);
 

@@ -295,8 +295,8 @@ describe("budget ledger entry points", () => {
     const a = await paidIn("2026-11-30T23:00:00Z");
     // Settled once December is over; the claims below arrive later.
     const afterDecember = new Date("2027-01-01T00:00:00Z");
-    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", afterDecember));
-    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-12", afterDecember));
+    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", afterDecember, 3));
+    await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-12", afterDecember, 3));
     const b = await paidIn("2026-11-30T23:30:00Z");
     const c = await paidIn("2027-01-05T00:00:00Z");
     const d = await paidIn("2026-10-01T00:00:00Z");
@@ -507,7 +507,7 @@ describe("property: random reserve / post / void / refund sequences keep every i
           action = "settle";
           const month = rnd.pick(MONTHS);
           try {
-            await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), month, AFTER_MONTHS));
+            await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), month, AFTER_MONTHS, 3));
             const [{ total }] = await server.sql(
               `select coalesce(sum(c.amount), 0)::text as total from city_statements s left join claim_lines c on c.statement_id = s.id where s.program_id = $1 and s.month = $2`,
               [keyOf(programId), month],
@@ -702,7 +702,7 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
     );
     const paying = pending.map((o) => payOrder(db, o.id, new Date("2026-11-20T00:00:00Z")));
     const settling = inTx((tx) =>
-      settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-01T00:00:00Z")),
+      settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-01T00:00:00Z"), 3),
     );
     const [settledStatement] = await Promise.all([settling, Promise.all(paying)]);
     const [{ total }] = await server.sql(

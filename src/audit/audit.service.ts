@@ -57,6 +57,25 @@ export async function recordAudit(db: Executor, actor: AuditActor, event: AuditE
   });
 }
 
+/** Appends one entry per event in one statement (bulk actions); events that name no program. */
+export async function recordAuditMany(db: Executor, actor: AuditActor, events: AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.insert(auditLog).values(
+    events.map((event) => ({
+      organizationId: actor.organizationId,
+      apiKeyId: actor.apiKeyId,
+      role: actor.role,
+      action: event.action,
+      targetId: event.targetId == null ? null : String(event.targetId),
+      detail: event.detail == null ? null : auditDetail(event.detail),
+      programId: null,
+      city: null,
+      requestId: actor.requestId.slice(0, 64),
+      createdAt: actor.now,
+    })),
+  );
+}
+
 /**
  * Like recordAudit, unless the same finding (action, target and detail) is on record already: for
  * what the server reports each time it looks (the reconciler runs every few seconds). Callers hold

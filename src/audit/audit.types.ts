@@ -22,6 +22,10 @@ export enum AuditAction {
   CHECKOUT = "CHECKOUT",
   CANCEL_ORDER = "CANCEL_ORDER",
   SETTLE_CITY_STATEMENT = "SETTLE_CITY_STATEMENT",
+  DECLARE_OFFER_HARDWARE = "DECLARE_OFFER_HARDWARE",
+  REPORT_DELIVERY = "REPORT_DELIVERY",
+  DISPUTE_DELIVERY = "DISPUTE_DELIVERY",
+  CORRECT_DELIVERY = "CORRECT_DELIVERY",
   /** A payment reported for an order (by a webhook or the reconciler) that is not the order's own, or not for its amount in CNY: the order was left as it was. */
   PAYMENT_MISMATCH = "PAYMENT_MISMATCH",
 }
@@ -44,6 +48,14 @@ registerEnumType(AuditAction, {
     CHECKOUT: { description: "checkout (SME); targetId: the order" },
     CANCEL_ORDER: { description: "cancelOrder (SME); targetId: the order" },
     SETTLE_CITY_STATEMENT: { description: "settleCityStatement (city finance); targetId: the program" },
+    DECLARE_OFFER_HARDWARE: {
+      description:
+        "An operator's declaration of an offer's hardware (serial numbers or attestation reference, GPUs covered), with " +
+        "publishOffer, publishOffers or declareOfferHardware (data center); targetId: the offer",
+    },
+    REPORT_DELIVERY: { description: "reportDelivery (data center); targetId: the reservation" },
+    DISPUTE_DELIVERY: { description: "disputeDelivery (SME); targetId: the reservation" },
+    CORRECT_DELIVERY: { description: "correctDelivery (admin), with the credit it made; targetId: the reservation" },
     PAYMENT_MISMATCH: {
       description:
         "A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was",
@@ -136,6 +148,10 @@ const TARGET_TYPE: Record<AuditAction, IdType> = {
   CHECKOUT: "Order",
   CANCEL_ORDER: "Order",
   SETTLE_CITY_STATEMENT: "SubsidyProgram",
+  DECLARE_OFFER_HARDWARE: "Offer",
+  REPORT_DELIVERY: "Reservation",
+  DISPUTE_DELIVERY: "Reservation",
+  CORRECT_DELIVERY: "Reservation",
   PAYMENT_MISMATCH: "Order",
 };
 

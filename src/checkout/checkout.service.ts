@@ -33,7 +33,8 @@ import { applyPaymentStatus, lockOrder, markPaid, markUnpaid, type OrderRow, typ
 /** How long a reservation stays held while its payment is pending; the reconciler cancels after it. */
 export const PAYMENT_WINDOW_MINUTES = 60;
 
-export const paymentKey = (orderId: number, step: "create" | "cancel" | "refund") => `order-${orderId}-${step}`;
+export const paymentKey = (orderId: number, step: "create" | "cancel" | "refund" | "credit") =>
+  `order-${orderId}-${step}`;
 
 export interface CheckoutRequest {
   smeId: number;

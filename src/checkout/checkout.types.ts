@@ -87,6 +87,17 @@ export class Order {
   @Field(() => Money, { description: "Paid by the SME through the payment provider: gross - subsidy" })
   smeShare!: Money;
 
+  @Field(() => Money, {
+    description:
+      "Subsidy given back to the program for GPU-hours not delivered (see Delivery); the city pays subsidy − subsidyCredited",
+  })
+  subsidyCredited!: Money;
+
+  @Field(() => Money, {
+    description: "SME's share refunded for GPU-hours not delivered (see Delivery); the SME pays smeShare − smeShareCredited",
+  })
+  smeShareCredited!: Money;
+
   @Field(() => OrderStatus, { description: "Where the order stands" })
   status!: OrderStatus;
 
@@ -114,6 +125,8 @@ export function toOrder(row: OrderRow): Order {
     gross: Money.of(row.gross),
     subsidy: Money.of(row.subsidy),
     smeShare: Money.of(row.smeShare),
+    subsidyCredited: Money.of(row.subsidyCredited),
+    smeShareCredited: Money.of(row.smeShareCredited),
     status: row.status as OrderStatus,
     payment: Object.assign(new Payment(), {
       provider: row.paymentProvider,

@@ -64,7 +64,10 @@ const PG_CODES: Record<string, [ErrorCode, string]> = {
  * where they are given. Orders are named by their global id.
  */
 export function domainExtensions(error: DomainError): { code: ErrorCode } & Record<string, unknown> {
-  if (error instanceof BadInput) return { code: "BAD_USER_INPUT", field: error.field };
+  if (error instanceof BadInput)
+    return error.problems
+      ? { code: "BAD_USER_INPUT", field: error.field, problems: error.problems }
+      : { code: "BAD_USER_INPUT", field: error.field };
   if (error instanceof NotFound) return { code: "NOT_FOUND" };
   if (error instanceof Forbidden) return { code: "FORBIDDEN" };
   if (error instanceof Conflict)

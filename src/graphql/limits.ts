@@ -378,15 +378,42 @@ export function costEstimator(schema: GraphQLSchema) {
   };
 }
 
-/** The fields a mutation runs: its top-level response names, through fragments and aliases (__typename aside). */
-export function mutationFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+/**
+ * Bulk mutations and the list argument they count by: each counts as one mutation per
+ * BULK_ITEMS_PER_MUTATION items of it (or part), so that 1,000 offers cost what 10 mutations do.
+ */
+export const BULK_MUTATIONS: Readonly<Record<string, string>> = { publishOffers: "inputs", updateOffers: "ids" };
+export const BULK_ITEMS_PER_MUTATION = 100;
+
+/** How many mutations `items` items of a bulk mutation count as: one per 100 (or part), at least one. */
+export const bulkWeight = (items: number): number => Math.max(1, Math.ceil(items / BULK_ITEMS_PER_MUTATION));
+
+/**
+ * The mutations an operation counts as: its top-level fields by response name, through fragments
+ * and aliases (__typename aside), a bulk mutation weighed by the length of its list (BULK_MUTATIONS).
+ */
+export function mutationFieldCount(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> = {},
+): number {
   const fragments = fragmentsOf(document);
-  const names = new Set<string>();
+  const names = new Map<string, number>();
   const seen = new Set<string>();
+  const weigh = (node: FieldNode): number => {
+    const listName = BULK_MUTATIONS[node.name.value];
+    const argument = listName ? node.arguments?.find((a) => a.name.value === listName) : undefined;
+    if (!argument) return 1;
+    const value = valueFromASTUntyped(argument.value, variables);
+    return bulkWeight(Array.isArray(value) ? value.length : 1);
+  };
   const collect = (set: SelectionSetNode) => {
     for (const node of set.selections) {
       if (node.kind === Kind.FIELD) {
-        if (node.name.value !== TypeNameMetaFieldDef.name) names.add(node.alias?.value ?? node.name.value);
+        if (node.name.value !== TypeNameMetaFieldDef.name) {
+          const name = node.alias?.value ?? node.name.value;
+          names.set(name, Math.max(names.get(name) ?? 0, weigh(node)));
+        }
       } else if (node.kind === Kind.INLINE_FRAGMENT) {
         collect(node.selectionSet);
       } else if (!seen.has(node.name.value)) {
@@ -397,7 +424,9 @@ export function mutationFieldCount(document: DocumentNode, operation: OperationD
     }
   };
   collect(operation.selectionSet);
-  return names.size;
+  let total = 0;
+  for (const weight of names.values()) total += weight;
+  return total;
 }
 
 export function batchTooLarge(body: unknown): boolean {

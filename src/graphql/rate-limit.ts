@@ -68,9 +68,13 @@ const clientOf = (context: Context) => {
  * judged on its own. Every answer says what the operation cost and what is left:
  * `extensions.cost { requested, remaining }` (remaining is null when the budget is off).
  */
-export function requestLimits(schema: GraphQLSchema, limits: RequestLimits): ApolloServerPlugin<Context> {
+export function requestLimits(
+  schema: GraphQLSchema,
+  limits: RequestLimits,
+  /** Shared with other routes that change things (the CSV import of offers). */
+  mutations: FixedWindowLimiter = new FixedWindowLimiter(limits.mutationsPerMinute),
+): ApolloServerPlugin<Context> {
   const points = new FixedWindowLimiter(limits.pointsPerMinute);
-  const mutations = new FixedWindowLimiter(limits.mutationsPerMinute);
   const costOf = costEstimator(schema);
   return {
     async requestDidStart({ contextValue }) {
@@ -89,7 +93,8 @@ export function requestLimits(schema: GraphQLSchema, limits: RequestLimits): Apo
             );
           }
           const now = contextValue.now.getTime(); // the request's clock (tests may set it)
-          const fields = operation.operation === "mutation" ? mutationFieldCount(document, operation) : 0;
+          const fields =
+            operation.operation === "mutation" ? mutationFieldCount(document, operation, request.variables ?? {}) : 0;
           const senders = [`ip:${contextValue.ip}`, ...(contextValue.viewer ? [client] : [])];
           const overBudget = points.wait([client], requested, now);
           if (overBudget != null) {
@@ -102,7 +107,7 @@ export function requestLimits(schema: GraphQLSchema, limits: RequestLimits): Apo
           const tooManyChanges = mutations.wait(senders, fields, now);
           if (tooManyChanges != null) {
             throw rateLimited(
-              `Too many changes (${fields} in this request); retry in ${tooManyChanges} s`,
+              `Too many changes (${fields} in this request, a bulk mutation counting one per 100 items); retry in ${tooManyChanges} s`,
               tooManyChanges,
             );
           }

@@ -13,6 +13,7 @@ import {
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
+import { DeliveryResolver } from "../delivery/delivery.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -30,6 +31,7 @@ export const resolvers: NonEmptyArray<Function> = [
   ReportsResolver,
   StatementLineResolver,
   CheckoutResolver,
+  DeliveryResolver,
   AuditResolver,
   NodeResolver,
 ];

@@ -198,7 +198,7 @@ export async function statementOfMonth(tx: Executor, programId: number, month: s
   return Number(row.id);
 }
 
-const NEW_CLAIM_LINE = ["statementId", "programId", "orderId", "dataCenterId", "amount"] as const;
+const NEW_CLAIM_LINE = ["statementId", "programId", "orderId", "dataCenterId", "amount", "credit"] as const;
 export type NewClaimLine = Pick<typeof claimLines.$inferInsert, (typeof NEW_CLAIM_LINE)[number]>;
 
 const insertClaimLineStatement = prepared<NewClaimLine>("claim_line_insert", () =>

@@ -176,6 +176,7 @@ async function addClaimLine(
   amount: bigint,
   month: string,
   statements: StatementRef[],
+  credit = false,
 ) {
   const statementId = await statementFor(tx, order.programId, month, statements);
   await insertClaimLine(tx, {
@@ -184,6 +185,7 @@ async function addClaimLine(
     orderId: order.id,
     dataCenterId: order.dataCenterId,
     amount,
+    credit,
   });
 }
 
@@ -232,6 +234,24 @@ export async function refundSubsidy(tx: Executor, order: LedgerOrder, now: Date)
   const month = monthOf(now);
   const { appended, statements } = await lockedMove(tx, order, "REFUND", month);
   if (appended) await addClaimLine(tx, order, -order.subsidy, month, statements);
+  return appended;
+}
+
+/**
+ * A credit for undelivered GPU-hours: `amount` fen of the order's subsidy (0 < amount <= subsidy)
+ * spent -> available, the voucher and the SME's annual counter of the checkout's year back, and a
+ * negative credit line on the statement of the payment month (still open: a month cannot be
+ * settled while a claim in it awaits its delivery), or the next open one. It is the order's one
+ * REFUND entry: a paid order is refunded in full before its rental starts or credited after it
+ * ends, never both.
+ */
+export async function creditSubsidy(tx: Executor, order: LedgerOrder, amount: bigint, now: Date): Promise<boolean> {
+  if (!carriesSubsidy(order) || amount <= 0n) return false;
+  if (amount > order.subsidy) throw conflict("A credit cannot exceed the order's subsidy");
+  const credited = { ...order, subsidy: amount };
+  const month = monthOf(order.paidAt ?? now);
+  const { appended, statements } = await lockedMove(tx, credited, "REFUND", month);
+  if (appended) await addClaimLine(tx, credited, -amount, month, statements, true);
   return appended;
 }
 

@@ -4,7 +4,7 @@ import { runMaintenance } from "./maintenance.js";
 
 @ObjectType({ simpleResolvers: true, description: "What one maintenance task did" })
 export class MaintenanceResult {
-  @Field({ description: 'The task: "reconcile-payments", "expireLapsedHolds", "expireStaleBids" or "rematchOpenBids"' })
+  @Field({ description: 'The task: "reconcile-payments", "expireLapsedHolds", "expireStaleBids", "rematchOpenBids" or "deliveries"' })
   task!: string;
 
   @Field(() => Int, { description: "How many records it changed" })
@@ -17,7 +17,8 @@ export class MaintenanceResolver {
   @Mutation(() => [MaintenanceResult], {
     description:
       "Runs the periodic maintenance now (it also runs every MAINTENANCE_INTERVAL_MS): finishes or cancels unfinished payments, " +
-      "expires lapsed holds and stale bids, re-matches open bids; one result per task, in that order. Role: ADMIN. Errors: " +
+      "expires lapsed holds and stale bids, re-matches open bids, makes deliveries final once their grace period has passed " +
+      "(with their credits); one result per task, in that order. Role: ADMIN. Errors: " +
       "UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED",
   })
   async runMaintenance(@Ctx() ctx: Context): Promise<MaintenanceResult[]> {

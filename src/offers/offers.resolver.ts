@@ -2,9 +2,9 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
-import { badInput } from "../errors.js";
+import { BadInput, badInput, badInputs, type InputProblem } from "../errors.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
-import { actorOf, recordAudit } from "../audit/audit.service.js";
+import { actorOf, recordAudit, recordAuditMany, type AuditEvent } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { Organization, toOrganization } from "../accounts/accounts.types.js";
@@ -13,6 +13,8 @@ import {
   CreateDataCenterInput,
   DataCenter,
   GpuModel,
+  HardwareAttestation,
+  HardwareAttestationInput,
   Offer,
   OfferConnection,
   OfferFilter,
@@ -22,7 +24,9 @@ import {
   toGpuModel,
   toOffer,
   UpdateOfferInput,
+  UpdateOffersInput,
 } from "./offers.types.js";
+import { hardwareDetail } from "./hardware.js";
 import * as service from "./offers.service.js";
 import { liveBookings } from "./offers.queries.js";
 import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
@@ -35,6 +39,46 @@ function offerDetail(ctx: Context, row: service.OfferRow): string {
 
 function requirePeriod(from: Date, to: Date): void {
   if (to <= from) throw badInput("to", "to must be after from");
+}
+
+/** The audit entries of published offers: each offer, and each hardware declaration with it. */
+function publicationAudit(ctx: Context, published: service.PublishedOffer[]): AuditEvent[] {
+  return published.flatMap(({ offer, hardware }) => [
+    { action: "PUBLISH_OFFER" as const, targetId: offer.id, detail: offerDetail(ctx, offer) },
+    ...(hardware
+      ? [{ action: "DECLARE_OFFER_HARDWARE" as const, targetId: offer.id, detail: hardwareDetail(hardware) }]
+      : []),
+  ]);
+}
+
+/** Bulk inputs with their data center ids decoded; a malformed id is BAD_USER_INPUT naming `inputs[i].dataCenterId`. */
+export function parseOfferInputs(inputs: PublishOfferInput[], path = (i: number) => `inputs[${i}]`) {
+  const problems: InputProblem[] = [];
+  const parsed = inputs.map((input, i) => {
+    try {
+      return { ...input, dataCenterId: parseId(`${path(i)}.dataCenterId`, input.dataCenterId, "DataCenter") };
+    } catch (error) {
+      if (!(error instanceof BadInput)) throw error;
+      problems.push({ field: error.field, message: error.message });
+      return { ...input, dataCenterId: 0 };
+    }
+  });
+  if (problems.length) throw badInputs(problems, "offers");
+  return parsed;
+}
+
+/** Only a data center operator's view depends on which operator runs the offer's data center. */
+const seesSerialsNeedsOperator = (ctx: Context) => ctx.viewer?.role === "DATA_CENTER";
+
+/** Who sees an offer's serial numbers: its operator, the admin and city finance teams. */
+function seesSerials(ctx: Context, operatorId: number): boolean {
+  const viewer = ctx.viewer;
+  if (!viewer) return false;
+  return (
+    viewer.role === "ADMIN" ||
+    viewer.role === "CITY_FINANCE" ||
+    (viewer.role === "DATA_CENTER" && viewer.organizationId === operatorId)
+  );
 }
 
 @Resolver(() => Offer)
@@ -122,15 +166,113 @@ export class OffersResolver {
   ): Promise<Offer> {
     const dataCenterId = parseId("dataCenterId", input.dataCenterId, "DataCenter");
     const row = await ctx.db.transaction(async (tx) => {
-      const offer = await service.publishOffer(tx, ctx.app.catalog, orgIdOf(ctx), { ...input, dataCenterId }, ctx.now);
+      const published = await service.publishOffer(
+        tx,
+        ctx.app.catalog,
+        orgIdOf(ctx),
+        { ...input, dataCenterId },
+        ctx.now,
+      );
+      await recordAuditMany(tx, actorOf(ctx), publicationAudit(ctx, [published]));
+      return published.offer;
+    });
+    await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId], [row.id]);
+    return toOffer(row, ctx.app.catalog);
+  }
+
+  @Authorized("DATA_CENTER")
+  @Mutation(() => [Offer], {
+    description:
+      "Publishes up to 1000 ACTIVE offers in the caller's data centers in one transaction, all or nothing; open bids they can " +
+      "serve are matched at once. Answers the offers in the order of the inputs. Counts against the rate limit as one " +
+      "mutation per 100 offers (or part). Role: DATA_CENTER. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (no input " +
+      "or more than 1000; or bad inputs: extensions.problems lists each as { field, message } with the field's path, like " +
+      '"inputs[3].pricePerGpuHour", an unknown or another operator\'s data center as "inputs[i].dataCenterId"; ' +
+      "extensions.field is the first), RATE_LIMITED",
+  })
+  async publishOffers(
+    @Arg("inputs", () => [PublishOfferInput], { description: "The offers, 1 to 1000; each as publishOffer takes it" })
+    inputs: PublishOfferInput[],
+    @Ctx() ctx: Context,
+  ): Promise<Offer[]> {
+    const rows = await ctx.db.transaction(async (tx) => {
+      const published = await service.publishOffers(
+        tx,
+        ctx.app.catalog,
+        orgIdOf(ctx),
+        parseOfferInputs(inputs),
+        ctx.now,
+      );
+      await recordAuditMany(tx, actorOf(ctx), publicationAudit(ctx, published));
+      return published.map((p) => p.offer);
+    });
+    await ctx.app.afterCapacityFreed(
+      ctx,
+      [...new Set(rows.map((row) => row.gpuModelId))],
+      rows.map((row) => row.id),
+    );
+    return rows.map((row) => toOffer(row, ctx.app.catalog));
+  }
+
+  @Authorized("DATA_CENTER")
+  @Mutation(() => [Offer], {
+    description:
+      "Changes the price, the status (pause or resume), or both, of up to 1000 of the caller's offers in one transaction, all " +
+      "or nothing; a new price holds for new reservations only. Open bids are matched again where capacity grew. Answers the " +
+      "offers in the order of the ids. Counts against the rate limit as one mutation per 100 offers (or part). Role: " +
+      "DATA_CENTER. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (no id or more than 1000, no change, a malformed price; " +
+      'ids that are not the caller\'s offers: extensions.problems names each, like "ids[2]"), CONFLICT (a WITHDRAWN offer), ' +
+      "RATE_LIMITED",
+  })
+  async updateOffers(
+    @Arg("ids", () => [ID], { description: 'The offers, 1 to 1000 opaque ids like "offer_123"' }) ids: string[],
+    @Arg("input", () => UpdateOffersInput, { description: "The change; omitted fields stay as they are" })
+    input: UpdateOffersInput,
+    @Ctx() ctx: Context,
+  ): Promise<Offer[]> {
+    const offerIds = ids.map((id, i) => parseId(`ids[${i}]`, id, "Offer"));
+    const result = await ctx.db.transaction(async (tx) => {
+      const updated = await service.updateOffers(tx, orgIdOf(ctx), offerIds, input, ctx.now);
+      await recordAuditMany(
+        tx,
+        actorOf(ctx),
+        updated.offers.map((offer) => ({ action: "UPDATE_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) })),
+      );
+      return updated;
+    });
+    if (result.capacityGrew.length)
+      await ctx.app.afterCapacityFreed(
+        ctx,
+        [...new Set(result.capacityGrew.map((o) => o.gpuModelId))],
+        result.capacityGrew.map((o) => o.id),
+      );
+    return result.offers.map((row) => toOffer(row, ctx.app.catalog));
+  }
+
+  @Authorized("DATA_CENTER")
+  @Mutation(() => Offer, {
+    description:
+      "Declares (again) the hardware of one of the caller's offers: serial numbers, an attestation reference, or both, and the " +
+      "GPUs covered; it replaces the offer's earlier declaration, and the audit trail keeps each (DECLARE_OFFER_HARDWARE). " +
+      "Role: DATA_CENTER (the offer's operator). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (input.serialNumbers[i], " +
+      "input.attestationReference, input.gpuCount), NOT_FOUND (unknown id or another operator's offer), CONFLICT (a " +
+      "WITHDRAWN offer), RATE_LIMITED",
+  })
+  async declareOfferHardware(
+    @Arg("id", () => ID, { description: 'The offer\'s opaque id, like "offer_123"' }) id: string,
+    @Arg("input", () => HardwareAttestationInput, { description: "The declaration" }) input: HardwareAttestationInput,
+    @Ctx() ctx: Context,
+  ): Promise<Offer> {
+    const offerId = parseId("id", id, "Offer");
+    const row = await ctx.db.transaction(async (tx) => {
+      const { offer, hardware } = await service.declareHardware(tx, orgIdOf(ctx), offerId, input, ctx.now);
       await recordAudit(tx, actorOf(ctx), {
-        action: "PUBLISH_OFFER",
+        action: "DECLARE_OFFER_HARDWARE",
         targetId: offer.id,
-        detail: offerDetail(ctx, offer),
+        detail: hardwareDetail(hardware),
       });
       return offer;
     });
-    await ctx.app.afterCapacityFreed(ctx, [row.gpuModelId], [row.id]);
     return toOffer(row, ctx.app.catalog);
   }
 
@@ -184,6 +326,45 @@ export class OffersResolver {
       return withdrawn;
     });
     return toOffer(row, ctx.app.catalog);
+  }
+
+  @FieldResolver(() => HardwareAttestation, {
+    nullable: true,
+    description:
+      "The operator's declaration of its hardware; null when none. Programs that require one (requiresHardwareAttestation) " +
+      "subsidize the offer only when hardwareAttested",
+  })
+  async hardware(@Root() offer: Offer, @Ctx() ctx: Context): Promise<HardwareAttestation | null> {
+    const row = await this.attestation(offer, ctx);
+    if (!row) return null;
+    const operatorId = seesSerialsNeedsOperator(ctx)
+      ? (await ctx.loaders.byId(dataCenters).load(offer.dataCenterId))!.operatorId
+      : -1;
+    return Object.assign(new HardwareAttestation(), {
+      gpuCount: row.gpuCount,
+      attestationReference: row.reference,
+      serialNumberCount: row.serialNumbers.length,
+      serialNumbers: seesSerials(ctx, operatorId) ? row.serialNumbers : null,
+      declaredAt: row.declaredAt,
+    });
+  }
+
+  @FieldResolver(() => Boolean, {
+    description: "Its operator declared the hardware of all its GPUs (hardware.gpuCount >= gpuCount)",
+  })
+  async hardwareAttested(@Root() offer: Offer, @Ctx() ctx: Context): Promise<boolean> {
+    const row = await this.attestation(offer, ctx);
+    return row != null && row.gpuCount >= offer.gpuCount;
+  }
+
+  /** The offer's declaration, batched over every offer of the answer. */
+  private attestation(offer: Offer, ctx: Context) {
+    return ctx.loaders
+      .named<number, service.AttestationRow | null>("offerAttestation", async (ids) => {
+        const found = await service.attestationsOf(ctx.db, ids);
+        return ids.map((id) => found.get(id) ?? null);
+      })
+      .load(offer.row.id);
   }
 
   @FieldResolver(() => DataCenter, { description: "The data center whose GPUs these are" })

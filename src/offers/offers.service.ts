@@ -1,14 +1,15 @@
 // Data centers and offers: search, publish, update, withdraw. Tenant checks happen here.
-import { and, count, desc, eq, lt } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
-import { dataCenters, offers, organizations } from "../db/schema.js";
-import { badInput, conflict, notFound } from "../errors.js";
+import { and, count, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { nameOf, type Executor } from "../db/client.js";
+import { dataCenters, offerAttestations, offers, organizations } from "../db/schema.js";
+import { BadInput, badInput, badInputs, conflict, notFound, type InputProblem } from "../errors.js";
 import { decodeCursor, encodeCursor, toPage, type Page } from "../graphql/pagination.js";
 import { parsePositiveYuan } from "../money.js";
 import { hoursBetween, requireWholeHour } from "../time.js";
 import { requireStorable, requireText, type OrganizationRow } from "../accounts/accounts.service.js";
 import { type Catalog, requireHub } from "./catalog.js";
 import { peakReserved } from "./capacity.js";
+import { checkHardware, type CheckedHardware, type HardwareDeclaration } from "./hardware.js";
 import { countOffers, liveBookings, searchPage, type SearchAfter, type SearchTerms } from "./offers.queries.js";
 
 export type OfferRow = typeof offers.$inferSelect;
@@ -192,6 +193,7 @@ export interface PublishOffer {
   availableFrom: Date;
   availableUntil: Date;
   minHours: number;
+  hardware?: HardwareDeclaration | null;
 }
 
 export function validateWindow(from: Date, until: Date, minHours: number, now: Date): void {
@@ -207,15 +209,15 @@ export function validateWindow(from: Date, until: Date, minHours: number, now: D
   }
 }
 
-export async function publishOffer(db: Executor, catalog: Catalog, operatorId: number, input: PublishOffer, now: Date) {
+/** A new offer's row from its input, checked (BAD_USER_INPUT names the field); the data center is checked apart. */
+function offerValues(catalog: Catalog, input: PublishOffer, now: Date) {
   const model = catalog.modelNamed("gpuModel", input.gpuModel);
   const gpuCount = requireGpuCount("gpuCount", input.gpuCount);
   const price = requirePrice("pricePerGpuHour", input.pricePerGpuHour);
   validateWindow(input.availableFrom, input.availableUntil, input.minHours, now);
-  await ownDataCenter(db, operatorId, input.dataCenterId);
-  const [row] = await db
-    .insert(offers)
-    .values({
+  const hardware = input.hardware == null ? null : checkHardware("hardware", input.hardware);
+  return {
+    row: {
       dataCenterId: input.dataCenterId,
       gpuModelId: model.id,
       gpuCount,
@@ -225,9 +227,154 @@ export async function publishOffer(db: Executor, catalog: Catalog, operatorId: n
       minHours: input.minHours,
       createdAt: now,
       updatedAt: now,
-    })
+    },
+    hardware,
+  };
+}
+
+export interface PublishedOffer {
+  offer: OfferRow;
+  hardware: CheckedHardware | null;
+}
+
+export async function publishOffer(
+  db: Executor,
+  catalog: Catalog,
+  operatorId: number,
+  input: PublishOffer,
+  now: Date,
+): Promise<PublishedOffer> {
+  const { row: values, hardware } = offerValues(catalog, input, now);
+  await ownDataCenter(db, operatorId, input.dataCenterId);
+  const [row] = await db.insert(offers).values(values).returning();
+  if (hardware) await saveHardware(db, [{ offerId: row.id, hardware }], operatorId, now);
+  return { offer: row, hardware };
+}
+
+/** Most offers one publishOffers or updateOffers takes (and one CSV import). */
+export const MAX_BULK_OFFERS = 1_000;
+
+/**
+ * Checks every input of a bulk publication; all or nothing: BAD_USER_INPUT lists each bad input by
+ * index and field (`inputs[3].pricePerGpuHour`), a data center that is not the operator's among
+ * them. One query (the operator's data centers) whatever the number of inputs.
+ */
+export async function checkOffers(
+  db: Executor,
+  catalog: Catalog,
+  operatorId: number,
+  inputs: PublishOffer[],
+  now: Date,
+  path = (index: number) => `inputs[${index}]`,
+) {
+  if (inputs.length === 0 || inputs.length > MAX_BULK_OFFERS)
+    throw badInput("inputs", `give 1 to ${MAX_BULK_OFFERS} offers`);
+  const ids = [...new Set(inputs.map((input) => input.dataCenterId).filter((id) => Number.isSafeInteger(id)))];
+  const mine = new Set(
+    (
+      await db
+        .select({ id: dataCenters.id })
+        .from(dataCenters)
+        .where(and(inArray(dataCenters.id, ids), eq(dataCenters.operatorId, operatorId)))
+    ).map((dc) => dc.id),
+  );
+  const problems: InputProblem[] = [];
+  const checked = inputs.map((input, index) => {
+    try {
+      const values = offerValues(catalog, input, now);
+      if (!mine.has(input.dataCenterId)) throw badInput("dataCenterId", "no data center of yours has this id");
+      return values;
+    } catch (error) {
+      if (!(error instanceof BadInput)) throw error;
+      problems.push({ field: `${path(index)}.${error.field}`, message: error.message });
+      return null;
+    }
+  });
+  if (problems.length) throw badInputs(problems, "offers");
+  return checked as NonNullable<(typeof checked)[number]>[];
+}
+
+/**
+ * Publishes up to MAX_BULK_OFFERS offers in the caller's transaction, all or nothing: one query for
+ * the data centers, one multi-row insert of the offers, one of their hardware declarations.
+ */
+export async function publishOffers(
+  tx: Executor,
+  catalog: Catalog,
+  operatorId: number,
+  inputs: PublishOffer[],
+  now: Date,
+): Promise<PublishedOffer[]> {
+  const checked = await checkOffers(tx, catalog, operatorId, inputs, now);
+  const rows = await tx
+    .insert(offers)
+    .values(checked.map((c) => c.row))
     .returning();
-  return row;
+  // RETURNING of a multi-row insert comes in the order of the VALUES.
+  const published = rows.map((offer, i) => ({ offer, hardware: checked[i].hardware }));
+  await saveHardware(
+    tx,
+    published.filter((p) => p.hardware).map((p) => ({ offerId: p.offer.id, hardware: p.hardware! })),
+    operatorId,
+    now,
+  );
+  return published;
+}
+
+/** Stores (or replaces) hardware declarations, one statement. */
+async function saveHardware(
+  db: Executor,
+  declarations: { offerId: number; hardware: CheckedHardware }[],
+  operatorId: number,
+  now: Date,
+): Promise<void> {
+  if (declarations.length === 0) return;
+  await db
+    .insert(offerAttestations)
+    .values(
+      declarations.map(({ offerId, hardware }) => ({
+        offerId,
+        serialNumbers: hardware.serialNumbers,
+        reference: hardware.reference,
+        gpuCount: hardware.gpuCount,
+        declaredBy: operatorId,
+        declaredAt: now,
+      })),
+    )
+    .onConflictDoUpdate({
+      target: offerAttestations.offerId,
+      set: {
+        serialNumbers: sql`excluded.${nameOf(offerAttestations.serialNumbers)}`,
+        reference: sql`excluded.${nameOf(offerAttestations.reference)}`,
+        gpuCount: sql`excluded.${nameOf(offerAttestations.gpuCount)}`,
+        declaredBy: sql`excluded.${nameOf(offerAttestations.declaredBy)}`,
+        declaredAt: sql`excluded.${nameOf(offerAttestations.declaredAt)}`,
+      },
+    });
+}
+
+/** The operator declares (or declares again) an offer's hardware; a withdrawn offer is CONFLICT. */
+export async function declareHardware(
+  tx: Executor,
+  operatorId: number,
+  offerId: number,
+  input: HardwareDeclaration,
+  now: Date,
+): Promise<{ offer: OfferRow; hardware: CheckedHardware }> {
+  const hardware = checkHardware("input", input);
+  const offer = await lockOwnOffer(tx, operatorId, offerId);
+  if (offer.status === "WITHDRAWN") throw conflict("A withdrawn offer cannot be changed");
+  await saveHardware(tx, [{ offerId, hardware }], operatorId, now);
+  return { offer, hardware };
+}
+
+export type AttestationRow = typeof offerAttestations.$inferSelect;
+
+/** The hardware declarations of these offers, by offer id. */
+export async function attestationsOf(db: Executor, offerIds: readonly number[]): Promise<Map<number, AttestationRow>> {
+  if (offerIds.length === 0) return new Map();
+  const rows = await db.select().from(offerAttestations).where(inArray(offerAttestations.offerId, [...offerIds]));
+  return new Map(rows.map((row) => [row.offerId, row]));
 }
 
 /** The operator's offer, locked for the rest of the transaction; others' offers are not found. */
@@ -289,6 +436,64 @@ export async function updateOffer(tx: Executor, operatorId: number, offerId: num
       next.availableUntil > offer.availableUntil ||
       next.pricePerGpuHour < offer.pricePerGpuHour);
   return { offer: row, capacityGrew: grew };
+}
+
+/** A change updateOffers makes to many offers at once: a price, a status, or both. */
+export interface BulkOfferChange {
+  pricePerGpuHour?: string | null;
+  status?: "ACTIVE" | "PAUSED" | null;
+}
+
+/**
+ * One price or status change across up to MAX_BULK_OFFERS of the operator's offers, all or
+ * nothing: the offers locked in one query (in id order), changed in one. An id that is not one of
+ * the operator's offers is BAD_USER_INPUT naming `ids[i]`; a withdrawn one is CONFLICT. A price or
+ * status change never touches reserved capacity. Returns the offers in the order of the ids, and
+ * whether capacity may have grown (resumed, or cheaper) so that open bids deserve another look.
+ */
+export async function updateOffers(
+  tx: Executor,
+  operatorId: number,
+  offerIds: number[],
+  change: BulkOfferChange,
+  now: Date,
+): Promise<{ offers: OfferRow[]; capacityGrew: OfferRow[] }> {
+  if (offerIds.length === 0 || offerIds.length > MAX_BULK_OFFERS)
+    throw badInput("ids", `give 1 to ${MAX_BULK_OFFERS} offers`);
+  if (change.pricePerGpuHour == null && change.status == null)
+    throw badInput("input", "give a new pricePerGpuHour, a status, or both");
+  const price = change.pricePerGpuHour == null ? null : requirePrice("input.pricePerGpuHour", change.pricePerGpuHour);
+  const unique = [...new Set(offerIds)].sort((a, b) => a - b);
+  const locked = await tx
+    .select({ offer: offers, operatorId: dataCenters.operatorId })
+    .from(offers)
+    .innerJoin(dataCenters, eq(dataCenters.id, offers.dataCenterId))
+    .where(inArray(offers.id, unique))
+    .orderBy(offers.id)
+    .for("no key update", { of: offers });
+  const before = new Map(locked.filter((r) => r.operatorId === operatorId).map((r) => [r.offer.id, r.offer]));
+  const problems: InputProblem[] = [];
+  offerIds.forEach((id, index) => {
+    if (!before.has(id)) problems.push({ field: `ids[${index}]`, message: "no offer of yours has this id" });
+  });
+  if (problems.length) throw badInputs(problems, "offers");
+  const withdrawn = offerIds.findIndex((id) => before.get(id)!.status === "WITHDRAWN");
+  if (withdrawn >= 0) throw conflict(`ids[${withdrawn}] is withdrawn: a withdrawn offer cannot be changed`);
+  const rows = await tx
+    .update(offers)
+    .set({
+      ...(price == null ? {} : { pricePerGpuHour: price }),
+      ...(change.status == null ? {} : { status: change.status }),
+      updatedAt: now,
+    })
+    .where(inArray(offers.id, unique))
+    .returning();
+  const after = new Map(rows.map((row) => [row.id, row]));
+  const grew = rows.filter((row) => {
+    const old = before.get(row.id)!;
+    return row.status === "ACTIVE" && (old.status !== "ACTIVE" || row.pricePerGpuHour < old.pricePerGpuHour);
+  });
+  return { offers: offerIds.map((id) => after.get(id)!), capacityGrew: grew };
 }
 
 export async function withdrawOffer(tx: Executor, operatorId: number, offerId: number, now: Date): Promise<OfferRow> {

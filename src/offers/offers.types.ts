@@ -219,6 +219,53 @@ export class OfferFilter {
   availableUntil?: Date;
 }
 
+@InputType({
+  description:
+    "The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers",
+})
+export class HardwareAttestationInput {
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'The GPUs\' serial numbers, one per GPU covered, 1 to 100 printable characters each without spaces, no repeats, like ["1652823056789"]',
+  })
+  serialNumbers?: string[] | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A reference to an attestation of the hardware, 1 to 500 characters, like a certificate or audit report number "CAICT-2027-00123"',
+  })
+  attestationReference?: string | null;
+
+  @Field(() => Int, {
+    description: "How many GPUs the declaration covers, 1 to 100000; the offer counts as attested when it covers all its gpuCount",
+  })
+  gpuCount!: number;
+}
+
+@ObjectType({ simpleResolvers: true, description: "The operator's declaration of an offer's hardware" })
+export class HardwareAttestation {
+  @Field(() => Int, { description: "How many GPUs it covers" })
+  gpuCount!: number;
+
+  @Field(() => String, { nullable: true, description: "The attestation reference; null when none was given" })
+  attestationReference!: string | null;
+
+  @Field(() => Int, { description: "How many serial numbers were declared (0 with a reference alone)" })
+  serialNumberCount!: number;
+
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      "The serial numbers, for the offer's operator, the admin and city finance teams (who audit subsidies); null for anyone else",
+  })
+  serialNumbers!: string[] | null;
+
+  @Field({ description: "When it was declared (UTC); the audit trail (DECLARE_OFFER_HARDWARE) keeps every declaration and who made it" })
+  declaredAt!: Date;
+}
+
 @InputType({ description: "The input of publishOffer: a new offer" })
 export class PublishOfferInput {
   @Field(() => ID, { description: 'One of the caller\'s data centers, an opaque id like "dc_2"' })
@@ -250,6 +297,13 @@ export class PublishOfferInput {
     description: "The shortest rental it takes, in hours: at least 1 and no longer than the window",
   })
   minHours!: number;
+
+  @Field(() => HardwareAttestationInput, {
+    nullable: true,
+    description:
+      "The declaration of its hardware; programs that require one (requiresHardwareAttestation) subsidize only offers whose declaration covers all their GPUs",
+  })
+  hardware?: HardwareAttestationInput | null;
 }
 
 export enum UpdatableOfferStatus {
@@ -288,6 +342,19 @@ export class UpdateOfferInput {
   availableUntil?: Date;
 
   @Field(() => UpdatableOfferStatus, { nullable: true, description: "Pause or resume the offer" })
+  status?: UpdatableOfferStatus | null;
+}
+
+@InputType({ description: "The input of updateOffers: one change for many offers; an omitted field stays as it is" })
+export class UpdateOffersInput {
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A new price per GPU-hour in yuan, like "17.00", for new reservations only: existing ones keep their price',
+  })
+  pricePerGpuHour?: string | null;
+
+  @Field(() => UpdatableOfferStatus, { nullable: true, description: "Pause or resume the offers" })
   status?: UpdatableOfferStatus | null;
 }
 

@@ -261,8 +261,9 @@ const statementStatement = prepared(
   (v: Placeholders<{ programId: string; month: string }>) =>
     sql`select ${st.status} as status, ${st.settledAt} as settled_at, ${c.dataCenterId} as data_center_id,
                grouping(${c.dataCenterId}) as is_total,
-               coalesce(sum(sign(${c.amount})), 0)::int as orders,
-               coalesce(sum(${c.amount}), 0)::text as subsidy
+               coalesce(sum(sign(${c.amount})) filter (where not ${c.credit}), 0)::int as orders,
+               coalesce(sum(${c.amount}), 0)::text as subsidy,
+               coalesce(sum(${c.amount}) filter (where ${c.credit}), 0)::text as credits
         from ${st}
         left join ${c} on ${c.statementId} = ${st.id}
         where ${st.programId} = ${v.programId}::bigint and ${st.month} = ${v.month}::text
@@ -273,7 +274,7 @@ const statementStatement = prepared(
 export interface MonthStatement {
   status: "OPEN" | "SETTLED";
   settledAt: Date | null;
-  lines: { dataCenterId: number; orders: number; subsidy: bigint }[];
+  lines: { dataCenterId: number; orders: number; subsidy: bigint; credits: bigint }[];
   total: bigint;
 }
 
@@ -286,6 +287,7 @@ export async function monthStatement(db: Executor, programId: number, month: str
     is_total: number | string;
     orders: number | string;
     subsidy: string;
+    credits: string;
   }>(db, { programId: String(programId), month });
   const total = rows.find((r) => Number(r.is_total) === 1);
   return {
@@ -293,7 +295,12 @@ export async function monthStatement(db: Executor, programId: number, month: str
     settledAt: total?.settled_at == null ? null : new Date(total.settled_at),
     lines: rows
       .filter((r) => Number(r.is_total) === 0 && r.data_center_id != null)
-      .map((r) => ({ dataCenterId: Number(r.data_center_id), orders: Number(r.orders), subsidy: BigInt(r.subsidy) })),
+      .map((r) => ({
+        dataCenterId: Number(r.data_center_id),
+        orders: Number(r.orders),
+        subsidy: BigInt(r.subsidy),
+        credits: BigInt(r.credits),
+      })),
     total: total ? BigInt(total.subsidy) : 0n,
   };
 }

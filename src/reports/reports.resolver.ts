@@ -73,7 +73,8 @@ export class ReportsResolver {
     description:
       "Marks a month's statement SETTLED; claims that come later land in the next open statement. Role: CITY_FINANCE (of the " +
       "program's city). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown id or another city's program), " +
-      'BAD_USER_INPUT (month not like "2026-11"), CONFLICT (already settled), RATE_LIMITED',
+      'BAD_USER_INPUT (month not like "2026-11"), CONFLICT (already settled; or extensions.reason DELIVERY_DISPUTED or ' +
+      "DELIVERY_NOT_FINAL while a claim of the month is disputed or awaits its delivery report), RATE_LIMITED",
   })
   async settleCityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
@@ -87,6 +88,7 @@ export class ReportsResolver {
         parseId("programId", programId, "SubsidyProgram"),
         month,
         ctx.now,
+        ctx.app.config.deliveryReportDays,
       );
       await recordAudit(tx, actorOf(ctx), {
         action: "SETTLE_CITY_STATEMENT",

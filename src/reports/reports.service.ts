@@ -6,6 +6,7 @@ import { cityStatements } from "../db/schema.js";
 import type { Viewer } from "../graphql/context.js";
 import { badInput, conflict, forbidden } from "../errors.js";
 import { lockProgram } from "../ledger/ledger.service.js";
+import { refuseWhileDeliveriesOpen } from "../delivery/delivery.service.js";
 import { programInScope, type ProgramRow } from "../vouchers/programs.service.js";
 import { requireStorable } from "../accounts/accounts.service.js";
 import { monthHasEnded, nextMonthStart, startOfMonth } from "../time.js";
@@ -126,7 +127,7 @@ export interface StatementData {
   month: string;
   status: "OPEN" | "SETTLED";
   settledAt: Date | null;
-  lines: { dataCenterId: number; orders: number; subsidy: bigint }[];
+  lines: { dataCenterId: number; orders: number; subsidy: bigint; credits: bigint }[];
   total: bigint;
 }
 
@@ -147,7 +148,9 @@ export async function cityStatement(
 
 /**
  * Marks a month's statement SETTLED (creating it when the month has none yet); CONFLICT when it
- * already is, BAD_USER_INPUT when the month has not ended at `now` (its claims are still coming).
+ * already is, or while a claim in it is disputed or awaits its delivery (DELIVERY_DISPUTED,
+ * DELIVERY_NOT_FINAL: `graceDays` after its rental), BAD_USER_INPUT when the month has not ended
+ * at `now` (its claims are still coming).
  * Under the program's lock, so a claim line never lands in a statement being settled: later claims
  * go to the next open statement.
  */
@@ -157,10 +160,12 @@ export async function settleStatement(
   programId: number | null,
   month: string,
   now: Date,
+  graceDays: number,
 ): Promise<StatementData> {
   requireEndedMonth("month", month, now);
   const program = await programInScope(tx, viewer, programId);
   await lockProgram(tx, program.id);
+  await refuseWhileDeliveriesOpen(tx, program.id, month, graceDays, now);
   const settled = await tx
     .insert(cityStatements)
     .values({ programId: program.id, month, status: "SETTLED", settledAt: now })

@@ -110,8 +110,16 @@ export class StatementLine {
   @Field(() => Int, { description: "Paid orders billed, less refunds billed here (so it may be negative)" })
   orders!: number;
 
-  @Field(() => Money, { description: "Subsidy claimed, less refunds billed here (so it may be negative)" })
+  @Field(() => Money, {
+    description: "Subsidy claimed, less refunds and credits billed here (so it may be negative): only delivered hours are billed",
+  })
   subsidy!: Money;
+
+  @Field(() => Money, {
+    description:
+      "Of subsidy: the credits for GPU-hours the data center did not deliver (0 or negative); they do not change orders",
+  })
+  credits!: Money;
 
   dataCenterId!: number;
 }
@@ -157,6 +165,7 @@ export function toStatement(data: StatementData): CityStatement {
         dataCenterId: line.dataCenterId,
         orders: line.orders,
         subsidy: Money.of(line.subsidy),
+        credits: Money.of(line.credits),
       }),
     ),
   });

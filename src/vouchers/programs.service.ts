@@ -39,6 +39,7 @@ export interface CreateProgram {
   perSmeAnnualCap?: string | null;
   maxSubsidizedPricePerGpuHour?: string | null;
   eligibleHubs?: string[] | null;
+  requiresHardwareAttestation?: boolean | null;
   validFrom: Date;
   validUntil: Date;
 }
@@ -84,6 +85,7 @@ export async function createProgram(
       perSmeAnnualCap,
       maxSubsidizedPricePerGpuHour: ceiling,
       eligibleHubs,
+      requiresHardwareAttestation: input.requiresHardwareAttestation ?? false,
       validFrom: input.validFrom,
       validUntil: input.validUntil,
       createdAt: now,

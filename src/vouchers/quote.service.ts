@@ -69,6 +69,7 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
     voucher: found && found.voucher,
     program: found ? found.program : { status: "ACTIVE", validFrom: now, validUntil: now, eligibleHubs: [] },
     hub: rental.hub,
+    attested: rental.attested,
     affiliated: rental.affiliated,
     now,
   });

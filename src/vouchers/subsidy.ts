@@ -82,6 +82,7 @@ export type IneligibleReason =
   | "PROGRAM_NOT_ACTIVE"
   | "PROGRAM_OUTSIDE_VALIDITY"
   | "HUB_NOT_ELIGIBLE"
+  | "UNATTESTED_HARDWARE"
   | "AFFILIATED_WITH_DATA_CENTER";
 
 export const INELIGIBLE_MESSAGES: Record<IneligibleReason, string> = {
@@ -91,6 +92,8 @@ export const INELIGIBLE_MESSAGES: Record<IneligibleReason, string> = {
   PROGRAM_NOT_ACTIVE: "The voucher's subsidy program is not active",
   PROGRAM_OUTSIDE_VALIDITY: "The voucher's subsidy program is not valid at this time",
   HUB_NOT_ELIGIBLE: "The data center's hub is not eligible in this program",
+  UNATTESTED_HARDWARE:
+    "This program subsidizes only offers whose operator declared the hardware of all their GPUs; this offer's is not declared",
   AFFILIATED_WITH_DATA_CENTER: "A voucher cannot pay a data center of the same or an affiliated organization",
 };
 
@@ -98,8 +101,16 @@ export interface EligibilityInput {
   smeId: number;
   /** null when no voucher with that id exists: refused like someone else's, so ids are never confirmed. */
   voucher: { smeId: number; status: string; validUntil: Date } | null;
-  program: { status: string; validFrom: Date; validUntil: Date; eligibleHubs: readonly string[] };
+  program: {
+    status: string;
+    validFrom: Date;
+    validUntil: Date;
+    eligibleHubs: readonly string[];
+    requiresHardwareAttestation?: boolean;
+  };
   hub: string;
+  /** The offer's operator declared the hardware of all its GPUs. */
+  attested?: boolean;
   /** The SME and the data center's operator are the same or declared affiliated organizations. */
   affiliated: boolean;
   now: Date;
@@ -115,6 +126,7 @@ export function checkEligibility(input: EligibilityInput): IneligibleReason | nu
   if (now.getTime() < program.validFrom.getTime() || now.getTime() >= program.validUntil.getTime())
     return "PROGRAM_OUTSIDE_VALIDITY";
   if (program.eligibleHubs.length > 0 && !program.eligibleHubs.includes(input.hub)) return "HUB_NOT_ELIGIBLE";
+  if (program.requiresHardwareAttestation && !input.attested) return "UNATTESTED_HARDWARE";
   if (input.affiliated) return "AFFILIATED_WITH_DATA_CENTER";
   return null;
 }

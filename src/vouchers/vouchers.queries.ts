@@ -8,6 +8,7 @@ import {
   affiliations,
   dataCenters,
   gpuModels,
+  offerAttestations,
   offers,
   smeAnnualSubsidy,
   subsidyPrograms,
@@ -24,6 +25,8 @@ export interface Rental {
   domestic: boolean;
   /** The SME operates the data center, or declared an affiliation with its operator. */
   affiliated: boolean;
+  /** The operator declared the hardware of all the offer's GPUs (offer_attestations). */
+  attested: boolean;
 }
 
 const o = alias(offers, "o");
@@ -36,7 +39,9 @@ const rentalStatement = prepared(
   (p: Placeholders<{ offerId: number; smeId: number }>) =>
     sql`select ${dc.id} as data_center_id, ${dc.hub} as hub, ${o.gpuModelId} as gpu_model_id, ${m.domestic} as domestic,
                (${dc.operatorId} = ${p.smeId} or exists (
-                  select 1 from ${tableAs(affiliations, a)} where ${a.organizationId} = ${p.smeId} and ${a.affiliatedId} = ${dc.operatorId})) as affiliated
+                  select 1 from ${tableAs(affiliations, a)} where ${a.organizationId} = ${p.smeId} and ${a.affiliatedId} = ${dc.operatorId})) as affiliated,
+               exists (select 1 from ${offerAttestations} where ${offerAttestations.offerId} = ${o.id}
+                  and ${offerAttestations.gpuCount} >= ${o.gpuCount}) as attested
         from ${tableAs(offers, o)}
         join ${tableAs(dataCenters, dc)} on ${dc.id} = ${o.dataCenterId}
         join ${tableAs(gpuModels, m)} on ${m.id} = ${o.gpuModelId}
@@ -51,6 +56,7 @@ export async function readRental(tx: Executor, offerId: number, smeId: number): 
     gpu_model_id: string | number;
     domestic: boolean;
     affiliated: boolean;
+    attested: boolean;
   }>(tx, { offerId, smeId });
   return row
     ? {
@@ -59,6 +65,7 @@ export async function readRental(tx: Executor, offerId: number, smeId: number): 
         gpuModelId: Number(row.gpu_model_id),
         domestic: !!row.domestic,
         affiliated: !!row.affiliated,
+        attested: !!row.attested,
       }
     : null;
 }

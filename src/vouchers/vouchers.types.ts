@@ -125,6 +125,13 @@ export class SubsidyProgram {
   @Field(() => [String], { description: 'Hubs whose data centers qualify, like ["Ningxia Zhongwei"]; empty = all' })
   eligibleHubs!: string[];
 
+  @Field({
+    description:
+      "Only offers whose operator declared the hardware of all their GPUs (Offer.hardware) are subsidized; another is " +
+      "NOT_ELIGIBLE with reason UNATTESTED_HARDWARE",
+  })
+  requiresHardwareAttestation!: boolean;
+
   @Field({ description: "The start of its validity (UTC): subsidies and applications from then" })
   validFrom!: Date;
 
@@ -153,6 +160,7 @@ export function toSubsidyProgram(row: ProgramRow): SubsidyProgram {
     perSmeAnnualCap: moneyOrNull(row.perSmeAnnualCap),
     maxSubsidizedPricePerGpuHour: moneyOrNull(row.maxSubsidizedPricePerGpuHour),
     eligibleHubs: row.eligibleHubs,
+    requiresHardwareAttestation: row.requiresHardwareAttestation,
     validFrom: row.validFrom,
     validUntil: row.validUntil,
     status: row.status as ProgramStatus,
@@ -337,6 +345,14 @@ export class CreateSubsidyProgramInput {
     description: `Hubs whose data centers qualify, each one of: ${[...HUB_NAMES].join(", ")}; none or empty = every hub`,
   })
   eligibleHubs?: string[] | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "true: only offers whose operator declared the hardware of all their GPUs are subsidized (others are NOT_ELIGIBLE, " +
+      "reason UNATTESTED_HARDWARE); none = false",
+  })
+  requiresHardwareAttestation?: boolean | null;
 
   @Field({ description: 'The start of its validity, like "2027-01-01T00:00:00Z"' })
   validFrom!: Date;

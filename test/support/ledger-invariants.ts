@@ -19,10 +19,10 @@ const CHECKS: Record<string, string> = {
   "total = available + pending + spent, each >= 0": `
     select id from subsidy_programs
     where budget_total <> available + pending + spent or available < 0 or pending < 0 or spent < 0`,
-  "spent = subsidies of PAID orders; pending = subsidies of PENDING_PAYMENT orders": `
+  "spent = subsidies of PAID orders less their credits; pending = subsidies of PENDING_PAYMENT orders": `
     select p.id from subsidy_programs p
     left join lateral (
-      select coalesce(sum(subsidy) filter (where status = 'PAID'), 0) as paid,
+      select coalesce(sum(subsidy - subsidy_credited) filter (where status = 'PAID'), 0) as paid,
              coalesce(sum(subsidy) filter (where status = 'PENDING_PAYMENT'), 0) as pending
       from orders o where o.program_id = p.id) o on true
     where p.spent <> o.paid or p.pending <> o.pending`,
@@ -37,17 +37,17 @@ const CHECKS: Record<string, string> = {
     where p.pending <> e.reserve - e.post - e.void
        or p.spent <> e.post - e.refund
        or p.available <> p.budget_total - e.reserve + e.void + e.refund`,
-  "voucher remaining = granted - subsidies of its live orders": `
+  "voucher remaining = granted - subsidies of its live orders less their credits": `
     select v.id from vouchers v
     left join lateral (
-      select coalesce(sum(subsidy), 0) as used from orders o
+      select coalesce(sum(subsidy - subsidy_credited), 0) as used from orders o
       where o.voucher_id = v.id and o.status in ('PENDING_PAYMENT', 'PAID')) o on true
     where v.remaining <> v.granted_amount - o.used or v.remaining < 0`,
-  "per-SME annual counters = subsidies of live orders, within the cap": `
+  "per-SME annual counters = subsidies of live orders less their credits, within the cap": `
     select a.program_id from sme_annual_subsidy a
     join subsidy_programs p on p.id = a.program_id
     left join lateral (
-      select coalesce(sum(subsidy), 0) as used from orders o
+      select coalesce(sum(subsidy - subsidy_credited), 0) as used from orders o
       where o.program_id = a.program_id and o.sme_id = a.sme_id and o.subsidy_year = a.year
         and o.status in ('PENDING_PAYMENT', 'PAID')) o on true
     where a.committed <> o.used or (p.per_sme_annual_cap is not null and a.committed > p.per_sme_annual_cap)`,
@@ -57,6 +57,18 @@ const CHECKS: Record<string, string> = {
     select o.id from orders o join reservations r on r.id = o.reservation_id
     where o.status = 'PAID' and r.status <> 'CONFIRMED'`,
   "the spend report's monthly sums = the PAID orders they sum": SPEND_BY_MONTH_MISMATCHES,
+  "an order's credits = its final delivery's, its subsidy credit = its credit lines and its REFUND entry": `
+    select o.id from orders o
+    left join deliveries d on d.order_id = o.id and d.status = 'FINAL'
+    left join lateral (select coalesce(-sum(amount), 0) as credited from claim_lines c where c.order_id = o.id and c.credit) c on true
+    left join lateral (select coalesce(sum(amount), 0) as refunded from ledger_entries e where e.order_id = o.id and e.kind = 'REFUND') e on true
+    where (o.subsidy_credited, o.sme_share_credited) <> (coalesce(d.subsidy_credit, 0), coalesce(d.sme_share_credit, 0))
+       or c.credited <> o.subsidy_credited
+       or (o.status = 'PAID' and e.refunded <> o.subsidy_credited)`,
+  "the city's statements bill the subsidy of PAID orders less credits": `
+    select p.id from subsidy_programs p
+    left join lateral (select coalesce(sum(amount), 0) as billed from claim_lines c where c.program_id = p.id) c on true
+    where c.billed <> p.spent`,
 };
 
 /** The names of the invariants that some row breaks; empty when all hold. */
