@@ -1,4 +1,5 @@
-// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz;
+// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body),
+// POST /imports/offers (CSV), GET /healthz;
 // what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -45,6 +46,7 @@ import { reconcilerTask } from "./checkout/reconciler.js";
 import { deliveriesTask } from "./delivery/delivery.service.js";
 import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
+import { MAX_IMPORT_BYTES, offersImportRoute } from "./offers/import.route.js";
 import type { AppServices } from "./services.js";
 import { browserFront } from "./web/browser.js";
 
@@ -98,6 +100,8 @@ export async function createApp(config: Config): Promise<App> {
   services.paymentEvents = paymentEventsFor(services, logger);
   const authenticator = new Authenticator(db, config.adminToken);
   const authFailures = new FixedWindowLimiter(config.authFailuresPerMinute);
+  // Mutations per key and IP: GraphQL's and the CSV import's, counted together.
+  const mutationLimiter = new FixedWindowLimiter(config.rateLimitPerMinute);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -140,10 +144,11 @@ export async function createApp(config: Config): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
-      requestLimits(schema, {
-        pointsPerMinute: config.queryPointsPerMinute,
-        mutationsPerMinute: config.rateLimitPerMinute,
-      }),
+      requestLimits(
+        schema,
+        { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute },
+        mutationLimiter,
+      ),
       requestLog(logger),
       // Apollo's own landing page loads from a CDN; GET /graphql serves our offline explorer instead.
       ApolloServerPluginLandingPageDisabled(),
@@ -153,6 +158,13 @@ export async function createApp(config: Config): Promise<App> {
 
   // Raw body, before any JSON parser: the signature covers the exact bytes.
   expressApp.post("/webhooks/stripe", express.raw({ type: "*/*", limit: "1mb" }), stripeWebhookRoute(services, logger));
+
+  // An operator's offers as CSV, with its API key; raw bytes, decoded as UTF-8 by the route.
+  expressApp.post(
+    "/imports/offers",
+    express.raw({ type: "*/*", limit: MAX_IMPORT_BYTES }),
+    offersImportRoute(services, authenticator, mutationLimiter, logger),
+  );
 
   expressApp.get("/healthz", async (_req, res) => {
     try {

@@ -121,7 +121,9 @@ describe("StripeProvider over the real SDK", () => {
       amount: 12_345,
       currency: "cny",
       metadata: { orderId: String(orderId), sme: "42" },
-      automatic_payment_methods: { enabled: true },
+      // STRIPE_PAYMENT_METHODS unset: card only, sent as allowed_payment_method_types.
+      payment_method_types: ["card"],
+      automatic_payment_methods: null,
     });
     const request = fake.log.filter((entry) => entry.route === "POST /v1/payment_intents").at(-1)!;
     expect(request.idempotencyKey).toBe(`order-${orderId}-create`);

@@ -9,7 +9,7 @@ import { formatYuan } from "../money.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { Reservation, toReservation } from "../bids/bids.types.js";
 import { toVoucher, Voucher } from "../vouchers/vouchers.types.js";
-import { CheckoutInput, Order, OrderConnection, toOrder } from "./checkout.types.js";
+import { CheckoutInput, Order, OrderConnection, PaymentMethod, STRIPE_METHOD, toOrder } from "./checkout.types.js";
 import * as service from "./checkout.service.js";
 import type { OrderRow } from "./settlement.js";
 
@@ -78,6 +78,40 @@ export class CheckoutResolver {
         detail: orderDetail(order),
       });
     return toOrder(await service.cancelOrder(ctx.app, orgIdOf(ctx), orderId, ctx.now, cancelled));
+  }
+
+  @Authorized("SME")
+  @Mutation(() => Order, {
+    description:
+      "Pays a PENDING_PAYMENT order's share with Alipay or WeChat Pay: the server confirms the Stripe payment with that " +
+      "method and answers the order with payment.nextAction: Alipay's redirect (redirectUrl, nativeUrl) or WeChat Pay's QR " +
+      "code (qrCodeData, qrCodeImageUrlPng). The order becomes PAID when Stripe reports the payment. The same method and " +
+      "returnUrl again answer the same action. A card is confirmed in the client with Stripe.js instead. Role: SME (the " +
+      "order's owner). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (method not among payment.methods, or CARD; " +
+      "returnUrl missing or not http(s) for ALIPAY), NOT_FOUND (unknown id or another SME's order), CONFLICT (not " +
+      "PENDING_PAYMENT, or nothing to confirm), PAYMENT_FAILED (the provider refused or was unreachable), RATE_LIMITED",
+  })
+  async confirmPayment(
+    @Arg("orderId", () => ID, { description: 'The order\'s opaque id, like "order_7"' }) orderId: string,
+    @Arg("method", () => PaymentMethod, { description: "ALIPAY or WECHAT_PAY, one of the order's payment.methods" })
+    method: PaymentMethod,
+    @Arg("returnUrl", () => String, {
+      nullable: true,
+      description: 'ALIPAY: the http(s) page Alipay sends the payer back to, like "https://app.example.com/orders/7"',
+    })
+    returnUrl: string | null | undefined,
+    @Ctx() ctx: Context,
+  ): Promise<Order> {
+    const id = parseId("orderId", orderId, "Order");
+    return toOrder(
+      await service.confirmOrderPayment(
+        ctx.app,
+        orgIdOf(ctx),
+        id,
+        { method: STRIPE_METHOD[method], returnUrl: returnUrl ?? null },
+        ctx.now,
+      ),
+    );
   }
 
   @Authorized("SME")

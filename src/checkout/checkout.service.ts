@@ -13,6 +13,7 @@
 // for the settlement of the first's order, which waited for the program: a deadlock.
 // Once the order is committed, the client is told about it whatever happens next: the order, or
 // an error that carries its orderId.
+import { createHash } from "node:crypto";
 import { and, count, desc, eq, lt } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { orders, reservations } from "../db/schema.js";
@@ -23,7 +24,12 @@ import { extendLockedHold, liveOrderOf, lockForPayment, releaseReservation } fro
 import { rematchModels } from "../bids/rematch.js";
 import { refundSubsidy, reserveSubsidy } from "../ledger/ledger.service.js";
 import { priceReservation, type PricedReservation } from "../vouchers/quote.service.js";
-import { ProviderUnavailableError, PaymentProviderError } from "../payments/provider.js";
+import {
+  ProviderUnavailableError,
+  PaymentProviderError,
+  type ConfirmPaymentInput,
+  type CreatedPayment,
+} from "../payments/provider.js";
 import { moveOn } from "../states.js";
 import { addMinutes } from "../time.js";
 import { orderStates } from "./order-states.js";
@@ -224,6 +230,7 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
       paymentRef: created.ref,
       clientSecret: created.clientSecret,
       paymentStatus: created.status,
+      paymentAction: paymentActionJson(created),
       updatedAt: now,
     });
   return settleOrder(
@@ -233,6 +240,69 @@ export async function startPayment(app: AppServices, order: OrderRow, now: Date)
     now,
     recordPayment,
   );
+}
+
+/** What an order keeps of its payment for the client: the methods offered and the next action, as JSON. */
+export const paymentActionJson = (created: CreatedPayment): string =>
+  JSON.stringify({ methods: created.methods ?? [], nextAction: created.nextAction ?? null });
+
+/**
+ * The SME chose Alipay or WeChat Pay for an order's unpaid share: the server confirms the payment
+ * with that method and the order keeps the next action (Alipay's redirect, WeChat Pay's QR code).
+ * A card is confirmed in the client with Stripe.js and the client secret instead. Repeating the
+ * same confirmation answers the same action (the provider's key is derived from the order and the
+ * input).
+ */
+export async function confirmOrderPayment(
+  app: AppServices,
+  smeId: number,
+  orderId: number,
+  input: ConfirmPaymentInput,
+  now: Date,
+): Promise<OrderRow> {
+  const order = await ownOrder(app.db, smeId, orderId);
+  if (!order) throw notFound("Order");
+  if (input.method === "card")
+    throw badInput("method", "a card is confirmed in the client app with Stripe.js and payment.clientSecret");
+  const offered = paymentMethodsOf(order);
+  if (!offered.includes(input.method))
+    throw badInput("method", `this payment can be made with: ${offered.join(", ") || "nothing to choose"}`);
+  if (input.method === "alipay") {
+    if (!input.returnUrl || !/^https?:\/\/[^\s]{1,2000}$/.test(input.returnUrl))
+      throw badInput("returnUrl", "Alipay needs the http(s) URL of the page it sends the payer back to");
+  }
+  if (order.status !== "PENDING_PAYMENT" || !order.paymentRef || order.paymentStatus === "processing")
+    throw conflict(`This order is ${order.status.toLowerCase()}: there is no payment left to confirm`);
+  const fingerprint = createHash("sha256")
+    .update(`${input.method}\n${input.returnUrl ?? ""}`)
+    .digest("hex")
+    .slice(0, 16);
+  let confirmed: CreatedPayment | null;
+  try {
+    confirmed = await app.payments.confirmPayment(
+      order.paymentRef,
+      input,
+      `order-${order.id}-confirm-${fingerprint}`,
+    );
+  } catch (error) {
+    if (error instanceof PaymentProviderError) {
+      throw new PaymentFailed("The payment provider could not confirm the payment with this method; retry", {
+        orderId: order.id,
+        retryable: error.retryable,
+      });
+    }
+    throw error;
+  }
+  if (!confirmed) throw conflict("There is no payment left to confirm");
+  const record = (tx: Executor, id: number) =>
+    updateOrder(tx, id, { paymentAction: paymentActionJson(confirmed), updatedAt: now });
+  return settleOrder(app, order.id, (tx, locked) => applyPaymentStatus(tx, locked, confirmed.status, now), now, record);
+}
+
+/** The payment method types an order's payment offers. */
+export function paymentMethodsOf(order: Pick<OrderRow, "paymentAction">): string[] {
+  if (!order.paymentAction) return [];
+  return (JSON.parse(order.paymentAction) as { methods?: string[] }).methods ?? [];
 }
 
 /**

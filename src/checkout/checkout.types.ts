@@ -38,6 +38,64 @@ registerEnumType(OrderStatus, {
   },
 });
 
+export enum PaymentMethod {
+  CARD = "CARD",
+  ALIPAY = "ALIPAY",
+  WECHAT_PAY = "WECHAT_PAY",
+}
+registerEnumType(PaymentMethod, {
+  name: "PaymentMethod",
+  description: "How an SME pays its share through Stripe; the server offers those of STRIPE_PAYMENT_METHODS",
+  valuesConfig: {
+    CARD: { description: "A bank card (UnionPay, Visa, ...), confirmed in the client app with Stripe.js and payment.clientSecret" },
+    ALIPAY: { description: "Alipay (支付宝): confirmPayment answers the redirect to Alipay (payment.nextAction.redirectUrl)" },
+    WECHAT_PAY: {
+      description: "WeChat Pay (微信支付): confirmPayment answers a QR code to scan with WeChat (payment.nextAction.qrCodeData)",
+    },
+  },
+});
+
+/** Stripe's names of the methods, and back. */
+export const STRIPE_METHOD: Record<PaymentMethod, string> = {
+  CARD: "card",
+  ALIPAY: "alipay",
+  WECHAT_PAY: "wechat_pay",
+};
+const METHOD_OF_STRIPE = new Map(Object.entries(STRIPE_METHOD).map(([method, name]) => [name, method as PaymentMethod]));
+
+@ObjectType({
+  simpleResolvers: true,
+  description: "What the payer must do next to finish paying: open a redirect (Alipay, 3-D Secure) or scan a QR code (WeChat Pay)",
+})
+export class PaymentNextAction {
+  @Field({
+    description:
+      'Stripe\'s name for it: "alipay_handle_redirect", "wechat_pay_display_qr_code", "redirect_to_url" or another Stripe may add',
+  })
+  type!: string;
+
+  @Field(() => String, { nullable: true, description: "Send the payer here (Alipay's payment page, a bank's check); null when none" })
+  redirectUrl!: string | null;
+
+  @Field(() => String, { nullable: true, description: "Alipay: the URL that opens the Alipay app on a phone; null when none" })
+  nativeUrl!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "WeChat Pay: the data to show as a QR code (a weixin:// URL) for the payer to scan with WeChat; null when none",
+  })
+  qrCodeData!: string | null;
+
+  @Field(() => String, { nullable: true, description: "WeChat Pay: the QR code as a PNG image URL; null when none" })
+  qrCodeImageUrlPng!: string | null;
+
+  @Field(() => String, { nullable: true, description: "WeChat Pay: the QR code as an SVG image URL; null when none" })
+  qrCodeImageUrlSvg!: string | null;
+
+  @Field(() => String, { nullable: true, description: "A Stripe page showing the payer what to do; null when none" })
+  hostedInstructionsUrl!: string | null;
+}
+
 @ObjectType({ simpleResolvers: true, description: "The SME's share of an order, charged through the payment provider" })
 export class Payment {
   @Field({ description: '"stripe", or "simulated" on a server without Stripe keys (succeeds at once)' })
@@ -61,6 +119,34 @@ export class Payment {
       "For the client app to confirm the payment with Stripe.js; null when nothing is left to confirm (any status but PENDING_PAYMENT)",
   })
   clientSecret!: string | null;
+
+  @Field(() => [PaymentMethod], {
+    description:
+      "How this payment may be made (STRIPE_PAYMENT_METHODS when it was created); empty with the simulated provider. " +
+      "CARD through Stripe.js with clientSecret; ALIPAY and WECHAT_PAY through confirmPayment",
+  })
+  methods!: PaymentMethod[];
+
+  @Field(() => PaymentNextAction, {
+    nullable: true,
+    description:
+      "What the payer must do next (after confirmPayment: Alipay's redirect, WeChat Pay's QR code); null when nothing, and " +
+      "in any status but PENDING_PAYMENT",
+  })
+  nextAction!: PaymentNextAction | null;
+}
+
+/** The methods and next action an order keeps of its payment (orders.payment_action). */
+function paymentChoices(row: OrderRow): { methods: PaymentMethod[]; nextAction: PaymentNextAction | null } {
+  if (!row.paymentAction) return { methods: [], nextAction: null };
+  const stored = JSON.parse(row.paymentAction) as { methods?: string[]; nextAction?: PaymentNextAction | null };
+  const methods = (stored.methods ?? []).flatMap((name) => {
+    const method = METHOD_OF_STRIPE.get(name);
+    return method ? [method] : [];
+  });
+  const nextAction =
+    row.status === "PENDING_PAYMENT" && stored.nextAction ? Object.assign(new PaymentNextAction(), stored.nextAction) : null;
+  return { methods, nextAction };
 }
 
 @ObjectType({
@@ -133,6 +219,7 @@ export function toOrder(row: OrderRow): Order {
       providerRef: row.paymentRef,
       status: row.paymentStatus,
       clientSecret: row.status === "PENDING_PAYMENT" ? row.clientSecret : null,
+      ...paymentChoices(row),
     }),
     paidAt: row.paidAt,
     createdAt: row.createdAt,

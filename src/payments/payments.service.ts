@@ -14,13 +14,14 @@ import { StripeProvider } from "./stripe.js";
 
 /** Stripe when a secret key is set, else the simulated provider. */
 export function createPaymentProvider(
-  config: Pick<Config, "stripeSecretKey" | "stripeApiBase">,
+  config: Pick<Config, "stripeSecretKey" | "stripeApiBase"> & Partial<Pick<Config, "stripePaymentMethods">>,
   options: { timeoutMs?: number } = {},
 ): PaymentProvider {
   if (!config.stripeSecretKey) return new SimulatedProvider();
   return new StripeProvider({
     secretKey: config.stripeSecretKey,
     apiBase: config.stripeApiBase,
+    paymentMethods: config.stripePaymentMethods,
     timeoutMs: options.timeoutMs,
   });
 }

@@ -38,11 +38,39 @@ export interface CreatePaymentInput {
   metadata?: Record<string, string>;
 }
 
+/** What the payer must do next to finish a payment, as the provider said (a redirect, a QR code to scan). */
+export interface PaymentAction {
+  /** The provider's name for it: `alipay_handle_redirect`, `wechat_pay_display_qr_code`, `redirect_to_url`, ... */
+  type: string;
+  /** Where to send the payer (Alipay's page, a 3-D Secure check); null when there is none. */
+  redirectUrl: string | null;
+  /** Alipay's URL for its app on a phone (native_url); null when none. */
+  nativeUrl: string | null;
+  /** The data to show as a QR code (WeChat Pay: a weixin:// URL); null when none. */
+  qrCodeData: string | null;
+  /** The QR code as a PNG and an SVG image URL; null when none. */
+  qrCodeImageUrlPng: string | null;
+  qrCodeImageUrlSvg: string | null;
+  /** A page of the provider that shows the payer what to do; null when none. */
+  hostedInstructionsUrl: string | null;
+}
+
 export interface CreatedPayment {
   ref: string;
   /** Handed to the client app to confirm the payment; null when there is nothing to confirm. */
   clientSecret: string | null;
   status: PaymentStatus;
+  /** The payment method types the payer may use (`card`, `alipay`, `wechat_pay`); empty for the simulated provider. */
+  methods?: string[];
+  /** What the payer must do next; null when nothing (or nothing yet). */
+  nextAction?: PaymentAction | null;
+}
+
+/** How the payer chose to pay, for a confirmation by the server (Alipay's redirect, WeChat Pay's QR code). */
+export interface ConfirmPaymentInput {
+  method: string;
+  /** Where Alipay sends the payer back; required for `alipay`. */
+  returnUrl: string | null;
 }
 
 export interface RetrievedPayment {
@@ -85,6 +113,12 @@ export interface PaymentProvider {
   cancelPayment(ref: string, idempotencyKey: string): Promise<CancelResult>;
   /** Refunds `amount` fen (> 0) of a succeeded payment. */
   refundPayment(ref: string, amount: bigint, idempotencyKey: string): Promise<RefundResult>;
+  /**
+   * Confirms an unpaid payment with a method that needs no card details (`alipay`, `wechat_pay`):
+   * the answer carries the next action (a redirect, a QR code). Null when the provider has nothing
+   * to confirm (the simulated provider pays at once).
+   */
+  confirmPayment(ref: string, input: ConfirmPaymentInput, idempotencyKey: string): Promise<CreatedPayment | null>;
 }
 
 export class PaymentProviderError extends Error {

@@ -44,6 +44,11 @@ export class SimulatedProvider implements PaymentProvider {
     return { ref, status: "succeeded" };
   }
 
+  /** Nothing to confirm: a simulated payment is paid the moment it exists. */
+  async confirmPayment(): Promise<null> {
+    return null;
+  }
+
   async refundPayment(ref: string, amount: bigint, idempotencyKey: string): Promise<RefundResult> {
     fenToProviderAmount(amount);
     const known = this.amounts.get(ref);

@@ -8,7 +8,9 @@ import {
   ProviderUnavailableError,
   fenToProviderAmount,
   type CancelResult,
+  type ConfirmPaymentInput,
   type CreatedPayment,
+  type PaymentAction,
   type CreatePaymentInput,
   type PaymentProvider,
   type PaymentStatus,
@@ -19,6 +21,8 @@ import {
 
 export interface StripeProviderOptions {
   secretKey: string;
+  /** The payment method types of every intent (STRIPE_PAYMENT_METHODS); default card. */
+  paymentMethods?: readonly string[];
   /** e.g. `http://127.0.0.1:12111`: another host for the API (a local Stripe-like server). */
   apiBase?: string;
   /** Per attempt; the SDK retries connection errors, timeouts, 409 and 5xx `maxNetworkRetries` times. */
@@ -103,6 +107,33 @@ export function providerErrorOf(error: unknown, ref?: string): Error {
   return new PaymentProviderError(`The payment provider refused the request (${code})`, code, { cause: error });
 }
 
+/** What the payer must do next, from an intent's next_action; null when nothing. */
+export function nextActionOf(intent: Pick<Stripe.PaymentIntent, "next_action">): PaymentAction | null {
+  const next = intent.next_action as (Record<string, unknown> & { type: string }) | null | undefined;
+  if (!next) return null;
+  const detail = (next[next.type] ?? {}) as Record<string, unknown>;
+  const text = (key: string) => (typeof detail[key] === "string" ? (detail[key] as string) : null);
+  return {
+    type: next.type,
+    redirectUrl: text("url"),
+    nativeUrl: text("native_url"),
+    qrCodeData: text("data"),
+    qrCodeImageUrlPng: text("image_url_png"),
+    qrCodeImageUrlSvg: text("image_url_svg"),
+    hostedInstructionsUrl: text("hosted_instructions_url"),
+  };
+}
+
+function createdOf(intent: Stripe.PaymentIntent): CreatedPayment {
+  return {
+    ref: intent.id,
+    clientSecret: intent.client_secret,
+    status: paymentStatusOf(intent),
+    methods: intent.payment_method_types ?? [],
+    nextAction: nextActionOf(intent),
+  };
+}
+
 function metadataOf(metadata: Stripe.Metadata | null | undefined): Record<string, string> {
   return { ...(metadata ?? {}) };
 }
@@ -110,8 +141,10 @@ function metadataOf(metadata: Stripe.Metadata | null | undefined): Record<string
 export class StripeProvider implements PaymentProvider {
   readonly name = "stripe" as const;
   private readonly stripe: Stripe;
+  private readonly paymentMethods: string[];
 
   constructor(options: StripeProviderOptions) {
+    this.paymentMethods = [...(options.paymentMethods ?? ["card"])];
     this.stripe = new Stripe(options.secretKey, {
       ...stripeHostOptions(options.apiBase),
       maxNetworkRetries: options.maxNetworkRetries ?? 2,
@@ -127,18 +160,41 @@ export class StripeProvider implements PaymentProvider {
         {
           amount,
           currency: PAYMENT_CURRENCY,
-          automatic_payment_methods: { enabled: true },
+          // The methods SMEs in China pay with, as configured. Stripe's API version of this SDK takes them
+          // as allowed_payment_method_types (payment_method_types is no longer writable) and answers the
+          // compatible ones in the intent's payment_method_types. WeChat Pay shows its QR code on a web page.
+          allowed_payment_method_types: this.paymentMethods,
+          ...(this.paymentMethods.includes("wechat_pay")
+            ? { payment_method_options: { wechat_pay: { client: "web" } } }
+            : {}),
           metadata: { ...input.metadata, orderId: String(input.orderId) },
         },
         { idempotencyKey: input.idempotencyKey },
       );
-      return { ref: intent.id, clientSecret: intent.client_secret, status: paymentStatusOf(intent) };
+      return createdOf(intent);
     } catch (error) {
       // A decline while creating (only when confirming at once) leaves an intent behind: report it as failed.
       if (error instanceof Stripe.errors.StripeCardError && error.payment_intent?.id) {
         return { ref: error.payment_intent.id, clientSecret: error.payment_intent.client_secret, status: "failed" };
       }
       throw providerErrorOf(error);
+    }
+  }
+
+  async confirmPayment(ref: string, input: ConfirmPaymentInput, idempotencyKey: string): Promise<CreatedPayment> {
+    try {
+      const intent = await this.stripe.paymentIntents.confirm(
+        ref,
+        {
+          payment_method_data: { type: input.method } as Stripe.PaymentIntentConfirmParams.PaymentMethodData,
+          ...(input.returnUrl ? { return_url: input.returnUrl } : {}),
+          ...(input.method === "wechat_pay" ? { payment_method_options: { wechat_pay: { client: "web" } } } : {}),
+        },
+        { idempotencyKey },
+      );
+      return createdOf(intent);
+    } catch (error) {
+      throw providerErrorOf(error, ref);
     }
   }
 

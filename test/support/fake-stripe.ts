@@ -11,6 +11,11 @@
 //   fake.created                     intents actually created (replays do not count)
 //   await fake.succeed(id) / fake.fail(id) / fake.cancel(id)   change an intent and send the webhook
 //   POST /v1/payment_intents/:id     updates amount, currency and metadata, as Stripe does before payment
+//   allowed_payment_method_types     card, alipay, wechat_pay (the ones compatible with cny) become the
+//                                    intent's payment_method_types; a writable payment_method_types is
+//                                    refused, as on Stripe's API version of the SDK
+//   POST .../confirm with payment_method_data[type]=alipay | wechat_pay   requires_action with Stripe's
+//                                    next_action (alipay_handle_redirect, wechat_pay_display_qr_code)
 //   await fake.sendWebhook(url, event)                          sign and POST any event
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
@@ -35,6 +40,8 @@ export interface FakeIntent {
   cancellation_reason: string | null;
   payment_method_types: string[];
   automatic_payment_methods: { enabled: boolean } | null;
+  payment_method_options: Record<string, unknown>;
+  next_action: null | ({ type: string } & Record<string, unknown>);
 }
 
 export interface FakeCharge {
@@ -357,7 +364,7 @@ export class FakeStripe {
       if (method === "GET" && !intentPath[2]) return { status: 200, body: this.render(intent, body.expand) };
       if (method === "POST" && !intentPath[2]) return this.updateIntent(intent, body);
       if (method === "POST" && intentPath[2] === "cancel") return this.cancelIntent(intent, body);
-      if (method === "POST" && intentPath[2] === "confirm") return this.confirmIntent(intent);
+      if (method === "POST" && intentPath[2] === "confirm") return this.confirmIntent(intent, body);
     }
     return stripeError(404, "invalid_request_error", `Unrecognized request URL (${method}: ${path}).`);
   }
@@ -376,6 +383,31 @@ export class FakeStripe {
         param: "currency",
       });
     }
+    if (body.payment_method_types !== undefined) {
+      return stripeError(
+        400,
+        "invalid_request_error",
+        "payment_method_types is no longer supported on this API version; use allowed_payment_method_types",
+        { code: "payment_method_types_no_longer_supported", param: "payment_method_types" },
+      );
+    }
+    const allowed: string[] | null = Array.isArray(body.allowed_payment_method_types)
+      ? body.allowed_payment_method_types
+      : null;
+    if (allowed && body.automatic_payment_methods) {
+      return stripeError(400, "invalid_request_error", "allowed_payment_method_types excludes automatic_payment_methods", {
+        code: "parameters_exclusive",
+        param: "allowed_payment_method_types",
+      });
+    }
+    // Stripe keeps the allowed types that work with the currency; these three all take cny.
+    const compatible = allowed?.filter((type) => ["card", "alipay", "wechat_pay"].includes(type));
+    if (compatible && compatible.length === 0) {
+      return stripeError(400, "invalid_request_error", "No allowed payment method type works with this PaymentIntent", {
+        code: "payment_intent_invalid_parameter",
+        param: "allowed_payment_method_types",
+      });
+    }
     const id = newId("pi");
     const intent: FakeIntent = {
       id,
@@ -391,10 +423,12 @@ export class FakeStripe {
       last_payment_error: null,
       latest_charge: null,
       cancellation_reason: null,
-      payment_method_types: Array.isArray(body.payment_method_types) ? body.payment_method_types : ["card"],
+      payment_method_types: compatible ?? ["card"],
       automatic_payment_methods: body.automatic_payment_methods
         ? { enabled: body.automatic_payment_methods.enabled === "true" }
         : null,
+      payment_method_options: body.payment_method_options ?? {},
+      next_action: null,
     };
     this.intents.set(id, intent);
     this.created++;
@@ -428,8 +462,58 @@ export class FakeStripe {
     return { status: 200, body: this.render(intent) };
   }
 
-  /** The client confirmed: the configured outcome happens now. */
-  private confirmIntent(intent: FakeIntent) {
+  /**
+   * The client confirmed: the configured outcome happens now. With payment_method_data[type] alipay or
+   * wechat_pay (a server-side confirmation), the intent waits for the payer with Stripe's next_action.
+   */
+  private confirmIntent(intent: FakeIntent, body: Record<string, any> = {}) {
+    const type = body.payment_method_data?.type as string | undefined;
+    if (type === "alipay" || type === "wechat_pay") {
+      if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
+        return this.unexpectedState(intent, "confirm");
+      if (!intent.payment_method_types.includes(type)) {
+        return stripeError(
+          400,
+          "invalid_request_error",
+          `The payment method type "${type}" is not among this PaymentIntent's payment_method_types`,
+          { code: "payment_intent_invalid_parameter", param: "payment_method_data[type]" },
+        );
+      }
+      if (type === "alipay") {
+        if (typeof body.return_url !== "string")
+          return stripeError(400, "invalid_request_error", "Alipay needs a return_url", {
+            code: "parameter_missing",
+            param: "return_url",
+          });
+        intent.next_action = {
+          type: "alipay_handle_redirect",
+          alipay_handle_redirect: {
+            url: `${this.url}/alipay/${intent.id}/redirect`,
+            native_url: `alipays://platformapi/startapp?saId=10000007&qrcode=${intent.id}`,
+            native_data: `https://qr.alipay.com/${intent.id}`,
+            return_url: body.return_url,
+          },
+        };
+      } else {
+        if (body.payment_method_options?.wechat_pay?.client === undefined)
+          return stripeError(400, "invalid_request_error", "WeChat Pay needs payment_method_options[wechat_pay][client]", {
+            code: "parameter_missing",
+            param: "payment_method_options[wechat_pay][client]",
+          });
+        intent.next_action = {
+          type: "wechat_pay_display_qr_code",
+          wechat_pay_display_qr_code: {
+            data: `weixin://wxpay/bizpayurl?pr=${intent.id.slice(3, 15)}`,
+            hosted_instructions_url: `${this.url}/wechat_pay/${intent.id}`,
+            image_data_url: "data:image/png;base64,iVBORw0KGgo=",
+            image_url_png: `${this.url}/wechat_pay/${intent.id}/qr.png`,
+            image_url_svg: `${this.url}/wechat_pay/${intent.id}/qr.svg`,
+          },
+        };
+      }
+      intent.status = "requires_action";
+      return { status: 200, body: this.render(intent) };
+    }
     if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation")
       return this.unexpectedState(intent, "confirm");
     const outcome = this.queuedOutcomes.shift() ?? this.defaultOutcome;
@@ -497,6 +581,7 @@ export class FakeStripe {
 
   private markSucceeded(intent: FakeIntent): void {
     intent.status = "succeeded";
+    intent.next_action = null;
     intent.amount_received = intent.amount;
     intent.last_payment_error = null;
     if (!intent.latest_charge) {

@@ -46,6 +46,16 @@ export type CreateOrganizationInput = {
   name: string;
 };
 
+/** The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers */
+export type HardwareAttestationInput = {
+  /** A reference to an attestation of the hardware, 1 to 500 characters, like a certificate or audit report number "CAICT-2027-00123" */
+  attestationReference?: string | null | undefined;
+  /** How many GPUs the declaration covers, 1 to 100000; the offer counts as attested when it covers all its gpuCount */
+  gpuCount: number;
+  /** The GPUs' serial numbers, one per GPU covered, 1 to 100 printable characters each without spaces, no repeats, like ["1652823056789"] */
+  serialNumbers?: Array<string> | null | undefined;
+};
+
 /** The filter of offers: which offers a search keeps; every condition given must hold, an omitted one keeps all */
 export type OfferFilter = {
   /** Keep offers available at this instant (availableFrom <= it < availableUntil); with availableUntil too, offers whose window covers all of [availableFrom, availableUntil). Like "2027-06-01T00:00:00Z" */
@@ -145,6 +155,8 @@ export type PublishOfferInput = {
   gpuCount: number;
   /** A GPU model name listed by gpuModels, like "H800" */
   gpuModel: string;
+  /** The declaration of its hardware; programs that require one (requiresHardwareAttestation) subsidize only offers whose declaration covers all their GPUs */
+  hardware?: HardwareAttestationInput | null | undefined;
   /** The shortest rental it takes, in hours: at least 1 and no longer than the window */
   minHours?: number;
   /** The rent per GPU per hour: yuan with at most two decimals, more than 0 and at most "100000.00", like "18.50" */
