@@ -42,7 +42,9 @@ export function parsePaymentMethods(raw: string | undefined): PaymentMethodType[
   const types = [...new Set(raw.split(",").map((part) => part.trim()))].filter((part) => part !== "");
   for (const type of types) {
     if (!(PAYMENT_METHOD_TYPES as readonly string[]).includes(type))
-      throw new Error(`STRIPE_PAYMENT_METHODS: unknown payment method ${JSON.stringify(type)}; use ${PAYMENT_METHOD_TYPES.join(", ")}`);
+      throw new Error(
+        `STRIPE_PAYMENT_METHODS: unknown payment method ${JSON.stringify(type)}; use ${PAYMENT_METHOD_TYPES.join(", ")}`,
+      );
   }
   if (types.length === 0) throw new Error(`STRIPE_PAYMENT_METHODS names no payment method`);
   return types as PaymentMethodType[];

@@ -279,11 +279,7 @@ export async function confirmOrderPayment(
     .slice(0, 16);
   let confirmed: CreatedPayment | null;
   try {
-    confirmed = await app.payments.confirmPayment(
-      order.paymentRef,
-      input,
-      `order-${order.id}-confirm-${fingerprint}`,
-    );
+    confirmed = await app.payments.confirmPayment(order.paymentRef, input, `order-${order.id}-confirm-${fingerprint}`);
   } catch (error) {
     if (error instanceof PaymentProviderError) {
       throw new PaymentFailed("The payment provider could not confirm the payment with this method; retry", {

@@ -47,10 +47,16 @@ registerEnumType(PaymentMethod, {
   name: "PaymentMethod",
   description: "How an SME pays its share through Stripe; the server offers those of STRIPE_PAYMENT_METHODS",
   valuesConfig: {
-    CARD: { description: "A bank card (UnionPay, Visa, ...), confirmed in the client app with Stripe.js and payment.clientSecret" },
-    ALIPAY: { description: "Alipay (支付宝): confirmPayment answers the redirect to Alipay (payment.nextAction.redirectUrl)" },
+    CARD: {
+      description:
+        "A bank card (UnionPay, Visa, ...), confirmed in the client app with Stripe.js and payment.clientSecret",
+    },
+    ALIPAY: {
+      description: "Alipay (支付宝): confirmPayment answers the redirect to Alipay (payment.nextAction.redirectUrl)",
+    },
     WECHAT_PAY: {
-      description: "WeChat Pay (微信支付): confirmPayment answers a QR code to scan with WeChat (payment.nextAction.qrCodeData)",
+      description:
+        "WeChat Pay (微信支付): confirmPayment answers a QR code to scan with WeChat (payment.nextAction.qrCodeData)",
     },
   },
 });
@@ -61,11 +67,14 @@ export const STRIPE_METHOD: Record<PaymentMethod, string> = {
   ALIPAY: "alipay",
   WECHAT_PAY: "wechat_pay",
 };
-const METHOD_OF_STRIPE = new Map(Object.entries(STRIPE_METHOD).map(([method, name]) => [name, method as PaymentMethod]));
+const METHOD_OF_STRIPE = new Map(
+  Object.entries(STRIPE_METHOD).map(([method, name]) => [name, method as PaymentMethod]),
+);
 
 @ObjectType({
   simpleResolvers: true,
-  description: "What the payer must do next to finish paying: open a redirect (Alipay, 3-D Secure) or scan a QR code (WeChat Pay)",
+  description:
+    "What the payer must do next to finish paying: open a redirect (Alipay, 3-D Secure) or scan a QR code (WeChat Pay)",
 })
 export class PaymentNextAction {
   @Field({
@@ -74,15 +83,22 @@ export class PaymentNextAction {
   })
   type!: string;
 
-  @Field(() => String, { nullable: true, description: "Send the payer here (Alipay's payment page, a bank's check); null when none" })
+  @Field(() => String, {
+    nullable: true,
+    description: "Send the payer here (Alipay's payment page, a bank's check); null when none",
+  })
   redirectUrl!: string | null;
 
-  @Field(() => String, { nullable: true, description: "Alipay: the URL that opens the Alipay app on a phone; null when none" })
+  @Field(() => String, {
+    nullable: true,
+    description: "Alipay: the URL that opens the Alipay app on a phone; null when none",
+  })
   nativeUrl!: string | null;
 
   @Field(() => String, {
     nullable: true,
-    description: "WeChat Pay: the data to show as a QR code (a weixin:// URL) for the payer to scan with WeChat; null when none",
+    description:
+      "WeChat Pay: the data to show as a QR code (a weixin:// URL) for the payer to scan with WeChat; null when none",
   })
   qrCodeData!: string | null;
 
@@ -145,7 +161,9 @@ function paymentChoices(row: OrderRow): { methods: PaymentMethod[]; nextAction: 
     return method ? [method] : [];
   });
   const nextAction =
-    row.status === "PENDING_PAYMENT" && stored.nextAction ? Object.assign(new PaymentNextAction(), stored.nextAction) : null;
+    row.status === "PENDING_PAYMENT" && stored.nextAction
+      ? Object.assign(new PaymentNextAction(), stored.nextAction)
+      : null;
   return { methods, nextAction };
 }
 
@@ -180,7 +198,8 @@ export class Order {
   subsidyCredited!: Money;
 
   @Field(() => Money, {
-    description: "SME's share refunded for GPU-hours not delivered (see Delivery); the SME pays smeShare − smeShareCredited",
+    description:
+      "SME's share refunded for GPU-hours not delivered (see Delivery); the SME pays smeShare − smeShareCredited",
   })
   smeShareCredited!: Money;
 

@@ -618,10 +618,7 @@ export const deliveries = pgTable(
     refundRef: text("refund_ref"),
   },
   (t) => [
-    check(
-      "deliveries_hours_range",
-      sql`${t.deliveredGpuHours} >= 0 and ${t.deliveredGpuHours} <= ${t.bookedGpuHours}`,
-    ),
+    check("deliveries_hours_range", sql`${t.deliveredGpuHours} >= 0 and ${t.deliveredGpuHours} <= ${t.bookedGpuHours}`),
     check("deliveries_credits_nonnegative", sql`${t.subsidyCredit} >= 0 and ${t.smeShareCredit} >= 0`),
     index("deliveries_order_idx").on(t.orderId),
     index("deliveries_open_idx")

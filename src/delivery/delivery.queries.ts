@@ -35,7 +35,9 @@ export async function insertAssumedDeliveries(db: Executor, cutoff: Date, now: D
         .from(reservations)
         .innerJoin(orders, and(eq(orders.reservationId, reservations.id), eq(orders.status, "PAID")))
         .leftJoin(deliveries, eq(deliveries.reservationId, reservations.id))
-        .where(and(eq(reservations.status, "CONFIRMED"), lte(reservations.endsAt, cutoff), isNull(deliveries.reservationId)))
+        .where(
+          and(eq(reservations.status, "CONFIRMED"), lte(reservations.endsAt, cutoff), isNull(deliveries.reservationId)),
+        )
         .limit(limit),
     )
     .onConflictDoNothing()

@@ -31,7 +31,8 @@ export class DeliveryResolver {
       "ADMIN. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (malformed id)",
   })
   async delivery(
-    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' }) reservationId: string,
+    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' })
+    reservationId: string,
     @Ctx() ctx: Context,
   ): Promise<Delivery | null> {
     const id = parseId("reservationId", reservationId, "Reservation");
@@ -50,7 +51,8 @@ export class DeliveryResolver {
       "extensions.reason DELIVERY_ALREADY_REPORTED or DELIVERY_REPORT_CLOSED), RATE_LIMITED",
   })
   async reportDelivery(
-    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' }) reservationId: string,
+    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' })
+    reservationId: string,
     @Arg("input", () => DeliveryReportInput, { description: "GPU-hours delivered and the outages behind the rest" })
     input: DeliveryReportInput,
     @Ctx() ctx: Context,
@@ -73,8 +75,11 @@ export class DeliveryResolver {
       "(not paid, not ended, already final; extensions.reason DELIVERY_DISPUTED or DELIVERY_REPORT_CLOSED), RATE_LIMITED",
   })
   async disputeDelivery(
-    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' }) reservationId: string,
-    @Arg("reason", { description: 'Why, 1 to 1000 characters, like "4 GPUs were down on 10 March from 04:00 to 06:00"' })
+    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' })
+    reservationId: string,
+    @Arg("reason", {
+      description: 'Why, 1 to 1000 characters, like "4 GPUs were down on 10 March from 04:00 to 06:00"',
+    })
     reason: string,
     @Ctx() ctx: Context,
   ): Promise<Delivery> {
@@ -96,7 +101,8 @@ export class DeliveryResolver {
       "BAD_USER_INPUT (as reportDelivery), NOT_FOUND, CONFLICT (not paid, not ended, already final), RATE_LIMITED",
   })
   async correctDelivery(
-    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' }) reservationId: string,
+    @Arg("reservationId", () => ID, { description: 'The rental, an opaque id like "reservation_12"' })
+    reservationId: string,
     @Arg("input", () => DeliveryReportInput, { description: "GPU-hours delivered and the outages behind the rest" })
     input: DeliveryReportInput,
     @Ctx() ctx: Context,

@@ -96,7 +96,8 @@ async function lockEnded(
   if (!rental || !allowed(rental)) throw notFound("Reservation");
   if (rental.reservation.status !== "CONFIRMED" || !rental.order)
     throw conflict(`This reservation is ${rental.reservation.status.toLowerCase()}: only a paid rental has a delivery`);
-  if (rental.reservation.endsAt > now) throw conflict("The rental has not ended yet; its delivery is reported after it");
+  if (rental.reservation.endsAt > now)
+    throw conflict("The rental has not ended yet; its delivery is reported after it");
   const [order] = await tx.select().from(orders).where(eq(orders.id, rental.order.id)).for("update");
   if (order.status !== "PAID") throw conflict("The rental's order is no longer paid");
   const [delivery] = await tx
@@ -121,12 +122,7 @@ export async function reportDelivery(
   graceDays: number,
   now: Date,
 ): Promise<DeliveryRow> {
-  const { rental, delivery } = await lockEnded(
-    tx,
-    reservationId,
-    (r) => r.operatorId === operatorId,
-    now,
-  );
+  const { rental, delivery } = await lockEnded(tx, reservationId, (r) => r.operatorId === operatorId, now);
   if (delivery?.reportedAt != null || delivery?.status === "FINAL")
     throw conflict("This delivery was already reported; only the admin can correct it", "DELIVERY_ALREADY_REPORTED");
   if (now >= reportDeadline(rental.reservation.endsAt, graceDays))
@@ -219,11 +215,7 @@ async function finalize(
   changes: Partial<DeliveryRow>,
   now: Date,
 ): Promise<{ row: DeliveryRow; due: CreditDue | null }> {
-  const { subsidyCredit, smeShareCredit } = creditFor(
-    order,
-    delivery.bookedGpuHours,
-    delivery.deliveredGpuHours,
-  );
+  const { subsidyCredit, smeShareCredit } = creditFor(order, delivery.bookedGpuHours, delivery.deliveredGpuHours);
   const refundable = smeShareCredit > 0n && order.paymentRef != null;
   await creditSubsidy(tx, order, subsidyCredit, now);
   if (subsidyCredit > 0n || smeShareCredit > 0n) {
@@ -272,9 +264,7 @@ export async function correctDelivery(
     correctedAt: now,
   };
   if (!delivery) {
-    await tx
-      .insert(deliveries)
-      .values({ reservationId, orderId: rental.order.id, status: "REPORTED", ...figures });
+    await tx.insert(deliveries).values({ reservationId, orderId: rental.order.id, status: "REPORTED", ...figures });
   }
   return finalize(tx, rental.order, { reservationId, ...figures }, figures, now);
 }

@@ -42,11 +42,14 @@ export class OutageInput {
   @Field({ description: 'The first hour out, a whole UTC hour inside the rental, like "2027-03-10T04:00:00Z"' })
   from!: Date;
 
-  @Field({ description: 'The end (exclusive), a whole UTC hour after from and inside the rental, like "2027-03-10T06:00:00Z"' })
+  @Field({
+    description: 'The end (exclusive), a whole UTC hour after from and inside the rental, like "2027-03-10T06:00:00Z"',
+  })
   to!: Date;
 
   @Field(() => Int, {
-    description: "How many GPUs were out in each of these hours, 1 to the rental's gpuCount; overlapping outages may not put more out in one hour",
+    description:
+      "How many GPUs were out in each of these hours, 1 to the rental's gpuCount; overlapping outages may not put more out in one hour",
   })
   gpus!: number;
 }
@@ -54,13 +57,15 @@ export class OutageInput {
 @InputType({ description: "What a data center delivered of one rental" })
 export class DeliveryReportInput {
   @Field(() => Int, {
-    description: "GPU-hours delivered, 0 to the rental's gpuCount × hours; the outages account for every GPU-hour missing",
+    description:
+      "GPU-hours delivered, 0 to the rental's gpuCount × hours; the outages account for every GPU-hour missing",
   })
   deliveredGpuHours!: number;
 
   @Field(() => [OutageInput], {
     defaultValue: [],
-    description: "Where the missing GPU-hours were: their gpus × hours add up to booked − deliveredGpuHours; empty when delivered in full",
+    description:
+      "Where the missing GPU-hours were: their gpus × hours add up to booked − deliveredGpuHours; empty when delivered in full",
   })
   outages!: OutageInput[];
 }
@@ -95,7 +100,9 @@ export class Delivery {
   @Field({ description: "Nobody reported within the grace period, so it counts as delivered in full" })
   assumed!: boolean;
 
-  @Field({ description: "Until when the data center may report and the SME dispute: the rental's end + DELIVERY_REPORT_DAYS" })
+  @Field({
+    description: "Until when the data center may report and the SME dispute: the rental's end + DELIVERY_REPORT_DAYS",
+  })
   reportDeadline!: Date;
 
   @Field(() => Date, { nullable: true, description: "When the data center reported (UTC); null when it did not" })
@@ -114,12 +121,14 @@ export class Delivery {
   finalAt!: Date | null;
 
   @Field(() => Money, {
-    description: "Subsidy given back to the program and the voucher: floor(subsidy × undelivered / booked); 0 until FINAL",
+    description:
+      "Subsidy given back to the program and the voucher: floor(subsidy × undelivered / booked); 0 until FINAL",
   })
   subsidyCredit!: Money;
 
   @Field(() => Money, {
-    description: "SME's share refunded through the payment provider: floor(smeShare × undelivered / booked); 0 until FINAL",
+    description:
+      "SME's share refunded through the payment provider: floor(smeShare × undelivered / booked); 0 until FINAL",
   })
   smeShareCredit!: Money;
 

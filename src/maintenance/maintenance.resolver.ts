@@ -4,7 +4,10 @@ import { runMaintenance } from "./maintenance.js";
 
 @ObjectType({ simpleResolvers: true, description: "What one maintenance task did" })
 export class MaintenanceResult {
-  @Field({ description: 'The task: "reconcile-payments", "expireLapsedHolds", "expireStaleBids", "rematchOpenBids" or "deliveries"' })
+  @Field({
+    description:
+      'The task: "reconcile-payments", "expireLapsedHolds", "expireStaleBids", "rematchOpenBids" or "deliveries"',
+  })
   task!: string;
 
   @Field(() => Int, { description: "How many records it changed" })

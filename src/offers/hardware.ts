@@ -28,7 +28,10 @@ export function checkHardware(field: string, input: HardwareDeclaration): Checke
   const serialNumbers = (input.serialNumbers ?? []).map((serial) => serial.trim());
   serialNumbers.forEach((serial, i) => {
     if (!SERIAL.test(serial))
-      throw badInput(`${field}.serialNumbers[${i}]`, "a serial number has 1 to 100 printable characters without spaces");
+      throw badInput(
+        `${field}.serialNumbers[${i}]`,
+        "a serial number has 1 to 100 printable characters without spaces",
+      );
   });
   if (new Set(serialNumbers).size !== serialNumbers.length)
     throw badInput(`${field}.serialNumbers`, "serial numbers may not repeat");

@@ -44,7 +44,10 @@ interface RowReport {
 }
 
 function fail(res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}) {
-  res.status(status).set(headers).json({ errors: [{ message, extensions: { code } }] });
+  res
+    .status(status)
+    .set(headers)
+    .json({ errors: [{ message, extensions: { code } }] });
 }
 
 const INTEGER = /^\d{1,9}$/;
@@ -166,7 +169,9 @@ export function offersImportRoute(
         if (cells.length !== names.length)
           return {
             input: null,
-            errors: [{ field: "row", message: `row ${i + 2} has ${cells.length} fields; the header has ${names.length}` }],
+            errors: [
+              { field: "row", message: `row ${i + 2} has ${cells.length} fields; the header has ${names.length}` },
+            ],
           };
         return inputOf(Object.fromEntries(names.map((name, c) => [name, cells[c]])));
       });
@@ -180,7 +185,9 @@ export function offersImportRoute(
       const operatorId = viewer.organizationId!;
       const inputs = readable.map((r) => r.input);
       const check = (db: typeof services.db) =>
-        inputs.length ? checkOffers(db, services.catalog, operatorId, inputs, now, (i) => `#${i}`) : Promise.resolve([]);
+        inputs.length
+          ? checkOffers(db, services.catalog, operatorId, inputs, now, (i) => `#${i}`)
+          : Promise.resolve([]);
       try {
         await check(services.db);
       } catch (error) {
@@ -195,7 +202,9 @@ export function offersImportRoute(
       }
       const invalid = reports.filter((r) => r.status === "INVALID").length;
       if (invalid > 0 || dryRun) {
-        return res.status(invalid > 0 ? 422 : 200).json({ dryRun, valid: invalid === 0, published: 0, invalid, rows: reports });
+        return res
+          .status(invalid > 0 ? 422 : 200)
+          .json({ dryRun, valid: invalid === 0, published: 0, invalid, rows: reports });
       }
 
       const actor: AuditActor = {
@@ -240,4 +249,3 @@ export function offersImportRoute(
     }
   };
 }
-

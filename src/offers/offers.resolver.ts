@@ -236,7 +236,11 @@ export class OffersResolver {
       await recordAuditMany(
         tx,
         actorOf(ctx),
-        updated.offers.map((offer) => ({ action: "UPDATE_OFFER", targetId: offer.id, detail: offerDetail(ctx, offer) })),
+        updated.offers.map((offer) => ({
+          action: "UPDATE_OFFER",
+          targetId: offer.id,
+          detail: offerDetail(ctx, offer),
+        })),
       );
       return updated;
     });

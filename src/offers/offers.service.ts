@@ -373,7 +373,10 @@ export type AttestationRow = typeof offerAttestations.$inferSelect;
 /** The hardware declarations of these offers, by offer id. */
 export async function attestationsOf(db: Executor, offerIds: readonly number[]): Promise<Map<number, AttestationRow>> {
   if (offerIds.length === 0) return new Map();
-  const rows = await db.select().from(offerAttestations).where(inArray(offerAttestations.offerId, [...offerIds]));
+  const rows = await db
+    .select()
+    .from(offerAttestations)
+    .where(inArray(offerAttestations.offerId, [...offerIds]));
   return new Map(rows.map((row) => [row.offerId, row]));
 }
 

@@ -239,7 +239,8 @@ export class HardwareAttestationInput {
   attestationReference?: string | null;
 
   @Field(() => Int, {
-    description: "How many GPUs the declaration covers, 1 to 100000; the offer counts as attested when it covers all its gpuCount",
+    description:
+      "How many GPUs the declaration covers, 1 to 100000; the offer counts as attested when it covers all its gpuCount",
   })
   gpuCount!: number;
 }
@@ -262,7 +263,10 @@ export class HardwareAttestation {
   })
   serialNumbers!: string[] | null;
 
-  @Field({ description: "When it was declared (UTC); the audit trail (DECLARE_OFFER_HARDWARE) keeps every declaration and who made it" })
+  @Field({
+    description:
+      "When it was declared (UTC); the audit trail (DECLARE_OFFER_HARDWARE) keeps every declaration and who made it",
+  })
   declaredAt!: Date;
 }
 

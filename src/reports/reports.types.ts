@@ -111,7 +111,8 @@ export class StatementLine {
   orders!: number;
 
   @Field(() => Money, {
-    description: "Subsidy claimed, less refunds and credits billed here (so it may be negative): only delivered hours are billed",
+    description:
+      "Subsidy claimed, less refunds and credits billed here (so it may be negative): only delivered hours are billed",
   })
   subsidy!: Money;
 

@@ -395,10 +395,15 @@ export class FakeStripe {
       ? body.allowed_payment_method_types
       : null;
     if (allowed && body.automatic_payment_methods) {
-      return stripeError(400, "invalid_request_error", "allowed_payment_method_types excludes automatic_payment_methods", {
-        code: "parameters_exclusive",
-        param: "allowed_payment_method_types",
-      });
+      return stripeError(
+        400,
+        "invalid_request_error",
+        "allowed_payment_method_types excludes automatic_payment_methods",
+        {
+          code: "parameters_exclusive",
+          param: "allowed_payment_method_types",
+        },
+      );
     }
     // Stripe keeps the allowed types that work with the currency; these three all take cny.
     const compatible = allowed?.filter((type) => ["card", "alipay", "wechat_pay"].includes(type));
@@ -496,10 +501,15 @@ export class FakeStripe {
         };
       } else {
         if (body.payment_method_options?.wechat_pay?.client === undefined)
-          return stripeError(400, "invalid_request_error", "WeChat Pay needs payment_method_options[wechat_pay][client]", {
-            code: "parameter_missing",
-            param: "payment_method_options[wechat_pay][client]",
-          });
+          return stripeError(
+            400,
+            "invalid_request_error",
+            "WeChat Pay needs payment_method_options[wechat_pay][client]",
+            {
+              code: "parameter_missing",
+              param: "payment_method_options[wechat_pay][client]",
+            },
+          );
         intent.next_action = {
           type: "wechat_pay_display_qr_code",
           wechat_pay_display_qr_code: {
