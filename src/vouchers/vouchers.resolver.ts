@@ -257,7 +257,8 @@ export class VouchersResolver {
       "What checking out this reservation would cost now, with the voucher when given: the split checkout would make, changing " +
       "nothing. Role: SME (the reservation's holder). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown reservation or " +
       "another SME's), NOT_ELIGIBLE (the voucher may not pay this rental; extensions.reason: VOUCHER_NOT_OWNED, " +
-      "VOUCHER_NOT_ACTIVE, VOUCHER_EXPIRED, PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY, HUB_NOT_ELIGIBLE or AFFILIATED_WITH_DATA_CENTER)",
+      "VOUCHER_NOT_ACTIVE, VOUCHER_EXPIRED, PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY, HUB_NOT_ELIGIBLE, " +
+      "UNATTESTED_HARDWARE or AFFILIATED_WITH_DATA_CENTER)",
   })
   async quote(
     @Arg("reservationId", () => ID, { description: 'The reservation\'s opaque id, like "reservation_12"' })
