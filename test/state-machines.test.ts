@@ -12,6 +12,7 @@ import { reservationStates } from "../src/bids/reservation-states.js";
 import { confirmReservation } from "../src/bids/reservations.service.js";
 import { settleOrder } from "../src/checkout/checkout.service.js";
 import { orderStates } from "../src/checkout/order-states.js";
+import { deliveryStates } from "../src/delivery/delivery-states.js";
 import { markPaid, markUnpaid } from "../src/checkout/settlement.js";
 import { Conflict } from "../src/errors.js";
 import { PaymentProviderError, type PaymentProvider } from "../src/payments/provider.js";
@@ -40,6 +41,12 @@ const EXPECTED: Record<string, { machine: AnyMachine; states: string[]; allowed:
     states: ["HELD", "CONFIRMED", "EXPIRED", "CANCELLED"],
     allowed: ["HELD -> CONFIRMED", "HELD -> EXPIRED", "HELD -> CANCELLED", "CONFIRMED -> CANCELLED"],
     final: ["EXPIRED", "CANCELLED"],
+  },
+  delivery: {
+    machine: deliveryStates,
+    states: ["REPORTED", "DISPUTED", "FINAL"],
+    allowed: ["REPORTED -> DISPUTED", "REPORTED -> FINAL", "DISPUTED -> FINAL"],
+    final: ["FINAL"],
   },
   bid: {
     machine: bidStates,
@@ -138,8 +145,9 @@ describe("every pair of statuses, allowed or forbidden", () => {
     const domain = readFileSync(new URL("../docs/domain.md", import.meta.url), "utf8");
     const section = domain.slice(domain.indexOf("## Status machines"));
     for (const [name, { machine }] of Object.entries(EXPECTED)) {
-      const start = section.indexOf(`### ${name[0].toUpperCase()}${name.slice(1)}s`);
-      expect(start, `a table for ${name}s`).toBeGreaterThan(0);
+      const plural = name.endsWith("y") ? `${name.slice(0, -1)}ies` : `${name}s`;
+      const start = section.indexOf(`### ${plural[0].toUpperCase()}${plural.slice(1)}`);
+      expect(start, `a table for ${plural}`).toBeGreaterThan(0);
       const table = section.slice(start).split(/\n(?=###? )/)[0];
       const rows = [...table.matchAll(/^\| `([A-Z_]+)` \| `([A-Z_]+)` \| `(\w+)` \|/gm)].map((r) => r.slice(1, 4));
       expect(rows, name).toEqual(machine.moves.map((m) => [m.from, m.to, m.on]));

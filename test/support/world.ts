@@ -44,6 +44,8 @@ export interface World {
   openBidA: string;
   /** PAID with voucherA. */
   orderA: string;
+  /** orderA's reservation, CONFIRMED (for its delivery, once the rental has ended). */
+  paidReservationA: string;
   /** PAID, left for a cancel. */
   orderA2: string;
   bidB: string;
@@ -216,6 +218,7 @@ export async function buildWorld(server: TestServer, now = WORLD_NOW): Promise<W
     reservationA2: a2.reservationId,
     openBidA: open.bidId,
     orderA,
+    paidReservationA: forOrder.reservationId,
     orderA2,
     bidB: b.bidId,
     reservationB: b.reservationId,
