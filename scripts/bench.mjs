@@ -1,4 +1,5 @@
 // `npm run bench [-- --quick] [--json FILE] [--seed N] [--duration S] [--pool N] [--reuse] [--explain]`
+// (BENCH_DB=name: another database than gvm_bench_full / gvm_bench_quick)
 //
 // Builds dist/, creates a fresh PostgreSQL database (DATABASE_URL's server, default
 // postgres://postgres@127.0.0.1:5432/postgres), migrates it, loads a generated national market,
@@ -63,7 +64,8 @@ execFileSync(
 );
 
 // ---------------------------------------------------------------- database
-const dbName = `gvm_bench_${size}`;
+// BENCH_DB names another database (two checkouts benchmarking on one PostgreSQL server).
+const dbName = process.env.BENCH_DB || `gvm_bench_${size}`;
 const dbUrl = new URL(baseUrl);
 dbUrl.pathname = `/${dbName}`;
 const databaseUrl = dbUrl.toString();
@@ -512,6 +514,96 @@ const SPEND = `query Spend($city: String, $from: DateTime!, $to: DateTime!) {
   log(`  GraphQL / raw throughput: ${scenarios.subsidySpend.ratio}`);
   logCpuRatio(viaGraphqlLoad, viaRawLoad);
 }
+// ---------------------------------------------------------------- e. bulk publishing
+const PUBLISH_OFFERS = `mutation Publish($inputs: [PublishOfferInput!]!) { publishOffers(inputs: $inputs) { id } }`;
+const PUBLISH_OFFER = `mutation PublishOne($input: PublishOfferInput!) { publishOffer(input: $input) { id } }`;
+{
+  // A sales desk of its own (the generated operators have no keys): ten data centers, one per hub.
+  const { createOrganization: desk } = await gql(
+    `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`,
+    { input: { name: `Bench Sales Desk ${Date.now()}`, kind: "DATA_CENTER_OPERATOR" } },
+    adminToken,
+  );
+  const { createApiKey } = await gql(
+    `mutation($id: ID!) { createApiKey(organizationId: $id) { token } }`,
+    { id: desk.id },
+    adminToken,
+  );
+  const reader = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const hubs = await reader`select name, province from hubs order by name`;
+  await reader.end();
+  const sites = [];
+  for (const hub of hubs) {
+    const { createDataCenter } = await gql(
+      `mutation($input: CreateDataCenterInput!) { createDataCenter(input: $input) { id } }`,
+      { input: { name: `Bench desk ${hub.name}`, hub: hub.name, province: hub.province, operatorId: desk.id } },
+      adminToken,
+    );
+    sites.push(createDataCenter.id);
+  }
+  const random = prng(4242);
+  const from = ceilHour(Date.now()) + 24 * HOUR;
+  const offerInput = () => {
+    const [gpuModel, base] = BID_MODELS[random.weighted([4, 3, 3, 2])];
+    const start = from + random.int(0, 30) * DAY;
+    return {
+      dataCenterId: random.pick(sites),
+      gpuModel,
+      gpuCount: random.pick([8, 16, 32, 64]),
+      pricePerGpuHour: yuan(Math.round(base * (1.3 + random.int(0, 50) / 100))),
+      availableFrom: new Date(start).toISOString(),
+      availableUntil: new Date(start + random.int(7, 60) * DAY).toISOString(),
+      minHours: random.pick([1, 2, 4]),
+    };
+  };
+  const post = async (body) => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${createApiKey.token}` },
+      body,
+    });
+    const text = await response.text();
+    if (response.status !== 200 || text.includes('"errors"')) throw new Error(`publish failed: ${text.slice(0, 300)}`);
+  };
+  const TOTAL = 10_000;
+  const BATCH = 1_000;
+  const bodies = Array.from({ length: TOTAL / BATCH }, () =>
+    JSON.stringify({ query: PUBLISH_OFFERS, variables: { inputs: Array.from({ length: BATCH }, offerInput) } }),
+  );
+  log(
+    `\ne. bulk publishing: ${TOTAL} offers through publishOffers, ${BATCH} per request (bodies of ${Math.round(Math.max(...bodies.map((b) => b.length)) / 1024)} KB), one operator, one connection`,
+  );
+  const latencies = [];
+  const bulkStarted = performance.now();
+  for (const body of bodies) {
+    const one = performance.now();
+    await post(body);
+    latencies.push(performance.now() - one);
+  }
+  const bulkSeconds = (performance.now() - bulkStarted) / 1000;
+  // The same desk one offer per request, for comparison.
+  const SINGLE = 500;
+  const singleStarted = performance.now();
+  for (let i = 0; i < SINGLE; i++)
+    await post(JSON.stringify({ query: PUBLISH_OFFER, variables: { input: offerInput() } }));
+  const singleSeconds = (performance.now() - singleStarted) / 1000;
+  latencies.sort((a, b) => a - b);
+  scenarios.bulkPublish = {
+    offers: TOTAL,
+    perRequest: BATCH,
+    seconds: Number(bulkSeconds.toFixed(2)),
+    offersPerSecond: Math.round(TOTAL / bulkSeconds),
+    requestLatencyP50Ms: Math.round(latencies[Math.floor(latencies.length / 2)]),
+    requestLatencyMaxMs: Math.round(latencies.at(-1)),
+    singleOffers: SINGLE,
+    singleOffersPerSecond: Math.round(SINGLE / singleSeconds),
+  };
+  const b = scenarios.bulkPublish;
+  log(
+    `  publishOffers       ${b.offersPerSecond} offers/s (${b.offers} in ${b.seconds} s; ${b.perRequest} per request, p50 ${b.requestLatencyP50Ms} ms, max ${b.requestLatencyMaxMs} ms)`,
+  );
+  log(`  publishOffer        ${b.singleOffersPerSecond} offers/s (${SINGLE} offers, one per request, for comparison)`);
+}
 report.scenarios = scenarios;
 
 // ---------------------------------------------------------------- memory, invariants, plans
@@ -552,6 +644,9 @@ log(
 );
 log(`  placeBid          ${s.placeBid.matchedPerSecond} matched bids/s (target >= 300)`);
 log(`  checkout          ${s.checkout.paidPerSecond} paid checkouts/s (target >= 300)`);
+log(
+  `  bulk publishing   ${s.bulkPublish.offersPerSecond} offers/s through publishOffers (${s.bulkPublish.offers} offers, ${s.bulkPublish.perRequest} per request; one at a time ${s.bulkPublish.singleOffersPerSecond} offers/s)`,
+);
 log(
   `  subsidySpend      p50 ${s.subsidySpend.graphql.latencyP50Ms} ms over ${market.counts.orders} orders, ${s.subsidySpend.rows} rows (target < 100 ms; raw SQL p50 ${s.subsidySpend.raw.latencyP50Ms} ms)`,
 );

@@ -24,10 +24,10 @@ export const checks = (now) => ({
     where (b.status = 'MATCHED' and r.id is null) or (b.status = 'OPEN' and r.id is not null) limit 20`,
   "no overspent program: total = available + pending + spent, each >= 0": `
     select id from subsidy_programs where budget_total <> available + pending + spent or available < 0 or pending < 0 or spent < 0`,
-  "spent = subsidies of PAID orders; pending = subsidies of PENDING_PAYMENT orders": `
+  "spent = subsidies of PAID orders less their credits; pending = subsidies of PENDING_PAYMENT orders": `
     select p.id from subsidy_programs p
     left join (select program_id,
-                      sum(subsidy) filter (where status = 'PAID') as paid,
+                      sum(subsidy - subsidy_credited) filter (where status = 'PAID') as paid,
                       sum(subsidy) filter (where status = 'PENDING_PAYMENT') as pending
                from orders where program_id is not null group by program_id) o on o.program_id = p.id
     where p.spent <> coalesce(o.paid, 0) or p.pending <> coalesce(o.pending, 0)`,
@@ -44,21 +44,24 @@ export const checks = (now) => ({
        or p.available <> p.budget_total - coalesce(e.reserve - e.void - e.refund, 0)`,
   "every subsidized order's entries match its status": `
     select o.id from orders o
-    left join (select order_id, array_agg(kind::text order by kind::text) as kinds, bool_and(amount = o2.subsidy) as same
+    left join (select order_id, array_agg(kind::text order by kind::text) as kinds,
+                      -- a PAID order's REFUND is the credit for undelivered GPU-hours
+                      bool_and(amount = case when e.kind = 'REFUND' and o2.status = 'PAID' then o2.subsidy_credited else o2.subsidy end) as same
                from ledger_entries e join orders o2 on o2.id = e.order_id group by order_id) e on e.order_id = o.id
     where o.subsidy > 0 and o.program_id is not null and not coalesce(e.same, false)
-       or (o.subsidy > 0 and o.status = 'PAID' and e.kinds <> '{POST,RESERVE}')
+       or (o.subsidy > 0 and o.status = 'PAID'
+           and e.kinds <> case when o.subsidy_credited > 0 then '{POST,REFUND,RESERVE}'::text[] else '{POST,RESERVE}'::text[] end)
        or (o.subsidy > 0 and o.status = 'PENDING_PAYMENT' and e.kinds <> '{RESERVE}')
     limit 20`,
-  "voucher remaining = granted - subsidies of its live orders": `
+  "voucher remaining = granted - subsidies of its live orders less their credits": `
     select v.id from vouchers v
-    left join (select voucher_id, sum(subsidy) as used from orders where status in ('PENDING_PAYMENT', 'PAID') and voucher_id is not null group by voucher_id) o
+    left join (select voucher_id, sum(subsidy - subsidy_credited) as used from orders where status in ('PENDING_PAYMENT', 'PAID') and voucher_id is not null group by voucher_id) o
       on o.voucher_id = v.id
     where v.remaining <> v.granted_amount - coalesce(o.used, 0) or v.remaining < 0 limit 20`,
-  "per-SME annual counters = subsidies of live orders, within the cap": `
+  "per-SME annual counters = subsidies of live orders less their credits, within the cap": `
     select a.program_id, a.sme_id from sme_annual_subsidy a
     join subsidy_programs p on p.id = a.program_id
-    left join (select program_id, sme_id, subsidy_year, sum(subsidy) as used from orders
+    left join (select program_id, sme_id, subsidy_year, sum(subsidy - subsidy_credited) as used from orders
                where status in ('PENDING_PAYMENT', 'PAID') and program_id is not null group by program_id, sme_id, subsidy_year) o
       on o.program_id = a.program_id and o.sme_id = a.sme_id and o.subsidy_year = a.year
     where a.committed <> coalesce(o.used, 0) or (p.per_sme_annual_cap is not null and a.committed > p.per_sme_annual_cap) limit 20`,
