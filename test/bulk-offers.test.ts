@@ -208,13 +208,13 @@ describe("updateOffers", () => {
 });
 
 describe("POST /imports/offers (CSV)", () => {
-  const post = async (body: string | Buffer, options: { token?: string; dryRun?: boolean; now?: string } = {}) => {
+  const post = async (body: string | Uint8Array, options: { token?: string; dryRun?: boolean; now?: string } = {}) => {
     const headers: Record<string, string> = { "content-type": "text/csv; charset=utf-8", "x-now": options.now ?? NOW };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const response = await fetch(`${server.url}/imports/offers${options.dryRun ? "?dryRun=true" : ""}`, {
       method: "POST",
       headers,
-      body,
+      body: body as BodyInit,
     });
     return { status: response.status, body: (await response.json()) as any };
   };
@@ -314,7 +314,7 @@ describe("POST /imports/offers (CSV)", () => {
     expect(unknown.body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
     expect((await post(`dataCenterId,gpuModel\n${dc},H800\n`, { token: operator.token })).status).toBe(400);
     expect((await post(`${HEADER}\n`, { token: operator.token })).status).toBe(400);
-    expect((await post(Buffer.from([0x64, 0x63, 0xff, 0xfe, 0x0a]), { token: operator.token })).status).toBe(400);
+    expect((await post(new Uint8Array([0x64, 0x63, 0xff, 0xfe, 0x0a]), { token: operator.token })).status).toBe(400);
     expect((await post(`${HEADER}\n"${row()}\n`, { token: operator.token })).status).toBe(400);
   });
 });
