@@ -46,6 +46,25 @@ export type CreateOrganizationInput = {
   name: string;
 };
 
+/** What a data center delivered of one rental */
+export type DeliveryReportInput = {
+  /** GPU-hours delivered, 0 to the rental's gpuCount × hours; the outages account for every GPU-hour missing */
+  deliveredGpuHours: number;
+  /** Where the missing GPU-hours were: their gpus × hours add up to booked − deliveredGpuHours; empty when delivered in full */
+  outages?: Array<OutageInput>;
+};
+
+/** Where the delivery of a paid rental stands; its claim on the city's statement waits until it is FINAL */
+export type DeliveryStatus =
+  /** Nothing reported yet: the rental has not ended, or its grace period (DELIVERY_REPORT_DAYS) runs. Nothing reported by the deadline counts as delivered in full */
+  | 'AWAITING_REPORT'
+  /** The SME disputed it: the claim waits until the admin corrects it (correctDelivery) */
+  | 'DISPUTED'
+  /** Settled for good, with the credit for any undelivered GPU-hours made */
+  | 'FINAL'
+  /** The data center reported; the SME may still dispute it until the deadline */
+  | 'REPORTED';
+
 /** The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers */
 export type HardwareAttestationInput = {
   /** A reference to an attestation of the hardware, 1 to 500 characters, like a certificate or audit report number "CAICT-2027-00123" */
@@ -115,6 +134,25 @@ export type OrgKind =
   | 'DATA_CENTER_OPERATOR'
   /** A small or medium enterprise renting GPUs; its keys act as the SME role */
   | 'SME';
+
+/** GPUs of a rental that were not available over [from, to) */
+export type OutageInput = {
+  /** The first hour out, a whole UTC hour inside the rental, like "2027-03-10T04:00:00Z" */
+  from: string;
+  /** How many GPUs were out in each of these hours, 1 to the rental's gpuCount; overlapping outages may not put more out in one hour */
+  gpus: number;
+  /** The end (exclusive), a whole UTC hour after from and inside the rental, like "2027-03-10T06:00:00Z" */
+  to: string;
+};
+
+/** How an SME pays its share through Stripe; the server offers those of STRIPE_PAYMENT_METHODS */
+export type PaymentMethod =
+  /** Alipay (支付宝): confirmPayment answers the redirect to Alipay (payment.nextAction.redirectUrl) */
+  | 'ALIPAY'
+  /** A bank card (UnionPay, Visa, ...), confirmed in the client app with Stripe.js and payment.clientSecret */
+  | 'CARD'
+  /** WeChat Pay (微信支付): confirmPayment answers a QR code to scan with WeChat (payment.nextAction.qrCodeData) */
+  | 'WECHAT_PAY';
 
 /** The input of placeBid: what to rent, when, where, and the most to pay; every field is checked before anything is written */
 export type PlaceBidInput = {
@@ -206,6 +244,21 @@ export type StatementStatus =
   | 'OPEN'
   /** Settled by the finance team (settleCityStatement); later claims land in the next open statement */
   | 'SETTLED';
+
+/** The statuses updateOffer may set (withdrawOffer withdraws) */
+export type UpdatableOfferStatus =
+  /** Listed and matched again */
+  | 'ACTIVE'
+  /** Not listed nor matched; its reservations stand */
+  | 'PAUSED';
+
+/** The input of updateOffers: one change for many offers; an omitted field stays as it is */
+export type UpdateOffersInput = {
+  /** A new price per GPU-hour in yuan, like "17.00", for new reservations only: existing ones keep their price */
+  pricePerGpuHour?: string | null | undefined;
+  /** Pause or resume the offers */
+  status?: UpdatableOfferStatus | null | undefined;
+};
 
 /** Whether a voucher can pay; EXPIRED once validUntil has passed */
 export type VoucherStatus =
@@ -314,6 +367,37 @@ export type OfferReservationsQueryVariables = Exact<{
 
 export type OfferReservationsQuery = { offerReservations: { totalCount: number, edges: Array<{ node: { id: string, status: ReservationStatus, gpuCount: number, startsAt: string, endsAt: string, holdExpiresAt: string, total: { amount: string, fen: string, currency: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
+export type PublishOffersMutationVariables = Exact<{
+  inputs: Array<PublishOfferInput> | PublishOfferInput;
+}>;
+
+
+export type PublishOffersMutation = { publishOffers: Array<{ id: string, status: OfferStatus, hardwareAttested: boolean }> };
+
+export type UpdateOffersMutationVariables = Exact<{
+  ids: Array<string> | string;
+  input: UpdateOffersInput;
+}>;
+
+
+export type UpdateOffersMutation = { updateOffers: Array<{ id: string, status: OfferStatus, pricePerGpuHour: { amount: string, fen: string, currency: string } }> };
+
+export type DeclareOfferHardwareMutationVariables = Exact<{
+  id: string;
+  input: HardwareAttestationInput;
+}>;
+
+
+export type DeclareOfferHardwareMutation = { declareOfferHardware: { id: string, hardwareAttested: boolean, hardware: { gpuCount: number, attestationReference: string | null, serialNumberCount: number, declaredAt: string } | null } };
+
+export type ReportDeliveryMutationVariables = Exact<{
+  reservationId: string;
+  input: DeliveryReportInput;
+}>;
+
+
+export type ReportDeliveryMutation = { reportDelivery: { status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportDeadline: string } };
+
 export type MoneyFieldsFragment = { amount: string, fen: string, currency: string };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
@@ -364,6 +448,30 @@ export type MyOrdersQueryVariables = Exact<{
 
 
 export type MyOrdersQuery = { myOrders: { totalCount: number, edges: Array<{ node: { id: string, status: OrderStatus, paidAt: string | null, createdAt: string, gross: { amount: string, fen: string, currency: string }, subsidy: { amount: string, fen: string, currency: string }, smeShare: { amount: string, fen: string, currency: string }, voucher: { id: string } | null, reservation: { id: string, startsAt: string, endsAt: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ConfirmPaymentMutationVariables = Exact<{
+  orderId: string;
+  method: PaymentMethod;
+  returnUrl?: string | null | undefined;
+}>;
+
+
+export type ConfirmPaymentMutation = { confirmPayment: { id: string, status: OrderStatus, payment: { status: string, methods: Array<PaymentMethod>, nextAction: { type: string, redirectUrl: string | null, nativeUrl: string | null, qrCodeData: string | null, qrCodeImageUrlPng: string | null } | null } } };
+
+export type DeliveryQueryVariables = Exact<{
+  reservationId: string;
+}>;
+
+
+export type DeliveryQuery = { delivery: { status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportDeadline: string, refundStatus: string | null, outages: Array<{ from: string, to: string, gpus: number }>, subsidyCredit: { amount: string, fen: string, currency: string }, smeShareCredit: { amount: string, fen: string, currency: string } } | null };
+
+export type DisputeDeliveryMutationVariables = Exact<{
+  reservationId: string;
+  reason: string;
+}>;
+
+
+export type DisputeDeliveryMutation = { disputeDelivery: { status: DeliveryStatus, disputeReason: string | null } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -712,6 +820,54 @@ export const OfferReservationsDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<OfferReservationsQuery, OfferReservationsQueryVariables>;
+export const PublishOffersDocument = new TypedDocumentString(`
+    mutation PublishOffers($inputs: [PublishOfferInput!]!) {
+  publishOffers(inputs: $inputs) {
+    id
+    status
+    hardwareAttested
+  }
+}
+    `) as unknown as TypedDocumentString<PublishOffersMutation, PublishOffersMutationVariables>;
+export const UpdateOffersDocument = new TypedDocumentString(`
+    mutation UpdateOffers($ids: [ID!]!, $input: UpdateOffersInput!) {
+  updateOffers(ids: $ids, input: $input) {
+    id
+    status
+    pricePerGpuHour {
+      ...MoneyFields
+    }
+  }
+}
+    fragment MoneyFields on Money {
+  amount
+  fen
+  currency
+}`) as unknown as TypedDocumentString<UpdateOffersMutation, UpdateOffersMutationVariables>;
+export const DeclareOfferHardwareDocument = new TypedDocumentString(`
+    mutation DeclareOfferHardware($id: ID!, $input: HardwareAttestationInput!) {
+  declareOfferHardware(id: $id, input: $input) {
+    id
+    hardwareAttested
+    hardware {
+      gpuCount
+      attestationReference
+      serialNumberCount
+      declaredAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DeclareOfferHardwareMutation, DeclareOfferHardwareMutationVariables>;
+export const ReportDeliveryDocument = new TypedDocumentString(`
+    mutation ReportDelivery($reservationId: ID!, $input: DeliveryReportInput!) {
+  reportDelivery(reservationId: $reservationId, input: $input) {
+    status
+    bookedGpuHours
+    deliveredGpuHours
+    reportDeadline
+  }
+}
+    `) as unknown as TypedDocumentString<ReportDeliveryMutation, ReportDeliveryMutationVariables>;
 export const MeDocument = new TypedDocumentString(`
     query Me {
   me {
@@ -910,3 +1066,56 @@ export const MyOrdersDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<MyOrdersQuery, MyOrdersQueryVariables>;
+export const ConfirmPaymentDocument = new TypedDocumentString(`
+    mutation ConfirmPayment($orderId: ID!, $method: PaymentMethod!, $returnUrl: String) {
+  confirmPayment(orderId: $orderId, method: $method, returnUrl: $returnUrl) {
+    id
+    status
+    payment {
+      status
+      methods
+      nextAction {
+        type
+        redirectUrl
+        nativeUrl
+        qrCodeData
+        qrCodeImageUrlPng
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ConfirmPaymentMutation, ConfirmPaymentMutationVariables>;
+export const DeliveryDocument = new TypedDocumentString(`
+    query Delivery($reservationId: ID!) {
+  delivery(reservationId: $reservationId) {
+    status
+    bookedGpuHours
+    deliveredGpuHours
+    reportDeadline
+    outages {
+      from
+      to
+      gpus
+    }
+    subsidyCredit {
+      ...MoneyFields
+    }
+    smeShareCredit {
+      ...MoneyFields
+    }
+    refundStatus
+  }
+}
+    fragment MoneyFields on Money {
+  amount
+  fen
+  currency
+}`) as unknown as TypedDocumentString<DeliveryQuery, DeliveryQueryVariables>;
+export const DisputeDeliveryDocument = new TypedDocumentString(`
+    mutation DisputeDelivery($reservationId: ID!, $reason: String!) {
+  disputeDelivery(reservationId: $reservationId, reason: $reason) {
+    status
+    disputeReason
+  }
+}
+    `) as unknown as TypedDocumentString<DisputeDeliveryMutation, DisputeDeliveryMutationVariables>;
