@@ -701,8 +701,10 @@ describe.runIf(!!process.env.DATABASE_URL)("concurrency on PostgreSQL", () => {
       ),
     );
     const paying = pending.map((o) => payOrder(db, o.id, new Date("2026-11-20T00:00:00Z")));
+    // On 5 December the rentals (1 December, 00:00 to 01:00) and their 3-day grace periods are over:
+    // their claims count as delivered, so only the claims landing meanwhile are at stake.
     const settling = inTx((tx) =>
-      settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-01T00:00:00Z"), 3),
+      settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", new Date("2026-12-05T00:00:00Z"), 3),
     );
     const [settledStatement] = await Promise.all([settling, Promise.all(paying)]);
     const [{ total }] = await server.sql(
