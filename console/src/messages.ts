@@ -189,7 +189,7 @@ export const MESSAGES = {
   "offers.results": ["报价列表", "Offers"],
   "offers.minHours": ["最短租期（小时）", "Min. hours"],
   "offers.bidOn": ["以此出价", "Bid"],
-  "offers.bidOnLabel": ["对 {dc} 的 {model} 出价", "Bid for {model} at {dc}"],
+  "offers.bidOnLabel": ["以此出价：{dc} 的 {model}", "Bid: {model} at {dc}"],
   "offers.badPrice": ["价格应为元，最多两位小数，如 18.50。", "A price is yuan with at most two decimals, like 18.50."],
   "offers.badCount": ["GPU 数量应为正整数。", "A GPU count is a whole number above 0."],
   "sort.PRICE_ASC": ["价格从低到高", "Price, lowest first"],

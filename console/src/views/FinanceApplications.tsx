@@ -45,15 +45,17 @@ export function FinanceApplications({ viewer }: { viewer: Viewer }) {
       {applications.data?.length === 0 && <p>{t("applications.none")}</p>}
       <ul className="cards">
         {applications.data?.map((a) => (
-          <ApplicationCard key={a.id} application={a} onDecided={applications.reload} />
+          <ApplicationCard key={a.id} application={a} />
         ))}
       </ul>
     </>
   );
 }
 
-function ApplicationCard({ application, onDecided }: { application: Application; onDecided(): void }) {
+/** An application; once decided here it stays in view with its new status until the list is read again. */
+function ApplicationCard({ application: loaded }: { application: Application }) {
   const texts = useTexts();
+  const [application, setApplication] = useState(loaded);
   const { t } = texts;
   const [amount, setAmount] = useState(application.requestedAmount.amount);
   const [reason, setReason] = useState("");
@@ -74,8 +76,9 @@ function ApplicationCard({ application, onDecided }: { application: Application;
       gql(DecideDocument, { id: application.id, approve, grantedAmount, reason: reason.trim() || null }),
     );
     if (result) {
+      const decided = result.decideVoucherApplication;
+      setApplication({ ...application, status: decided.status, decisionReason: decided.decisionReason, voucher: decided.voucher });
       setDone(t(approve ? "applications.approved" : "applications.rejected"));
-      onDecided();
     }
   };
   const headingId = `application-${application.id}`;
