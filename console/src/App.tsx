@@ -72,10 +72,12 @@ export function App() {
   // A key kept in this tab's session: check it once more (it may have been revoked).
   useEffect(() => {
     if (!session.token) return;
-    gql(ViewerDocument).then(
-      (data) => setViewer(data.me),
-      () => (session.token = null),
-    ).finally(() => setChecking(false));
+    gql(ViewerDocument)
+      .then(
+        (data) => setViewer(data.me),
+        () => (session.token = null),
+      )
+      .finally(() => setChecking(false));
   }, []);
 
   const views = viewer ? VIEWS[viewer.role] : [];

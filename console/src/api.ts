@@ -68,7 +68,10 @@ export async function gql<Result, Variables>(
   try {
     body = await response.json();
   } catch {
-    throw new ApiError({ message: `HTTP ${response.status}`, extensions: { code: "INTERNAL_SERVER_ERROR" } }, requestId);
+    throw new ApiError(
+      { message: `HTTP ${response.status}`, extensions: { code: "INTERNAL_SERVER_ERROR" } },
+      requestId,
+    );
   }
   if (body.errors?.length) throw new ApiError(body.errors[0], requestId);
   if (!body.data) throw new ApiError({ message: "no data", extensions: { code: "INTERNAL_SERVER_ERROR" } }, requestId);

@@ -37,13 +37,18 @@ export function explain(error: unknown, texts: Texts): Explained {
     case "RATE_LIMITED":
       return { title, next: t("error.next.RATE_LIMITED", { seconds: error.retryAfterSeconds ?? 60 }) };
     case "BAD_USER_INPUT":
-      return { title, next: error.field ? t("error.next.field", { field: texts.code("field", error.field) }) : undefined };
+      return {
+        title,
+        next: error.field ? t("error.next.field", { field: texts.code("field", error.field) }) : undefined,
+      };
     case "NOT_ELIGIBLE":
       return { title, next: error.reason ? texts.code("reason", error.reason) : undefined };
     case "CONFLICT":
       // A ledger guard names what ran out; a lapsed hold is told by the API's sentence.
-      if (error.reason) return { title: texts.code("reason", error.reason), next: texts.code("reason.next", error.reason) };
-      if (/hold .*lapsed|no longer held/i.test(error.message)) return { title: t("error.holdLapsed"), next: t("error.next.holdLapsed") };
+      if (error.reason)
+        return { title: texts.code("reason", error.reason), next: texts.code("reason.next", error.reason) };
+      if (/hold .*lapsed|no longer held/i.test(error.message))
+        return { title: t("error.holdLapsed"), next: t("error.next.holdLapsed") };
       return { title, next: t("error.next.CONFLICT") };
     case "PAYMENT_FAILED":
       return { title, next: t(error.retryable ? "error.next.paymentRetry" : "error.next.paymentRefused") };

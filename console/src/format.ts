@@ -35,7 +35,11 @@ const moneyFormats = new Map<Lang, Intl.NumberFormat>();
 export function formatFen(fen: string | bigint, lang: Lang): string {
   let format = moneyFormats.get(lang);
   if (!format) {
-    format = new Intl.NumberFormat(locale(lang), { style: "currency", currency: "CNY", currencyDisplay: "narrowSymbol" });
+    format = new Intl.NumberFormat(locale(lang), {
+      style: "currency",
+      currency: "CNY",
+      currencyDisplay: "narrowSymbol",
+    });
     moneyFormats.set(lang, format);
   }
   return format.format(fenToDecimal(fen.toString()) as Intl.StringNumericLiteral);
@@ -66,9 +70,12 @@ export function formatDateTime(iso: string | null | undefined, lang: Lang): stri
 
 export function formatDate(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return "—";
-  return new Intl.DateTimeFormat(locale(lang), { timeZone: CHINA, year: "numeric", month: "short", day: "numeric" }).format(
-    new Date(iso),
-  );
+  return new Intl.DateTimeFormat(locale(lang), {
+    timeZone: CHINA,
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+  }).format(new Date(iso));
 }
 
 /** "2026-11" → "2026年11月" / "Nov 2026" (a UTC month of the statements and the spend report). */

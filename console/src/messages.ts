@@ -4,7 +4,10 @@ export const MESSAGES = {
   "app.title": ["算力券市场 控制台", "GPU voucher market console"],
   "app.skip": ["跳到主要内容", "Skip to the main content"],
   "app.signOut": ["退出", "Sign out"],
-  "app.timesNote": ["时间均为北京时间（UTC+8）；金额单位为人民币元。", "Times are China time (UTC+8); amounts are in Chinese yuan."],
+  "app.timesNote": [
+    "时间均为北京时间（UTC+8）；金额单位为人民币元。",
+    "Times are China time (UTC+8); amounts are in Chinese yuan.",
+  ],
   "app.explorer": ["GraphQL 调试台", "GraphQL explorer"],
 
   "nav.label": ["主导航", "Main"],
@@ -39,10 +42,19 @@ export const MESSAGES = {
     "The key is kept in this tab's session storage only, cleared when the tab closes, and never put in the URL.",
   ],
   "signIn.submit": ["登录", "Sign in"],
-  "signIn.unknownKey": ["这个密钥无效：请检查是否完整复制，或向平台管理员申请新的密钥。", "This key is not valid: check that it was copied whole, or ask the platform admin for a new one."],
+  "signIn.unknownKey": [
+    "这个密钥无效：请检查是否完整复制，或向平台管理员申请新的密钥。",
+    "This key is not valid: check that it was copied whole, or ask the platform admin for a new one.",
+  ],
   "signIn.sme": ["搜索 GPU 报价、出价、用算力券结算", "search GPU offers, bid, check out with a voucher"],
-  "signIn.operator": ["发布和管理报价，查看预留和利用率", "publish and manage offers, see reservations and utilization"],
-  "signIn.finance": ["查看预算和支出，审批算力券，结算月度账单", "watch budgets and spend, approve vouchers, settle monthly statements"],
+  "signIn.operator": [
+    "发布和管理报价，查看预留和利用率",
+    "publish and manage offers, see reservations and utilization",
+  ],
+  "signIn.finance": [
+    "查看预算和支出，审批算力券，结算月度账单",
+    "watch budgets and spend, approve vouchers, settle monthly statements",
+  ],
 
   "common.loading": ["加载中…", "Loading…"],
   "common.cancel": ["取消", "Cancel"],
@@ -73,11 +85,17 @@ export const MESSAGES = {
   "finance.program": ["补贴计划", "Program"],
   "finance.allPrograms": ["本市全部计划", "All programs of the city"],
   "finance.noPrograms": ["本市还没有补贴计划。", "The city has no subsidy program yet."],
-  "finance.programLine": ["{city} · 补贴比例 {rate} · 有效期 {from} 至 {until}", "{city} · rate {rate} · valid {from} to {until}"],
+  "finance.programLine": [
+    "{city} · 补贴比例 {rate} · 有效期 {from} 至 {until}",
+    "{city} · rate {rate} · valid {from} to {until}",
+  ],
   "finance.domesticRate": ["国产 GPU {rate}", "domestic GPUs {rate}"],
   "finance.hubs": ["适用枢纽", "Hubs"],
   "finance.burnDown": ["预算消耗", "Budget burn-down"],
-  "finance.burnDownLabel": ["{name} 的可用预算与已支出随时间变化的折线图", "Line chart of {name}'s available budget and spend over time"],
+  "finance.burnDownLabel": [
+    "{name} 的可用预算与已支出随时间变化的折线图",
+    "Line chart of {name}'s available budget and spend over time",
+  ],
   "finance.ledgerPartial": ["图表显示最近 500 笔预算变动。", "The chart shows the latest 500 budget moves."],
   "finance.ledger": ["最近的预算变动", "Latest budget moves"],
   "finance.entryKind": ["变动类型", "Move"],
@@ -95,7 +113,10 @@ export const MESSAGES = {
   "spend.from": ["起始月份", "From month"],
   "spend.to": ["截止月份", "To month"],
   "spend.by": ["分组方式", "Group by"],
-  "spend.badPeriod": ["请选择有效的时间段：起点不晚于终点。", "Choose a valid period: the start no later than the end."],
+  "spend.badPeriod": [
+    "请选择有效的时间段：起点不晚于终点。",
+    "Choose a valid period: the start no later than the end.",
+  ],
   "spend.note": [
     "按支付时间统计使用算力券的已支付订单（月份为 UTC 自然月）；已退款的订单不计入。",
     "Paid orders with a voucher, by time of payment (months are UTC calendar months); refunded orders drop out.",
@@ -129,7 +150,10 @@ export const MESSAGES = {
   "applications.reject": ["驳回", "Reject"],
   "applications.approved": ["已批准，算力券已发放给企业。", "Approved: the voucher is granted to the SME."],
   "applications.rejected": ["已驳回。", "Rejected."],
-  "applications.badAmount": ["请输入大于 0 的金额（元，最多两位小数）。", "Enter an amount above 0 (yuan, at most two decimals)."],
+  "applications.badAmount": [
+    "请输入大于 0 的金额（元，最多两位小数）。",
+    "Enter an amount above 0 (yuan, at most two decimals).",
+  ],
 
   "applicationStatus.PENDING": ["待审批", "Pending"],
   "applicationStatus.APPROVED": ["已批准", "Approved"],
@@ -150,7 +174,10 @@ export const MESSAGES = {
   ],
   "statements.settledNotice": ["{month} 的结算单已结算。", "The statement for {month} is settled."],
   "statements.notEnded": ["这个月还没有结束，暂时不能结算。", "This month has not ended yet, so it cannot be settled."],
-  "statements.notEndedNext": ["申领仍可能进入本月账单：请在下月初再结算。", "Claims may still come in: settle it once the next month has begun."],
+  "statements.notEndedNext": [
+    "申领仍可能进入本月账单：请在下月初再结算。",
+    "Claims may still come in: settle it once the next month has begun.",
+  ],
 
   "statementStatus.OPEN": ["未结算", "Open"],
   "statementStatus.SETTLED": ["已结算", "Settled"],
@@ -198,7 +225,10 @@ export const MESSAGES = {
 
   "rent.newBid": ["新出价", "New bid"],
   "rent.yourBid": ["当前出价", "Your bid"],
-  "rent.noActive": ["出价后在这里实时查看匹配结果、保留倒计时并结算。", "Once you bid, its match, the hold's countdown and checkout show here, live."],
+  "rent.noActive": [
+    "出价后在这里实时查看匹配结果、保留倒计时并结算。",
+    "Once you bid, its match, the hold's countdown and checkout show here, live.",
+  ],
   "rent.myBids": ["我的出价", "My bids"],
   "rent.noBids": ["还没有出价。", "No bids yet."],
   "rent.hours": ["租用小时数", "Hours"],
@@ -215,11 +245,20 @@ export const MESSAGES = {
     "按计划规则估算；匹配后以实际价格给出准确报价。",
     "Estimated with the program's rules; the exact quote comes with the match, at the real price.",
   ],
-  "rent.estimateNeedsInput": ["填写 GPU 数量、小时数和价格后显示算力券预估。", "Fill in GPUs, hours and price to see the voucher's estimate."],
-  "rent.noVoucher": ["您还没有可用的算力券：可在“我的算力券”中申请。", "You have no active voucher: apply for one under My vouchers."],
+  "rent.estimateNeedsInput": [
+    "填写 GPU 数量、小时数和价格后显示算力券预估。",
+    "Fill in GPUs, hours and price to see the voucher's estimate.",
+  ],
+  "rent.noVoucher": [
+    "您还没有可用的算力券：可在“我的算力券”中申请。",
+    "You have no active voucher: apply for one under My vouchers.",
+  ],
   "rent.hubsOutside": ["注意：这张算力券只适用于 {hubs}。", "Note: this voucher pays only in {hubs}."],
   "rent.place": ["提交出价", "Place bid"],
-  "rent.waiting": ["等待可用算力：一有合适的报价就会自动匹配。", "Waiting for capacity: it is matched as soon as an offer can serve it."],
+  "rent.waiting": [
+    "等待可用算力：一有合适的报价就会自动匹配。",
+    "Waiting for capacity: it is matched as soon as an offer can serve it.",
+  ],
   "rent.period": ["租用时段", "Rental period"],
   "rent.total": ["租金", "Rent"],
   "rent.reservation": ["预留", "Reservation"],
@@ -232,7 +271,10 @@ export const MESSAGES = {
   "rent.checkout": ["确认结算", "Check out"],
   "rent.cancelBid": ["取消出价", "Cancel bid"],
   "rent.cancelBidBody": ["取消后预留的 GPU 将释放给他人。", "The GPUs held for you are freed for others."],
-  "rent.paid": ["订单 {id} 已支付：您支付 {share}，算力券支付 {subsidy}。", "Order {id} is paid: you paid {share}, the voucher {subsidy}."],
+  "rent.paid": [
+    "订单 {id} 已支付：您支付 {share}，算力券支付 {subsidy}。",
+    "Order {id} is paid: you paid {share}, the voucher {subsidy}.",
+  ],
   "rent.pendingPayment": [
     "订单 {id} 等待支付 {share}（{provider}）：请按支付提示完成付款，付款确认后订单变为已支付。",
     "Order {id} awaits your payment of {share} ({provider}): complete it as your payment page asks; the order becomes paid once it is confirmed.",
@@ -264,7 +306,10 @@ export const MESSAGES = {
   "orders.order": ["订单", "Order"],
   "orders.cancel": ["取消订单", "Cancel order"],
   "orders.refund": ["退款", "Refund"],
-  "orders.cancelBody": ["取消订单 {id}：不会扣款，算力券补贴 {subsidy} 退回。", "Cancel order {id}: nothing is charged and the voucher's {subsidy} comes back."],
+  "orders.cancelBody": [
+    "取消订单 {id}：不会扣款，算力券补贴 {subsidy} 退回。",
+    "Cancel order {id}: nothing is charged and the voucher's {subsidy} comes back.",
+  ],
   "orders.refundBody": [
     "为订单 {id} 退款：退还您支付的 {share}，算力券补贴 {subsidy} 退回，GPU 释放。",
     "Refund order {id}: your {share} is refunded, the voucher's {subsidy} comes back and the GPUs are freed.",
@@ -295,7 +340,10 @@ export const MESSAGES = {
   "operator.saved": ["已保存。", "Saved."],
   "operator.pause": ["暂停", "Pause"],
   "operator.resume": ["恢复上架", "Resume"],
-  "operator.pausedNotice": ["已暂停：不再展示和匹配，已有预留不受影响。", "Paused: not listed nor matched; its reservations stand."],
+  "operator.pausedNotice": [
+    "已暂停：不再展示和匹配，已有预留不受影响。",
+    "Paused: not listed nor matched; its reservations stand.",
+  ],
   "operator.resumedNotice": ["已恢复上架。", "Listed again."],
   "operator.withdraw": ["撤回", "Withdraw"],
   "operator.withdrawBody": [
@@ -326,12 +374,18 @@ export const MESSAGES = {
   "admin.create": ["新建", "Register"],
   "admin.created": ["已新建 {name}（{id}）。", "{name} is registered ({id})."],
   "admin.organizations": ["机构", "Organizations"],
-  "admin.orgsNote": ["列出通过接口登记的机构（审计日志中的记录）。", "The organizations registered through the API (from the audit log)."],
+  "admin.orgsNote": [
+    "列出通过接口登记的机构（审计日志中的记录）。",
+    "The organizations registered through the API (from the audit log).",
+  ],
   "admin.noOrgs": ["还没有通过接口登记的机构。", "No organization registered through the API yet."],
   "admin.id": ["编号", "Id"],
   "admin.apiKey": ["API 密钥", "API key"],
   "admin.issueKey": ["发放密钥", "Issue a key"],
-  "admin.tokenOnce": ["请立即复制并安全地交给该机构：密钥只显示这一次。", "Copy it now and hand it over safely: it is shown this once only."],
+  "admin.tokenOnce": [
+    "请立即复制并安全地交给该机构：密钥只显示这一次。",
+    "Copy it now and hand it over safely: it is shown this once only.",
+  ],
   "admin.affiliation": ["关联关系", "Affiliations"],
   "admin.affiliationNote": [
     "登记为关联的两家机构之间，一方的算力券不能支付另一方数据中心的租金。",
@@ -354,7 +408,10 @@ export const MESSAGES = {
   "error.UNAUTHENTICATED": ["登录已失效或密钥无效。", "You are not signed in, or the key is no longer valid."],
   "error.FORBIDDEN": ["您的角色不能执行这个操作。", "Your role may not do this."],
   "error.BAD_USER_INPUT": ["填写的内容有误。", "Something in the form is not right."],
-  "error.NOT_FOUND": ["没有找到：它不存在，或属于其他机构。", "Not found: it does not exist, or belongs to another organization."],
+  "error.NOT_FOUND": [
+    "没有找到：它不存在，或属于其他机构。",
+    "Not found: it does not exist, or belongs to another organization.",
+  ],
   "error.CONFLICT": ["当前状态下不能这样做。", "This cannot be done in its current state."],
   "error.NOT_ELIGIBLE": ["这张算力券不能用于这笔租用。", "This voucher cannot pay for this rental."],
   "error.PAYMENT_FAILED": ["支付没有成功。", "The payment did not go through."],
@@ -368,21 +425,36 @@ export const MESSAGES = {
   "error.NETWORK": ["无法连接服务器。", "The server cannot be reached."],
   "error.holdLapsed": ["保留已过期，GPU 已释放。", "The hold has lapsed and the GPUs were released."],
 
-  "error.next.UNAUTHENTICATED": ["请重新登录；如果密钥已被撤销，请向平台管理员申请新的密钥。", "Sign in again; if the key was revoked, ask the platform admin for a new one."],
+  "error.next.UNAUTHENTICATED": [
+    "请重新登录；如果密钥已被撤销，请向平台管理员申请新的密钥。",
+    "Sign in again; if the key was revoked, ask the platform admin for a new one.",
+  ],
   "error.next.FORBIDDEN": ["请使用有相应权限的机构密钥登录。", "Sign in with a key of an organization that may do it."],
   "error.next.NOT_FOUND": ["请刷新页面后重试。", "Reload the page and try again."],
   "error.next.CONFLICT": ["请刷新页面查看最新状态。", "Reload to see where it stands now."],
   "error.next.RATE_LIMITED": ["请在 {seconds} 秒后再试。", "Try again in {seconds} seconds."],
   "error.next.QUERY_TOO_COMPLEX": ["请缩小查询范围后重试。", "Narrow it down and try again."],
   "error.next.SERVICE_UNAVAILABLE": ["请稍后几秒再试。", "Try again in a few seconds."],
-  "error.next.GRAPHQL_VALIDATION_FAILED": ["请刷新页面加载最新版本的控制台。", "Reload the page to get the current console."],
+  "error.next.GRAPHQL_VALIDATION_FAILED": [
+    "请刷新页面加载最新版本的控制台。",
+    "Reload the page to get the current console.",
+  ],
   "error.next.GRAPHQL_PARSE_FAILED": ["请刷新页面后重试。", "Reload the page and try again."],
   "error.next.BAD_REQUEST": ["请刷新页面后重试。", "Reload the page and try again."],
   "error.next.NETWORK": ["请检查网络连接后重试。", "Check your connection and try again."],
   "error.next.field": ["请检查：{field}。", "Check: {field}."],
-  "error.next.holdLapsed": ["请重新出价：会为您匹配当前可用的算力。", "Place a new bid: it is matched to the capacity available now."],
-  "error.next.paymentRetry": ["支付服务暂时无法连接：请再点一次结算，不会重复扣款。", "The payment service could not be reached: check out again; you will not be charged twice."],
-  "error.next.paymentRefused": ["付款被拒绝，订单未成功，未扣款。请更换支付方式后重新出价。", "The payment was refused: the order failed and nothing was charged. Bid again with another means of payment."],
+  "error.next.holdLapsed": [
+    "请重新出价：会为您匹配当前可用的算力。",
+    "Place a new bid: it is matched to the capacity available now.",
+  ],
+  "error.next.paymentRetry": [
+    "支付服务暂时无法连接：请再点一次结算，不会重复扣款。",
+    "The payment service could not be reached: check out again; you will not be charged twice.",
+  ],
+  "error.next.paymentRefused": [
+    "付款被拒绝，订单未成功，未扣款。请更换支付方式后重新出价。",
+    "The payment was refused: the order failed and nothing was charged. Bid again with another means of payment.",
+  ],
   "error.next.requestId": ["如需报告问题，请提供请求编号 {id}。", "To report it, quote request id {id}."],
 
   "reason.PROGRAM_BUDGET_EXHAUSTED": ["补贴计划的可用预算不足。", "The program's budget is used up."],
@@ -391,9 +463,18 @@ export const MESSAGES = {
     "Check out without the voucher, or with one of another program; or try again once the city adds to the budget.",
   ],
   "reason.VOUCHER_BALANCE_EXHAUSTED": ["算力券余额不足。", "The voucher's balance is too small."],
-  "reason.next.VOUCHER_BALANCE_EXHAUSTED": ["请选择其他算力券，或不使用算力券结算。", "Choose another voucher, or check out without one."],
-  "reason.PER_SME_ANNUAL_CAP_REACHED": ["已达到本计划每家企业的年度补贴上限。", "The program's yearly cap per SME is reached."],
-  "reason.next.PER_SME_ANNUAL_CAP_REACHED": ["今年可不使用本计划的算力券结算。", "Check out without this program's voucher this year."],
+  "reason.next.VOUCHER_BALANCE_EXHAUSTED": [
+    "请选择其他算力券，或不使用算力券结算。",
+    "Choose another voucher, or check out without one.",
+  ],
+  "reason.PER_SME_ANNUAL_CAP_REACHED": [
+    "已达到本计划每家企业的年度补贴上限。",
+    "The program's yearly cap per SME is reached.",
+  ],
+  "reason.next.PER_SME_ANNUAL_CAP_REACHED": [
+    "今年可不使用本计划的算力券结算。",
+    "Check out without this program's voucher this year.",
+  ],
   "reason.VOUCHER_BALANCE_MISMATCH": ["算力券余额与记录不符。", "The voucher's balance does not match its records."],
   "reason.next.VOUCHER_BALANCE_MISMATCH": ["请联系平台管理员。", "Contact the platform admin."],
   "reason.ANNUAL_BALANCE_MISMATCH": ["年度补贴记录不符。", "The yearly subsidy records do not match."],
@@ -403,14 +484,23 @@ export const MESSAGES = {
   "reason.VOUCHER_EXPIRED": ["这张算力券已过期。", "This voucher has expired."],
   "reason.PROGRAM_NOT_ACTIVE": ["补贴计划已暂停或关闭。", "The program is suspended or closed."],
   "reason.PROGRAM_OUTSIDE_VALIDITY": ["不在补贴计划的有效期内。", "This is outside the program's period of validity."],
-  "reason.HUB_NOT_ELIGIBLE": ["这个算力枢纽的数据中心不在补贴范围内。", "Data centers in this hub are not covered by the program."],
-  "reason.AFFILIATED_WITH_DATA_CENTER": ["您的机构与该数据中心的运营方存在关联，不能使用补贴。", "Your organization is affiliated with this data center's operator, so no subsidy applies."],
+  "reason.HUB_NOT_ELIGIBLE": [
+    "这个算力枢纽的数据中心不在补贴范围内。",
+    "Data centers in this hub are not covered by the program.",
+  ],
+  "reason.AFFILIATED_WITH_DATA_CENTER": [
+    "您的机构与该数据中心的运营方存在关联，不能使用补贴。",
+    "Your organization is affiliated with this data center's operator, so no subsidy applies.",
+  ],
 
   "field.gpuModel": ["GPU 型号", "GPU model"],
   "field.gpuCount": ["GPU 数量", "GPUs"],
   "field.hours": ["租用小时数", "Hours"],
   "field.earliestStart": ["最早开始", "Earliest start"],
-  "field.latestEnd": ["最晚结束（需晚于最早开始加租用小时数，且还来得及开始）", "Latest end (at least earliest start plus the hours, and still in time to start)"],
+  "field.latestEnd": [
+    "最晚结束（需晚于最早开始加租用小时数，且还来得及开始）",
+    "Latest end (at least earliest start plus the hours, and still in time to start)",
+  ],
   "field.maxPricePerGpuHour": ["最高每卡时价格", "Highest price per GPU-hour"],
   "field.pricePerGpuHour": ["每卡时价格", "Price per GPU-hour"],
   "field.availableFrom": ["可用起始", "Available from"],
@@ -424,7 +514,10 @@ export const MESSAGES = {
   "field.creditCode": ["统一社会信用代码", "Credit code"],
   "field.province": ["省份", "Province"],
   "field.operatorId": ["运营方编号", "Operator id"],
-  "field.grantedAmount": ["批准金额（不能超过申请金额、年度上限或可用预算）", "Amount to grant (at most the request, the yearly cap and the budget)"],
+  "field.grantedAmount": [
+    "批准金额（不能超过申请金额、年度上限或可用预算）",
+    "Amount to grant (at most the request, the yearly cap and the budget)",
+  ],
   "field.reason": ["审批意见", "Reason"],
   "field.month": ["月份", "Month"],
   "field.to": ["截止时间（需晚于起始）", "End (after the start)"],

@@ -79,7 +79,15 @@ export function Loading({ loaded }: { loaded: Loaded<unknown> }) {
 }
 
 /** A labelled input: the label is tied to the control for screen readers. */
-export function Field({ label, hint, children }: { label: string; hint?: string; children: (id: string) => ReactNode }) {
+export function Field({
+  label,
+  hint,
+  children,
+}: {
+  label: string;
+  hint?: string;
+  children: (id: string) => ReactNode;
+}) {
   const id = useId();
   return (
     <div className="field">

@@ -50,7 +50,11 @@ function load(path: string): Promise<File | null> {
   let file = cache.get(path);
   if (!file) {
     file = readFile(built(path)).then(
-      (body) => ({ body, gzipped: gzipSync(body, { level: 9 }), type: TYPES[extname(path)] ?? "application/octet-stream" }),
+      (body) => ({
+        body,
+        gzipped: gzipSync(body, { level: 9 }),
+        type: TYPES[extname(path)] ?? "application/octet-stream",
+      }),
       () => null,
     );
     // A missing file is not remembered: the console may be built after the server started.

@@ -17,7 +17,12 @@ export function AdminDataCenters() {
     event.preventDefault();
     const result = await action.run(() =>
       gql(CreateDataCenterDocument, {
-        input: { name: form.name.trim(), hub: form.hub, province: form.province.trim(), operatorId: form.operatorId.trim() },
+        input: {
+          name: form.name.trim(),
+          hub: form.hub,
+          province: form.province.trim(),
+          operatorId: form.operatorId.trim(),
+        },
       }),
     );
     if (result) {
@@ -39,7 +44,15 @@ export function AdminDataCenters() {
           </datalist>
           <div className="grid">
             <Field label={t("admin.name")}>
-              {(id) => <input id={id} required maxLength={200} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  required
+                  maxLength={200}
+                  value={form.name}
+                  onChange={(e) => setForm({ ...form, name: e.target.value })}
+                />
+              )}
             </Field>
             <Field label={t("common.hub")}>
               {(id) => (
@@ -53,10 +66,26 @@ export function AdminDataCenters() {
               )}
             </Field>
             <Field label={t("common.province")}>
-              {(id) => <input id={id} required maxLength={100} value={form.province} onChange={(e) => setForm({ ...form, province: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  required
+                  maxLength={100}
+                  value={form.province}
+                  onChange={(e) => setForm({ ...form, province: e.target.value })}
+                />
+              )}
             </Field>
             <Field label={t("admin.operator")} hint={t("admin.idHint")}>
-              {(id) => <input id={id} list="operator-ids" required value={form.operatorId} onChange={(e) => setForm({ ...form, operatorId: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  list="operator-ids"
+                  required
+                  value={form.operatorId}
+                  onChange={(e) => setForm({ ...form, operatorId: e.target.value })}
+                />
+              )}
             </Field>
           </div>
           <button type="submit" className="primary" disabled={action.busy}>

@@ -43,7 +43,12 @@ export function AdminOrganizations() {
     event.preventDefault();
     const result = await create.run(() =>
       gql(CreateOrganizationDocument, {
-        input: { name: form.name.trim(), kind: form.kind, city: form.city.trim() || null, creditCode: form.creditCode.trim() || null },
+        input: {
+          name: form.name.trim(),
+          kind: form.kind,
+          city: form.city.trim() || null,
+          creditCode: form.creditCode.trim() || null,
+        },
       }),
     );
     if (result) {
@@ -63,11 +68,23 @@ export function AdminOrganizations() {
         <form className="card" onSubmit={submit}>
           <div className="grid">
             <Field label={t("admin.name")}>
-              {(id) => <input id={id} required maxLength={200} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  required
+                  maxLength={200}
+                  value={form.name}
+                  onChange={(e) => setForm({ ...form, name: e.target.value })}
+                />
+              )}
             </Field>
             <Field label={t("admin.kind")}>
               {(id) => (
-                <select id={id} value={form.kind} onChange={(e) => setForm({ ...form, kind: e.target.value as OrgKind })}>
+                <select
+                  id={id}
+                  value={form.kind}
+                  onChange={(e) => setForm({ ...form, kind: e.target.value as OrgKind })}
+                >
                   {(["SME", "DATA_CENTER_OPERATOR", "CITY_FINANCE"] as const).map((k) => (
                     <option key={k} value={k}>
                       {texts.code("orgKind", k)}
@@ -80,7 +97,14 @@ export function AdminOrganizations() {
               {(id) => <input id={id} value={form.city} onChange={(e) => setForm({ ...form, city: e.target.value })} />}
             </Field>
             <Field label={t("admin.creditCode")} hint={t("admin.creditCodeHint")}>
-              {(id) => <input id={id} maxLength={18} value={form.creditCode} onChange={(e) => setForm({ ...form, creditCode: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  maxLength={18}
+                  value={form.creditCode}
+                  onChange={(e) => setForm({ ...form, creditCode: e.target.value })}
+                />
+              )}
             </Field>
           </div>
           <button type="submit" className="primary" disabled={create.busy}>

@@ -84,7 +84,8 @@ export function AuditLog() {
                   <td>{texts.dateTime(entry.createdAt)}</td>
                   <td>{texts.code("audit", entry.action)}</td>
                   <td>
-                    {entry.organization?.name ?? "—"} <small className="muted">({texts.code("role", entry.role)})</small>
+                    {entry.organization?.name ?? "—"}{" "}
+                    <small className="muted">({texts.code("role", entry.role)})</small>
                   </td>
                   <td>
                     <code>{entry.targetId ?? "—"}</code>

@@ -3,7 +3,12 @@ import { useState } from "react";
 import { gql } from "../api.js";
 import type { Viewer } from "../App.js";
 import { parseYuan, fenToInput } from "../format.js";
-import { ApplicationsDocument, DecideDocument, type ApplicationStatus, type ApplicationsQuery } from "../graphql/generated.js";
+import {
+  ApplicationsDocument,
+  DecideDocument,
+  type ApplicationStatus,
+  type ApplicationsQuery,
+} from "../graphql/generated.js";
 import { useTexts } from "../i18n.js";
 import { ErrorBox, Field, Loading, Notice, Status, useAction, useLoad } from "../ui.js";
 import { ProgramPicker, usePrograms } from "./programs.js";
@@ -19,7 +24,9 @@ export function FinanceApplications({ viewer }: { viewer: Viewer }) {
   const applications = useLoad(
     () =>
       program
-        ? gql(ApplicationsDocument, { programId: program.id, status: status || null }).then((d) => d.voucherApplications)
+        ? gql(ApplicationsDocument, { programId: program.id, status: status || null }).then(
+            (d) => d.voucherApplications,
+          )
         : Promise.resolve([]),
     [program?.id, status],
   );
@@ -77,7 +84,12 @@ function ApplicationCard({ application: loaded }: { application: Application }) 
     );
     if (result) {
       const decided = result.decideVoucherApplication;
-      setApplication({ ...application, status: decided.status, decisionReason: decided.decisionReason, voucher: decided.voucher });
+      setApplication({
+        ...application,
+        status: decided.status,
+        decisionReason: decided.decisionReason,
+        voucher: decided.voucher,
+      });
       setDone(t(approve ? "applications.approved" : "applications.rejected"));
     }
   };
@@ -119,7 +131,12 @@ function ApplicationCard({ application: loaded }: { application: Application }) 
             <button type="button" className="primary" disabled={action.busy} onClick={() => decide(true)}>
               {t("applications.approve")}
             </button>
-            <button type="button" className="danger" disabled={action.busy || !reason.trim()} onClick={() => decide(false)}>
+            <button
+              type="button"
+              className="danger"
+              disabled={action.busy || !reason.trim()}
+              onClick={() => decide(false)}
+            >
               {t("applications.reject")}
             </button>
           </div>

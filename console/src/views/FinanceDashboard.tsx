@@ -45,6 +45,12 @@ export function burnDown(program: Program, entries: Entry[]): { at: string; avai
 
 function burnDownOption(texts: Texts, points: ReturnType<typeof burnDown>): ChartOption {
   const axisFen = (value: number) => texts.fen(BigInt(Math.round(value)));
+  // Within two days, the axis names hours; beyond, days.
+  const span = new Date(points[points.length - 1].at).getTime() - new Date(points[0].at).getTime();
+  const axisTime = (value: number) => {
+    const iso = new Date(value).toISOString();
+    return span < 2 * 86_400_000 ? texts.dateTime(iso) : texts.date(iso);
+  };
   return {
     color: PALETTE,
     grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
@@ -55,9 +61,13 @@ function burnDownOption(texts: Texts, points: ReturnType<typeof burnDown>): Char
     },
     xAxis: {
       type: "time",
-      axisLabel: { formatter: (value: number) => texts.date(new Date(value).toISOString()), hideOverlap: true },
+      axisLabel: { formatter: axisTime, hideOverlap: true },
     },
-    yAxis: { type: "value", axisLabel: { formatter: axisFen } },
+    // Available on the left from 0 to the budget; spent on the right, on its own scale.
+    yAxis: [
+      { type: "value", axisLabel: { formatter: axisFen } },
+      { type: "value", axisLabel: { formatter: axisFen }, splitLine: { show: false } },
+    ],
     series: [
       {
         name: texts.t("budget.available"),
@@ -70,6 +80,7 @@ function burnDownOption(texts: Texts, points: ReturnType<typeof burnDown>): Char
       {
         name: texts.t("budget.spent"),
         type: "line",
+        yAxisIndex: 1,
         step: "end",
         showSymbol: false,
         data: points.map((p) => [p.at, Number(p.spent)]),

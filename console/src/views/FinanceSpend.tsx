@@ -4,7 +4,12 @@ import { useMemo, useState } from "react";
 import { gql } from "../api.js";
 import type { Viewer } from "../App.js";
 import { Chart, PALETTE, type ChartOption } from "../chart.js";
-import { SpendDocument, type SpendDimension, type SpendFiguresFragment, type SpendQuery } from "../graphql/generated.js";
+import {
+  SpendDocument,
+  type SpendDimension,
+  type SpendFiguresFragment,
+  type SpendQuery,
+} from "../graphql/generated.js";
 import { useTexts, type Texts } from "../i18n.js";
 import { Field, Loading, TableBox, useLoad } from "../ui.js";
 import { ProgramPicker, usePrograms } from "./programs.js";
@@ -17,8 +22,19 @@ function monthStart(month: string, next = false): string {
   return new Date(Date.UTC(y, m - 1 + (next ? 1 : 0), 1)).toISOString();
 }
 
-function chartOption(texts: Texts, data: SpendQuery): ChartOption {
-  const months = data.byMonth.rows.map((r) => r.keys[0].value);
+/** Every month of the period, like ["2026-01", ..., "2026-12"]. */
+function monthsOf(from: string, to: string): string[] {
+  const months: string[] = [];
+  for (
+    let at = new Date(monthStart(from));
+    at.toISOString().slice(0, 7) <= to && months.length < 240;
+    at.setUTCMonth(at.getUTCMonth() + 1)
+  )
+    months.push(at.toISOString().slice(0, 7));
+  return months;
+}
+
+function chartOption(texts: Texts, data: SpendQuery, months: string[]): ChartOption {
   const labels = [...new Set(data.byMonthAndKey.rows.map((r) => r.keys[1].label))];
   const axisFen = (value: number) => texts.fen(BigInt(Math.round(value)));
   return {
@@ -32,6 +48,7 @@ function chartOption(texts: Texts, data: SpendQuery): ChartOption {
       name: label,
       type: "bar",
       stack: "subsidy",
+      barMaxWidth: 48,
       // Integer fen as chart values, exact; the labels turn them into yuan.
       data: months.map((month) =>
         Number(
@@ -42,7 +59,17 @@ function chartOption(texts: Texts, data: SpendQuery): ChartOption {
   };
 }
 
-function FiguresTable({ caption, first, rows, totals }: { caption: string; first: string; rows: SpendFiguresFragment[]; totals?: SpendFiguresFragment }) {
+function FiguresTable({
+  caption,
+  first,
+  rows,
+  totals,
+}: {
+  caption: string;
+  first: string;
+  rows: SpendFiguresFragment[];
+  totals?: SpendFiguresFragment;
+}) {
   const texts = useTexts();
   const { t } = texts;
   const name = (row: SpendFiguresFragment) =>
@@ -53,11 +80,21 @@ function FiguresTable({ caption, first, rows, totals }: { caption: string; first
       <thead>
         <tr>
           <th scope="col">{first}</th>
-          <th scope="col" className="num">{t("spend.orders")}</th>
-          <th scope="col" className="num">{t("spend.gpuHours")}</th>
-          <th scope="col" className="num">{t("spend.gross")}</th>
-          <th scope="col" className="num">{t("spend.subsidy")}</th>
-          <th scope="col" className="num">{t("spend.smePaid")}</th>
+          <th scope="col" className="num">
+            {t("spend.orders")}
+          </th>
+          <th scope="col" className="num">
+            {t("spend.gpuHours")}
+          </th>
+          <th scope="col" className="num">
+            {t("spend.gross")}
+          </th>
+          <th scope="col" className="num">
+            {t("spend.subsidy")}
+          </th>
+          <th scope="col" className="num">
+            {t("spend.smePaid")}
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -106,11 +143,19 @@ export function FinanceSpend({ viewer }: { viewer: Viewer }) {
   const spend = useLoad(
     () =>
       valid
-        ? gql(SpendDocument, { programId: programId || null, from: monthStart(from), to: monthStart(to, true), dimension })
+        ? gql(SpendDocument, {
+            programId: programId || null,
+            from: monthStart(from),
+            to: monthStart(to, true),
+            dimension,
+          })
         : Promise.resolve(undefined),
     [programId, from, to, dimension, valid],
   );
-  const option = useMemo(() => (spend.data ? chartOption(texts, spend.data) : null), [spend.data, texts]);
+  const option = useMemo(
+    () => (spend.data && valid ? chartOption(texts, spend.data, monthsOf(from, to)) : null),
+    [spend.data, texts, from, to, valid],
+  );
   const dimensionLabel = texts.code("dimension", dimension);
   return (
     <>

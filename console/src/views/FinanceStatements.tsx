@@ -21,7 +21,10 @@ export function FinanceStatements({ viewer }: { viewer: Viewer }) {
   const program = (programs.data ?? []).find((p) => p.id === chosen) ?? programs.data?.[0];
   const valid = /^\d{4}-\d{2}$/.test(month);
   const statement = useLoad(
-    () => (program && valid ? gql(StatementDocument, { programId: program.id, month }).then((d) => d.cityStatement) : Promise.resolve(null)),
+    () =>
+      program && valid
+        ? gql(StatementDocument, { programId: program.id, month }).then((d) => d.cityStatement)
+        : Promise.resolve(null),
     [program?.id, month],
   );
   if (!programs.data) return <Loading loaded={programs} />;
@@ -33,12 +36,17 @@ export function FinanceStatements({ viewer }: { viewer: Viewer }) {
       statement.reload();
     }
   };
-  const notEnded = action.error instanceof ApiError && action.error.code === "BAD_USER_INPUT" && action.error.field === "month";
+  const notEnded =
+    action.error instanceof ApiError && action.error.code === "BAD_USER_INPUT" && action.error.field === "month";
   const s = statement.data;
   return (
     <>
       <div className="toolbar">
-        <ProgramPicker programs={programs.data} value={program?.id ?? ""} onChange={(id) => (setChosen(id), setSettled(false))} />
+        <ProgramPicker
+          programs={programs.data}
+          value={program?.id ?? ""}
+          onChange={(id) => (setChosen(id), setSettled(false))}
+        />
         <Field label={t("statements.month")} hint={t("statements.monthHint")}>
           {(id) => (
             <input
@@ -58,7 +66,8 @@ export function FinanceStatements({ viewer }: { viewer: Viewer }) {
       {s && program && (
         <section aria-labelledby="statement-title">
           <h2 id="statement-title">
-            {t("statements.title", { program: program.name, month: texts.month(s.month) })} <Status prefix="statementStatus" code={s.status} />
+            {t("statements.title", { program: program.name, month: texts.month(s.month) })}{" "}
+            <Status prefix="statementStatus" code={s.status} />
           </h2>
           <dl className="figures">
             <div className="figure">
@@ -76,8 +85,12 @@ export function FinanceStatements({ viewer }: { viewer: Viewer }) {
               <tr>
                 <th scope="col">{t("common.dataCenter")}</th>
                 <th scope="col">{t("common.hub")}</th>
-                <th scope="col" className="num">{t("spend.orders")}</th>
-                <th scope="col" className="num">{t("spend.subsidy")}</th>
+                <th scope="col" className="num">
+                  {t("spend.orders")}
+                </th>
+                <th scope="col" className="num">
+                  {t("spend.subsidy")}
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -115,7 +128,15 @@ export function FinanceStatements({ viewer }: { viewer: Viewer }) {
           <Confirm
             open={confirming}
             title={t("statements.confirmTitle")}
-            body={<p>{t("statements.confirmBody", { month: texts.month(s.month), total: texts.money(s.total), program: program.name })}</p>}
+            body={
+              <p>
+                {t("statements.confirmBody", {
+                  month: texts.month(s.month),
+                  total: texts.money(s.total),
+                  program: program.name,
+                })}
+              </p>
+            }
             confirmLabel={t("statements.settle")}
             onConfirm={settle}
             onCancel={() => setConfirming(false)}

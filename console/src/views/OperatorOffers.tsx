@@ -44,13 +44,20 @@ export function OperatorOffers({ viewer }: { viewer: Viewer }) {
   const [open, setOpen] = useState<string | null>(null);
   const mine = (catalog.data?.dataCenters ?? []).filter((d) => d.operator.id === viewer.organization?.id);
   const shown = (offers.data?.offers ?? []).filter(
-    (o) => (!status || o.status === status) && (!dataCenter || o.dataCenter.id === dataCenter) && (!model || o.gpuModel.name === model),
+    (o) =>
+      (!status || o.status === status) &&
+      (!dataCenter || o.dataCenter.id === dataCenter) &&
+      (!model || o.gpuModel.name === model),
   );
   return (
     <>
       <section aria-labelledby="publish">
         <h2 id="publish">{t("operator.publish")}</h2>
-        <PublishForm dataCenters={mine} models={catalog.data?.gpuModels.map((m) => m.name) ?? []} onPublished={offers.reload} />
+        <PublishForm
+          dataCenters={mine}
+          models={catalog.data?.gpuModels.map((m) => m.name) ?? []}
+          onPublished={offers.reload}
+        />
       </section>
       <section aria-labelledby="offers">
         <h2 id="offers">{t("operator.offers")}</h2>
@@ -100,7 +107,13 @@ export function OperatorOffers({ viewer }: { viewer: Viewer }) {
         )}
         <ul className="cards offers">
           {shown.map((o) => (
-            <OfferCard key={o.id} offer={o} open={open === o.id} onToggle={() => setOpen(open === o.id ? null : o.id)} onChanged={offers.reload} />
+            <OfferCard
+              key={o.id}
+              offer={o}
+              open={open === o.id}
+              onToggle={() => setOpen(open === o.id ? null : o.id)}
+              onChanged={offers.reload}
+            />
           ))}
         </ul>
       </section>
@@ -130,7 +143,8 @@ function PublishForm({
   const [problem, setProblem] = useState("");
   const [done, setDone] = useState("");
   const action = useAction();
-  const set = (name: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [name]: e.target.value });
+  const set = (name: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [name]: e.target.value });
   const dataCenterId = form.dataCenterId || dataCenters[0]?.id || "";
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -188,10 +202,14 @@ function PublishForm({
           {(id) => <input id={id} inputMode="decimal" required value={form.price} onChange={set("price")} />}
         </Field>
         <Field label={t("operator.from")} hint={t("common.wholeHour")}>
-          {(id) => <input id={id} type="datetime-local" step={3600} required value={form.from} onChange={set("from")} />}
+          {(id) => (
+            <input id={id} type="datetime-local" step={3600} required value={form.from} onChange={set("from")} />
+          )}
         </Field>
         <Field label={t("operator.until")} hint={t("common.wholeHour")}>
-          {(id) => <input id={id} type="datetime-local" step={3600} required value={form.until} onChange={set("until")} />}
+          {(id) => (
+            <input id={id} type="datetime-local" step={3600} required value={form.until} onChange={set("until")} />
+          )}
         </Field>
         <Field label={t("offers.minHours")}>
           {(id) => <input id={id} type="number" min={1} required value={form.minHours} onChange={set("minHours")} />}
@@ -211,10 +229,24 @@ function PublishForm({
   );
 }
 
-function OfferCard({ offer, open, onToggle, onChanged }: { offer: Offer; open: boolean; onToggle(): void; onChanged(): void }) {
+function OfferCard({
+  offer,
+  open,
+  onToggle,
+  onChanged,
+}: {
+  offer: Offer;
+  open: boolean;
+  onToggle(): void;
+  onChanged(): void;
+}) {
   const texts = useTexts();
   const { t } = texts;
-  const [edit, setEdit] = useState({ price: offer.pricePerGpuHour.amount, count: String(offer.gpuCount), until: isoToChinaInput(offer.availableUntil) });
+  const [edit, setEdit] = useState({
+    price: offer.pricePerGpuHour.amount,
+    count: String(offer.gpuCount),
+    until: isoToChinaInput(offer.availableUntil),
+  });
   const [confirmWithdraw, setConfirmWithdraw] = useState(false);
   const [done, setDone] = useState("");
   const action = useAction();
@@ -245,33 +277,65 @@ function OfferCard({ offer, open, onToggle, onChanged }: { offer: Offer; open: b
   return (
     <li className="card" aria-labelledby={headingId}>
       <h3 id={headingId}>
-        {offer.gpuModel.name} × {texts.number(offer.gpuCount)} · {texts.money(offer.pricePerGpuHour)}/{t("common.gpuHour")}{" "}
-        <Status prefix="offerStatus" code={offer.status} />
+        {offer.gpuModel.name} × {texts.number(offer.gpuCount)} · {texts.money(offer.pricePerGpuHour)}/
+        {t("common.gpuHour")} <Status prefix="offerStatus" code={offer.status} />
       </h3>
       <p className="muted">
-        {offer.dataCenter.name} ({offer.dataCenter.hub}) · {texts.dateTime(offer.availableFrom)} – {texts.dateTime(offer.availableUntil)} · <code>{offer.id}</code>
+        {offer.dataCenter.name} ({offer.dataCenter.hub}) · {texts.dateTime(offer.availableFrom)} –{" "}
+        {texts.dateTime(offer.availableUntil)} · <code>{offer.id}</code>
       </p>
       {changeable && (
         <form className="grid edit" onSubmit={save} aria-label={t("operator.editLabel", { id: offer.id })}>
           <Field label={t("common.pricePerGpuHour")}>
-            {(id) => <input id={id} inputMode="decimal" value={edit.price} onChange={(e) => setEdit({ ...edit, price: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                inputMode="decimal"
+                value={edit.price}
+                onChange={(e) => setEdit({ ...edit, price: e.target.value })}
+              />
+            )}
           </Field>
           <Field label={t("common.gpus")}>
-            {(id) => <input id={id} type="number" min={1} value={edit.count} onChange={(e) => setEdit({ ...edit, count: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                type="number"
+                min={1}
+                value={edit.count}
+                onChange={(e) => setEdit({ ...edit, count: e.target.value })}
+              />
+            )}
           </Field>
           <Field label={t("operator.until")}>
-            {(id) => <input id={id} type="datetime-local" step={3600} value={edit.until} onChange={(e) => setEdit({ ...edit, until: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                step={3600}
+                value={edit.until}
+                onChange={(e) => setEdit({ ...edit, until: e.target.value })}
+              />
+            )}
           </Field>
           <div className="actions">
             <button type="submit" disabled={action.busy}>
               {t("operator.save")}
             </button>
             {offer.status === "ACTIVE" ? (
-              <button type="button" disabled={action.busy} onClick={() => update({ status: "PAUSED" }, t("operator.pausedNotice"))}>
+              <button
+                type="button"
+                disabled={action.busy}
+                onClick={() => update({ status: "PAUSED" }, t("operator.pausedNotice"))}
+              >
                 {t("operator.pause")}
               </button>
             ) : (
-              <button type="button" disabled={action.busy} onClick={() => update({ status: "ACTIVE" }, t("operator.resumedNotice"))}>
+              <button
+                type="button"
+                disabled={action.busy}
+                onClick={() => update({ status: "ACTIVE" }, t("operator.resumedNotice"))}
+              >
                 {t("operator.resume")}
               </button>
             )}
@@ -302,7 +366,10 @@ function OfferCard({ offer, open, onToggle, onChanged }: { offer: Offer; open: b
 function OfferReservations({ offerId }: { offerId: string }) {
   const texts = useTexts();
   const { t } = texts;
-  const reservations = useLoad(() => gql(ReservationsDocument, { offerId, first: 50 }).then((d) => d.offerReservations), [offerId]);
+  const reservations = useLoad(
+    () => gql(ReservationsDocument, { offerId, first: 50 }).then((d) => d.offerReservations),
+    [offerId],
+  );
   if (!reservations.data) return <Loading loaded={reservations} />;
   if (reservations.data.totalCount === 0) return <p>{t("operator.noReservations")}</p>;
   return (
@@ -311,9 +378,13 @@ function OfferReservations({ offerId }: { offerId: string }) {
         <tr>
           <th scope="col">{t("rent.reservation")}</th>
           <th scope="col">{t("common.status")}</th>
-          <th scope="col" className="num">{t("common.gpus")}</th>
+          <th scope="col" className="num">
+            {t("common.gpus")}
+          </th>
           <th scope="col">{t("rent.period")}</th>
-          <th scope="col" className="num">{t("rent.total")}</th>
+          <th scope="col" className="num">
+            {t("rent.total")}
+          </th>
         </tr>
       </thead>
       <tbody>

@@ -33,7 +33,10 @@ async function loadSeries(viewer: Viewer, from: string, to: string): Promise<Ser
     const page = await Promise.all(buckets.slice(i, i + 6).map((b) => gql(UtilizationDocument, b)));
     results.push(...page);
   }
-  const whole = await gql(UtilizationDocument, { from: new Date(start).toISOString(), to: new Date(end).toISOString() });
+  const whole = await gql(UtilizationDocument, {
+    from: new Date(start).toISOString(),
+    to: new Date(end).toISOString(),
+  });
   const dataCenters = whole.dataCenters.filter(mine).map((d) => ({
     id: d.id,
     name: d.name,
@@ -67,8 +70,12 @@ export function OperatorUtilization({ viewer }: { viewer: Viewer }) {
   return (
     <>
       <div className="toolbar">
-        <Field label={t("utilization.from")}>{(id) => <input id={id} type="date" value={from} onChange={(e) => setFrom(e.target.value)} />}</Field>
-        <Field label={t("utilization.to")}>{(id) => <input id={id} type="date" value={to} onChange={(e) => setTo(e.target.value)} />}</Field>
+        <Field label={t("utilization.from")}>
+          {(id) => <input id={id} type="date" value={from} onChange={(e) => setFrom(e.target.value)} />}
+        </Field>
+        <Field label={t("utilization.to")}>
+          {(id) => <input id={id} type="date" value={to} onChange={(e) => setTo(e.target.value)} />}
+        </Field>
       </div>
       {!valid && <p className="error">{t("spend.badPeriod")}</p>}
       <p className="muted">{t("utilization.note")}</p>
@@ -82,7 +89,9 @@ export function OperatorUtilization({ viewer }: { viewer: Viewer }) {
               <tr>
                 <th scope="col">{t("common.dataCenter")}</th>
                 <th scope="col">{t("common.hub")}</th>
-                <th scope="col" className="num">{t("utilization.whole")}</th>
+                <th scope="col" className="num">
+                  {t("utilization.whole")}
+                </th>
               </tr>
             </thead>
             <tbody>

@@ -61,7 +61,9 @@ export function SmeOffers({ go }: { go(path: string): void }) {
   const [form, setForm] = useState<Form>(EMPTY);
   const [query, setQuery] = useState<{ filter: OfferFilter; sort: OfferSort }>({ filter: {}, sort: "PRICE_ASC" });
   const [problem, setProblem] = useState("");
-  const [extra, setExtra] = useState<{ offers: OfferRowFragment[]; after: string | null; hasNext: boolean } | null>(null);
+  const [extra, setExtra] = useState<{ offers: OfferRowFragment[]; after: string | null; hasNext: boolean } | null>(
+    null,
+  );
   const paging = useAction();
   const results = useLoad(async () => {
     setExtra(null);
@@ -79,7 +81,9 @@ export function SmeOffers({ go }: { go(path: string): void }) {
   const hasNext = extra ? extra.hasNext : results.data?.pageInfo.hasNextPage;
   const loadMore = async () => {
     const after = extra ? extra.after : (results.data?.pageInfo.endCursor ?? null);
-    const page = await paging.run(() => gql(OffersDocument, { filter: query.filter, sort: query.sort, first: 20, after }));
+    const page = await paging.run(() =>
+      gql(OffersDocument, { filter: query.filter, sort: query.sort, first: 20, after }),
+    );
     if (page)
       setExtra({
         offers: [...(extra?.offers ?? []), ...page.offers.edges.map((e) => e.node)],
@@ -118,7 +122,9 @@ export function SmeOffers({ go }: { go(path: string): void }) {
             </select>
           )}
         </Field>
-        <Field label={t("common.province")}>{(id) => <input id={id} value={form.province} onChange={set("province")} />}</Field>
+        <Field label={t("common.province")}>
+          {(id) => <input id={id} value={form.province} onChange={set("province")} />}
+        </Field>
         <Field label={t("common.dataCenter")}>
           {(id) => (
             <select id={id} value={form.dataCenterId} onChange={set("dataCenterId")}>
@@ -138,10 +144,26 @@ export function SmeOffers({ go }: { go(path: string): void }) {
           {(id) => <input id={id} type="number" min={1} value={form.minGpuCount} onChange={set("minGpuCount")} />}
         </Field>
         <Field label={t("offers.availableFrom")}>
-          {(id) => <input id={id} type="datetime-local" step={3600} value={form.availableFrom} onChange={set("availableFrom")} />}
+          {(id) => (
+            <input
+              id={id}
+              type="datetime-local"
+              step={3600}
+              value={form.availableFrom}
+              onChange={set("availableFrom")}
+            />
+          )}
         </Field>
         <Field label={t("offers.availableUntil")}>
-          {(id) => <input id={id} type="datetime-local" step={3600} value={form.availableUntil} onChange={set("availableUntil")} />}
+          {(id) => (
+            <input
+              id={id}
+              type="datetime-local"
+              step={3600}
+              value={form.availableUntil}
+              onChange={set("availableUntil")}
+            />
+          )}
         </Field>
         <Field label={t("offers.sort")}>
           {(id) => (
@@ -178,12 +200,18 @@ export function SmeOffers({ go }: { go(path: string): void }) {
             <thead>
               <tr>
                 <th scope="col">{t("common.gpuModel")}</th>
-                <th scope="col" className="num">{t("common.gpus")}</th>
-                <th scope="col" className="num">{t("common.pricePerGpuHour")}</th>
+                <th scope="col" className="num">
+                  {t("common.gpus")}
+                </th>
+                <th scope="col" className="num">
+                  {t("common.pricePerGpuHour")}
+                </th>
                 <th scope="col">{t("common.dataCenter")}</th>
                 <th scope="col">{t("common.hub")}</th>
                 <th scope="col">{t("common.window")}</th>
-                <th scope="col" className="num">{t("offers.minHours")}</th>
+                <th scope="col" className="num">
+                  {t("offers.minHours")}
+                </th>
                 <th scope="col">
                   <span className="sr-only">{t("common.actions")}</span>
                 </th>
@@ -202,7 +230,11 @@ export function SmeOffers({ go }: { go(path: string): void }) {
                   </td>
                   <td className="num">{texts.number(o.minHours)}</td>
                   <td>
-                    <button type="button" onClick={() => bidOn(o)} aria-label={t("offers.bidOnLabel", { model: o.gpuModel.name, dc: o.dataCenter.name })}>
+                    <button
+                      type="button"
+                      onClick={() => bidOn(o)}
+                      aria-label={t("offers.bidOnLabel", { model: o.gpuModel.name, dc: o.dataCenter.name })}
+                    >
                       {t("offers.bidOn")}
                     </button>
                   </td>

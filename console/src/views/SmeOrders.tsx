@@ -39,9 +39,15 @@ export function SmeOrders() {
               <th scope="col">{t("common.gpuModel")}</th>
               <th scope="col">{t("common.dataCenter")}</th>
               <th scope="col">{t("rent.period")}</th>
-              <th scope="col" className="num">{t("rent.gross")}</th>
-              <th scope="col" className="num">{t("rent.subsidy")}</th>
-              <th scope="col" className="num">{t("rent.smeShare")}</th>
+              <th scope="col" className="num">
+                {t("rent.gross")}
+              </th>
+              <th scope="col" className="num">
+                {t("rent.subsidy")}
+              </th>
+              <th scope="col" className="num">
+                {t("rent.smeShare")}
+              </th>
               <th scope="col">
                 <span className="sr-only">{t("common.actions")}</span>
               </th>

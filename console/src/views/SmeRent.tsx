@@ -36,7 +36,9 @@ export function estimateSubsidy(
   const ceiling = program.maxSubsidizedPricePerGpuHour ? BigInt(program.maxSubsidizedPricePerGpuHour.fen) : null;
   const unit = ceiling !== null && ceiling < priceFen ? ceiling : priceFen;
   const units = BigInt(gpuCount) * BigInt(hours);
-  const rate = BigInt(domestic && program.domesticRateBasisPoints != null ? program.domesticRateBasisPoints : program.rateBasisPoints);
+  const rate = BigInt(
+    domestic && program.domesticRateBasisPoints != null ? program.domesticRateBasisPoints : program.rateBasisPoints,
+  );
   let subsidy = (units * unit * rate) / 10000n;
   const remaining = BigInt(voucher.remaining.fen);
   if (subsidy > remaining) subsidy = remaining;
@@ -46,7 +48,10 @@ export function estimateSubsidy(
 
 export function SmeRent() {
   const { t } = useTexts();
-  const vouchers = useLoad(() => gql(VouchersDocument).then((d) => d.myVouchers.filter((v) => v.status === "ACTIVE")), []);
+  const vouchers = useLoad(
+    () => gql(VouchersDocument).then((d) => d.myVouchers.filter((v) => v.status === "ACTIVE")),
+    [],
+  );
   const bids = useLoad(() => gql(BidsDocument, { first: 20 }).then((d) => d.myBids), []);
   const [activeId, setActiveId] = useState<string | null>(null);
   return (
@@ -88,15 +93,23 @@ function BidForm({ vouchers, onPlaced }: { vouchers: Voucher[]; onPlaced(bid: Bi
     gpuModel: params.get("model") ?? "H800",
     gpuCount: "8",
     hours: "24",
-    earliestStart: startFrom && new Date(startFrom).getTime() > Date.now() ? isoToChinaInput(startFrom) : hoursFromNow(24),
+    earliestStart:
+      startFrom && new Date(startFrom).getTime() > Date.now() ? isoToChinaInput(startFrom) : hoursFromNow(24),
     latestEnd: "",
     maxPrice: params.get("price") ?? "30.00",
     voucherId: "",
   });
   const [hubs, setHubs] = useState<string[]>(params.get("hub") ? [params.get("hub")!] : []);
   const action = useAction();
-  const latestEnd = form.latestEnd || (form.earliestStart ? isoToChinaInput(new Date(new Date(chinaInputToIso(form.earliestStart)).getTime() + 7 * 86_400_000).toISOString()) : "");
-  const set = (name: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [name]: e.target.value });
+  const latestEnd =
+    form.latestEnd ||
+    (form.earliestStart
+      ? isoToChinaInput(
+          new Date(new Date(chinaInputToIso(form.earliestStart)).getTime() + 7 * 86_400_000).toISOString(),
+        )
+      : "");
+  const set = (name: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [name]: e.target.value });
 
   const gpuCount = Number(form.gpuCount);
   const hours = Number(form.hours);
@@ -104,8 +117,12 @@ function BidForm({ vouchers, onPlaced }: { vouchers: Voucher[]; onPlaced(bid: Bi
   const model = catalog.data?.gpuModels.find((m) => m.name === form.gpuModel);
   const voucher = vouchers.find((v) => v.id === form.voucherId) ?? vouchers[0];
   const readable = Number.isInteger(gpuCount) && gpuCount > 0 && Number.isInteger(hours) && hours > 0 && price !== null;
-  const estimate = readable && voucher && model ? estimateSubsidy(voucher, model.domestic, gpuCount, hours, price!) : null;
-  const hubsOutside = voucher && voucher.program.eligibleHubs.length > 0 && (hubs.length === 0 || hubs.some((h) => !voucher.program.eligibleHubs.includes(h)));
+  const estimate =
+    readable && voucher && model ? estimateSubsidy(voucher, model.domestic, gpuCount, hours, price!) : null;
+  const hubsOutside =
+    voucher &&
+    voucher.program.eligibleHubs.length > 0 &&
+    (hubs.length === 0 || hubs.some((h) => !voucher.program.eligibleHubs.includes(h)));
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -149,7 +166,16 @@ function BidForm({ vouchers, onPlaced }: { vouchers: Voucher[]; onPlaced(bid: Bi
           {(id) => <input id={id} inputMode="decimal" required value={form.maxPrice} onChange={set("maxPrice")} />}
         </Field>
         <Field label={t("rent.earliestStart")} hint={t("common.wholeHour")}>
-          {(id) => <input id={id} type="datetime-local" step={3600} required value={form.earliestStart} onChange={set("earliestStart")} />}
+          {(id) => (
+            <input
+              id={id}
+              type="datetime-local"
+              step={3600}
+              required
+              value={form.earliestStart}
+              onChange={set("earliestStart")}
+            />
+          )}
         </Field>
         <Field label={t("rent.latestEnd")} hint={t("common.wholeHour")}>
           {(id) => (
@@ -197,11 +223,13 @@ function BidForm({ vouchers, onPlaced }: { vouchers: Voucher[]; onPlaced(bid: Bi
               {t("rent.estimateGross")}: <strong>{texts.fen(estimate.gross)}</strong>
             </p>
             <p>
-              {t("rent.estimateSubsidy")}: <strong data-testid="estimate-subsidy">{texts.fen(estimate.subsidy)}</strong> ·{" "}
-              {t("rent.estimateYours")}: <strong>{texts.fen(estimate.gross - estimate.subsidy)}</strong>
+              {t("rent.estimateSubsidy")}: <strong data-testid="estimate-subsidy">{texts.fen(estimate.subsidy)}</strong>{" "}
+              · {t("rent.estimateYours")}: <strong>{texts.fen(estimate.gross - estimate.subsidy)}</strong>
             </p>
             <small className="muted">{t("rent.estimateNote")}</small>
-            {hubsOutside && <p className="warn">{t("rent.hubsOutside", { hubs: voucher!.program.eligibleHubs.join(", ") })}</p>}
+            {hubsOutside && (
+              <p className="warn">{t("rent.hubsOutside", { hubs: voucher!.program.eligibleHubs.join(", ") })}</p>
+            )}
           </>
         ) : (
           <small className="muted">{vouchers.length ? t("rent.estimateNeedsInput") : t("rent.noVoucher")}</small>
@@ -296,7 +324,13 @@ function ActiveBid({ id, vouchers, onChanged }: { id: string; vouchers: Voucher[
         </div>
       )}
       {held && !order && secondsLeft > 0 && reservation && (
-        <CheckoutPanel reservationId={reservation.id} vouchers={vouchers} onOrdered={(o) => (setOrder(o), onChanged())} onCancelled={onChanged} bidId={bid.id} />
+        <CheckoutPanel
+          reservationId={reservation.id}
+          vouchers={vouchers}
+          onOrdered={(o) => (setOrder(o), onChanged())}
+          onCancelled={onChanged}
+          bidId={bid.id}
+        />
       )}
       {order && <OrderResult order={order} />}
       <ErrorBox error={error} />
@@ -320,14 +354,21 @@ function CheckoutPanel({
   const texts = useTexts();
   const { t } = texts;
   const [voucherId, setVoucherId] = useState(vouchers[0]?.id ?? "");
-  const quote = useLoad(() => gql(QuoteDocument, { reservationId, voucherId: voucherId || null }).then((d) => d.quote), [reservationId, voucherId]);
+  const quote = useLoad(
+    () => gql(QuoteDocument, { reservationId, voucherId: voucherId || null }).then((d) => d.quote),
+    [reservationId, voucherId],
+  );
   const action = useAction();
   const [confirmCancel, setConfirmCancel] = useState(false);
   const checkout = async () => {
     const result = await action.run(() =>
       gql(CheckoutDocument, {
         // One key per reservation and voucher: a retry after a lost answer returns the same order.
-        input: { reservationId, voucherId: voucherId || null, idempotencyKey: `console-${reservationId}-${voucherId || "none"}` },
+        input: {
+          reservationId,
+          voucherId: voucherId || null,
+          idempotencyKey: `console-${reservationId}-${voucherId || "none"}`,
+        },
       }),
     );
     if (result) onOrdered(result.checkout);
@@ -394,9 +435,17 @@ export function OrderResult({ order }: { order: OrderRowFragment }) {
   return (
     <div className="order-result" data-testid="order-result">
       {order.status === "PAID" ? (
-        <Notice>{t("rent.paid", { id: order.id, share: texts.money(order.smeShare), subsidy: texts.money(order.subsidy) })}</Notice>
+        <Notice>
+          {t("rent.paid", { id: order.id, share: texts.money(order.smeShare), subsidy: texts.money(order.subsidy) })}
+        </Notice>
       ) : order.status === "PENDING_PAYMENT" ? (
-        <Notice>{t("rent.pendingPayment", { id: order.id, share: texts.money(order.smeShare), provider: order.payment.provider })}</Notice>
+        <Notice>
+          {t("rent.pendingPayment", {
+            id: order.id,
+            share: texts.money(order.smeShare),
+            provider: order.payment.provider,
+          })}
+        </Notice>
       ) : (
         <p>
           <Status prefix="orderStatus" code={order.status} />
@@ -416,9 +465,15 @@ function BidTable({ bids, onOpen }: { bids: BidRowFragment[]; onOpen(id: string)
         <tr>
           <th scope="col">{t("rent.placed")}</th>
           <th scope="col">{t("common.gpuModel")}</th>
-          <th scope="col" className="num">{t("common.gpus")}</th>
-          <th scope="col" className="num">{t("rent.hours")}</th>
-          <th scope="col" className="num">{t("rent.maxPrice")}</th>
+          <th scope="col" className="num">
+            {t("common.gpus")}
+          </th>
+          <th scope="col" className="num">
+            {t("rent.hours")}
+          </th>
+          <th scope="col" className="num">
+            {t("rent.maxPrice")}
+          </th>
           <th scope="col">{t("common.status")}</th>
           <th scope="col">{t("common.dataCenter")}</th>
           <th scope="col">

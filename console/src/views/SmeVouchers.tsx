@@ -11,7 +11,10 @@ export function SmeVouchers() {
   const texts = useTexts();
   const { t } = texts;
   const mine = useLoad(() => gql(VouchersDocument), []);
-  const programs = useLoad(() => gql(ProgramsDocument, { city: null }).then((d) => d.subsidyPrograms.filter((p) => p.status === "ACTIVE")), []);
+  const programs = useLoad(
+    () => gql(ProgramsDocument, { city: null }).then((d) => d.subsidyPrograms.filter((p) => p.status === "ACTIVE")),
+    [],
+  );
   const [form, setForm] = useState({ programId: "", amount: "", purpose: "" });
   const [problem, setProblem] = useState("");
   const [done, setDone] = useState("");
@@ -44,8 +47,12 @@ export function SmeVouchers() {
                 <th scope="col">{t("finance.program")}</th>
                 <th scope="col">{t("common.city")}</th>
                 <th scope="col">{t("common.status")}</th>
-                <th scope="col" className="num">{t("vouchers.granted")}</th>
-                <th scope="col" className="num">{t("vouchers.remaining")}</th>
+                <th scope="col" className="num">
+                  {t("vouchers.granted")}
+                </th>
+                <th scope="col" className="num">
+                  {t("vouchers.remaining")}
+                </th>
                 <th scope="col">{t("vouchers.validUntil")}</th>
               </tr>
             </thead>
@@ -77,7 +84,9 @@ export function SmeVouchers() {
               <tr>
                 <th scope="col">{t("finance.program")}</th>
                 <th scope="col">{t("applications.submitted")}</th>
-                <th scope="col" className="num">{t("applications.requested")}</th>
+                <th scope="col" className="num">
+                  {t("applications.requested")}
+                </th>
                 <th scope="col">{t("common.status")}</th>
                 <th scope="col">{t("applications.reason")}</th>
               </tr>
@@ -103,7 +112,12 @@ export function SmeVouchers() {
         <form className="card" onSubmit={apply}>
           <Field label={t("finance.program")}>
             {(id) => (
-              <select id={id} value={programId} onChange={(e) => setForm({ ...form, programId: e.target.value })} required>
+              <select
+                id={id}
+                value={programId}
+                onChange={(e) => setForm({ ...form, programId: e.target.value })}
+                required
+              >
                 {programs.data?.map((p) => (
                   <option key={p.id} value={p.id}>
                     {p.name} ({p.city}, {texts.bp(p.rateBasisPoints)})
@@ -113,11 +127,26 @@ export function SmeVouchers() {
             )}
           </Field>
           <Field label={t("vouchers.amount")} hint={t("common.yuanHint")}>
-            {(id) => <input id={id} inputMode="decimal" required value={form.amount} onChange={(e) => setForm({ ...form, amount: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                inputMode="decimal"
+                required
+                value={form.amount}
+                onChange={(e) => setForm({ ...form, amount: e.target.value })}
+              />
+            )}
           </Field>
           <Field label={t("applications.purpose")}>
             {(id) => (
-              <textarea id={id} required maxLength={2000} rows={3} value={form.purpose} onChange={(e) => setForm({ ...form, purpose: e.target.value })} />
+              <textarea
+                id={id}
+                required
+                maxLength={2000}
+                rows={3}
+                value={form.purpose}
+                onChange={(e) => setForm({ ...form, purpose: e.target.value })}
+              />
             )}
           </Field>
           <button type="submit" className="primary" disabled={action.busy || !programId}>

@@ -9,9 +9,10 @@ export type Program = ProgramsQuery["subsidyPrograms"][number];
 
 /** The programs of the viewer's city (every city's for the admin). */
 export const usePrograms = (viewer: Viewer) =>
-  useLoad(() => gql(ProgramsDocument, { city: viewer.organization?.city ?? null }).then((d) => d.subsidyPrograms), [
-    viewer.organization?.city,
-  ]);
+  useLoad(
+    () => gql(ProgramsDocument, { city: viewer.organization?.city ?? null }).then((d) => d.subsidyPrograms),
+    [viewer.organization?.city],
+  );
 
 export function ProgramPicker({
   programs,
