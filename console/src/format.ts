@@ -29,6 +29,13 @@ export function parseYuan(text: string): bigint | null {
 /** Fen → the decimal string the API takes as input ("1234.50"). */
 export const fenToInput = (fen: bigint) => fenToDecimal(fen.toString());
 
+/**
+ * A decimal string as Intl.NumberFormat takes it: exactly, digit for digit (ES2023). Older
+ * TypeScript libs (the server's, which the tests share) type the argument as a number only.
+ */
+type Exact = Parameters<Intl.NumberFormat["format"]>[0];
+const exact = (decimal: string) => decimal as unknown as Exact;
+
 const moneyFormats = new Map<Lang, Intl.NumberFormat>();
 
 /** ¥1,234.50 in both languages (narrow symbol: "CN¥" is what en-US would write otherwise). */
@@ -42,7 +49,7 @@ export function formatFen(fen: string | bigint, lang: Lang): string {
     });
     moneyFormats.set(lang, format);
   }
-  return format.format(fenToDecimal(fen.toString()) as Intl.StringNumericLiteral);
+  return format.format(exact(fenToDecimal(fen.toString())));
 }
 
 export const formatNumber = (value: number | bigint, lang: Lang) => new Intl.NumberFormat(locale(lang)).format(value);
@@ -53,7 +60,7 @@ export const formatShare = (share: number, lang: Lang) =>
 
 /** Basis points (3000) → "30%", exactly. */
 export const formatBasisPoints = (bp: number, lang: Lang) =>
-  `${new Intl.NumberFormat(locale(lang), { maximumFractionDigits: 2 }).format(`${Math.trunc(bp / 100)}.${String(bp % 100).padStart(2, "0")}` as Intl.StringNumericLiteral)}%`;
+  `${new Intl.NumberFormat(locale(lang), { maximumFractionDigits: 2 }).format(exact(`${Math.trunc(bp / 100)}.${String(bp % 100).padStart(2, "0")}`))}%`;
 
 export function formatDateTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return "—";
