@@ -1,8 +1,8 @@
-// Typed clients: the committed docs/examples/generated/graphql.ts is what `npm run codegen` makes of
-// the current schema and example operations, and the example client compiles with it under
-// `tsc --strict`. A schema change that breaks a client fails here first: an example operation that
-// no longer validates fails codegen, changed types fail the comparison, and once regenerated, a
-// client relying on the old shape fails to compile.
+// Typed clients: the committed docs/examples/generated/graphql.ts and console/src/graphql/generated.ts
+// are what `npm run codegen` makes of the current schema and their operations, and the example
+// client and the web console compile with them under strict tsc. A schema change that breaks a
+// client fails here first: an operation that no longer validates fails codegen, changed types fail
+// the comparison, and once regenerated, a client relying on the old shape fails to compile.
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
