@@ -31,6 +31,8 @@ export type AuditAction =
   | 'CANCEL_ORDER'
   /** checkout (SME); targetId: the order */
   | 'CHECKOUT'
+  /** correctDelivery (admin), with the credit it made; targetId: the reservation */
+  | 'CORRECT_DELIVERY'
   /** createApiKey (admin); targetId: the key, never its token */
   | 'CREATE_API_KEY'
   /** createDataCenter (admin); targetId: the data center */
@@ -43,12 +45,18 @@ export type AuditAction =
   | 'DECIDE_VOUCHER_APPLICATION'
   /** declareAffiliation (admin); targetId: the first organization */
   | 'DECLARE_AFFILIATION'
+  /** An operator's declaration of an offer's hardware (serial numbers or attestation reference, GPUs covered), with publishOffer, publishOffers or declareOfferHardware (data center); targetId: the offer */
+  | 'DECLARE_OFFER_HARDWARE'
+  /** disputeDelivery (SME); targetId: the reservation */
+  | 'DISPUTE_DELIVERY'
   /** A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was */
   | 'PAYMENT_MISMATCH'
   /** placeBid (SME); targetId: the bid */
   | 'PLACE_BID'
   /** publishOffer (data center); targetId: the offer */
   | 'PUBLISH_OFFER'
+  /** reportDelivery (data center); targetId: the reservation */
+  | 'REPORT_DELIVERY'
   /** settleCityStatement (city finance); targetId: the program */
   | 'SETTLE_CITY_STATEMENT'
   /** setSubsidyProgramStatus (city finance); targetId: the program */
@@ -101,6 +109,16 @@ export type CreateOrganizationInput = {
   kind: OrgKind;
   /** The registered name, 1 to 200 characters, like "Zhiyuan Speech Ltd" */
   name: string;
+};
+
+/** The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers */
+export type HardwareAttestationInput = {
+  /** A reference to an attestation of the hardware, 1 to 500 characters, like a certificate or audit report number "CAICT-2027-00123" */
+  attestationReference?: string | null | undefined;
+  /** How many GPUs the declaration covers, 1 to 100000; the offer counts as attested when it covers all its gpuCount */
+  gpuCount: number;
+  /** The GPUs' serial numbers, one per GPU covered, 1 to 100 printable characters each without spaces, no repeats, like ["1652823056789"] */
+  serialNumbers?: Array<string> | null | undefined;
 };
 
 /** Which balances of a program's budget an entry moved: RESERVE available->pending, POST pending->spent, VOID pending->available, REFUND spent->available */
@@ -213,6 +231,8 @@ export type PublishOfferInput = {
   gpuCount: number;
   /** A GPU model name listed by gpuModels, like "H800" */
   gpuModel: string;
+  /** The declaration of its hardware; programs that require one (requiresHardwareAttestation) subsidize only offers whose declaration covers all their GPUs */
+  hardware?: HardwareAttestationInput | null | undefined;
   /** The shortest rental it takes, in hours: at least 1 and no longer than the window */
   minHours?: number;
   /** The rent per GPU per hour: yuan with at most two decimals, more than 0 and at most "100000.00", like "18.50" */
