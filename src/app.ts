@@ -46,6 +46,10 @@ import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
 import type { AppServices } from "./services.js";
 import { browserFront } from "./web/browser.js";
+import { EventStream } from "./events/stream.js";
+import { eventsMaintenanceTasks } from "./events/maintenance.js";
+import { serveSubscriptions, type Subscriptions } from "./graphql/ws.js";
+import { DeliveryWorker } from "./webhooks/worker.js";
 
 export interface App {
   services: AppServices;
@@ -89,10 +93,16 @@ export async function createApp(config: Config): Promise<App> {
     // Domain wiring: what runs when capacity is freed, and the periodic maintenance tasks.
     afterCapacityFreed: rematcherFor(logger),
     // Payments first: an order settled by the provider keeps its reservation out of the hold sweep.
-    maintenanceTasks: [reconcilerTask, ...bidsMaintenanceTasks],
+    // Holds lapse (bidsMaintenanceTasks) after their warnings are recorded.
+    maintenanceTasks: [reconcilerTask, ...eventsMaintenanceTasks, ...bidsMaintenanceTasks],
     payments: createPaymentProvider(config),
     paymentEvents: noPaymentEvents,
+    events: new EventStream(database, logger),
+    webhooks: undefined as unknown as DeliveryWorker,
   };
+  services.webhooks = new DeliveryWorker(services, logger);
+  // A notification of an event with deliveries wakes this process's worker (every process's races; SKIP LOCKED shares).
+  services.events.onDeliveries = () => services.webhooks.wake();
   // The webhook handler settles orders with these very services, so it is wired once they exist.
   services.paymentEvents = paymentEventsFor(services, logger);
   const authenticator = new Authenticator(db, config.adminToken);
@@ -221,6 +231,15 @@ export async function createApp(config: Config): Promise<App> {
     },
   );
 
+  // Subscriptions over WebSocket on the same /graphql path.
+  const subscriptions: Subscriptions = serveSubscriptions(
+    httpServer,
+    schema,
+    services,
+    (token) => authenticator.viewerOf(token),
+    logger,
+  );
+
   let stopMaintenance = () => {};
   let closed = false;
   return {
@@ -229,9 +248,11 @@ export async function createApp(config: Config): Promise<App> {
     seeded,
     listen: (port) =>
       new Promise((resolve) => {
-        httpServer.listen(port, "0.0.0.0", () => {
+        httpServer.listen(port, "0.0.0.0", async () => {
           const { port: actual } = httpServer.address() as AddressInfo;
           stopMaintenance = startMaintenanceTimer(services, config.maintenanceIntervalMs, logger);
+          await services.events.start();
+          services.webhooks.start();
           resolve(`http://127.0.0.1:${actual}`);
         });
       }),
@@ -249,7 +270,10 @@ export async function createApp(config: Config): Promise<App> {
         await sleep(10);
       }
       httpServer.close();
+      await subscriptions.close();
+      await services.events.stop();
       await apollo.stop(); // drains the HTTP server: in-flight requests finish first
+      await services.webhooks.stop();
       await database.close();
     },
   };

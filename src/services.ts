@@ -2,8 +2,10 @@
 // GraphQL requests reach it as ctx.app, maintenance tasks and the payment webhook get it directly.
 import type { Config } from "./config.js";
 import type { Database, Db } from "./db/client.js";
+import type { EventStream } from "./events/stream.js";
 import type { Catalog } from "./offers/catalog.js";
 import type { PaymentEventHandler, PaymentProvider } from "./payments/provider.js";
+import type { DeliveryWorker } from "./webhooks/worker.js";
 
 /** Services shared by every request of one server. */
 export interface AppServices {
@@ -22,6 +24,10 @@ export interface AppServices {
   payments: PaymentProvider;
   /** What a verified payment webhook does; the checkout registers it (default: nothing). */
   paymentEvents: PaymentEventHandler;
+  /** The outbox's live stream in this process: what subscriptions read (events/stream.ts). */
+  events: EventStream;
+  /** This process's webhook delivery worker (webhooks/worker.ts). */
+  webhooks: DeliveryWorker;
 }
 
 /** What a hook reads of the request that runs it (a GraphQL context is one): the services and the request's clock. */

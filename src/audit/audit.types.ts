@@ -22,6 +22,11 @@ export enum AuditAction {
   CHECKOUT = "CHECKOUT",
   CANCEL_ORDER = "CANCEL_ORDER",
   SETTLE_CITY_STATEMENT = "SETTLE_CITY_STATEMENT",
+  CREATE_WEBHOOK_ENDPOINT = "CREATE_WEBHOOK_ENDPOINT",
+  DISABLE_WEBHOOK_ENDPOINT = "DISABLE_WEBHOOK_ENDPOINT",
+  ENABLE_WEBHOOK_ENDPOINT = "ENABLE_WEBHOOK_ENDPOINT",
+  ROTATE_WEBHOOK_SECRET = "ROTATE_WEBHOOK_SECRET",
+  REDELIVER_EVENT = "REDELIVER_EVENT",
   /** A payment reported for an order (by a webhook or the reconciler) that is not the order's own, or not for its amount in CNY: the order was left as it was. */
   PAYMENT_MISMATCH = "PAYMENT_MISMATCH",
 }
@@ -44,6 +49,11 @@ registerEnumType(AuditAction, {
     CHECKOUT: { description: "checkout (SME); targetId: the order" },
     CANCEL_ORDER: { description: "cancelOrder (SME); targetId: the order" },
     SETTLE_CITY_STATEMENT: { description: "settleCityStatement (city finance); targetId: the program" },
+    CREATE_WEBHOOK_ENDPOINT: { description: "createWebhookEndpoint; targetId: the endpoint, never its secret" },
+    DISABLE_WEBHOOK_ENDPOINT: { description: "disableWebhookEndpoint; targetId: the endpoint" },
+    ENABLE_WEBHOOK_ENDPOINT: { description: "enableWebhookEndpoint; targetId: the endpoint" },
+    ROTATE_WEBHOOK_SECRET: { description: "rotateWebhookSecret; targetId: the endpoint, never its secret" },
+    REDELIVER_EVENT: { description: "redeliverEvent; targetId: the event" },
     PAYMENT_MISMATCH: {
       description:
         "A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was",
@@ -136,6 +146,11 @@ const TARGET_TYPE: Record<AuditAction, IdType> = {
   CHECKOUT: "Order",
   CANCEL_ORDER: "Order",
   SETTLE_CITY_STATEMENT: "SubsidyProgram",
+  CREATE_WEBHOOK_ENDPOINT: "WebhookEndpoint",
+  DISABLE_WEBHOOK_ENDPOINT: "WebhookEndpoint",
+  ENABLE_WEBHOOK_ENDPOINT: "WebhookEndpoint",
+  ROTATE_WEBHOOK_SECRET: "WebhookEndpoint",
+  REDELIVER_EVENT: "Event",
   PAYMENT_MISMATCH: "Order",
 };
 

@@ -38,6 +38,12 @@ export interface Database {
   queryCount(): number;
   close(): Promise<void>;
   migrateWithLock(run: () => Promise<void>): Promise<void>;
+  /**
+   * LISTENs on a channel (events/stream.ts); `onListen` runs once listening, and again after the
+   * connection was lost and made again (notifications sent meanwhile are lost: read what was missed
+   * then). Returns the function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<() => Promise<void>>;
 }
 
 export interface DatabaseOptions {
@@ -68,6 +74,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: "postgres",
       queryCount: () => queries,
       close: () => client.end({ timeout: 5 }),
+      // The driver listens on a connection of its own, outside the pool, and listens again after a reconnect.
+      listen: async (channel, onNotify, onListen) => {
+        const { unlisten } = await client.listen(channel, onNotify, onListen);
+        return unlisten;
+      },
       // Several processes may start at once on one database: one migrates and seeds at a time.
       migrateWithLock: async (run) => {
         const lockClient = postgres(options.databaseUrl!, { max: 1, onnotice: () => {} });
@@ -92,6 +103,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     queryCount: () => queries,
     close: () => client.close(),
     migrateWithLock: (run) => run(),
+    listen: async (channel, onNotify, onListen) => {
+      const unlisten = await client.listen(channel, onNotify);
+      onListen();
+      return () => unlisten();
+    },
   };
 }
 

@@ -6,9 +6,11 @@ import {
   bigserial,
   boolean,
   check,
+  customType,
   date,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -264,6 +266,8 @@ export const subsidyPrograms = pgTable(
     validFrom: ts("valid_from").notNull(),
     validUntil: ts("valid_until").notNull(),
     status: programStatus("status").notNull().default("ACTIVE"),
+    /** The highest of 80, 95, 100 (% of the budget committed) announced by program.budget_threshold; a trigger keeps it. */
+    budgetAlertPercent: integer("budget_alert_percent").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
@@ -456,6 +460,8 @@ export const cityStatements = pgTable(
     month: text("month").notNull(),
     status: statementStatus("status").notNull().default("OPEN"),
     settledAt: ts("settled_at"),
+    /** When statement.ready was recorded for it (its month had ended): at most once. */
+    readyAt: ts("ready_at"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("city_statements_program_month_uq").on(t.programId, t.month)],
@@ -552,4 +558,121 @@ export const auditLog = pgTable(
     index("audit_log_action_idx").on(t.action, t.id),
     index("audit_log_city_idx").on(t.city, t.id),
   ],
+);
+
+// ---------------------------------------------------------------- events and outbound webhooks
+
+/** A transaction id that never wraps (PostgreSQL's xid8): the order events are read in (src/events/stream.ts). */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
+
+/**
+ * The outbox: one row per event, written in the transaction of the change (by the triggers of
+ * migration 0009, or by a maintenance task), for one organization. Subscriptions and webhooks read
+ * it; readers take rows whose transaction is older than every running one, in (xid, id) order, so
+ * an event that commits late is never skipped.
+ */
+export const events = pgTable(
+  "events",
+  {
+    id: id(),
+    xid: xid8("xid")
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
+    /** The catalogue's name, like `bid.matched` (src/events/catalogue.ts). */
+    type: text("type").notNull(),
+    organizationId: ref("organization_id")
+      .notNull()
+      .references(() => organizations.id),
+    /** The global id of the object the event is about, like `reservation_12`. */
+    objectId: text("object_id").notNull(),
+    payload: jsonb("payload").notNull(),
+    /** Set for events that must be recorded once (a hold's warning): a second insert is skipped. */
+    dedupeKey: text("dedupe_key"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("events_stream_idx").on(t.xid, t.id),
+    index("events_organization_idx").on(t.organizationId, t.xid, t.id),
+    uniqueIndex("events_dedupe_uq").on(t.dedupeKey),
+    index("events_created_idx").on(t.createdAt),
+  ],
+);
+
+/** Where an organization's back end receives its events, signed with the endpoint's secret. */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: id(),
+    organizationId: ref("organization_id")
+      .notNull()
+      .references(() => organizations.id),
+    url: text("url").notNull(),
+    /** Event types sent (catalogue names); empty: every type the organization receives. */
+    types: text("types")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    description: text("description"),
+    /** `whsec_` and the base64 key; kept to sign (shown to the client once). */
+    secret: text("secret").notNull(),
+    /** The secret before the last rotation, still signed with until previousSecretUntil. */
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: ts("previous_secret_until"),
+    enabled: boolean("enabled").notNull().default(true),
+    /** Since when a delivery has used up every retry without success; null once one succeeds. */
+    failingSince: ts("failing_since"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("webhook_endpoints_organization_idx").on(t.organizationId)],
+);
+
+export const webhookDeliveryStatus = pgEnum("webhook_delivery_status", ["PENDING", "DELIVERED", "FAILED"]);
+
+/** One event to one endpoint: made with the event (same transaction), claimed by a worker per attempt. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: id(),
+    endpointId: ref("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: ref("event_id")
+      .notNull()
+      .references(() => events.id, { onDelete: "cascade" }),
+    status: webhookDeliveryStatus("status").notNull().default("PENDING"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull().defaultNow(),
+    /** A worker's claim: no other takes the delivery before this time (a worker that died loses it then). */
+    lockedUntil: ts("locked_until"),
+    deliveredAt: ts("delivered_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event_uq").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'PENDING'`),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
+  ],
+);
+
+/** Each HTTP attempt of a delivery, as the client reads it in webhookDeliveries. */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: id(),
+    deliveryId: ref("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    succeeded: boolean("succeeded").notNull(),
+    /** The receiver's HTTP status; null when none came (refused, timed out, address not allowed). */
+    responseStatus: integer("response_status"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
 );

@@ -13,6 +13,8 @@ import {
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
+import { EventSubscriptionsResolver, EventsResolver } from "../events/events.resolver.js";
+import { WebhookDeliveriesResolver, WebhookEndpointsResolver } from "../webhooks/webhooks.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -31,5 +33,9 @@ export const resolvers: NonEmptyArray<Function> = [
   StatementLineResolver,
   CheckoutResolver,
   AuditResolver,
+  EventsResolver,
+  EventSubscriptionsResolver,
+  WebhookEndpointsResolver,
+  WebhookDeliveriesResolver,
   NodeResolver,
 ];
