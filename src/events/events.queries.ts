@@ -143,17 +143,20 @@ export async function recordStatementsReady(db: Executor, month: string): Promis
   return (await statementsReadyStatement.rows(db, { month })).length;
 }
 
-/** Events older than `before` with no delivery still pending, a batch at a time (their deliveries go with them). */
-const pruneStatement = prepared("events_prune", (p: Placeholders<{ before: string; batch: number }>) => {
+/**
+ * Events recorded more than `days` days ago (on the database's clock, which wrote createdAt) with
+ * no delivery still pending, a batch at a time; their deliveries and attempts go with them.
+ */
+const pruneStatement = prepared("events_prune", (p: Placeholders<{ days: number; batch: number }>) => {
   const old = sql.identifier("old");
   return sql`with ${old} as (
-        select ${events.id} from ${events} where ${events.createdAt} < ${p.before}::timestamptz
+        select ${events.id} from ${events} where ${events.createdAt} < now() - ${p.days}::int * interval '1 day'
           and not exists (select 1 from ${webhookDeliveries} where ${webhookDeliveries.eventId} = ${events.id}
             and ${webhookDeliveries.status} = 'PENDING')
         order by ${events.createdAt} limit ${p.batch}::int)
       delete from ${events} where ${events.id} in (select id from ${old}) returning ${events.id}`;
 });
 
-export async function pruneBatch(db: Executor, before: Date, batch: number): Promise<number> {
-  return (await pruneStatement.rows(db, { before: before.toISOString(), batch })).length;
+export async function pruneBatch(db: Executor, days: number, batch: number): Promise<number> {
+  return (await pruneStatement.rows(db, { days, batch })).length;
 }

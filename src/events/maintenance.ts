@@ -22,11 +22,11 @@ export const statementsReadyTask: MaintenanceTask = {
 
 export const pruneEventsTask: MaintenanceTask = {
   name: "events.prune",
-  run: async (app, now) => {
-    const before = new Date(now.getTime() - app.config.eventRetentionDays * 86_400_000);
+  // On the database's clock, which dated the events (not the request's).
+  run: async (app) => {
     let pruned = 0;
     for (let batch = 0; batch < PRUNE_BATCHES; batch++) {
-      const count = await pruneBatch(app.db, before, PRUNE_BATCH);
+      const count = await pruneBatch(app.db, app.config.eventRetentionDays, PRUNE_BATCH);
       pruned += count;
       if (count < PRUNE_BATCH) break;
     }
