@@ -119,8 +119,14 @@ describe("the event record", () => {
 
     // Refunded: order.refunded to the SME, reservation.released to the operator. The budget
     // falls back under 80 %: no new threshold, and none again when it rises (each once).
-    await server.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: checkout.id }, { token: m.sme.token, now: NOW });
-    expect((await newEvents(m.sme.token)).map((e) => [e.type, e.payload.status])).toEqual([["ORDER_REFUNDED", "REFUNDED"]]);
+    await server.ok(
+      `mutation($id: ID!) { cancelOrder(id: $id) { status } }`,
+      { id: checkout.id },
+      { token: m.sme.token, now: NOW },
+    );
+    expect((await newEvents(m.sme.token)).map((e) => [e.type, e.payload.status])).toEqual([
+      ["ORDER_REFUNDED", "REFUNDED"],
+    ]);
     expect((await newEvents(m.operator.token)).map((e) => [e.type, e.payload.status])).toEqual([
       ["RESERVATION_RELEASED", "CANCELLED"],
     ]);
@@ -167,7 +173,9 @@ describe("the event record", () => {
     await server.ok(MAINTENANCE, {}, { token: ADMIN, now: nextMonth });
     await server.ok(MAINTENANCE, {}, { token: ADMIN, now: nextMonth });
     const ready = await newEvents(m.finance.token);
-    expect(ready.map((e) => [e.type, e.objectId])).toEqual([["STATEMENT_READY", `statement_${keyOf(m.programId)}_${month}`]]);
+    expect(ready.map((e) => [e.type, e.objectId])).toEqual([
+      ["STATEMENT_READY", `statement_${keyOf(m.programId)}_${month}`],
+    ]);
     expect(ready[0].payload).toMatchObject({ programId: m.programId, month, total: { amount: "120.00" } });
   });
 
@@ -176,8 +184,7 @@ describe("the event record", () => {
     await newEvents(m.sme.token);
     await newEvents(m.operator.token);
     const key = keyOf(reservationId);
-    const release = (tx: any) =>
-      tx.update(reservations).set({ status: "CANCELLED" }).where(eq(reservations.id, key));
+    const release = (tx: any) => tx.update(reservations).set({ status: "CANCELLED" }).where(eq(reservations.id, key));
     await expect(
       server.app.services.db.transaction(async (tx) => {
         await release(tx);
@@ -250,8 +257,16 @@ describe("order.payment_failed and order.cancelled (Stripe)", () => {
       { token: s.sme.token, now: NOW },
     );
     expect(checkout.status).toBe("PENDING_PAYMENT");
-    await stripe.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: checkout.id }, { token: s.sme.token, now: NOW });
-    const { events } = await stripe.ok(EVENTS, { types: ["ORDER_PAYMENT_FAILED", "ORDER_CANCELLED"] }, { token: s.sme.token });
+    await stripe.ok(
+      `mutation($id: ID!) { cancelOrder(id: $id) { status } }`,
+      { id: checkout.id },
+      { token: s.sme.token, now: NOW },
+    );
+    const { events } = await stripe.ok(
+      EVENTS,
+      { types: ["ORDER_PAYMENT_FAILED", "ORDER_CANCELLED"] },
+      { token: s.sme.token },
+    );
     expect(events.map((e: any) => [e.name, e.payload.status, e.payload.reservationId])).toEqual([
       ["order.payment_failed", "FAILED", declined],
       ["order.cancelled", "CANCELLED", pending],
@@ -335,9 +350,15 @@ describe("subscriptions over WebSocket", () => {
       { input: { reservationId: bidUpdated.reservation.id, idempotencyKey: "events-follow" } },
       { token: m.sme.token, now: NOW },
     );
-    const followed = c.subscribe(`subscription($id: ID!) { orderUpdated(id: $id) { id status } }`, { id: order.checkout.id });
+    const followed = c.subscribe(`subscription($id: ID!) { orderUpdated(id: $id) { id status } }`, {
+      id: order.checkout.id,
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await server.ok(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: order.checkout.id }, { token: m.sme.token, now: NOW });
+    await server.ok(
+      `mutation($id: ID!) { cancelOrder(id: $id) { status } }`,
+      { id: order.checkout.id },
+      { token: m.sme.token, now: NOW },
+    );
     const [{ orderUpdated }] = await followed.until(1);
     expect(orderUpdated).toEqual({ id: order.checkout.id, status: "REFUNDED" });
 

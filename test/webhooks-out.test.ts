@@ -36,7 +36,11 @@ afterAll(async () => {
 });
 
 async function endpoint(token: string, path: string, types?: string[]) {
-  const { createWebhookEndpoint } = await server.ok(CREATE, { input: { url: `${receiver.url}${path}`, types } }, { token });
+  const { createWebhookEndpoint } = await server.ok(
+    CREATE,
+    { input: { url: `${receiver.url}${path}`, types } },
+    { token },
+  );
   return createWebhookEndpoint as { secret: string; endpoint: { id: string; status: string; types: string[] } };
 }
 
@@ -96,7 +100,11 @@ describe("outbound webhooks", () => {
     receiver.answer("/flaky", 503, 503, 503, 503);
     await reserve(server, sme);
     await eventually(async () => {
-      const { webhookEndpoints } = await server.ok(`{ webhookEndpoints { id status failingSince } }`, {}, { token: sme.token });
+      const { webhookEndpoints } = await server.ok(
+        `{ webhookEndpoints { id status failingSince } }`,
+        {},
+        { token: sme.token },
+      );
       return webhookEndpoints[0].status === "FAILING";
     });
     const { webhookDeliveries } = await server.ok(DELIVERIES, { id: e.id }, { token: sme.token });
@@ -125,9 +133,19 @@ describe("outbound webhooks", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.on("/other")).toHaveLength(0);
     const smeEvent = receiver.on("/sme-all").at(-1)!.headers["webhook-id"];
-    await server.fails("NOT_FOUND", `mutation($id: ID!) { redeliverEvent(id: $id) { status } }`, { id: smeEvent }, { token: m.otherSme.token });
+    await server.fails(
+      "NOT_FOUND",
+      `mutation($id: ID!) { redeliverEvent(id: $id) { status } }`,
+      { id: smeEvent },
+      { token: m.otherSme.token },
+    );
     await server.fails("NOT_FOUND", DELIVERIES, { id: other.endpoint.id }, { token: m.sme.token });
-    await server.fails("NOT_FOUND", `mutation($id: ID!) { disableWebhookEndpoint(id: $id) { id } }`, { id: other.endpoint.id }, { token: m.sme.token });
+    await server.fails(
+      "NOT_FOUND",
+      `mutation($id: ID!) { disableWebhookEndpoint(id: $id) { id } }`,
+      { id: other.endpoint.id },
+      { token: m.sme.token },
+    );
     const { webhookEndpoints } = await server.ok(`{ webhookEndpoints { id } }`, {}, { token: m.otherSme.token });
     expect(webhookEndpoints).toEqual([{ id: other.endpoint.id }]);
   });
@@ -188,7 +206,11 @@ describe("where webhooks may go", () => {
       const error = await strict.fails("BAD_USER_INPUT", CREATE, { input: { url } }, { token: sme.token });
       expect(error.extensions?.field).toBe("url");
     }
-    const { createWebhookEndpoint } = await strict.ok(CREATE, { input: { url: "https://203.0.114.1/hook" } }, { token: sme.token });
+    const { createWebhookEndpoint } = await strict.ok(
+      CREATE,
+      { input: { url: "https://203.0.114.1/hook" } },
+      { token: sme.token },
+    );
     expect(createWebhookEndpoint.endpoint.status).toBe("ACTIVE");
     await strict.fails("FORBIDDEN", `{ webhookEndpoints { id } }`, {}, { token: "test-admin-token" });
   });

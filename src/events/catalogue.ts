@@ -68,7 +68,8 @@ export const EVENT_KINDS: readonly EventKind[] = [
     name: "order.refunded",
     key: "ORDER_REFUNDED",
     audience: "SME",
-    description: "A paid order was cancelled before the rental: the SME's share refunded, the subsidy back on the voucher",
+    description:
+      "A paid order was cancelled before the rental: the SME's share refunded, the subsidy back on the voucher",
     payload: ORDER,
   },
   {
@@ -96,7 +97,8 @@ export const EVENT_KINDS: readonly EventKind[] = [
     name: "reservation.released",
     key: "RESERVATION_RELEASED",
     audience: "DATA_CENTER",
-    description: "A reservation on the operator's offer ended before use (status EXPIRED or CANCELLED): its GPUs are free again",
+    description:
+      "A reservation on the operator's offer ended before use (status EXPIRED or CANCELLED): its GPUs are free again",
     payload: RESERVATION,
   },
   {
@@ -110,14 +112,16 @@ export const EVENT_KINDS: readonly EventKind[] = [
     name: "program.budget_threshold",
     key: "PROGRAM_BUDGET_THRESHOLD",
     audience: "CITY_FINANCE",
-    description: "80, 95 or 100 % of a program's budget is committed (pending + spent); each threshold once per program",
+    description:
+      "80, 95 or 100 % of a program's budget is committed (pending + spent); each threshold once per program",
     payload: ["programId", "thresholdPercent", "total", "available", "pending", "spent"],
   },
   {
     name: "statement.ready",
     key: "STATEMENT_READY",
     audience: "CITY_FINANCE",
-    description: "A month with claims has ended: its statement can be settled with settleCityStatement; once per statement",
+    description:
+      "A month with claims has ended: its statement can be settled with settleCityStatement; once per statement",
     payload: ["statementId", "programId", "month", "total"],
   },
 ];

@@ -33,8 +33,10 @@ const after = (p: Placeholders<Position>) => sql`(${events.xid}, ${events.id}) >
 const selected = sql`${events.id}, ${events.xid}::text as xid, ${events.type}, ${events.organizationId}, ${events.objectId}, ${events.payload}, ${events.createdAt}`;
 
 /** Every organization's final events after a position: what a process's stream fans out. */
-const readAllStatement = prepared("events_read_all", (p: Placeholders<Position & { limit: number }>) =>
-  sql`select ${selected} from ${events} where ${after(p)} and ${final}
+const readAllStatement = prepared(
+  "events_read_all",
+  (p: Placeholders<Position & { limit: number }>) =>
+    sql`select ${selected} from ${events} where ${after(p)} and ${final}
       order by ${events.xid}, ${events.id} limit ${p.limit}::int`,
 );
 

@@ -34,7 +34,11 @@ export interface Filter {
 
 function matches(filter: Filter, row: EventRow): boolean {
   if (filter.organizationId != null && row.organizationId !== filter.organizationId) return false;
-  if (filter.about != null && row.objectId !== filter.about && (row.payload as { bidId?: unknown }).bidId !== filter.about)
+  if (
+    filter.about != null &&
+    row.objectId !== filter.about &&
+    (row.payload as { bidId?: unknown }).bidId !== filter.about
+  )
     return false;
   return filter.types.length === 0 || filter.types.includes(row.type);
 }
@@ -174,7 +178,7 @@ export class EventStream {
       return subscriber;
     }
     try {
-      for (let position = from; ; ) {
+      for (let position = from; ;) {
         const rows =
           filter.organizationId == null
             ? await readAll(this.database.db, position, BATCH)

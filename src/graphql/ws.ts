@@ -61,8 +61,7 @@ export function serveSubscriptions(
   const { config } = services;
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_BODY_BYTES });
   const perKey = new Map<string, number>();
-  const format = (error: GraphQLError): GraphQLFormattedError =>
-    formatError(error.toJSON(), error, config.development);
+  const format = (error: GraphQLError): GraphQLFormattedError => formatError(error.toJSON(), error, config.development);
 
   const disposable = useServer<Record<string, unknown>, Connection>(
     {
@@ -110,7 +109,9 @@ export function serveSubscriptions(
         if (errors.length) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (operation?.operation !== "subscription") {
-          return [refusal("Only subscriptions are served over WebSocket; send queries and mutations as POST", "BAD_REQUEST")];
+          return [
+            refusal("Only subscriptions are served over WebSocket; send queries and mutations as POST", "BAD_REQUEST"),
+          ];
         }
         const contextValue: Context = {
           app: services,

@@ -91,7 +91,10 @@ export async function recordAttempt(
     if (wait != null) {
       await tx
         .update(d)
-        .set({ nextAttemptAt: sql`now() + ${Math.round(wait * 1000)}::int * interval '1 millisecond'`, lockedUntil: null })
+        .set({
+          nextAttemptAt: sql`now() + ${Math.round(wait * 1000)}::int * interval '1 millisecond'`,
+          lockedUntil: null,
+        })
         .where(eq(d.id, claim.deliveryId));
       return;
     }

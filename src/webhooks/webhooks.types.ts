@@ -93,8 +93,7 @@ export function toWebhookEndpoint(row: EndpointRow, now: Date): WebhookEndpoint 
     description: row.description,
     status,
     failingSince: row.failingSince,
-    previousSecretValidUntil:
-      row.previousSecretUntil && row.previousSecretUntil > now ? row.previousSecretUntil : null,
+    previousSecretValidUntil: row.previousSecretUntil && row.previousSecretUntil > now ? row.previousSecretUntil : null,
     createdAt: row.createdAt,
     rowId: row.id,
   });

@@ -84,7 +84,10 @@ export function subscriptionClient(httpUrl: string, token?: string): Subscriptio
 }
 
 /** Waits until `check` holds (polling), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -46,6 +46,37 @@ export type CreateOrganizationInput = {
   name: string;
 };
 
+/** The kinds of event (docs/events.md): each goes to one organization, named by its role. Webhooks carry the dotted name (bid.matched) as type */
+export type EventType =
+  /** bid.matched, to the SME: A bid was matched (at once, or later when capacity appeared): its reservation is HELD until holdExpiresAt; check out before then. Payload: bidId, reservationId, offerId, gpuCount, startsAt, endsAt, status, total, holdExpiresAt */
+  | 'BID_MATCHED'
+  /** order.cancelled, to the SME: An unpaid order was cancelled (by the SME, or its payment was cancelled): its GPUs are freed. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_CANCELLED'
+  /** order.paid, to the SME: An order is PAID: the reservation is CONFIRMED and the subsidy posted. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_PAID'
+  /** order.payment_failed, to the SME: The payment of an order was refused: the order is FAILED, its subsidy returned and its GPUs freed. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_PAYMENT_FAILED'
+  /** order.refunded, to the SME: A paid order was cancelled before the rental: the SME's share refunded, the subsidy back on the voucher. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_REFUNDED'
+  /** program.budget_threshold, to the city's finance team: 80, 95 or 100 % of a program's budget is committed (pending + spent); each threshold once per program. Payload: programId, thresholdPercent, total, available, pending, spent */
+  | 'PROGRAM_BUDGET_THRESHOLD'
+  /** reservation.confirmed, to the data center operator: A reservation on the operator's offer was paid for: the GPUs are booked. Payload: reservationId, offerId, gpuCount, startsAt, endsAt, status, total */
+  | 'RESERVATION_CONFIRMED'
+  /** reservation.created, to the data center operator: A bid was matched to one of the operator's offers: GPUs are HELD for checkout until holdExpiresAt. Payload: reservationId, offerId, gpuCount, startsAt, endsAt, status, total, holdExpiresAt */
+  | 'RESERVATION_CREATED'
+  /** reservation.expired, to the SME: A hold lapsed without checkout: the reservation and its bid are EXPIRED and the GPUs freed. Payload: bidId, reservationId, offerId, gpuCount, startsAt, endsAt, status, total, holdExpiresAt */
+  | 'RESERVATION_EXPIRED'
+  /** reservation.hold_expiring, to the SME: A HELD reservation with no order lapses soon (HOLD_EXPIRING_MINUTES before holdExpiresAt, default 5): check out or lose it. Payload: reservationId, bidId, offerId, holdExpiresAt */
+  | 'RESERVATION_HOLD_EXPIRING'
+  /** reservation.released, to the data center operator: A reservation on the operator's offer ended before use (status EXPIRED or CANCELLED): its GPUs are free again. Payload: reservationId, offerId, gpuCount, startsAt, endsAt, status, total */
+  | 'RESERVATION_RELEASED'
+  /** statement.ready, to the city's finance team: A month with claims has ended: its statement can be settled with settleCityStatement; once per statement. Payload: statementId, programId, month, total */
+  | 'STATEMENT_READY'
+  /** voucher_application.decided, to the SME: The city decided a voucher application: APPROVED with its voucher, or REJECTED with a reason. Payload: applicationId, programId, status, decisionReason, voucherId, grantedAmount, validUntil */
+  | 'VOUCHER_APPLICATION_DECIDED'
+  /** voucher_application.submitted, to the city's finance team: An SME applied for a voucher of one of the city's programs: decide it with decideVoucherApplication. Payload: applicationId, programId, smeId, requestedAmount, purpose */
+  | 'VOUCHER_APPLICATION_SUBMITTED';
+
 /** The filter of offers: which offers a search keeps; every condition given must hold, an omitted one keeps all */
 export type OfferFilter = {
   /** Keep offers available at this instant (availableFrom <= it < availableUntil); with availableUntil too, offers whose window covers all of [availableFrom, availableUntil). Like "2027-06-01T00:00:00Z" */
@@ -204,6 +235,24 @@ export type VoucherStatus =
   /** Revoked by the city: it can no longer pay */
   | 'REVOKED';
 
+/** Where one event's delivery to one endpoint stands */
+export type WebhookDeliveryStatus =
+  /** The endpoint answered an attempt with a 2xx */
+  | 'DELIVERED'
+  /** Every retry failed; redeliverEvent sends it again */
+  | 'FAILED'
+  /** Not answered with a 2xx yet: an attempt is due at nextAttemptAt */
+  | 'PENDING';
+
+/** Whether an endpoint receives events */
+export type WebhookEndpointStatus =
+  /** Events are delivered */
+  | 'ACTIVE'
+  /** Disabled by the client: no deliveries; enableWebhookEndpoint sends what waits */
+  | 'DISABLED'
+  /** A delivery used up its retries (about 28 hours) without a 2xx answer; events are still sent, and the next success makes it ACTIVE again */
+  | 'FAILING';
+
 export type CreateOrganizationMutationVariables = Exact<{
   input: CreateOrganizationInput;
 }>;
@@ -302,6 +351,20 @@ export type OfferReservationsQueryVariables = Exact<{
 
 export type OfferReservationsQuery = { offerReservations: { totalCount: number, edges: Array<{ node: { id: string, status: ReservationStatus, gpuCount: number, startsAt: string, endsAt: string, holdExpiresAt: string, total: { amount: string, fen: string, currency: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
+export type RegisterReservationsWebhookMutationVariables = Exact<{
+  url: string;
+}>;
+
+
+export type RegisterReservationsWebhookMutation = { createWebhookEndpoint: { secret: string, endpoint: { id: string, status: WebhookEndpointStatus } } };
+
+export type WebhookDeliveriesQueryVariables = Exact<{
+  endpointId: string;
+}>;
+
+
+export type WebhookDeliveriesQuery = { webhookDeliveries: { edges: Array<{ node: { id: string, status: WebhookDeliveryStatus, event: { id: string, name: string }, attempts: Array<{ attempt: number, succeeded: boolean, responseStatus: number | null, latencyMs: number }> } }> } };
+
 export type MoneyFieldsFragment = { amount: string, fen: string, currency: string };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
@@ -352,6 +415,21 @@ export type MyOrdersQueryVariables = Exact<{
 
 
 export type MyOrdersQuery = { myOrders: { totalCount: number, edges: Array<{ node: { id: string, status: OrderStatus, paidAt: string | null, createdAt: string, gross: { amount: string, fen: string, currency: string }, subsidy: { amount: string, fen: string, currency: string }, smeShare: { amount: string, fen: string, currency: string }, voucher: { id: string } | null, reservation: { id: string, startsAt: string, endsAt: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type EventsSinceQueryVariables = Exact<{
+  after?: string | null | undefined;
+  types?: Array<EventType> | EventType | null | undefined;
+}>;
+
+
+export type EventsSinceQuery = { events: Array<{ id: string, type: EventType, name: string, objectId: string, payload: Record<string, string | number | boolean | null | object>, createdAt: string }> };
+
+export type MyEventsSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type MyEventsSubscription = { events: { id: string, type: EventType, objectId: string, payload: Record<string, string | number | boolean | null | object> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -700,6 +778,41 @@ export const OfferReservationsDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<OfferReservationsQuery, OfferReservationsQueryVariables>;
+export const RegisterReservationsWebhookDocument = new TypedDocumentString(`
+    mutation RegisterReservationsWebhook($url: String!) {
+  createWebhookEndpoint(
+    input: {url: $url, types: [RESERVATION_CREATED, RESERVATION_CONFIRMED, RESERVATION_RELEASED]}
+  ) {
+    secret
+    endpoint {
+      id
+      status
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RegisterReservationsWebhookMutation, RegisterReservationsWebhookMutationVariables>;
+export const WebhookDeliveriesDocument = new TypedDocumentString(`
+    query WebhookDeliveries($endpointId: ID!) {
+  webhookDeliveries(endpointId: $endpointId, first: 20) {
+    edges {
+      node {
+        id
+        status
+        event {
+          id
+          name
+        }
+        attempts {
+          attempt
+          succeeded
+          responseStatus
+          latencyMs
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<WebhookDeliveriesQuery, WebhookDeliveriesQueryVariables>;
 export const MeDocument = new TypedDocumentString(`
     query Me {
   me {
@@ -898,3 +1011,28 @@ export const MyOrdersDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<MyOrdersQuery, MyOrdersQueryVariables>;
+export const EventsSinceDocument = new TypedDocumentString(`
+    query EventsSince($after: ID, $types: [EventType!]) {
+  events(after: $after, first: 100, types: $types) {
+    id
+    type
+    name
+    objectId
+    payload
+    createdAt
+  }
+}
+    `) as unknown as TypedDocumentString<EventsSinceQuery, EventsSinceQueryVariables>;
+export const MyEventsDocument = new TypedDocumentString(`
+    subscription MyEvents($after: ID) {
+  events(
+    types: [BID_MATCHED, RESERVATION_HOLD_EXPIRING, ORDER_PAID, ORDER_PAYMENT_FAILED]
+    after: $after
+  ) {
+    id
+    type
+    objectId
+    payload
+  }
+}
+    `) as unknown as TypedDocumentString<MyEventsSubscription, MyEventsSubscriptionVariables>;
