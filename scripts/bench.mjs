@@ -1,4 +1,8 @@
-// `npm run bench [-- --quick] [--json FILE] [--seed N] [--duration S] [--pool N] [--reuse] [--explain]`
+// `npm run bench [-- --quick] [--json FILE] [--seed N] [--duration S] [--pool N] [--reuse] [--explain]
+//   [--subscribers N] [--db NAME]`
+//
+// --subscribers N keeps N idle GraphQL subscriptions (graphql-ws, `events`, of SMEs that do not bid)
+// connected to the server through every scenario; --db names the database (default gvm_bench_<size>).
 //
 // Builds dist/, creates a fresh PostgreSQL database (DATABASE_URL's server, default
 // postgres://postgres@127.0.0.1:5432/postgres), migrates it, loads a generated national market,
@@ -26,6 +30,8 @@ const { values: args } = parseArgs({
     reuse: { type: "boolean", default: false },
     explain: { type: "boolean", default: false },
     keep: { type: "boolean", default: true },
+    subscribers: { type: "string", default: "0" },
+    db: { type: "string" },
   },
 });
 const size = args.quick ? "quick" : "full";
@@ -63,7 +69,8 @@ execFileSync(
 );
 
 // ---------------------------------------------------------------- database
-const dbName = `gvm_bench_${size}`;
+const dbName = args.db ?? `gvm_bench_${size}`;
+if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) throw new Error("--db: a lower-case PostgreSQL name");
 const dbUrl = new URL(baseUrl);
 dbUrl.pathname = `/${dbName}`;
 const databaseUrl = dbUrl.toString();
@@ -241,6 +248,36 @@ const raw = await startProcess("raw", ["scripts/bench/raw-server.mjs"], {
 });
 const processes = [server, raw];
 process.on("exit", () => processes.forEach((p) => p.child.exitCode === null && p.child.kill("SIGKILL")));
+
+// Idle subscriptions: SMEs that place no bid here, each watching its own events over WebSocket.
+const subscriberCount = Number(args.subscribers);
+const subscribers = [];
+if (subscriberCount > 0) {
+  const { createClient } = await import("graphql-ws");
+  const { default: WebSocket } = await import("ws");
+  const idle = market.benchSmes.slice(16);
+  let acknowledged = 0;
+  for (let i = 0; i < subscriberCount; i++) {
+    const client = createClient({
+      url: `${server.url.replace(/^http/, "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${idle[i % idle.length].token}` },
+      lazy: false,
+      retryAttempts: 0,
+      on: { connected: () => acknowledged++ },
+    });
+    client.subscribe(
+      { query: "subscription { events { id type } }" },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
+    subscribers.push(client);
+  }
+  while (acknowledged < subscriberCount) await new Promise((resolve) => setTimeout(resolve, 20));
+  log(
+    `${subscriberCount} idle subscriptions connected (events of ${Math.min(subscriberCount, idle.length)} SMEs that do not bid)`,
+  );
+}
+report.subscribers = subscriberCount;
 
 async function gql(query, variables, token) {
   const headers = { "content-type": "application/json" };
@@ -517,6 +554,7 @@ report.scenarios = scenarios;
 // ---------------------------------------------------------------- memory, invariants, plans
 report.serverMemory = server.memory();
 report.rawServerMemory = raw.memory();
+await Promise.all(subscribers.map((client) => client.dispose()));
 await server.stop();
 await raw.stop();
 log(
