@@ -2,6 +2,7 @@
 // the transaction of its change (and none for a change rolled back), read with events(after:), and
 // pushed over WebSocket subscriptions (graphql-ws), only to the organization it is for. On the
 // embedded database, or PostgreSQL with DATABASE_URL.
+import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reservations } from "../src/db/schema.js";
@@ -209,6 +210,31 @@ describe("the event record", () => {
     expect(error.extensions?.field).toBe("after");
     expect(await eventsOf(m.otherSme.token)).toEqual([]);
     await server.fails("UNAUTHENTICATED", EVENTS, {});
+  });
+
+  it("documents every type of the catalogue in docs/events.md: its name, enum value, audience and payload", () => {
+    const docs = readFileSync("docs/events.md", "utf8");
+    const audience = { SME: "SME", DATA_CENTER: "data center", CITY_FINANCE: "city finance" };
+    const rows = docs.split("\n").filter((line) => /^\| `[a-z_]+\.[a-z_]+` \| `[A-Z_]+` \|/.test(line));
+    expect(rows).toHaveLength(EVENT_KINDS.length);
+    const expand = (row: string) =>
+      row
+        .replace("RES,", "`reservationId`, `offerId`, `gpuCount`, `startsAt`, `endsAt`, `status`, `total`,")
+        .replace(/RES \|/, "`reservationId`, `offerId`, `gpuCount`, `startsAt`, `endsAt`, `status`, `total` |")
+        .replace(
+          /ORDER \|/,
+          "`orderId`, `reservationId`, `status`, `gross`, `subsidy`, `smeShare`, `voucherId`, `paidAt` |",
+        );
+    for (const kind of EVENT_KINDS) {
+      const row = rows.find((line) =>
+        line.startsWith(`| \`${kind.name}\` | \`${kind.key}\` | ${audience[kind.audience]} |`),
+      );
+      expect(row, kind.name).toBeDefined();
+      const payload = expand(row!).split(" | ").at(-1)!;
+      expect([...payload.matchAll(/`(\w+)`/g)].map((match) => match[1]).sort(), kind.name).toEqual(
+        [...kind.payload].sort(),
+      );
+    }
   });
 
   it("names every type of the catalogue in the schema, with its payload", async () => {
