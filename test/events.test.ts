@@ -11,7 +11,7 @@ import { FakeStripe } from "./support/fake-stripe.js";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
 import { CHECKOUT, market, NOW, reserve, type Market } from "./support/market.js";
 import { keyOf } from "./support/ids.js";
-import { subscriptionClient, type SubscriptionClient } from "./support/subscriptions.js";
+import { eventually, subscriptionClient, type SubscriptionClient } from "./support/subscriptions.js";
 import { organization } from "./support/fixtures.js";
 
 const EVENTS = `query($after: ID, $first: Int, $types: [EventType!]) {
@@ -24,7 +24,21 @@ let server: TestServer;
 let m: Market;
 const clients: SubscriptionClient[] = [];
 
+/**
+ * Waits until every event recorded so far is final: readers take an event once its transaction and
+ * every older one on the PostgreSQL server (other databases' included) have ended.
+ */
+async function settled(on: TestServer = server) {
+  await eventually(async () => {
+    const [{ waiting }] = await on.sql(
+      `select count(*)::int as waiting from events where xid >= pg_snapshot_xmin(pg_current_snapshot())`,
+    );
+    return waiting === 0;
+  });
+}
+
 async function eventsOf(token: string, after?: string, types?: string[]) {
+  await settled();
   const { events } = await server.ok(EVENTS, { after, first: 100, types }, { token });
   return events as { id: string; type: string; name: string; objectId: string; payload: any }[];
 }
@@ -288,6 +302,7 @@ describe("order.payment_failed and order.cancelled (Stripe)", () => {
       { id: checkout.id },
       { token: s.sme.token, now: NOW },
     );
+    await settled(stripe);
     const { events } = await stripe.ok(
       EVENTS,
       { types: ["ORDER_PAYMENT_FAILED", "ORDER_CANCELLED"] },
