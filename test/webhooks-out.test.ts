@@ -4,7 +4,8 @@
 // here), and never another organization's. URLs to private addresses are refused unless allowed.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "./support/harness.js";
+import { ADMIN, startServer, type TestServer } from "./support/harness.js";
+import { keyOf } from "./support/ids.js";
 import { organization } from "./support/fixtures.js";
 import { market, NOW, reserve, type Market } from "./support/market.js";
 import { Receiver } from "./support/receiver.js";
@@ -174,6 +175,34 @@ describe("outbound webhooks", () => {
     await reserve(server, sme);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receiver.on("/rotating")).toHaveLength(1);
+  });
+});
+
+describe("retention", () => {
+  it("prunes events older than EVENT_RETENTION_DAYS whose deliveries are done, keeping one still pending", async () => {
+    const sme = await organization(server, "SME", "Old Events Ltd");
+    await endpoint(sme.token, "/old");
+    await reserve(server, sme);
+    await reserve(server, sme);
+    const org = keyOf(sme.id);
+    const delivered = `select count(*)::int as n from webhook_deliveries d join events e on e.id = d.event_id
+      where e.organization_id = $1 and d.status = 'DELIVERED'`;
+    await eventually(async () => (await server.sql(delivered, [org]))[0].n === 2);
+    const { events } = await server.ok(`{ events { id } }`, {}, { token: sme.token });
+    expect(events).toHaveLength(2);
+    // Both recorded 31 days ago; the second one's delivery is due again (as after a redelivery).
+    await server.sql(`update events set created_at = now() - interval '31 days' where organization_id = $1`, [org]);
+    await server.sql(
+      `update webhook_deliveries set status = 'PENDING', next_attempt_at = now() + interval '1 day' where event_id = $1`,
+      [keyOf(events[1].id)],
+    );
+    const { runMaintenance } = await server.ok(`mutation { runMaintenance { task changed } }`, {}, { token: ADMIN });
+    expect(runMaintenance.find((t: { task: string }) => t.task === "events.prune")).toEqual({
+      task: "events.prune",
+      changed: 1,
+    });
+    const after = await server.ok(`{ events { id } }`, {}, { token: sme.token });
+    expect(after.events).toEqual([{ id: events[1].id }]);
   });
 });
 
