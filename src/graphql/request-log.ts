@@ -1,7 +1,7 @@
 // One log line per GraphQL operation at `info` (who, what, how long, the outcome code, the request
 // id; no tokens, no variables), and the same facts counted for /metrics.
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GraphQLError } from "graphql";
+import { Kind, type GraphQLError } from "graphql";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Context } from "./context.js";
@@ -25,15 +25,18 @@ export function requestLog(logger: Logger, metrics: Metrics): ApolloServerPlugin
           const internal = errors?.filter((e) => codeOf(e) === "INTERNAL_SERVER_ERROR");
           const ms = performance.now() - started;
           const type = operation?.operation ?? "unknown";
-          const name = request.operationName ?? operation?.name?.value;
+          // The name the client gave, else the operation's (also of a document that failed validation).
+          const operations = document?.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+          const only = operations?.length === 1 ? operations[0] : undefined;
+          const name = request.operationName ?? operation?.name?.value ?? only?.name?.value;
           metrics.request(name, type, code, ms / 1000);
           if (operation?.operation === "mutation" && document) {
             // A mutation field's outcome: the code of the error at its path, else OK.
             const codeAt = new Map<string, string>();
-            for (const error of allErrors ?? []) {
+            (allErrors ?? []).forEach((error, i) => {
               const key = error.path?.[0];
-              if (typeof key === "string" && !codeAt.has(key)) codeAt.set(key, String(error.extensions?.code));
-            }
+              if (typeof key === "string" && !codeAt.has(key)) codeAt.set(key, codes?.[i] ?? "UNKNOWN");
+            });
             const refusedWhole = !body?.data; // refused before any field ran: every field has the code
             for (const [key, field] of mutationFields(document, operation))
               metrics.mutation(field, codeAt.get(key) ?? (refusedWhole ? code : "OK"));
