@@ -2,8 +2,9 @@
 // with exit code 2 and one line naming the variable and what is allowed; no stack trace; secrets
 // are never echoed. Good values load, and production refuses what must not run there.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, describeConfig, loadConfig } from "../src/config.js";
+import { CONFIG_VARIABLES, ConfigError, describeConfig, loadConfig } from "../src/config.js";
 
 interface Run {
   code: number | null;
@@ -164,5 +165,13 @@ describe("loading the configuration", () => {
     });
     expect(config).toMatchObject({ production: true, testClock: true, stripeSecretKey: undefined });
     expect(() => loadConfig({ NODE_ENV: "production", ADMIN_TOKEN: "staging-admin-token-0123" })).toThrow(ConfigError);
+  });
+});
+
+describe("the README's configuration table", () => {
+  it("lists every variable the server reads", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Conventions"));
+    for (const name of CONFIG_VARIABLES) expect(table, name).toContain(`\`${name}\``);
   });
 });
