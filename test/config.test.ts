@@ -101,13 +101,17 @@ const BAD: [Record<string, string>, string][] = [
 ];
 
 describe("a bad configuration value", () => {
-  it.each(BAD)("%j stops the server with exit code 2 and one line", async (env, line) => {
-    const run = await runMain(env);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`configuration: ${line}\n`);
-    expect(run.stdout).toBe("");
-    expect(`${run.stdout}${run.stderr}`).not.toContain("hunter2");
-  });
+  it.each(BAD)(
+    "%j stops the server with exit code 2 and one line",
+    async (env, line) => {
+      const run = await runMain(env);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(`configuration: ${line}\n`);
+      expect(run.stdout).toBe("");
+      expect(`${run.stdout}${run.stderr}`).not.toContain("hunter2");
+    },
+    120_000,
+  );
 
   it("names every bad variable, one line each", async () => {
     const run = await runMain({ LOG_LEVEL: "verbose", HOLD_MINUTES: "0", PORT: "http" });

@@ -14,6 +14,8 @@ import { freePort, startProcess } from "./support/processes.js";
 import { scrape } from "./support/prometheus.js";
 
 const METRICS_TOKEN = "metrics-token-for-tests-0123";
+/** Tests that start server processes: generous, the machine is slow under load. */
+const PROCESSES_MS = 240_000;
 const onPostgres = !!process.env.DATABASE_URL;
 const MIGRATIONS = readMigrations();
 
@@ -146,37 +148,41 @@ describe("migrations on their own", () => {
   });
   afterAll(() => database?.drop());
 
-  it("MIGRATE_ON_START=false refuses a database behind; npm run db:migrate migrates it without a server; then it starts", async () => {
-    const env = { ...database.env, ADMIN_TOKEN: ADMIN, SEED: "none", MAINTENANCE_INTERVAL_MS: "0" };
-    const port = String(await freePort());
-    const refused = await run(["dist/main.js"], { ...env, PORT: port, MIGRATE_ON_START: "false" });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(
-      `start: ${MIGRATIONS.length} migration(s) not applied (${MIGRATIONS.map((m) => m.tag).join(", ")}) and ` +
-        "MIGRATE_ON_START=false: run `npm run db:migrate` first\n",
-    );
+  it(
+    "MIGRATE_ON_START=false refuses a database behind; npm run db:migrate migrates it without a server; then it starts",
+    async () => {
+      const env = { ...database.env, ADMIN_TOKEN: ADMIN, SEED: "none", MAINTENANCE_INTERVAL_MS: "0" };
+      const port = String(await freePort());
+      const refused = await run(["dist/main.js"], { ...env, PORT: port, MIGRATE_ON_START: "false" });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(
+        `start: ${MIGRATIONS.length} migration(s) not applied (${MIGRATIONS.map((m) => m.tag).join(", ")}) and ` +
+          "MIGRATE_ON_START=false: run `npm run db:migrate` first\n",
+      );
 
-    const migrated = await run(["scripts/migrate.mjs"], env);
-    expect([migrated.code, migrated.stderr]).toEqual([0, ""]);
-    const lines = migrated.stdout.trimEnd().split("\n");
-    expect(lines.map((line) => line.replace(/^\S+ /, ""))).toEqual([
-      ...MIGRATIONS.map((m) => `applied ${m.tag}`),
-      `${MIGRATIONS.length} migration(s) applied to ${onPostgres ? "PostgreSQL" : `PGlite in ${database.env.DATA_DIR}`}`,
-    ]);
-    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
-    const again = await run(["scripts/migrate.mjs"], env);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/ is up to date\n$/);
+      const migrated = await run(["scripts/migrate.mjs"], env);
+      expect([migrated.code, migrated.stderr]).toEqual([0, ""]);
+      const lines = migrated.stdout.trimEnd().split("\n");
+      expect(lines.map((line) => line.replace(/^\S+ /, ""))).toEqual([
+        ...MIGRATIONS.map((m) => `applied ${m.tag}`),
+        `${MIGRATIONS.length} migration(s) applied to ${onPostgres ? "PostgreSQL" : `PGlite in ${database.env.DATA_DIR}`}`,
+      ]);
+      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+      const again = await run(["scripts/migrate.mjs"], env);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/ is up to date\n$/);
 
-    const server = await startProcess({ ...env, MIGRATE_ON_START: "false" });
-    try {
-      const ready = await fetch(`${server.url}/readyz`);
-      expect(ready.status).toBe(200);
-      expect(await server.ok(`{ gpuModels { name } }`)).toMatchObject({ gpuModels: expect.any(Array) });
-    } finally {
-      await server.stop();
-    }
-  });
+      const server = await startProcess({ ...env, MIGRATE_ON_START: "false" });
+      try {
+        const ready = await fetch(`${server.url}/readyz`);
+        expect(ready.status).toBe(200);
+        expect(await server.ok(`{ gpuModels { name } }`)).toMatchObject({ gpuModels: expect.any(Array) });
+      } finally {
+        await server.stop();
+      }
+    },
+    PROCESSES_MS,
+  );
 });
 
 describe("a migration outside a transaction", () => {
@@ -252,76 +258,84 @@ describe("logs", () => {
     MAINTENANCE_INTERVAL_MS: "0",
   };
 
-  it("are JSON lines with ISO times when stdout is no terminal: one line per request, no generated admin token", async () => {
-    const server = await startProcess({ ...env, SEED: "none" });
-    try {
-      const answer = await fetch(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-request-id": "ops-log-1" },
-        body: JSON.stringify({ query: "query Models { gpuModels { name } }", operationName: "Models" }),
+  it(
+    "are JSON lines with ISO times when stdout is no terminal: one line per request, no generated admin token",
+    async () => {
+      const server = await startProcess({ ...env, SEED: "none" });
+      try {
+        const answer = await fetch(`${server.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-request-id": "ops-log-1" },
+          body: JSON.stringify({ query: "query Models { gpuModels { name } }", operationName: "Models" }),
+        });
+        expect(answer.status).toBe(200);
+        await fetch(`${server.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-request-id": "ops-log-2" },
+          body: JSON.stringify({ query: "query Broken { nope }" }),
+        });
+      } finally {
+        await server.stop();
+      }
+      const lines = server
+        .output()
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      for (const line of lines) expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(lines.find((l) => l.requestId === "ops-log-1")).toMatchObject({
+        level: 30,
+        msg: "request",
+        operation: "Models",
+        type: "query",
+        code: "OK",
+        ms: expect.any(Number),
       });
-      expect(answer.status).toBe(200);
-      await fetch(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-request-id": "ops-log-2" },
-        body: JSON.stringify({ query: "query Broken { nope }" }),
+      expect(lines.find((l) => l.requestId === "ops-log-2")).toMatchObject({
+        level: 30,
+        operation: "Broken",
+        code: "GRAPHQL_VALIDATION_FAILED",
       });
-    } finally {
-      await server.stop();
-    }
-    const lines = server
-      .output()
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    for (const line of lines) expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(lines.find((l) => l.requestId === "ops-log-1")).toMatchObject({
-      level: 30,
-      msg: "request",
-      operation: "Models",
-      type: "query",
-      code: "OK",
-      ms: expect.any(Number),
-    });
-    expect(lines.find((l) => l.requestId === "ops-log-2")).toMatchObject({
-      level: 30,
-      operation: "Broken",
-      code: "GRAPHQL_VALIDATION_FAILED",
-    });
-    expect(lines.find((l) => l.msg === "configuration")).toMatchObject({
-      config: { adminToken: "(generated)", payments: "simulated", limitsShared: "no (counted in each process)" },
-    });
-    expect(lines.find((l) => String(l.msg).startsWith("admin token"))).toMatchObject({
-      level: 40,
-      msg: "admin token generated but not logged (stdout is no terminal): set ADMIN_TOKEN to choose one",
-    });
-    expect(server.output()).not.toMatch(/admin_[A-Za-z0-9_-]{20,}/);
-  });
+      expect(lines.find((l) => l.msg === "configuration")).toMatchObject({
+        config: { adminToken: "(generated)", payments: "simulated", limitsShared: "no (counted in each process)" },
+      });
+      expect(lines.find((l) => String(l.msg).startsWith("admin token"))).toMatchObject({
+        level: 40,
+        msg: "admin token generated but not logged (stdout is no terminal): set ADMIN_TOKEN to choose one",
+      });
+      expect(server.output()).not.toMatch(/admin_[A-Za-z0-9_-]{20,}/);
+    },
+    PROCESSES_MS,
+  );
 
-  it("are readable lines on a terminal, where the generated admin token is printed once", async () => {
-    const port = await freePort();
-    // `script` gives the server a terminal, as a person's shell would.
-    const child = spawn("script", ["-qfec", `${process.execPath} dist/main.js`, "/dev/null"], {
-      env: { PATH: process.env.PATH ?? "", TERM: "dumb", ...env, PORT: String(port) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    try {
-      for (const deadline = Date.now() + 120_000; !output.includes("demo tokens") && Date.now() < deadline;)
-        await new Promise((resolve) => setTimeout(resolve, 100));
-    } finally {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
-    // eslint-disable-next-line no-control-regex
-    const text = output.replace(/\u001b\[[0-9;]*m/g, "").replace(/\r/g, "");
-    const tokens = text.match(/admin token \(generated; set ADMIN_TOKEN to choose one\): (admin_\S+)/g) ?? [];
-    expect(tokens).toHaveLength(1);
-    expect(text).toMatch(
-      /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] INFO: GraphQL API at http:\/\/127\.0\.0\.1:\d+\/graphql$/m,
-    );
-    expect(text).toMatch(/INFO: demo tokens, one per role \(demo data only\): gvm_demo_sme_shanghai, /);
-    for (const line of text.split("\n").filter((l) => l.startsWith("["))) expect(() => JSON.parse(line)).toThrow();
-  });
+  it(
+    "are readable lines on a terminal, where the generated admin token is printed once",
+    async () => {
+      const port = await freePort();
+      // `script` gives the server a terminal, as a person's shell would.
+      const child = spawn("script", ["-qfec", `${process.execPath} dist/main.js`, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "", TERM: "dumb", ...env, PORT: String(port) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      try {
+        for (const deadline = Date.now() + 120_000; !output.includes("demo tokens") && Date.now() < deadline;)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        child.kill("SIGTERM");
+        await new Promise((resolve) => child.once("exit", resolve));
+      }
+      // eslint-disable-next-line no-control-regex
+      const text = output.replace(/\u001b\[[0-9;]*m/g, "").replace(/\r/g, "");
+      const tokens = text.match(/admin token \(generated; set ADMIN_TOKEN to choose one\): (admin_\S+)/g) ?? [];
+      expect(tokens).toHaveLength(1);
+      expect(text).toMatch(
+        /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] INFO: GraphQL API at http:\/\/127\.0\.0\.1:\d+\/graphql$/m,
+      );
+      expect(text).toMatch(/INFO: demo tokens, one per role \(demo data only\): gvm_demo_sme_shanghai, /);
+      for (const line of text.split("\n").filter((l) => l.startsWith("["))) expect(() => JSON.parse(line)).toThrow();
+    },
+    PROCESSES_MS,
+  );
 });

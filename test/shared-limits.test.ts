@@ -61,7 +61,7 @@ describe("rate limits shared through Redis by two processes", () => {
       ...LIMITS,
     };
     servers = await Promise.all([startProcess(env), startProcess(env)]);
-  });
+  }, 240_000); // two processes starting at once: the machine is slow under load
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
   });
