@@ -28,7 +28,11 @@ export function ensureBuilt(entry) {
   const stale = !existsSync(entry) || (existsSync("src") && newest("src") > statSync(entry).mtimeMs);
   if (!stale) return;
   if (!canBuild()) {
-    if (existsSync(entry)) return; // the artifact's dist/ is what runs
+    if (existsSync(entry)) {
+      // The artifact's dist/ is what runs; next to newer sources, say so.
+      if (existsSync("src")) console.warn("dist/ is older than src/ and cannot be rebuilt here (no dev dependencies)");
+      return;
+    }
     console.error(
       `${entry} is missing and cannot be built here (the build needs the dev dependencies): ` +
         "run `npm ci && npm run build` first, or install an artifact made by `npm run artifact` (README: Production)",
