@@ -23,19 +23,25 @@ function canBuild() {
   }
 }
 
-/** Makes sure `entry` exists and is not older than src/ (when src/ and the build tool are here). */
-export function ensureBuilt(entry) {
-  const stale = !existsSync(entry) || (existsSync("src") && newest("src") > statSync(entry).mtimeMs);
+/**
+ * Makes sure each built file exists and is not older than its sources ([built, sources dir]), when
+ * the sources and the build tool are here; else runs what dist/ holds.
+ */
+export function ensureBuilt(outputs) {
+  const stale = outputs.some(
+    ([built, sources]) => !existsSync(built) || (existsSync(sources) && newest(sources) > statSync(built).mtimeMs),
+  );
   if (!stale) return;
   if (!canBuild()) {
-    if (existsSync(entry)) {
+    const missing = outputs.filter(([built]) => !existsSync(built)).map(([built]) => built);
+    if (missing.length === 0) {
       // The artifact's dist/ is what runs; next to newer sources, say so.
       if (existsSync("src")) console.warn("dist/ is older than src/ and cannot be rebuilt here (no dev dependencies)");
       return;
     }
     console.error(
-      `${entry} is missing and cannot be built here (the build needs the dev dependencies): ` +
-        "run `npm ci && npm run build` first, or install an artifact made by `npm run artifact` (README: Production)",
+      `${missing.join(", ")} missing and cannot be built here (the build needs the dev dependencies): ` +
+        "run `npm ci && npm run build` first, or install an artifact made by `npm run artifact` (README: In production)",
     );
     process.exit(1);
   }
