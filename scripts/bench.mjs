@@ -241,6 +241,8 @@ const server = await startProcess("server", [...profileArgs, "dist/main.js"], {
   HOLD_MINUTES: String(holdMinutes),
   DB_POOL_SIZE: String(poolSize),
   NODE_ENV: "production",
+  // The bench pays with the simulated provider: production refuses that unless told.
+  ALLOW_SIMULATED_PAYMENTS: "1",
 });
 const raw = await startProcess("raw", ["scripts/bench/raw-server.mjs"], {
   DATABASE_URL: databaseUrl,

@@ -1,6 +1,6 @@
-// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz;
-// what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
-import { randomUUID } from "node:crypto";
+// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz,
+// GET /readyz, GET /metrics; what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,7 +13,8 @@ import {
 import express from "express";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
-import { migrate } from "./db/migrate.js";
+import { migrate, pendingMigrations } from "./db/migrate.js";
+import { driverPatch } from "./db/postgres-driver.js";
 import { ensureReferenceData } from "./db/reference.js";
 import { isEmpty, seedDemo } from "./db/seed.js";
 import { Authenticator } from "./accounts/auth.js";
@@ -31,11 +32,18 @@ import {
   sendClientError,
 } from "./graphql/http.js";
 import { Loaders } from "./graphql/loaders.js";
-import { FixedWindowLimiter, requestLimits } from "./graphql/rate-limit.js";
+import {
+  AuthFailureLimit,
+  MemoryLimitStore,
+  RedisLimitStore,
+  requestLimits,
+  type LimitStore,
+} from "./graphql/rate-limit.js";
 import { requestLog } from "./graphql/request-log.js";
 import { buildSchema } from "./graphql/schema.js";
 import { Catalog } from "./offers/catalog.js";
 import { createLogger, type Logger } from "./logger.js";
+import { Metrics } from "./metrics.js";
 import { startMaintenanceTimer } from "./maintenance/maintenance.js";
 import { rematcherFor } from "./bids/rematch.js";
 import { bidsMaintenanceTasks } from "./bids/sweeper.js";
@@ -65,25 +73,84 @@ function databaseUnavailable(): never {
   throw httpError("SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly", 503);
 }
 
+/** Why the server cannot start, in one line for the operator (main.ts prints it and exits 1). */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** Whether an Authorization header carries exactly this bearer token (in constant time). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(bearerToken(header) ?? ""), digest(token));
+}
+
+/** The rate limits' counters: in Redis, shared by every process, when REDIS_URL is set. */
+async function limitStoreFor(config: Config, logger: Logger, metrics: Metrics): Promise<LimitStore> {
+  if (!config.redisUrl) return new MemoryLimitStore();
+  const { createClient } = await import("@redis/client");
+  const redis = createClient({
+    url: config.redisUrl,
+    // While Redis is away a command fails at once (the request passes) rather than waiting in a queue.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) },
+  });
+  let lastError = 0;
+  redis.on("error", (error: unknown) => {
+    if (Date.now() - lastError < 60_000) return;
+    lastError = Date.now();
+    logger.warn({ err: error }, "rate limits: Redis connection failed; retrying");
+  });
+  const connected = redis.connect().then(
+    () => true,
+    () => false,
+  );
+  if (!(await Promise.race([connected, sleep(3_000).then(() => false)])))
+    logger.warn("rate limits: Redis not reachable yet; requests pass unlimited until it is");
+  return new RedisLimitStore(redis as never, logger, () => metrics.rateLimitStoreError(), config.redisPrefix);
+}
+
 /** Opens the database, migrates and seeds it, and builds the server (not yet listening). */
 export async function createApp(config: Config): Promise<App> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const database: Database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
   });
   const db = database.db;
+  if (database.kind === "postgres" && !driverPatch.applied) {
+    logger.warn(
+      { driver: `postgres@${driverPatch.version}`, unmatchedPatterns: driverPatch.unmatched },
+      "the postgres driver's connection-loss fixes did not apply (its code changed): a PostgreSQL restart may " +
+        "crash or stall this process; see docs/decisions/0011",
+    );
+  }
 
   let seeded = false;
-  await database.migrateWithLock(async () => {
-    await migrate(database);
-    await ensureReferenceData(db);
-    if (config.seed === "demo" && (await isEmpty(db))) {
-      await db.transaction((tx) => seedDemo(tx, new Date()));
-      seeded = true;
-    }
-  });
+  try {
+    await database.migrateWithLock(async () => {
+      if (config.migrateOnStart) {
+        await migrate(database, undefined, (tag) => logger.info({ migration: tag }, "migration applied"));
+      } else {
+        const pending = await pendingMigrations(database);
+        if (pending.length)
+          throw new StartupError(
+            `${pending.length} migration(s) not applied (${pending.join(", ")}) and MIGRATE_ON_START=false: ` +
+              "run `npm run db:migrate` first",
+          );
+      }
+      await ensureReferenceData(db);
+      if (config.seed === "demo" && (await isEmpty(db))) {
+        await db.transaction((tx) => seedDemo(tx, new Date()));
+        seeded = true;
+      }
+    });
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+
+  const metrics = new Metrics(database, config.dbPoolSize);
 
   const services: AppServices = {
     config,
@@ -99,6 +166,7 @@ export async function createApp(config: Config): Promise<App> {
     paymentEvents: noPaymentEvents,
     events: new EventStream(database, logger),
     webhooks: undefined as unknown as DeliveryWorker,
+    meters: metrics,
   };
   services.webhooks = new DeliveryWorker(services, logger);
   // A notification of an event with deliveries wakes this process's worker (every process's races; SKIP LOCKED shares).
@@ -106,7 +174,8 @@ export async function createApp(config: Config): Promise<App> {
   // The webhook handler settles orders with these very services, so it is wired once they exist.
   services.paymentEvents = paymentEventsFor(services, logger);
   const authenticator = new Authenticator(db, config.adminToken);
-  const authFailures = new FixedWindowLimiter(config.authFailuresPerMinute);
+  const limitStore = await limitStoreFor(config, logger, metrics);
+  const authFailures = new AuthFailureLimit(limitStore, config.authFailuresPerMinute);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -149,11 +218,12 @@ export async function createApp(config: Config): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
-      requestLimits(schema, {
-        pointsPerMinute: config.queryPointsPerMinute,
-        mutationsPerMinute: config.rateLimitPerMinute,
-      }),
-      requestLog(logger),
+      requestLimits(
+        schema,
+        { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute },
+        limitStore,
+      ),
+      requestLog(logger, metrics),
       // Apollo's own landing page loads from a CDN; GET /graphql serves our offline explorer instead.
       ApolloServerPluginLandingPageDisabled(),
     ],
@@ -172,6 +242,35 @@ export async function createApp(config: Config): Promise<App> {
     }
   });
 
+  // Ready for traffic: the database answers and has every migration this code knows; not while
+  // stopping. The shared limits' store is reported, but its absence does not stop traffic.
+  let closed = false;
+  expressApp.get("/readyz", async (_req, res) => {
+    const report: Record<string, unknown> = {};
+    let ready = !closed;
+    if (closed) report.stopping = true;
+    try {
+      const pending = await pendingMigrations(database);
+      report.database = database.kind;
+      report.migrations = pending.length ? { pending } : "current";
+      if (pending.length) ready = false;
+    } catch {
+      report.database = "unavailable";
+      ready = false;
+    }
+    if (limitStore.shared) report.limits = (await limitStore.ping()) ? "redis" : "redis unavailable: counted nowhere";
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", ...report });
+  });
+
+  // Prometheus scrapes; with METRICS_TOKEN set, only with `Authorization: Bearer <METRICS_TOKEN>`.
+  expressApp.get("/metrics", async (req, res) => {
+    if (config.metricsToken && !bearerMatches(req.headers.authorization, config.metricsToken)) {
+      res.status(401).set("www-authenticate", 'Bearer realm="metrics"').json({ error: "METRICS_TOKEN required" });
+      return;
+    }
+    res.set("content-type", metrics.contentType).send(await metrics.text());
+  });
+
   const answer = graphqlAnswer<Context>(apollo, async (req) => {
     const testNow = config.testClock ? req.headers["x-now"] : undefined;
     const now = typeof testNow === "string" ? new Date(testNow) : new Date();
@@ -182,13 +281,12 @@ export async function createApp(config: Config): Promise<App> {
     if (token && !viewer) {
       // A token that is no key, or not known yet: an IP that failed too often this minute is
       // refused before the lookup.
-      const failures = [`ip:${ip}`];
-      const wait = authFailures.wait(failures, 1, now.getTime());
+      const wait = await authFailures.wait(ip, now.getTime());
       if (wait != null) throw rateLimited(`Too many failed authentications; retry in ${wait} s`, wait);
       // The key lookup needs the database: while it is away, a 503 with a code, not a 500.
       if (viewer === undefined) viewer = await authenticator.viewerOf(token).catch(databaseUnavailable);
       if (!viewer) {
-        authFailures.spend(failures, 1, now.getTime());
+        await authFailures.failed(ip, now.getTime());
         throw unauthenticated();
       }
     }
@@ -241,7 +339,6 @@ export async function createApp(config: Config): Promise<App> {
   );
 
   let stopMaintenance = () => {};
-  let closed = false;
   return {
     services,
     logger,
@@ -274,6 +371,7 @@ export async function createApp(config: Config): Promise<App> {
       await services.events.stop();
       await apollo.stop(); // drains the HTTP server: in-flight requests finish first
       await services.webhooks.stop();
+      await limitStore.close();
       await database.close();
     },
   };

@@ -28,7 +28,22 @@ export interface AppServices {
   events: EventStream;
   /** This process's webhook delivery worker (webhooks/worker.ts). */
   webhooks: DeliveryWorker;
+  /** Counts of what the domains did, for GET /metrics (src/metrics.ts); nothing reads them back. */
+  meters: Meters;
 }
+
+/** The domain's events that /metrics counts; the domains call these, src/metrics.ts implements them. */
+export interface Meters {
+  /** Bids matched: by a new bid (`placeBid`) or when freed capacity went to open bids (`rematch`). */
+  matched(via: "placeBid" | "rematch", count: number): void;
+  /** A checkout's outcome: the order's status (PAID, PENDING_PAYMENT, FAILED), REFUSED or ERROR. */
+  checkout(outcome: string): void;
+  /** A webhook delivery's outcome: handled, duplicate, ignored, unknown_payment, bad_signature, error, ... */
+  webhook(outcome: string): void;
+}
+
+/** Meters that count nothing (tools and tests that build services by hand). */
+export const noMeters: Meters = { matched: () => {}, checkout: () => {}, webhook: () => {} };
 
 /** What a hook reads of the request that runs it (a GraphQL context is one): the services and the request's clock. */
 export interface HookContext {

@@ -378,15 +378,16 @@ export function costEstimator(schema: GraphQLSchema) {
   };
 }
 
-/** The fields a mutation runs: its top-level response names, through fragments and aliases (__typename aside). */
-export function mutationFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+/** The fields a mutation runs: response name to field name, through fragments and aliases (__typename aside). */
+export function mutationFields(document: DocumentNode, operation: OperationDefinitionNode): Map<string, string> {
   const fragments = fragmentsOf(document);
-  const names = new Set<string>();
+  const fields = new Map<string, string>();
   const seen = new Set<string>();
   const collect = (set: SelectionSetNode) => {
     for (const node of set.selections) {
       if (node.kind === Kind.FIELD) {
-        if (node.name.value !== TypeNameMetaFieldDef.name) names.add(node.alias?.value ?? node.name.value);
+        if (node.name.value !== TypeNameMetaFieldDef.name)
+          fields.set(node.alias?.value ?? node.name.value, node.name.value);
       } else if (node.kind === Kind.INLINE_FRAGMENT) {
         collect(node.selectionSet);
       } else if (!seen.has(node.name.value)) {
@@ -397,7 +398,12 @@ export function mutationFieldCount(document: DocumentNode, operation: OperationD
     }
   };
   collect(operation.selectionSet);
-  return names.size;
+  return fields;
+}
+
+/** How many fields a mutation runs: its top-level response names. */
+export function mutationFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+  return mutationFields(document, operation).size;
 }
 
 export function batchTooLarge(body: unknown): boolean {
