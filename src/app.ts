@@ -46,6 +46,9 @@ import { paymentEventsFor } from "./checkout/webhook-handler.js";
 import { stripeWebhookRoute } from "./payments/webhook.route.js";
 import type { AppServices } from "./services.js";
 import { browserFront } from "./web/browser.js";
+import { exportsRouter, type Caller } from "./exports/exports.route.js";
+import { configureBillingTimeZone } from "./time.js";
+import { useBillingZone } from "./reports/reports.queries.js";
 
 export interface App {
   services: AppServices;
@@ -64,6 +67,7 @@ function databaseUnavailable(): never {
 /** Opens the database, migrates and seeds it, and builds the server (not yet listening). */
 export async function createApp(config: Config): Promise<App> {
   const logger = createLogger(config.logLevel);
+  configureBillingTimeZone(config.billingTimeZone);
   const database: Database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -74,6 +78,9 @@ export async function createApp(config: Config): Promise<App> {
   let seeded = false;
   await database.migrateWithLock(async () => {
     await migrate(database);
+    const before = await db.transaction((tx) => useBillingZone(tx, config.billingTimeZone));
+    if (before !== config.billingTimeZone)
+      logger.info({ from: before, to: config.billingTimeZone }, "billing days and months now counted in the billing time zone");
     await ensureReferenceData(db);
     if (config.seed === "demo" && (await isEmpty(db))) {
       await db.transaction((tx) => seedDemo(tx, new Date()));
@@ -162,7 +169,8 @@ export async function createApp(config: Config): Promise<App> {
     }
   });
 
-  const answer = graphqlAnswer<Context>(apollo, async (req) => {
+  // Who is calling, on the request's clock: for /graphql and the file exports alike.
+  const identify = async (req: http.IncomingMessage): Promise<Caller> => {
     const testNow = config.testClock ? req.headers["x-now"] : undefined;
     const now = typeof testNow === "string" ? new Date(testNow) : new Date();
     if (Number.isNaN(now.getTime())) throw httpError("BAD_USER_INPUT", "X-Now must be an ISO-8601 time", 400);
@@ -183,15 +191,20 @@ export async function createApp(config: Config): Promise<App> {
       }
     }
     return {
-      app: services,
-      db,
       viewer: viewer ?? null,
       now,
-      loaders: new Loaders(db),
       requestId: (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
       ip,
     };
-  });
+  };
+  const answer = graphqlAnswer<Context>(apollo, async (req) => ({
+    app: services,
+    db,
+    loaders: new Loaders(db),
+    ...(await identify(req)),
+  }));
+  // Statements and spend reports as files, with the same keys and authorization as GraphQL.
+  expressApp.use("/exports", exportsRouter(services, identify, logger));
   const leanGraphql = plainGraphqlPost(answer);
   serveRequest = (req, res) => {
     if (!isPlainGraphqlPost(req)) return expressApp(req, res);

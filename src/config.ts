@@ -1,6 +1,7 @@
 // Process configuration, read once from the environment (see the README's table).
 import { randomBytes } from "node:crypto";
 import { parseCorsOrigins } from "./web/cors.js";
+import { billingTimeZoneProblem, DEFAULT_BILLING_TIME_ZONE } from "./time.js";
 
 export interface Config {
   port: number;
@@ -26,6 +27,8 @@ export interface Config {
   dbPoolSize: number;
   logLevel: string;
   maintenanceIntervalMs: number;
+  /** The IANA zone of statement months, report months and days, and annual-cap years (BILLING_TIME_ZONE). */
+  billingTimeZone: string;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -33,6 +36,13 @@ function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   if (raw === undefined || raw === "") return fallback;
   if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a non-negative integer`);
   return Number(raw);
+}
+
+function timeZone(name: string, fallback: string, env: NodeJS.ProcessEnv): string {
+  const value = env[name] || fallback;
+  const problem = billingTimeZoneProblem(value);
+  if (problem) throw new Error(`${name}: ${problem}`);
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -57,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int("DB_POOL_SIZE", 10, env),
     logLevel: env.LOG_LEVEL || "info",
     maintenanceIntervalMs: int("MAINTENANCE_INTERVAL_MS", 30_000, env),
+    billingTimeZone: timeZone("BILLING_TIME_ZONE", DEFAULT_BILLING_TIME_ZONE, env),
   };
 }

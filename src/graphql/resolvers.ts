@@ -6,12 +6,13 @@ import { CheckoutResolver } from "../checkout/checkout.resolver.js";
 import { MaintenanceResolver } from "../maintenance/maintenance.resolver.js";
 import { DataCentersResolver, OffersResolver } from "../offers/offers.resolver.js";
 import {
+  SubsidyProgramFieldsResolver,
   SubsidyProgramsResolver,
   VoucherApplicationsResolver,
   VouchersResolver,
 } from "../vouchers/vouchers.resolver.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
-import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
+import { CityStatementResolver, ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 
@@ -24,11 +25,13 @@ export const resolvers: NonEmptyArray<Function> = [
   BidsResolver,
   ReservationsResolver,
   SubsidyProgramsResolver,
+  SubsidyProgramFieldsResolver,
   VoucherApplicationsResolver,
   VouchersResolver,
   LedgerResolver,
   ReportsResolver,
   StatementLineResolver,
+  CityStatementResolver,
   CheckoutResolver,
   AuditResolver,
   NodeResolver,
