@@ -20,7 +20,7 @@ import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
 import type { Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
-import { formatError, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
+import { formatError, httpAnswerOf, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
 import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
 import {
   graphqlAnswer,
@@ -80,7 +80,10 @@ export async function createApp(config: Config): Promise<App> {
     await migrate(database);
     const before = await db.transaction((tx) => useBillingZone(tx, config.billingTimeZone));
     if (before !== config.billingTimeZone)
-      logger.info({ from: before, to: config.billingTimeZone }, "billing days and months now counted in the billing time zone");
+      logger.info(
+        { from: before, to: config.billingTimeZone },
+        "billing days and months now counted in the billing time zone",
+      );
     await ensureReferenceData(db);
     if (config.seed === "demo" && (await isEmpty(db))) {
       await db.transaction((tx) => seedDemo(tx, new Date()));
@@ -203,8 +206,28 @@ export async function createApp(config: Config): Promise<App> {
     loaders: new Loaders(db),
     ...(await identify(req)),
   }));
-  // Statements and spend reports as files, with the same keys and authorization as GraphQL.
-  expressApp.use("/exports", exportsRouter(services, identify, logger));
+  // Statements and spend reports as files, with the same keys and authorization as GraphQL. A file
+  // costs more than most fields: exports count against the mutations' per-key limit of their own.
+  const exportLimiter = new FixedWindowLimiter(config.rateLimitPerMinute);
+  expressApp.use(
+    "/exports",
+    exportsRouter(services, {
+      caller: async (req) => {
+        const caller = await identify(req);
+        if (!caller.viewer) throw unauthenticated();
+        const key = [`key:${caller.viewer.apiKeyId ?? "admin"}`];
+        const wait = exportLimiter.wait(key, 1, caller.now.getTime());
+        if (wait != null) throw rateLimited(`Too many exports this minute; retry in ${wait} s`, wait);
+        exportLimiter.spend(key, 1, caller.now.getTime());
+        return { ...caller, viewer: caller.viewer };
+      },
+      fail: (res, error) => {
+        const answer = httpAnswerOf(error, config.development);
+        if (answer.status === 500) logger.error({ err: error }, "export failed");
+        res.status(answer.status).set(answer.headers).json(answer.body);
+      },
+    }),
+  );
   const leanGraphql = plainGraphqlPost(answer);
   serveRequest = (req, res) => {
     if (!isPlainGraphqlPost(req)) return expressApp(req, res);

@@ -44,20 +44,32 @@ beforeAll(async () => {
     await publishOffer(
       server,
       operator,
-      { dataCenterId: await dataCenter(server, operator, "Ningxia Zhongwei", CHINESE_DC), pricePerGpuHour: "18.55", ...window },
+      {
+        dataCenterId: await dataCenter(server, operator, "Ningxia Zhongwei", CHINESE_DC),
+        pricePerGpuHour: "18.55",
+        ...window,
+      },
       NOW,
     ),
     await publishOffer(
       server,
       operator,
-      { dataCenterId: await dataCenter(server, operator, "Gansu Qingyang", FORMULA_DC, "Gansu"), pricePerGpuHour: "33.33", ...window },
+      {
+        dataCenterId: await dataCenter(server, operator, "Gansu Qingyang", FORMULA_DC, "Gansu"),
+        pricePerGpuHour: "33.33",
+        ...window,
+      },
       NOW,
     ),
   ];
   program = await createProgram(
     server,
     finance,
-    { name: "上海算力券 Shanghai Compute Voucher", validFrom: "2026-01-01T00:00:00Z", validUntil: "2028-01-01T00:00:00Z" },
+    {
+      name: "上海算力券 Shanghai Compute Voucher",
+      validFrom: "2026-01-01T00:00:00Z",
+      validUntil: "2028-01-01T00:00:00Z",
+    },
     NOW,
   );
   const voucher = await grantVoucher(server, finance, sme, program, "100000", NOW);
@@ -110,13 +122,22 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ",") row.push(field), (field = "");
-    else if (ch === "\r" && text[i + 1] === "\n") row.push(field), rows.push(row), (row = []), (field = ""), i++;
-    else field += ch;
+    else if (ch === ",") {
+      row.push(field);
+      field = "";
+    } else if (ch === "\r" && text[i + 1] === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+      i++;
+    } else field += ch;
   }
   return rows;
 }
@@ -180,7 +201,12 @@ describe("statement files", () => {
     expect(rows).toContainEqual(["状态 Status", "SETTLED 已结算"]);
     const byDc = rows.filter((row) => typeof row[0] === "string" && (row[0] as string).startsWith("dc_"));
     expect(byDc.map((row) => [row[0], row[1], row[3], String(fenOfCell(row[4]))])).toEqual(
-      statement.lines.map((l: any) => [l.dataCenter.id, l.dataCenter.name.startsWith("=") ? `'${l.dataCenter.name}` : l.dataCenter.name, l.orders, l.subsidy.fen]),
+      statement.lines.map((l: any) => [
+        l.dataCenter.id,
+        l.dataCenter.name.startsWith("=") ? `'${l.dataCenter.name}` : l.dataCenter.name,
+        l.orders,
+        l.subsidy.fen,
+      ]),
     );
     const total = rows.find((row) => row[0] === "TOTAL 合计")!;
     expect(fenOfCell(total[4])).toBe(BigInt(statement.total.fen));
@@ -213,7 +239,17 @@ describe("statement files", () => {
     const pdf = await getDocumentProxy(new Uint8Array(await empty.arrayBuffer()));
     expect((await extractText(pdf, { mergePages: true })).text).toContain("OPEN 未结算");
     const csv = Buffer.from(await (await download(`/exports/statements/${program}/2026-06.csv`, ADMIN)).arrayBuffer());
-    expect(parseCsv(csv.subarray(3).toString("utf8")).pop()).toEqual(["TOTAL 合计", "", "", "", "", "", "", "", "0.00"]);
+    expect(parseCsv(csv.subarray(3).toString("utf8")).pop()).toEqual([
+      "TOTAL 合计",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "0.00",
+    ]);
   });
 
   it("has cityStatement's authorization: a key, the program's city or the admin; errors as JSON with their codes", async () => {
@@ -229,9 +265,28 @@ describe("statement files", () => {
     await expectError(await download(path, sme.token), 403, "FORBIDDEN");
     await expectError(await download(path, otherFinance.token), 404, "NOT_FOUND");
     expect((await download(path, ADMIN)).status).toBe(200);
-    expect((await expectError(await download(`/exports/statements/${program}/2026-13.csv`, finance.token), 400, "BAD_USER_INPUT")).field).toBe("month");
-    expect((await expectError(await download(`/exports/statements/${program}/2026-11.doc`, finance.token), 400, "BAD_USER_INPUT")).field).toBe("file");
-    expect((await expectError(await download(`/exports/statements/dc_1/2026-11.csv`, finance.token), 400, "BAD_USER_INPUT")).field).toBe("programId");
+    expect(
+      (
+        await expectError(
+          await download(`/exports/statements/${program}/2026-13.csv`, finance.token),
+          400,
+          "BAD_USER_INPUT",
+        )
+      ).field,
+    ).toBe("month");
+    expect(
+      (
+        await expectError(
+          await download(`/exports/statements/${program}/2026-11.doc`, finance.token),
+          400,
+          "BAD_USER_INPUT",
+        )
+      ).field,
+    ).toBe("file");
+    expect(
+      (await expectError(await download(`/exports/statements/dc_1/2026-11.csv`, finance.token), 400, "BAD_USER_INPUT"))
+        .field,
+    ).toBe("programId");
   });
 });
 
@@ -241,7 +296,11 @@ describe("spend report files", () => {
     `/exports/spend.${format}?from=${encodeURIComponent(WINDOW.from)}&to=${encodeURIComponent(WINDOW.to)}&groupBy=${groupBy}`;
 
   it("CSV and XLSX hold subsidySpend's rows and totals, to the fen", async () => {
-    const { subsidySpend } = await server.ok(SPEND, { ...WINDOW, groupBy: ["MONTH", "DATA_CENTER"] }, { token: finance.token });
+    const { subsidySpend } = await server.ok(
+      SPEND,
+      { ...WINDOW, groupBy: ["MONTH", "DATA_CENTER"] },
+      { token: finance.token },
+    );
     expect(subsidySpend.rows.length).toBeGreaterThan(1);
 
     const csv = Buffer.from(await (await download(query("csv", "MONTH,DATA_CENTER"), finance.token)).arrayBuffer());
@@ -249,7 +308,8 @@ describe("spend report files", () => {
     const [header, ...rows] = parseCsv(csv.subarray(3).toString("utf8"));
     expect(header.slice(0, 5)).toEqual(["", "MONTH", "MONTH label", "DATA_CENTER", "DATA_CENTER label"]);
     const total = rows.pop()!;
-    const figures = (row: any) => [row.orders, row.gpuHours, row.gross.fen, row.subsidy.fen, row.smePaid.fen].map(String);
+    const figures = (row: any) =>
+      [row.orders, row.gpuHours, row.gross.fen, row.subsidy.fen, row.smePaid.fen].map(String);
     const fromCsv = (row: string[]) => [row[5], row[6], ...row.slice(7, 10).map((y) => String(fenOf(y)))];
     expect(rows.map((row) => [row[1], row[3], ...fromCsv(row)])).toEqual(
       subsidySpend.rows.map((row: any) => [row.keys[0].value, row.keys[1].value, ...figures(row)]),

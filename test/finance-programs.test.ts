@@ -84,9 +84,10 @@ describe("applicant categories", () => {
     );
     expect(node.category).toBeNull();
 
-    expect((await server.fails("BAD_USER_INPUT", CATEGORY, { id: operator.id, c: "SME" }, { token: ADMIN })).extensions?.field).toBe(
-      "organizationId",
-    );
+    expect(
+      (await server.fails("BAD_USER_INPUT", CATEGORY, { id: operator.id, c: "SME" }, { token: ADMIN })).extensions
+        ?.field,
+    ).toBe("organizationId");
     await server.fails("NOT_FOUND", CATEGORY, { id: "org_999", c: "SME" }, { token: ADMIN });
     await server.fails("FORBIDDEN", CATEGORY, { id: sme.id, c: "STARTUP" }, { token: finance.token });
     const { auditLog } = await server.ok(
@@ -94,7 +95,9 @@ describe("applicant categories", () => {
       {},
       { token: ADMIN },
     );
-    expect(auditLog.edges.map((e: any) => e.node)).toEqual([{ targetId: institute.id, detail: "SME -> RESEARCH_INSTITUTE" }]);
+    expect(auditLog.edges.map((e: any) => e.node)).toEqual([
+      { targetId: institute.id, detail: "SME -> RESEARCH_INSTITUTE" },
+    ]);
   });
 
   it("a program pays the categories it lists (SME by default): another applies or checks out NOT_ELIGIBLE, reason CATEGORY", async () => {
@@ -136,7 +139,12 @@ describe("applicant categories", () => {
     );
     // Declared an SME after the grant: the research voucher no longer pays, at quote or checkout.
     await server.ok(CATEGORY, { id: institute.id, c: "SME" }, { token: ADMIN });
-    const quoteError = await server.fails("NOT_ELIGIBLE", QUOTE, { r, v: voucher }, { token: institute.token, now: NOW });
+    const quoteError = await server.fails(
+      "NOT_ELIGIBLE",
+      QUOTE,
+      { r, v: voucher },
+      { token: institute.token, now: NOW },
+    );
     expect(quoteError.extensions?.reason).toBe("CATEGORY");
     const checkoutError = await server.fails(
       "NOT_ELIGIBLE",
@@ -170,7 +178,9 @@ describe("applicant categories", () => {
         { id: "program_4", name: "Chengdu Research Compute Voucher", eligibleCategories: ["RESEARCH_INSTITUTE"] },
       ]);
       const input = { programId: "program_4", requestedAmount: "20000", purpose: "Climate model training" };
-      expect((await demo.ok(APPLY, { input }, { token: DEMO_TOKENS.INSTITUTE })).applyForVoucher.status).toBe("PENDING");
+      expect((await demo.ok(APPLY, { input }, { token: DEMO_TOKENS.INSTITUTE })).applyForVoucher.status).toBe(
+        "PENDING",
+      );
       const error = await demo.fails("NOT_ELIGIBLE", APPLY, { input }, { token: DEMO_TOKENS.SME });
       expect(error.extensions?.reason).toBe("CATEGORY");
       const { me } = await demo.ok(`{ me { organization { category } } }`, {}, { token: DEMO_TOKENS.INSTITUTE });
@@ -271,10 +281,14 @@ describe("budget forecast", () => {
       monthsLeft: 0,
     });
     // Thirty days on, nothing committed in the window: it never runs out at that rate.
-    const { subsidyPrograms } = await server.ok(FORECAST, { c: "Chengdu" }, {
-      token: ADMIN,
-      now: new Date(Date.now() + 31 * 86_400_000),
-    });
+    const { subsidyPrograms } = await server.ok(
+      FORECAST,
+      { c: "Chengdu" },
+      {
+        token: ADMIN,
+        now: new Date(Date.now() + 31 * 86_400_000),
+      },
+    );
     expect(subsidyPrograms.find((p: any) => p.id === program).forecast).toMatchObject({
       committedLast30Days: { fen: "0" },
       exhaustsAt: null,

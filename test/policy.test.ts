@@ -81,15 +81,32 @@ beforeAll(async () => {
     { dataCenterId: east, gpuCount: 64, pricePerGpuHour: "30.00", availableFrom: at(0), availableUntil: at(168) },
     NOW,
   );
-  await server.ok(`mutation($id: ID!) { withdrawOffer(id: $id) { status } }`, { id: withdrawn }, { token: operator.token, now: NOW });
+  await server.ok(
+    `mutation($id: ID!) { withdrawOffer(id: $id) { status } }`,
+    { id: withdrawn },
+    { token: operator.token, now: NOW },
+  );
 
   const validity = { validFrom: "2026-01-01T00:00:00Z", validUntil: "2028-01-01T00:00:00Z" };
   const shanghai = await createProgram(server, finance, { name: "Shanghai", budget: "10000000", ...validity }, NOW);
   const hangzhouProgram = await createProgram(server, hangzhou, { name: "Hangzhou", ...validity }, NOW);
   const paidOn = new Date("2027-01-10T03:00:00Z");
   /** A rental paid on 10 January: its reservation CONFIRMED, as a payment makes it. */
-  const rent = async (sme: Actor, voucher: string | null, offerId: string, gpuCount: number, hours: number, startsAt: number) => {
-    const reservation = await insertReservation(db, { offerId, smeId: sme.id, gpuCount, hours, startsAt: new Date(MARCH_1 + startsAt * H) });
+  const rent = async (
+    sme: Actor,
+    voucher: string | null,
+    offerId: string,
+    gpuCount: number,
+    hours: number,
+    startsAt: number,
+  ) => {
+    const reservation = await insertReservation(db, {
+      offerId,
+      smeId: sme.id,
+      gpuCount,
+      hours,
+      startsAt: new Date(MARCH_1 + startsAt * H),
+    });
     const order = await checkoutOrder(db, { reservation, voucherId: voucher, now: new Date(NOW) });
     await db.update(reservations).set({ status: "CONFIRMED" }).where(eq(reservations.id, reservation.id));
     return payOrder(db, order.id, paidOn);
@@ -104,7 +121,13 @@ beforeAll(async () => {
     if (i === 1) shanghaiOrders.push(await rent(sme, voucher, offerN2, 1, 6, 12)); // domestic chips
     if (i === 2) {
       // Refunded: drops out of the subsidy figures, and its reservation is never paid for.
-      const reservation = await insertReservation(db, { offerId: offerE, smeId: sme.id, gpuCount: 1, hours: 5, startsAt: new Date(MARCH_1 + 48 * H) });
+      const reservation = await insertReservation(db, {
+        offerId: offerE,
+        smeId: sme.id,
+        gpuCount: 1,
+        hours: 5,
+        startsAt: new Date(MARCH_1 + 48 * H),
+      });
       const order = await checkoutOrder(db, { reservation, voucherId: voucher, now: new Date(NOW) });
       await payOrder(db, order.id, paidOn);
       await refundOrder(db, order.id, paidOn);
@@ -142,7 +165,10 @@ describe("policyReport", () => {
     const subsidy = shanghaiOrders.reduce((sum, o) => sum + o.subsidy, 0n);
     const bySme = new Map<number, bigint>();
     for (const o of shanghaiOrders) bySme.set(o.smeId, (bySme.get(o.smeId) ?? 0n) + o.subsidy);
-    const top10 = [...bySme.values()].sort((a, b) => (a > b ? -1 : 1)).slice(0, 10).reduce((a, b) => a + b, 0n);
+    const top10 = [...bySme.values()]
+      .sort((a, b) => (a > b ? -1 : 1))
+      .slice(0, 10)
+      .reduce((a, b) => a + b, 0n);
     expect([r.subsidizedGpuHours, r.westernGpuHours, r.subsidy.fen, r.smesServed, r.top10Subsidy.fen]).toEqual([
       hours(() => true),
       hours((o) => o.hub === "Ningxia Zhongwei"),
@@ -190,7 +216,11 @@ describe("policyReport", () => {
       ],
     });
     // Yangtze Delta: 8 × 168 offered (the withdrawn offer not); 57 + 3 + 3 paid for (the refunded rental not).
-    expect(hub(byMonth, "Yangtze Delta")).toMatchObject({ western: false, offeredGpuHours: 1344, reservedGpuHours: 63 });
+    expect(hub(byMonth, "Yangtze Delta")).toMatchObject({
+      western: false,
+      offeredGpuHours: 1344,
+      reservedGpuHours: 63,
+    });
     expect(hub(byMonth, "Wuhu")).toMatchObject({ offeredGpuHours: 0, utilization: null });
 
     // 1 March 2027 is a Monday: weeks from a Wednesday are cut at the start.
@@ -225,7 +255,15 @@ describe("policyReport", () => {
       const error = await server.fails("BAD_USER_INPUT", REPORT, { from, to, g: "DAY" }, { token: finance.token });
       expect(error.extensions?.field).toBe(field);
     }
-    expect(periodStarts(Date.UTC(2027, 0, 30), Date.UTC(2027, 2, 2), "MONTH")).toEqual(["2027-01-30", "2027-02-01", "2027-03-01"]);
-    expect(periodStarts(Date.UTC(2027, 1, 28), Date.UTC(2027, 2, 9), "WEEK")).toEqual(["2027-02-28", "2027-03-01", "2027-03-08"]);
+    expect(periodStarts(Date.UTC(2027, 0, 30), Date.UTC(2027, 2, 2), "MONTH")).toEqual([
+      "2027-01-30",
+      "2027-02-01",
+      "2027-03-01",
+    ]);
+    expect(periodStarts(Date.UTC(2027, 1, 28), Date.UTC(2027, 2, 9), "WEEK")).toEqual([
+      "2027-02-28",
+      "2027-03-01",
+      "2027-03-08",
+    ]);
   });
 });

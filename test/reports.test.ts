@@ -274,7 +274,13 @@ describe("subsidySpend", () => {
     const inCut = counted.filter((o) => o.paidAt! >= new Date(cut.from) && o.paidAt! < new Date(cut.to));
     expect(inCut.length).toBeGreaterThan(1);
     expect(inCut.length).toBeLessThan(counted.length);
-    for (const groupBy of [["MONTH", "DATA_CENTER"], ["PROGRAM", "HUB"], ["MONTH", "SME"], ["DAY"], []] as Dimension[][]) {
+    for (const groupBy of [
+      ["MONTH", "DATA_CENTER"],
+      ["PROGRAM", "HUB"],
+      ["MONTH", "SME"],
+      ["DAY"],
+      [],
+    ] as Dimension[][]) {
       const { subsidySpend: report } = await server.ok(SPEND, { ...cut, groupBy }, { token: finance.token });
       expect(sortRows(report.rows)).toEqual(sortRows(await expected(inCut, groupBy)));
       expect(report.totals.orders).toBe(inCut.length);

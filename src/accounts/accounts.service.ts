@@ -62,11 +62,7 @@ export async function setOrganizationCategory(
   organizationId: number,
   category: Category,
 ): Promise<{ row: OrganizationRow; before: Category }> {
-  const [current] = await db
-    .select()
-    .from(organizations)
-    .where(eq(organizations.id, organizationId))
-    .for("update");
+  const [current] = await db.select().from(organizations).where(eq(organizations.id, organizationId)).for("update");
   if (!current) throw notFound("Organization");
   if (current.kind !== "SME")
     throw badInput("organizationId", "Only an organization of kind SME has an applicant category");

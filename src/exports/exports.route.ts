@@ -1,19 +1,17 @@
 // GET /exports/...: a month's statement as CSV, XLSX or PDF, and the spend report as CSV or XLSX.
 // The same API keys and rules as the GraphQL fields they mirror (cityStatement, subsidySpend): a
 // finance team its own city's programs, the admin every city. Errors answer JSON like GraphQL's,
-// `{ "errors": [{ "message", "extensions": { "code" } }] }`, with the HTTP status of the code.
+// `{ "errors": [{ "message", "extensions": { "code" } }] }`, with the HTTP status of the code
+// (app.ts wires the sign-in, the limit and the answers of errors, as for /graphql).
 import express from "express";
 import type http from "node:http";
 import { inArray } from "drizzle-orm";
-import type { Context } from "../graphql/context.js";
+import type { Context, Viewer } from "../graphql/context.js";
 import type { AppServices } from "../services.js";
-import type { Logger } from "../logger.js";
 import { dataCenters, organizations } from "../db/schema.js";
-import { badInput, DomainError, forbidden } from "../errors.js";
-import { domainExtensions, rateLimited, unauthenticated } from "../graphql/errors.js";
+import { badInput, forbidden } from "../errors.js";
 import { parseId, parseOptionalId } from "../graphql/ids.js";
 import { DateTimeScalar } from "../graphql/scalars.js";
-import { FixedWindowLimiter } from "../graphql/rate-limit.js";
 import * as reports from "../reports/reports.service.js";
 import { statementClaimLines } from "./exports.queries.js";
 import { statementCsv, statementPdf, statementXlsx, type StatementDocument } from "./statement-files.js";
@@ -22,43 +20,19 @@ import { spendCsv, spendXlsx } from "./spend-files.js";
 /** Who is calling, as /graphql reads it (app.ts): the viewer on the request's clock. */
 export type Caller = Pick<Context, "viewer" | "now" | "requestId" | "ip">;
 
+/** What app.ts gives the routes: the signed-in caller (within its limit), and how an error is answered. */
+export interface ExportsWiring {
+  /** The caller with a valid key, or throws UNAUTHENTICATED (or RATE_LIMITED past the exports' limit). */
+  caller(req: http.IncomingMessage): Promise<Caller & { viewer: Viewer }>;
+  fail(res: express.Response, error: unknown): void;
+}
+
 const TYPES = {
   csv: "text/csv; charset=utf-8",
   xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
   pdf: "application/pdf",
 } as const;
 type Format = keyof typeof TYPES;
-
-const STATUS: Record<string, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  RATE_LIMITED: 429,
-  SERVICE_UNAVAILABLE: 503,
-};
-
-/** An error as GraphQL would answer it, with its HTTP status. */
-function sendError(res: express.Response, error: unknown, logger: Logger): void {
-  let extensions: Record<string, unknown>;
-  let message: string;
-  if (error instanceof DomainError) {
-    extensions = domainExtensions(error);
-    message = error.message;
-  } else if (error && typeof error === "object" && "extensions" in error) {
-    // An error of the sign-in or a limit (graphql/errors.ts): its code and HTTP status, as on /graphql.
-    const { http: _wire, ...rest } = (error as { extensions: Record<string, unknown> }).extensions;
-    extensions = rest;
-    message = String((error as { message?: unknown }).message);
-    if (extensions.retryAfterSeconds != null) res.setHeader("retry-after", String(extensions.retryAfterSeconds));
-  } else {
-    logger.error({ err: error }, "export failed");
-    extensions = { code: "INTERNAL_SERVER_ERROR" };
-    message = "Internal error";
-  }
-  const status = STATUS[String(extensions.code)] ?? 500;
-  res.status(status).json({ errors: [{ message, extensions }] });
-}
 
 function send(res: express.Response, format: Format, filename: string, body: Buffer): void {
   res.setHeader("content-type", TYPES[format]);
@@ -75,50 +49,60 @@ function dateParam(field: string, value: unknown): Date {
   }
 }
 
-const SPEND_DIMENSIONS = new Set<reports.Dimension>(["MONTH", "DAY", "PROGRAM", "DATA_CENTER", "HUB", "GPU_MODEL", "SME"]);
+const SPEND_DIMENSIONS = new Set<reports.Dimension>([
+  "MONTH",
+  "DAY",
+  "PROGRAM",
+  "DATA_CENTER",
+  "HUB",
+  "GPU_MODEL",
+  "SME",
+]);
 
-export function exportsRouter(
-  app: AppServices,
-  identify: (req: http.IncomingMessage) => Promise<Caller>,
-  logger: Logger,
-): express.Router {
+export function exportsRouter(app: AppServices, wiring: ExportsWiring): express.Router {
   const router = express.Router();
-  // A file costs more than most GraphQL fields: exports share the mutations' per-key limit.
-  const limiter = new FixedWindowLimiter(app.config.rateLimitPerMinute);
 
-  /** The caller, once it is a finance team or the admin within its exports for the minute. */
+  /** The caller, once it is a finance team or the admin. */
   async function financeCaller(req: express.Request) {
-    const caller = await identify(req);
-    const viewer = caller.viewer;
-    if (!viewer) throw unauthenticated();
-    if (viewer.role !== "CITY_FINANCE" && viewer.role !== "ADMIN")
+    const caller = await wiring.caller(req);
+    if (caller.viewer.role !== "CITY_FINANCE" && caller.viewer.role !== "ADMIN")
       throw forbidden("Exports are for city finance teams and the admin");
-    const key = [`key:${viewer.apiKeyId ?? "admin"}`];
-    const wait = limiter.wait(key, 1, caller.now.getTime());
-    if (wait != null) throw rateLimited(`Too many exports; retry in ${wait} s`, wait);
-    limiter.spend(key, 1, caller.now.getTime());
-    return { ...caller, viewer };
+    return caller;
   }
 
   router.get("/statements/:programId/:file", async (req, res) => {
     try {
       const match = /^(.+)\.(csv|xlsx|pdf)$/.exec(req.params.file);
-      if (!match) throw badInput("file", 'The file must be a month and a format, like "2026-11.csv", ".xlsx" or ".pdf"');
+      if (!match)
+        throw badInput("file", 'The file must be a month and a format, like "2026-11.csv", ".xlsx" or ".pdf"');
       const [, month, format] = match as unknown as [string, string, Format];
       const { viewer } = await financeCaller(req);
       const db = app.db;
-      const statement = await reports.cityStatement(db, viewer, parseId("programId", req.params.programId, "SubsidyProgram"), month);
+      const statement = await reports.cityStatement(
+        db,
+        viewer,
+        parseId("programId", req.params.programId, "SubsidyProgram"),
+        month,
+      );
       const [claims, centers, [settler]] = await Promise.all([
         statementClaimLines(db, statement.program.id, month),
         statement.lines.length
           ? db
               .select({ id: dataCenters.id, name: dataCenters.name, hub: dataCenters.hub })
               .from(dataCenters)
-              .where(inArray(dataCenters.id, statement.lines.map((line) => line.dataCenterId)))
+              .where(
+                inArray(
+                  dataCenters.id,
+                  statement.lines.map((line) => line.dataCenterId),
+                ),
+              )
           : [],
         statement.settledBy == null
           ? []
-          : db.select({ name: organizations.name }).from(organizations).where(inArray(organizations.id, [statement.settledBy])),
+          : db
+              .select({ name: organizations.name })
+              .from(organizations)
+              .where(inArray(organizations.id, [statement.settledBy])),
       ]);
       const doc: StatementDocument = {
         statement,
@@ -130,7 +114,7 @@ export function exportsRouter(
         format === "csv" ? statementCsv(doc) : format === "xlsx" ? await statementXlsx(doc) : await statementPdf(doc);
       send(res, format, `statement-${req.params.programId}-${month}.${format}`, body);
     } catch (error) {
-      sendError(res, error, logger);
+      wiring.fail(res, error);
     }
   });
 
@@ -165,7 +149,7 @@ export function exportsRouter(
       const body = format === "csv" ? spendCsv(doc) : await spendXlsx(doc);
       send(res, format, `spend-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.${format}`, body);
     } catch (error) {
-      sendError(res, error, logger);
+      wiring.fail(res, error);
     }
   });
   return router;

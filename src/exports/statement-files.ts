@@ -79,7 +79,13 @@ export async function statementXlsx(doc: StatementDocument): Promise<Buffer> {
   const totals = workbook.addWorksheet("Totals 合计");
   for (const row of about(doc)) totals.addRow(row);
   totals.addRow([]);
-  const header = totals.addRow(["数据中心编号 Data center ID", "数据中心 Data center", "枢纽 Hub", "订单数 Orders", "补贴（元） Subsidy (CNY)"]);
+  const header = totals.addRow([
+    "数据中心编号 Data center ID",
+    "数据中心 Data center",
+    "枢纽 Hub",
+    "订单数 Orders",
+    "补贴（元） Subsidy (CNY)",
+  ]);
   header.font = { bold: true };
   for (const line of doc.statement.lines) {
     const dc = doc.dataCenters.get(line.dataCenterId);
@@ -149,7 +155,12 @@ export async function statementPdf(doc: StatementDocument): Promise<Buffer> {
     .stroke();
   for (const line of statement.lines) {
     const dc = doc.dataCenters.get(line.dataCenterId);
-    row([dc?.name ?? globalId("DataCenter", line.dataCenterId), dc?.hub ?? "", String(line.orders), yuanText(line.subsidy)]);
+    row([
+      dc?.name ?? globalId("DataCenter", line.dataCenterId),
+      dc?.hub ?? "",
+      String(line.orders),
+      yuanText(line.subsidy),
+    ]);
   }
   if (statement.lines.length === 0) row(["无申领 No claims", "", "0", "0.00"]);
   pdf

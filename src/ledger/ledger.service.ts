@@ -272,11 +272,7 @@ export async function committedBetween(db: Executor, programId: number, from: Da
     .select({ kind: ledgerEntries.kind, amount: sql<string>`sum(${ledgerEntries.amount})::text` })
     .from(ledgerEntries)
     .where(
-      and(
-        eq(ledgerEntries.programId, programId),
-        gte(ledgerEntries.createdAt, from),
-        lt(ledgerEntries.createdAt, to),
-      ),
+      and(eq(ledgerEntries.programId, programId), gte(ledgerEntries.createdAt, from), lt(ledgerEntries.createdAt, to)),
     )
     .groupBy(ledgerEntries.kind);
   let committed = 0n;

@@ -32,7 +32,7 @@ const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** The first days of the periods of [from, to) (UTC-midnight milliseconds of calendar days). */
 export function periodStarts(from: number, to: number, granularity: Granularity): string[] {
   const starts: string[] = [];
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     starts.push(dayText(at));
     const d = new Date(at);
     if (granularity === "DAY") at += DAY_MS;
@@ -70,8 +70,7 @@ export async function policyReport(
   const from = requireDay("from", query.from);
   const to = requireDay("to", query.to);
   if (to <= from) throw badInput("to", "to must be after from");
-  if ((to - from) / DAY_MS > MAX_POLICY_DAYS)
-    throw badInput("to", `A report covers at most ${MAX_POLICY_DAYS} days`);
+  if ((to - from) / DAY_MS > MAX_POLICY_DAYS) throw badInput("to", `A report covers at most ${MAX_POLICY_DAYS} days`);
   let city: string | null;
   if (viewer.role === "ADMIN") city = query.city == null ? null : requireStorable("city", query.city);
   else if (query.city != null && query.city !== viewer.city)

@@ -79,7 +79,8 @@ export class ReportsResolver {
     @Ctx() ctx: Context,
     @Arg("city", () => String, {
       nullable: true,
-      description: 'Only this city\'s programs, like "Shanghai"; a finance team may only name its own; the admin omits it for all',
+      description:
+        'Only this city\'s programs, like "Shanghai"; a finance team may only name its own; the admin omits it for all',
     })
     city?: string,
   ): Promise<PolicyReport> {
@@ -97,7 +98,10 @@ export class ReportsResolver {
   })
   async cityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
-    @Arg("month", { description: 'A calendar month in the billing time zone (Asia/Shanghai by default), like "2026-11"' }) month: string,
+    @Arg("month", {
+      description: 'A calendar month in the billing time zone (Asia/Shanghai by default), like "2026-11"',
+    })
+    month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     return toStatement(
@@ -114,7 +118,10 @@ export class ReportsResolver {
   })
   async settleCityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
-    @Arg("month", { description: 'A calendar month in the billing time zone (Asia/Shanghai by default), like "2026-11"' }) month: string,
+    @Arg("month", {
+      description: 'A calendar month in the billing time zone (Asia/Shanghai by default), like "2026-11"',
+    })
+    month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     const data = await ctx.db.transaction(async (tx) => {

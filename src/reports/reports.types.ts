@@ -20,9 +20,13 @@ registerEnumType(SpendDimension, {
   name: "SpendDimension",
   description: "What a spend report groups by; one SpendKey per dimension in each row",
   valuesConfig: {
-    MONTH: { description: 'The calendar month of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11"' },
+    MONTH: {
+      description:
+        'The calendar month of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11"',
+    },
     DAY: {
-      description: 'The calendar day of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11-30"',
+      description:
+        'The calendar day of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11-30"',
     },
     PROGRAM: { description: "The subsidy program; value its opaque id, label its name" },
     DATA_CENTER: { description: "The data center rented; value its opaque id, label its name" },
@@ -134,12 +138,14 @@ export class StatementFiles {
   csv!: string;
 
   @Field({
-    description: "XLSX: a sheet of lines per data center and order and a sheet of totals; amounts are numbers in yuan with two decimals",
+    description:
+      "XLSX: a sheet of lines per data center and order and a sheet of totals; amounts are numbers in yuan with two decimals",
   })
   xlsx!: string;
 
   @Field({
-    description: "PDF, in Chinese and English: the program, month, status, lines per data center, total, and when and by whom it was settled",
+    description:
+      "PDF, in Chinese and English: the program, month, status, lines per data center, total, and when and by whom it was settled",
   })
   pdf!: string;
 }
@@ -266,7 +272,9 @@ export class HubUtilization {
   })
   utilization!: number | null;
 
-  @Field(() => [HubPeriod], { description: "The same figures per period of the granularity, oldest first, every period listed" })
+  @Field(() => [HubPeriod], {
+    description: "The same figures per period of the granularity, oldest first, every period listed",
+  })
   periods!: HubPeriod[];
 }
 
@@ -278,7 +286,10 @@ export class HubUtilization {
     "over time. Definitions in docs/domain.md",
 })
 export class PolicyReport {
-  @Field(() => String, { nullable: true, description: "The city whose programs' subsidies are counted; null = every city" })
+  @Field(() => String, {
+    nullable: true,
+    description: "The city whose programs' subsidies are counted; null = every city",
+  })
   city!: string | null;
 
   @Field({ description: 'The first day, like "2026-01-01"' })
@@ -304,7 +315,8 @@ export class PolicyReport {
 
   @Field(() => Int, {
     nullable: true,
-    description: "westernGpuHours / subsidizedGpuHours in basis points, rounded down (6000 = 60 %); null without GPU-hours",
+    description:
+      "westernGpuHours / subsidizedGpuHours in basis points, rounded down (6000 = 60 %); null without GPU-hours",
   })
   westernShareBasisPoints!: number | null;
 
@@ -334,7 +346,8 @@ export class PolicyReport {
 
   @Field(() => Int, {
     nullable: true,
-    description: "top10Subsidy / subsidy in basis points, rounded down: the concentration of the subsidy; null without subsidy",
+    description:
+      "top10Subsidy / subsidy in basis points, rounded down: the concentration of the subsidy; null without subsidy",
   })
   top10ShareBasisPoints!: number | null;
 

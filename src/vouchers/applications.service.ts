@@ -25,9 +25,7 @@ export async function applyForVoucher(
   const requestedAmount = parsePositiveYuan("requestedAmount", input.requestedAmount);
   const purpose = requireText("purpose", input.purpose, MAX_PURPOSE);
   const [[program], [applicant]] = await Promise.all([
-    input.programId == null
-      ? []
-      : db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, input.programId)),
+    input.programId == null ? [] : db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, input.programId)),
     db.select({ category: organizations.category }).from(organizations).where(eq(organizations.id, smeId)),
   ]);
   if (!program) throw notFound("Subsidy program");

@@ -46,7 +46,13 @@ export function forecastBudget(input: ForecastInput): BudgetForecast {
   // available / (committed / window) = available × window / committed, in milliseconds.
   const left = (available * WINDOW_MS) / committed;
   if (left > HORIZON_MS) {
-    return { ...base, committedPerDay: committed / BigInt(FORECAST_WINDOW_DAYS), exhaustsAt: null, monthsLeftHundredths: null, runsOutBeforeEnd: false };
+    return {
+      ...base,
+      committedPerDay: committed / BigInt(FORECAST_WINDOW_DAYS),
+      exhaustsAt: null,
+      monthsLeftHundredths: null,
+      runsOutBeforeEnd: false,
+    };
   }
   const exhaustsAt = new Date(now.getTime() + Number(left));
   return {

@@ -106,7 +106,9 @@ export class BudgetForecast {
   })
   monthsLeft!: number | null;
 
-  @Field({ description: "exhaustsAt falls before the program's validUntil: the budget runs out while the program still pays" })
+  @Field({
+    description: "exhaustsAt falls before the program's validUntil: the budget runs out while the program still pays",
+  })
   runsOutBeforeEnd!: boolean;
 
   @Field(() => Int, {
@@ -170,7 +172,8 @@ export class SubsidyProgram {
 
   @Field(() => Money, {
     nullable: true,
-    description: "The most one SME's subsidies (pending and spent) may add up to per calendar year in the billing time zone (Asia/Shanghai by default); null = no cap",
+    description:
+      "The most one SME's subsidies (pending and spent) may add up to per calendar year in the billing time zone (Asia/Shanghai by default); null = no cap",
   })
   perSmeAnnualCap!: Money | null;
 
