@@ -137,6 +137,15 @@ export type PlaceBidInput = {
   maxPricePerGpuHour: string;
 };
 
+/** The length of the periods of a policy report's utilization over time (days of the billing time zone) */
+export type PolicyGranularity =
+  /** One period per day */
+  | 'DAY'
+  /** Calendar months; the first and last may be cut by from and to */
+  | 'MONTH'
+  /** ISO weeks, Monday to Sunday; the first and last may be cut by from and to */
+  | 'WEEK';
+
 /** Only an ACTIVE program pays subsidies; CLOSED is final */
 export type ProgramStatus =
   /** Pays subsidies and takes applications (within its validity) */
@@ -253,7 +262,7 @@ export type SubsidyProgramsQueryVariables = Exact<{
 }>;
 
 
-export type SubsidyProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, perOrderCap: { amount: string, fen: string, currency: string } | null, budgetStatus: { total: { amount: string, fen: string, currency: string }, available: { amount: string, fen: string, currency: string }, pending: { amount: string, fen: string, currency: string }, spent: { amount: string, fen: string, currency: string } } }> };
+export type SubsidyProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, eligibleCategories: Array<ApplicantCategory>, perOrderCap: { amount: string, fen: string, currency: string } | null, budgetStatus: { total: { amount: string, fen: string, currency: string }, available: { amount: string, fen: string, currency: string }, pending: { amount: string, fen: string, currency: string }, spent: { amount: string, fen: string, currency: string } }, forecast: { exhaustsAt: string | null, monthsLeft: number | null, runsOutBeforeEnd: boolean, thresholdsCrossed: Array<number>, committedPerDay: { amount: string, fen: string, currency: string } } | null }> };
 
 export type PendingApplicationsQueryVariables = Exact<{
   programId: string;
@@ -289,7 +298,17 @@ export type CityStatementQueryVariables = Exact<{
 }>;
 
 
-export type CityStatementQuery = { cityStatement: { month: string, status: StatementStatus, settledAt: string | null, program: { id: string, name: string }, lines: Array<{ orders: number, dataCenter: { id: string, name: string, hub: string }, subsidy: { amount: string, fen: string, currency: string } }>, total: { amount: string, fen: string, currency: string } } };
+export type CityStatementQuery = { cityStatement: { month: string, status: StatementStatus, settledAt: string | null, program: { id: string, name: string }, lines: Array<{ orders: number, dataCenter: { id: string, name: string, hub: string }, subsidy: { amount: string, fen: string, currency: string } }>, total: { amount: string, fen: string, currency: string }, settledBy: { name: string } | null, files: { csv: string, xlsx: string, pdf: string } } };
+
+export type PolicyReportQueryVariables = Exact<{
+  city?: string | null | undefined;
+  from: string;
+  to: string;
+  granularity: PolicyGranularity;
+}>;
+
+
+export type PolicyReportQuery = { policyReport: { subsidizedGpuHours: number, westernShareBasisPoints: number | null, domesticShareBasisPoints: number | null, smesServed: number, top10ShareBasisPoints: number | null, subsidyPerGpuHour: { amount: string, fen: string, currency: string } | null, hubs: Array<{ hub: string, western: boolean, utilization: number | null, periods: Array<{ start: string, utilization: number | null }> }> } };
 
 export type PublishOfferMutationVariables = Exact<{
   input: PublishOfferInput;
@@ -492,6 +511,16 @@ export const SubsidyProgramsDocument = new TypedDocumentString(`
         ...MoneyFields
       }
     }
+    eligibleCategories
+    forecast {
+      committedPerDay {
+        ...MoneyFields
+      }
+      exhaustsAt
+      monthsLeft
+      runsOutBeforeEnd
+      thresholdsCrossed
+    }
   }
 }
     fragment MoneyFields on Money {
@@ -616,6 +645,14 @@ export const CityStatementDocument = new TypedDocumentString(`
     total {
       ...MoneyFields
     }
+    settledBy {
+      name
+    }
+    files {
+      csv
+      xlsx
+      pdf
+    }
   }
 }
     fragment MoneyFields on Money {
@@ -623,6 +660,33 @@ export const CityStatementDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<CityStatementQuery, CityStatementQueryVariables>;
+export const PolicyReportDocument = new TypedDocumentString(`
+    query PolicyReport($city: String, $from: String!, $to: String!, $granularity: PolicyGranularity!) {
+  policyReport(city: $city, from: $from, to: $to, granularity: $granularity) {
+    subsidizedGpuHours
+    westernShareBasisPoints
+    domesticShareBasisPoints
+    subsidyPerGpuHour {
+      ...MoneyFields
+    }
+    smesServed
+    top10ShareBasisPoints
+    hubs {
+      hub
+      western
+      utilization
+      periods {
+        start
+        utilization
+      }
+    }
+  }
+}
+    fragment MoneyFields on Money {
+  amount
+  fen
+  currency
+}`) as unknown as TypedDocumentString<PolicyReportQuery, PolicyReportQueryVariables>;
 export const PublishOfferDocument = new TypedDocumentString(`
     mutation PublishOffer($input: PublishOfferInput!) {
   publishOffer(input: $input) {
