@@ -14,6 +14,7 @@ CREATE TABLE "capacity_by_day" (
 	CONSTRAINT "capacity_by_day_data_center_id_day_pk" PRIMARY KEY("data_center_id","day")
 );
 --> statement-breakpoint
+DROP INDEX "orders_paid_spend_idx";--> statement-breakpoint
 ALTER TABLE "city_statements" ADD COLUMN "settled_by" bigint;--> statement-breakpoint
 ALTER TABLE "orders" ADD COLUMN "paid_day" date;--> statement-breakpoint
 ALTER TABLE "organizations" ADD COLUMN "category" "org_category" DEFAULT 'SME' NOT NULL;--> statement-breakpoint
@@ -22,4 +23,5 @@ CREATE INDEX "capacity_by_day_report_idx" ON "capacity_by_day" USING btree ("day
 ALTER TABLE "city_statements" ADD CONSTRAINT "city_statements_settled_by_organizations_id_fk" FOREIGN KEY ("settled_by") REFERENCES "public"."organizations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "ledger_program_time_idx" ON "ledger_entries" USING btree ("program_id","created_at","kind","amount");--> statement-breakpoint
 CREATE INDEX "orders_paid_policy_idx" ON "orders" USING btree ("program_id","paid_day","sme_id","gpu_model_id","hub","gpu_hours","subsidy") WHERE "orders"."status" = 'PAID';--> statement-breakpoint
+CREATE INDEX "orders_paid_spend_idx" ON "orders" USING btree ("program_id","paid_at","data_center_id","gpu_hours","gross","subsidy","sme_share","paid_day") WHERE "orders"."status" = 'PAID';--> statement-breakpoint
 ALTER TABLE "subsidy_programs" ADD CONSTRAINT "programs_categories_nonempty" CHECK (cardinality("subsidy_programs"."eligible_categories") > 0);

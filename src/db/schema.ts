@@ -423,9 +423,10 @@ export const orders = pgTable(
     index("orders_pending_idx")
       .on(t.updatedAt)
       .where(sql`${t.status} = 'PENDING_PAYMENT'`),
-    // Spend reports: a program's paid orders by payment time, with the figures they sum (index-only).
+    // Spend reports: a program's paid orders by payment time, with the figures they sum and the
+    // billing day they group by (index-only).
     index("orders_paid_spend_idx")
-      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare)
+      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare, t.paidDay)
       .where(sql`${t.status} = 'PAID'`),
     uniqueIndex("orders_payment_ref_uq").on(t.paymentRef),
     // The policy report: a program's paid orders by billing day, with what it sums (index-only).
