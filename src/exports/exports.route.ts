@@ -5,16 +5,14 @@
 // (app.ts wires the sign-in, the limit and the answers of errors, as for /graphql).
 import express from "express";
 import type http from "node:http";
-import { inArray } from "drizzle-orm";
 import type { Context, Viewer } from "../graphql/context.js";
 import type { AppServices } from "../services.js";
-import { dataCenters, organizations } from "../db/schema.js";
 import { badInput, forbidden } from "../errors.js";
 import { parseId, parseOptionalId } from "../graphql/ids.js";
 import { DateTimeScalar } from "../graphql/scalars.js";
 import * as reports from "../reports/reports.service.js";
-import { statementClaimLines } from "./exports.queries.js";
-import { statementCsv, statementPdf, statementXlsx, type StatementDocument } from "./statement-files.js";
+import { statementDocument } from "./exports.service.js";
+import { statementCsv, statementPdf, statementXlsx } from "./statement-files.js";
 import { spendCsv, spendXlsx } from "./spend-files.js";
 
 /** Who is calling, as /graphql reads it (app.ts): the viewer on the request's clock. */
@@ -49,6 +47,19 @@ function dateParam(field: string, value: unknown): Date {
   }
 }
 
+/** The named query parameters, each given once at most (a repeated one is BAD_USER_INPUT). */
+function queryParams<K extends string>(query: unknown, names: K[]): Partial<Record<K, string>> {
+  const given = query as Record<string, unknown>;
+  const params: Partial<Record<K, string>> = {};
+  for (const name of names) {
+    const value = given[name];
+    if (value === undefined) continue;
+    if (typeof value !== "string") throw badInput(name, `${name} may be given once, as text`);
+    params[name] = value;
+  }
+  return params;
+}
+
 const SPEND_DIMENSIONS = new Set<reports.Dimension>([
   "MONTH",
   "DAY",
@@ -77,39 +88,12 @@ export function exportsRouter(app: AppServices, wiring: ExportsWiring): express.
         throw badInput("file", 'The file must be a month and a format, like "2026-11.csv", ".xlsx" or ".pdf"');
       const [, month, format] = match as unknown as [string, string, Format];
       const { viewer } = await financeCaller(req);
-      const db = app.db;
-      const statement = await reports.cityStatement(
-        db,
+      const doc = await statementDocument(
+        app.db,
         viewer,
         parseId("programId", req.params.programId, "SubsidyProgram"),
         month,
       );
-      const [claims, centers, [settler]] = await Promise.all([
-        statementClaimLines(db, statement.program.id, month),
-        statement.lines.length
-          ? db
-              .select({ id: dataCenters.id, name: dataCenters.name, hub: dataCenters.hub })
-              .from(dataCenters)
-              .where(
-                inArray(
-                  dataCenters.id,
-                  statement.lines.map((line) => line.dataCenterId),
-                ),
-              )
-          : [],
-        statement.settledBy == null
-          ? []
-          : db
-              .select({ name: organizations.name })
-              .from(organizations)
-              .where(inArray(organizations.id, [statement.settledBy])),
-      ]);
-      const doc: StatementDocument = {
-        statement,
-        claims,
-        dataCenters: new Map(centers.map((dc) => [dc.id, { name: dc.name, hub: dc.hub }])),
-        settledBy: settler?.name ?? null,
-      };
       const body =
         format === "csv" ? statementCsv(doc) : format === "xlsx" ? await statementXlsx(doc) : await statementPdf(doc);
       send(res, format, `statement-${req.params.programId}-${month}.${format}`, body);
@@ -123,7 +107,7 @@ export function exportsRouter(app: AppServices, wiring: ExportsWiring): express.
       const format = req.params.format;
       if (format !== "csv" && format !== "xlsx") throw badInput("format", "The spend report exports as .csv or .xlsx");
       const { viewer } = await financeCaller(req);
-      const q = req.query as Record<string, string | undefined>;
+      const q = queryParams(req.query, ["from", "to", "groupBy", "city", "programId"]);
       const groupBy = (q.groupBy ?? "")
         .split(",")
         .map((d) => d.trim())
