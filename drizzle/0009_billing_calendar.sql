@@ -51,7 +51,8 @@ LANGUAGE sql STABLE AS $$
 	WHERE until_at > from_at
 $$;
 --> statement-breakpoint
--- capacity_by_day: an offer counts while it is not WITHDRAWN, a reservation while it is CONFIRMED.
+-- capacity_by_day and its monthly sums capacity_by_month: an offer counts while it is not
+-- WITHDRAWN, a reservation while it is CONFIRMED. A data center's days are locked before its months.
 -- Each trigger writes the old and new figures in one statement, in day order, so two writers on
 -- one data center lock its days in the same order.
 CREATE FUNCTION "capacity_offers_apply"() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -70,6 +71,20 @@ BEGIN
 	GROUP BY m.dc, m.day, d.hub
 	ORDER BY m.dc, m.day
 	ON CONFLICT (data_center_id, day) DO UPDATE SET offered_gpu_hours = c.offered_gpu_hours + excluded.offered_gpu_hours;
+	INSERT INTO capacity_by_month AS c (data_center_id, month, hub, offered_gpu_hours, reserved_gpu_hours)
+	SELECT m.dc, m.month, d.hub, sum(m.gpu_hours), 0
+	FROM (
+		SELECT OLD.data_center_id AS dc, (s.day - extract(day FROM s.day)::int + 1) AS month, -OLD.gpu_count * s.hours AS gpu_hours
+		FROM billing_days(OLD.available_from, OLD.available_until) s
+		WHERE TG_OP <> 'INSERT' AND OLD.status <> 'WITHDRAWN'
+		UNION ALL
+		SELECT NEW.data_center_id, (s.day - extract(day FROM s.day)::int + 1), NEW.gpu_count * s.hours
+		FROM billing_days(NEW.available_from, NEW.available_until) s
+		WHERE TG_OP <> 'DELETE' AND NEW.status <> 'WITHDRAWN'
+	) m JOIN data_centers d ON d.id = m.dc
+	GROUP BY m.dc, m.month, d.hub
+	ORDER BY m.dc, m.month
+	ON CONFLICT (data_center_id, month) DO UPDATE SET offered_gpu_hours = c.offered_gpu_hours + excluded.offered_gpu_hours;
 	RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -100,6 +115,20 @@ BEGIN
 	GROUP BY m.dc, m.day, d.hub
 	ORDER BY m.dc, m.day
 	ON CONFLICT (data_center_id, day) DO UPDATE SET reserved_gpu_hours = c.reserved_gpu_hours + excluded.reserved_gpu_hours;
+	INSERT INTO capacity_by_month AS c (data_center_id, month, hub, offered_gpu_hours, reserved_gpu_hours)
+	SELECT m.dc, m.month, d.hub, 0, sum(m.gpu_hours)
+	FROM (
+		SELECT o.data_center_id AS dc, (s.day - extract(day FROM s.day)::int + 1) AS month, -OLD.gpu_count * s.hours AS gpu_hours
+		FROM offers o CROSS JOIN LATERAL billing_days(OLD.starts_at, OLD.ends_at) s
+		WHERE TG_OP <> 'INSERT' AND OLD.status = 'CONFIRMED' AND o.id = OLD.offer_id
+		UNION ALL
+		SELECT o.data_center_id, (s.day - extract(day FROM s.day)::int + 1), NEW.gpu_count * s.hours
+		FROM offers o CROSS JOIN LATERAL billing_days(NEW.starts_at, NEW.ends_at) s
+		WHERE TG_OP <> 'DELETE' AND NEW.status = 'CONFIRMED' AND o.id = NEW.offer_id
+	) m JOIN data_centers d ON d.id = m.dc
+	GROUP BY m.dc, m.month, d.hub
+	ORDER BY m.dc, m.month
+	ON CONFLICT (data_center_id, month) DO UPDATE SET reserved_gpu_hours = c.reserved_gpu_hours + excluded.reserved_gpu_hours;
 	RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -143,6 +172,10 @@ BEGIN
 		WHERE r.status = 'CONFIRMED'
 	) m JOIN data_centers d ON d.id = m.dc
 	GROUP BY m.dc, m.day, d.hub;
+	DELETE FROM capacity_by_month;
+	INSERT INTO capacity_by_month (data_center_id, month, hub, offered_gpu_hours, reserved_gpu_hours)
+	SELECT data_center_id, day - extract(day FROM day)::int + 1, hub, sum(offered_gpu_hours), sum(reserved_gpu_hours)
+	FROM capacity_by_day GROUP BY 1, 2, 3;
 END $$;
 --> statement-breakpoint
 -- Existing data: the days of past payments and the sums are counted in Asia/Shanghai from now on.

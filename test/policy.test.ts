@@ -245,14 +245,16 @@ describe("policyReport", () => {
   });
 
   it("takes days of the billing calendar, at most 1,100 of them", async () => {
-    for (const [from, to, field] of [
+    for (const [from, to, field, g = "DAY"] of [
       ["2027-02-30", "2027-03-01", "from"],
       ["2027-03-01T00:00:00Z", "2027-03-02", "from"],
       ["2027-03-01", "2027-03-01", "to"],
       ["2027-03-01", "2030-03-07", "to"],
       ["1999-12-31", "2000-01-02", "from"],
+      ["2027-01-15", "2027-03-01", "from", "MONTH"],
+      ["2027-01-01", "2027-03-02", "to", "MONTH"],
     ]) {
-      const error = await server.fails("BAD_USER_INPUT", REPORT, { from, to, g: "DAY" }, { token: finance.token });
+      const error = await server.fails("BAD_USER_INPUT", REPORT, { from, to, g }, { token: finance.token });
       expect(error.extensions?.field).toBe(field);
     }
     expect(periodStarts(Date.UTC(2027, 0, 30), Date.UTC(2027, 2, 2), "MONTH")).toEqual([

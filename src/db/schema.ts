@@ -581,6 +581,25 @@ export const capacityByDay = pgTable(
   ],
 );
 
+/**
+ * capacity_by_day summed per data center and billing month (the month's first day), kept by the
+ * same triggers: a year's report by MONTH reads twelve rows per data center, not 365.
+ */
+export const capacityByMonth = pgTable(
+  "capacity_by_month",
+  {
+    dataCenterId: bigint("data_center_id", { mode: "number" }).notNull(),
+    month: date("month", { mode: "string" }).notNull(),
+    hub: text("hub").notNull(),
+    offeredGpuHours: bigint("offered_gpu_hours", { mode: "number" }).notNull(),
+    reservedGpuHours: bigint("reserved_gpu_hours", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dataCenterId, t.month] }),
+    index("capacity_by_month_report_idx").on(t.month, t.hub, t.offeredGpuHours, t.reservedGpuHours),
+  ],
+);
+
 /** Payment provider events already handled, for deduplication. */
 export const webhookEvents = pgTable("webhook_events", {
   id: text("id").primaryKey(),

@@ -1,16 +1,15 @@
 // The policy report's statements, written from the schema (src/db/client.ts): the subsidized
 // GPU-hours of a period with the figures the policy asks about, and the hubs' capacity over time.
 // Both are planned per call: a city's month and the whole market's year read very different amounts.
-import { sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+import { sql, type SQL } from "drizzle-orm";
+import { alias, type PgColumn } from "drizzle-orm/pg-core";
 import { perShape, planEachCall, tableAs, type Executor, type Placeholders } from "../db/client.js";
-import { capacityByDay, gpuModels, orders, subsidyPrograms } from "../db/schema.js";
+import { capacityByDay, capacityByMonth, gpuModels, orders, subsidyPrograms } from "../db/schema.js";
 import { WESTERN_HUBS } from "../db/reference.js";
 
 const o = alias(orders, "o");
 const p = alias(subsidyPrograms, "p");
 const m = alias(gpuModels, "m");
-const c = capacityByDay;
 
 type SubsidyValues = { from: string; to: string; city?: string };
 
@@ -78,28 +77,40 @@ export async function policySubsidy(
 
 export type Granularity = "DAY" | "WEEK" | "MONTH";
 
-/** The first day of a day's period: itself, its ISO week's Monday, or its month's first day. */
-const BUCKET: Record<Granularity, ReturnType<typeof sql>> = {
-  DAY: sql`${c.day}`,
-  WEEK: sql`date_trunc('week', ${c.day})::date`,
-  MONTH: sql`date_trunc('month', ${c.day})::date`,
+const cd = capacityByDay;
+const cm = capacityByMonth;
+
+/**
+ * Where each granularity reads and the first day of a row's period: days and ISO weeks (Monday) from
+ * capacity_by_day, months from capacity_by_month (a year is twelve rows per data center). Date
+ * arithmetic in integers: no conversion to a timestamp per row.
+ */
+const SOURCE: Record<Granularity, { table: typeof cd | typeof cm; day: PgColumn; bucket: SQL }> = {
+  DAY: { table: cd, day: cd.day, bucket: sql`${cd.day}` },
+  WEEK: { table: cd, day: cd.day, bucket: sql`${cd.day} - extract(isodow from ${cd.day})::int + 1` },
+  MONTH: { table: cm, day: cm.month, bucket: sql`${cm.month}` },
 };
 
 /**
- * Offered and paid-for GPU-hours per hub and period over [from, to), from capacity_by_day (kept by
- * triggers on offers and reservations). A period is named by its first day inside [from, to).
+ * Offered and paid-for GPU-hours per hub and period over [from, to), summed while the keys are
+ * narrow, then named by each period's first day inside [from, to). A month's row covers the whole
+ * month: the MONTH report's from and to are first days of months (policy.ts rounds them).
  */
 const capacityStatement = perShape((granularity: Granularity) =>
-  planEachCall<{ from: string; to: string }>(
-    "policy_capacity",
-    (v) =>
-      sql`select ${c.hub} as hub, to_char(greatest(${BUCKET[granularity]}, ${v.from}::date), 'YYYY-MM-DD') as start,
-                 sum_bigint(${c.offeredGpuHours})::text as offered, sum_bigint(${c.reservedGpuHours})::text as reserved
-          from ${c}
-          where ${c.day} >= ${v.from}::date and ${c.day} < ${v.to}::date
-          group by 1, 2
-          order by 1, 2`,
-  ),
+  planEachCall<{ from: string; to: string }>("policy_capacity", (v) => {
+    const { table, day, bucket } = SOURCE[granularity];
+    const columns = table === cd ? cd : cm;
+    return sql`select g.hub, to_char(greatest(g.bucket, ${v.from}::date), 'YYYY-MM-DD') as start,
+                 g.offered::text as offered, g.reserved::text as reserved
+          from (
+            select ${columns.hub} as hub, ${bucket} as bucket,
+                   sum_bigint(${columns.offeredGpuHours}) as offered, sum_bigint(${columns.reservedGpuHours}) as reserved
+            from ${table}
+            where ${day} >= ${v.from}::date and ${day} < ${v.to}::date
+            group by 1, 2
+          ) g
+          order by 1, 2`;
+  }),
 );
 
 export interface CapacityRow {

@@ -71,6 +71,13 @@ export async function policyReport(
   const to = requireDay("to", query.to);
   if (to <= from) throw badInput("to", "to must be after from");
   if ((to - from) / DAY_MS > MAX_POLICY_DAYS) throw badInput("to", `A report covers at most ${MAX_POLICY_DAYS} days`);
+  // Months are read as whole months (capacity_by_month): a report by MONTH covers whole months.
+  if (query.granularity === "MONTH")
+    for (const [field, day] of [
+      ["from", query.from],
+      ["to", query.to],
+    ] as const)
+      if (!day.endsWith("-01")) throw badInput(field, `A report by MONTH runs from and to first days of months`);
   let city: string | null;
   if (viewer.role === "ADMIN") city = query.city == null ? null : requireStorable("city", query.city);
   else if (query.city != null && query.city !== viewer.city)

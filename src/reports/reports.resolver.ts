@@ -69,7 +69,7 @@ export class ReportsResolver {
       "western hubs and on domestic chips, subsidy per GPU-hour, SMEs served and the top 10's share, and each hub's offered and " +
       "rented GPU-hours over time. A finance team sees its own city's subsidies, the admin any city's or all. Role: CITY_FINANCE, " +
       'ADMIN. Errors: UNAUTHENTICATED, FORBIDDEN (also a finance team naming another city), BAD_USER_INPUT (a day not like "2026-11-30", ' +
-      "to not after from, more than 1,100 days)",
+      "to not after from, more than 1,100 days, or not the first day of a month with granularity MONTH)",
   })
   async policyReport(
     @Arg("from", { description: 'The first day, like "2026-01-01"' }) from: string,

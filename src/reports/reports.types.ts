@@ -222,7 +222,7 @@ registerEnumType(PolicyGranularity, {
   valuesConfig: {
     DAY: { description: "One period per day" },
     WEEK: { description: "ISO weeks, Monday to Sunday; the first and last may be cut by from and to" },
-    MONTH: { description: "Calendar months; the first and last may be cut by from and to" },
+    MONTH: { description: "Calendar months: from and to must then be first days of months, like 2026-01-01" },
   },
 });
 

@@ -38,6 +38,16 @@ export const CAPACITY_BY_DAY_MISMATCHES = `
     group by dc, day) x on x.dc = c.data_center_id and x.day = c.day
   where (coalesce(c.offered_gpu_hours, 0), coalesce(c.reserved_gpu_hours, 0)) <> (coalesce(x.offered, 0), coalesce(x.reserved, 0))`;
 
+/** The capacity_by_month rows (data center/month) that differ from the days of capacity_by_day they sum. */
+export const CAPACITY_BY_MONTH_MISMATCHES = `
+  select coalesce(m.data_center_id, d.data_center_id) || '/' || coalesce(m.month, d.month) as capacity_month
+  from capacity_by_month m
+  full join (
+    select data_center_id, date_trunc('month', day)::date as month,
+           sum(offered_gpu_hours) as offered, sum(reserved_gpu_hours) as reserved
+    from capacity_by_day group by 1, 2) d on d.data_center_id = m.data_center_id and d.month = m.month
+  where (coalesce(m.offered_gpu_hours, 0), coalesce(m.reserved_gpu_hours, 0)) <> (coalesce(d.offered, 0), coalesce(d.reserved, 0))`;
+
 const CHECKS: Record<string, string> = {
   "total = available + pending + spent, each >= 0": `
     select id from subsidy_programs
@@ -83,6 +93,7 @@ const CHECKS: Record<string, string> = {
   "an order's paid_day is the day of its payment in the billing time zone": `
     select id from orders where paid_day is distinct from (paid_at at time zone billing_zone())::date`,
   "the daily capacity = the offers and paid reservations it sums": CAPACITY_BY_DAY_MISMATCHES,
+  "the monthly capacity = the days it sums": CAPACITY_BY_MONTH_MISMATCHES,
 };
 
 /** The names of the invariants that some row breaks; empty when all hold. */

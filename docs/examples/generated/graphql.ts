@@ -141,7 +141,7 @@ export type PlaceBidInput = {
 export type PolicyGranularity =
   /** One period per day */
   | 'DAY'
-  /** Calendar months; the first and last may be cut by from and to */
+  /** Calendar months: from and to must then be first days of months, like 2026-01-01 */
   | 'MONTH'
   /** ISO weeks, Monday to Sunday; the first and last may be cut by from and to */
   | 'WEEK';
