@@ -526,7 +526,8 @@ const POLICY = `query Policy($city: String, $from: String!, $to: String!) {
   const token = `gvm_bench_finance_${city.toLowerCase()}`;
   // The twelve whole months of China before the anchor's month (a report by MONTH takes whole months).
   const month = new Date(anchor + 8 * 3_600_000);
-  const first = (back) => new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() - back, 1)).toISOString().slice(0, 10);
+  const first = (back) =>
+    new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() - back, 1)).toISOString().slice(0, 10);
   const variables = { city, from: first(12), to: first(0) };
   const answer = await gql(POLICY, variables, token);
   const figures = answer.policyReport;

@@ -101,7 +101,7 @@ async function spend({ city, from, to }, authorization) {
       ].filter(([a, b]) => a < b)
     : [[start, end]];
   const fromOrders = (a, b) => sql`
-    select date_trunc('month', o.paid_day)::date as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
+    select o.paid_day - extract(day from o.paid_day)::int + 1 as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
     from orders o join subsidy_programs p on p.id = o.program_id
     where o.status = 'PAID' and o.program_id is not null and o.paid_at >= ${a.toISOString()} and o.paid_at < ${b.toISOString()} and p.city = ${city}`;
   const fromMonths = sql`

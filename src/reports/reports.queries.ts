@@ -47,7 +47,8 @@ const DIMENSIONS: Record<
   // Months and days of the billing time zone, from the day each order was paid there (written once,
   // by a trigger, when it was paid).
   MONTH: {
-    order: sql`date_trunc('month', ${o.paidDay})::date`,
+    // The month's first day in integer date arithmetic: date_trunc would make each date a timestamptz.
+    order: sql`${o.paidDay} - extract(day from ${o.paidDay})::int + 1`,
     month: sql`${s.month}`,
     value: (k) => sql`to_char(${k}, 'YYYY-MM')`,
   },
