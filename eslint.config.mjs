@@ -8,9 +8,19 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 const code = ["src/**/*.ts", "test/**/*.ts", "scripts/**/*.mjs", "*.ts", "*.mjs"];
+// The web console runs in browsers: the same rules, with the browser's globals.
+const consoleCode = ["console/**/*.ts", "console/**/*.tsx"];
 
 export default [
-  { ignores: ["dist/**", "node_modules/**", ".data/**", "docs/examples/generated/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      ".data/**",
+      "docs/examples/generated/**",
+      "console/src/graphql/generated.ts",
+    ],
+  },
   ...[eslint.configs.recommended, ...tseslint.configs.recommended, prettierConfig].map((config) => ({
     ...config,
     files: code,
@@ -20,6 +30,17 @@ export default [
     languageOptions: { globals: { ...globals.node } },
     rules: {
       // An unused name is a leftover; a leading underscore says "unused on purpose".
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  ...[eslint.configs.recommended, ...tseslint.configs.recommended, prettierConfig].map((config) => ({
+    ...config,
+    files: consoleCode,
+  })),
+  {
+    files: consoleCode,
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },

@@ -1,4 +1,5 @@
-// `npm start`: build when the sources are newer than dist/, then run the server.
+// `npm start`: build when the sources (src/, and console/ for the web console) are newer than dist/,
+// then run the server.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +14,13 @@ function newest(dir) {
 }
 
 const entry = "dist/main.js";
-if (!existsSync(entry) || newest("src") > statSync(entry).mtimeMs) {
+const consolePage = "dist/console/index.html";
+if (
+  !existsSync(entry) ||
+  !existsSync(consolePage) ||
+  newest("src") > statSync(entry).mtimeMs ||
+  newest("console") > statSync(consolePage).mtimeMs
+) {
   console.log("building dist/ ...");
   execFileSync(
     "npm",

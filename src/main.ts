@@ -15,6 +15,7 @@ log.info(
   "database ready",
 );
 log.info(`GraphQL API at ${url}/graphql`);
+log.info(`web console at ${url}/console/ (sign in with an API key)`);
 const payments = describePayments(config);
 log[payments.level](payments.detail, payments.message);
 if (config.adminTokenGenerated)

@@ -1,10 +1,11 @@
 // What browsers get, ahead of both GraphQL routes (the lean one for plain JSON POSTs and
 // Express): CORS on /graphql, answers to its preflights, the explorer for GET /graphql from a
-// browser, the landing page at /, the schema file and the docs.
+// browser, the web console at /console, the landing page at /, the schema file and the docs.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { answerPreflight, corsPolicy, isPreflight, setCorsHeaders } from "./cors.js";
+import { CONSOLE_PATH, sendConsole } from "./console.js";
 import { EXPLORER_ASSETS, sendExplorer, sendExplorerAsset } from "./explorer.js";
 import { sendDoc, sendLanding, sendNotFound, sendSchema } from "./pages.js";
 
@@ -93,6 +94,10 @@ export function browserFront(config: Config, logger: Logger): BrowserFront {
       if (req.method !== "GET" && req.method !== "HEAD") return false;
       if (path === "/") {
         sendLanding(res);
+        return true;
+      }
+      if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+        settle(res, sendConsole(req, res, path));
         return true;
       }
       if (path === "/schema.graphql") {

@@ -40,6 +40,7 @@ const LANDING = `<!DOCTYPE html>
 <p>调用接口：<code>POST /graphql</code>，请求头 <code>Authorization: Bearer &lt;API 密钥&gt;</code>；密钥由平台管理员为每个机构发放。搜索报价无需密钥。</p>
 <p class="en" lang="en">Call <code>POST /graphql</code> with <code>Authorization: Bearer &lt;API key&gt;</code>; the platform admin issues each organization its keys. Searching offers needs no key.</p>
 <ul class="links">
+  <li><a href="/console/"><b>控制台 · Console</b><span>中小企业、数据中心与城市财政的网页控制台，中文与英文</span><span lang="en">The web console for SMEs, data centers and city finance offices, in Chinese and English</span></a></li>
   <li><a href="/graphql"><b>GraphQL 调试台 · Explorer</b><span>在浏览器中试用接口，附各角色示例（中小企业、数据中心、城市财政、管理员）</span><span lang="en">Try the API in the browser, with examples for every role (SME, data center, city finance, admin)</span></a></li>
   <li><a href="/schema.graphql"><b>接口定义 · Schema</b><span>GraphQL SDL 文本</span><span lang="en">The GraphQL schema as SDL text</span></a></li>
   <li><a href="/docs/README.md"><b>文档 · Documentation</b><span>运行、配置、示例</span><span lang="en">Running it, configuration, examples</span></a></li>

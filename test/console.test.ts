@@ -1,0 +1,560 @@
+// The web console at /console: its files and headers; every API error code as a sentence in both
+// languages; and, where Debian's Chromium is installed, the README's rental story done by clicking
+// in Chinese and in English (operator publishes, SME bids and checks out with a voucher, finance
+// sees the spend, approves an application and settles a statement), the admin's pages, an
+// accessibility scan (axe-core) of every page, phone-width layouts, the first load's weight, and
+// a screenshot of each main page in docs/screenshots/ when SCREENSHOTS=1.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, startServer, type TestServer } from "./support/harness.js";
+import { ApiError } from "../console/src/api.js";
+import { CODES, explain } from "../console/src/errors.js";
+import { formatFen, type Lang } from "../console/src/format.js";
+import { texts } from "../console/src/i18n.js";
+import { MESSAGES, type MessageKey } from "../console/src/messages.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
+const TOKENS = {
+  sme: "gvm_demo_sme_shanghai",
+  operator: "gvm_demo_operator_west",
+  finance: "gvm_demo_finance_shanghai",
+};
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer({ SEED: "demo" });
+});
+afterAll(() => server?.close());
+
+describe("the console's files", () => {
+  it("serves the page at /console with a strict Content-Security-Policy, revalidated on every load", async () => {
+    for (const path of ["/console", "/console/", "/console/anything/else"]) {
+      const response = await fetch(`${server.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(response.headers.get("cache-control")).toBe("no-cache");
+      const csp = response.headers.get("content-security-policy")!;
+      for (const directive of [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+      ])
+        expect(csp).toContain(directive);
+      const html = await response.text();
+      expect(html).toContain('<div id="root">');
+      // Every script and stylesheet is this server's: no other host, no inline script.
+      const references = [...html.matchAll(/\s(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      for (const reference of references) expect(reference, reference).toMatch(/^(\/console\/assets\/|data:)/);
+      expect(html).not.toMatch(/<script>(?!<\/script>)/);
+    }
+  });
+
+  it("serves the hashed assets gzipped and cached for a year; unknown ones are 404", async () => {
+    const html = await (await fetch(`${server.url}/console/`)).text();
+    const assets = [...html.matchAll(/"(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets.some((a) => a.endsWith(".js"))).toBe(true);
+    for (const asset of assets) {
+      const response = await fetch(`${server.url}${asset}`, { headers: { "accept-encoding": "gzip" } });
+      expect(response.status, asset).toBe(200);
+      expect(response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      await response.arrayBuffer();
+    }
+    for (const missing of [
+      "/console/assets/nothing.js",
+      "/console/assets/../../package.json",
+      "/console/assets/a/b.js",
+    ])
+      expect((await fetch(`${server.url}${missing}`)).status, missing).toBe(404);
+  });
+
+  it("is linked from the landing page", async () => {
+    expect(await (await fetch(`${server.url}/`)).text()).toContain('href="/console/"');
+  });
+});
+
+describe("errors as people read them", () => {
+  it("has a sentence in both languages for every code docs/api.md lists", () => {
+    const documented = [
+      ...readFileSync(new URL("../docs/api.md", import.meta.url), "utf8").matchAll(/^\| `([A-Z_]+)` \|/gm),
+    ].map((m) => m[1]);
+    expect(documented.length).toBeGreaterThan(10);
+    for (const code of documented) {
+      expect(CODES, code).toContain(code);
+      const [zh, en] = MESSAGES[`error.${code}` as MessageKey];
+      expect(zh, code).toMatch(/[\u4e00-\u9fff]/);
+      expect(en, code).toMatch(/^[A-Z][^\u4e00-\u9fff]+$/);
+    }
+  });
+
+  it("says what to do next about a rate limit, a lapsed hold and an exhausted budget", () => {
+    const zh = texts("zh");
+    const en = texts("en");
+    const limited = new ApiError({
+      message: "Rate limit",
+      extensions: { code: "RATE_LIMITED", retryAfterSeconds: 42 },
+    });
+    expect(explain(limited, en).next).toBe("Try again in 42 seconds.");
+    expect(explain(limited, zh).next).toBe("请在 42 秒后再试。");
+    const lapsed = new ApiError({
+      message: "The hold on this reservation has lapsed; place a new bid",
+      extensions: { code: "CONFLICT" },
+    });
+    expect(explain(lapsed, en)).toEqual({
+      title: MESSAGES["error.holdLapsed"][1],
+      next: MESSAGES["error.next.holdLapsed"][1],
+    });
+    expect(explain(lapsed, zh).title).toBe("保留已过期，GPU 已释放。");
+    const exhausted = new ApiError({
+      message: "…",
+      extensions: { code: "CONFLICT", reason: "PROGRAM_BUDGET_EXHAUSTED" },
+    });
+    expect(explain(exhausted, en).title).toBe("The program's budget is used up.");
+    expect(explain(exhausted, en).next).toMatch(/without the voucher/);
+    expect(explain(exhausted, zh).next).toMatch(/不使用算力券/);
+    const field = new ApiError({ message: "…", extensions: { code: "BAD_USER_INPUT", field: "latestEnd" } });
+    expect(explain(field, zh).next).toContain("最晚结束");
+    const ineligible = new ApiError({ message: "…", extensions: { code: "NOT_ELIGIBLE", reason: "HUB_NOT_ELIGIBLE" } });
+    expect(explain(ineligible, en).next).toBe("Data centers in this hub are not covered by the program.");
+  });
+
+  it("writes yuan and times as each language does, exactly", () => {
+    expect(formatFen("123450", "zh")).toBe("¥1,234.50");
+    expect(formatFen("123450", "en")).toBe("¥1,234.50");
+    // Past 2^53 fen: no float on the way.
+    expect(formatFen("900719925474099312", "en")).toBe("¥9,007,199,254,740,993.12");
+    expect(formatFen("-5", "zh")).toBe("-¥0.05");
+    expect(texts("zh").dateTime("2026-12-01T16:30:00.000Z")).toMatch(/2026年12月2日.*00:30/);
+    expect(texts("en").dateTime("2026-12-01T16:30:00.000Z")).toMatch(/Dec 2, 2026.*00:30/);
+  });
+});
+
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`console browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+
+describe.skipIf(!hasChromium)(
+  hasChromium
+    ? "the console in Chromium"
+    : `the console in Chromium: skipped, no ${CHROMIUM} (apt-get install -y chromium)`,
+  () => {
+    type Browser = import("playwright-core").Browser;
+    type Page = import("playwright-core").Page;
+    let browser: Browser;
+    const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+    /** Requests to any other origin, and console errors, over every page. */
+    const elsewhere: string[] = [];
+    const failures: string[] = [];
+    const scanned: string[] = [];
+
+    beforeAll(async () => {
+      const { chromium } = await import("playwright-core");
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--no-first-run",
+          "--disable-sync",
+        ],
+      });
+      mkdirSync(SCREENSHOTS, { recursive: true });
+    });
+    afterAll(() => browser?.close());
+
+    const L = (lang: Lang, key: MessageKey) => MESSAGES[key][lang === "zh" ? 0 : 1];
+    const yuan = (lang: Lang, fen: string) => formatFen(fen, lang);
+
+    /** A page in its own context (its own session storage), in `lang`, China's time zone. */
+    async function open(lang: Lang, viewport = DESKTOP, options: { now?: string } = {}): Promise<Page> {
+      const context = await browser.newContext({
+        viewport,
+        locale: lang === "zh" ? "zh-CN" : "en-US",
+        timezoneId: "Asia/Shanghai",
+      });
+      await context.addInitScript((chosen) => localStorage.setItem("gvm.lang", chosen), lang);
+      if (options.now) {
+        // The server's test clock (ENABLE_TEST_CLOCK), for settling a month that has ended.
+        await context.route("**/graphql", (route) =>
+          route.continue({ headers: { ...route.request().headers(), "x-now": options.now! } }),
+        );
+      }
+      const page = await context.newPage();
+      page.on("request", (r) => {
+        const url = r.url();
+        if (!/^(data|blob):/.test(url) && new URL(url).origin !== server.url) elsewhere.push(url);
+      });
+      page.on("pageerror", (e) => failures.push(`page: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error") failures.push(`console: ${m.text()}`);
+      });
+      return page;
+    }
+
+    async function signIn(page: Page, lang: Lang, token: string, view: string): Promise<void> {
+      await page.goto(`${server.url}/console/#/${view}`);
+      await page.getByLabel(L(lang, "signIn.key")).fill(token);
+      await page.getByRole("button", { name: L(lang, "signIn.submit") }).click();
+      await page.getByRole("navigation").waitFor();
+    }
+
+    async function goTo(page: Page, lang: Lang, label: MessageKey): Promise<void> {
+      await page
+        .getByRole("navigation")
+        .getByRole("link", { name: L(lang, label) })
+        .click();
+      await page.getByRole("heading", { level: 1, name: L(lang, label) }).waitFor();
+    }
+
+    /** No serious or critical accessibility violation (axe-core, injected past the page's CSP). */
+    async function scan(page: Page, name: string): Promise<void> {
+      await page.evaluate(axeSource);
+      const violations = await page.evaluate(async () => {
+        const result = await (window as any).axe.run(document, { resultTypes: ["violations"] });
+        return result.violations
+          .filter((v: any) => v.impact === "serious" || v.impact === "critical")
+          .map((v: any) => `${v.id}: ${v.help} (${v.nodes.map((n: any) => n.target.join(" ")).join(", ")})`);
+      });
+      expect(violations, name).toEqual([]);
+      scanned.push(name);
+    }
+
+    /** A screenshot into docs/screenshots/, and the page's width checked against the viewport. */
+    async function shoot(page: Page, name: string): Promise<void> {
+      // What sticks out past the screen's right edge (outside boxes that scroll sideways), if anything.
+      const overflow = await page.evaluate(() =>
+        [...document.querySelectorAll("body *")]
+          .filter(
+            (e) => !e.parentElement?.closest(".table-box") && e.getBoundingClientRect().right > window.innerWidth + 1,
+          )
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
+          .slice(-5),
+      );
+      expect(overflow, `${name} is wider than the screen`).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(
+        0,
+      );
+      // Written only on request (SCREENSHOTS=1), so a test run leaves the working tree as it was.
+      if (process.env.SCREENSHOTS === "1")
+        await page.screenshot({ path: new URL(`${name}.png`, SCREENSHOTS).pathname.replace(/%20/g, " ") });
+    }
+
+    const settledMonths: string[] = [];
+
+    for (const lang of ["zh", "en"] as const) {
+      it(
+        `runs the rental story by clicking, in ${lang === "zh" ? "Chinese" : "English"}`,
+        { timeout: 240_000 },
+        async () => {
+          // 1. The operator publishes an offer in Ningxia, cheaper than any other (than the last run's too).
+          const priceFen = lang === "zh" ? 150n : 140n;
+          const grossFen = 8n * 24n * priceFen;
+          // The Shanghai program pays 30 % of the gross.
+          const subsidyFen = (grossFen * 3000n) / 10000n;
+          const operator = await open(lang);
+          await signIn(operator, lang, TOKENS.operator, "my-offers");
+          await operator.getByRole("heading", { level: 1, name: L(lang, "nav.myOffers") }).waitFor();
+          const publish = operator
+            .locator("form")
+            .filter({ has: operator.getByRole("button", { name: L(lang, "operator.publishButton"), exact: true }) });
+          await publish
+            .getByLabel(L(lang, "common.dataCenter"))
+            .selectOption({ label: "Zhongwei Desert Cloud DC-1 (Ningxia Zhongwei)" });
+          await publish.getByLabel(L(lang, "common.gpuModel")).selectOption("H800");
+          await publish.getByLabel(L(lang, "common.gpus")).fill("16");
+          await publish.getByLabel(L(lang, "common.pricePerGpuHour")).fill(lang === "zh" ? "1.50" : "1.40");
+          await publish.getByRole("button", { name: L(lang, "operator.publishButton"), exact: true }).click();
+          const published = await publish.getByRole("status").innerText();
+          const offerId = /offer_\d+/.exec(published)?.[0];
+          expect(offerId, published).toBeDefined();
+          await operator.getByText(offerId!, { exact: true }).first().waitFor();
+          await scan(operator, `${lang} operator offers`);
+          await shoot(operator, `${lang}-operator-offers`);
+
+          // 2. The SME finds it, bids with a live estimate of the voucher's share, and checks out.
+          const sme = await open(lang);
+          await signIn(sme, lang, TOKENS.sme, "offers");
+          const filters = sme.getByRole("form", { name: L(lang, "offers.filters") });
+          await filters.getByLabel(L(lang, "common.gpuModel")).selectOption("H800");
+          await filters.getByLabel(L(lang, "common.hub")).selectOption("Ningxia Zhongwei");
+          await filters.getByLabel(L(lang, "offers.sort")).selectOption("PRICE_ASC");
+          await filters.getByRole("button", { name: L(lang, "offers.search") }).click();
+          const firstRow = sme
+            .getByRole("region", { name: L(lang, "offers.results") })
+            .locator("tbody tr")
+            .first();
+          await expect.poll(() => firstRow.innerText(), { timeout: 15_000 }).toContain(yuan(lang, String(priceFen)));
+          expect(await firstRow.innerText()).toContain("Zhongwei Desert Cloud DC-1");
+          await scan(sme, `${lang} sme offers`);
+          await shoot(sme, `${lang}-sme-offers`);
+          await firstRow.getByRole("button").click();
+
+          await sme.getByRole("heading", { level: 1, name: L(lang, "nav.rent") }).waitFor();
+          await sme.getByLabel(L(lang, "common.gpus")).fill("8");
+          await sme.getByLabel(L(lang, "rent.hours")).fill("24");
+          await expect
+            .poll(() => sme.getByTestId("estimate-subsidy").innerText(), { timeout: 10_000 })
+            .toBe(yuan(lang, String(subsidyFen)));
+          await sme.getByRole("button", { name: L(lang, "rent.place") }).click();
+          const active = sme.getByTestId("active-bid");
+          await active.getByText(L(lang, "bidStatus.MATCHED")).first().waitFor({ timeout: 15_000 });
+          await active.getByRole("timer").waitFor();
+          expect(await active.innerText()).toContain("Zhongwei Desert Cloud DC-1");
+          await expect
+            .poll(() => active.getByTestId("quote-subsidy").innerText(), { timeout: 10_000 })
+            .toBe(yuan(lang, String(subsidyFen)));
+          await scan(sme, `${lang} sme rent`);
+          await shoot(sme, `${lang}-sme-rent`);
+          await active.getByRole("button", { name: L(lang, "rent.checkout") }).click();
+          const result = await active.getByTestId("order-result").innerText({ timeout: 15_000 });
+          expect(result).toContain(yuan(lang, String(grossFen - subsidyFen)));
+          const orderId = /order_\d+/.exec(result)![0];
+
+          await goTo(sme, lang, "nav.orders");
+          const orderRow = sme.locator("tr", { hasText: orderId });
+          expect(await orderRow.innerText()).toContain(L(lang, "orderStatus.PAID"));
+          await scan(sme, `${lang} sme orders`);
+
+          // The SME applies for another voucher of the Shanghai program.
+          await goTo(sme, lang, "nav.vouchers");
+          expect(await sme.locator("table", { hasText: "Shanghai Compute Voucher" }).first().innerText()).toContain(
+            L(lang, "voucherStatus.ACTIVE"),
+          );
+          const purpose = `Console ${lang}: fine-tuning a speech model`;
+          await sme.getByLabel(L(lang, "vouchers.amount")).fill("5000");
+          await sme.getByLabel(L(lang, "applications.purpose")).fill(purpose);
+          await sme.getByRole("button", { name: L(lang, "vouchers.submit") }).click();
+          await sme.getByText(L(lang, "vouchers.applied")).waitFor();
+          await scan(sme, `${lang} sme vouchers`);
+          await shoot(sme, `${lang}-sme-vouchers`);
+
+          // The operator sees the reservation on its offer.
+          await operator.reload();
+          const card = operator.locator("li.card", { hasText: offerId! });
+          await card.getByRole("button", { name: L(lang, "operator.showReservations") }).click();
+          await card.getByText(L(lang, "reservationStatus.CONFIRMED")).first().waitFor();
+
+          // 3. Finance sees the spend on the dashboard, with the API's figures.
+          const finance = await open(lang);
+          await signIn(finance, lang, TOKENS.finance, "dashboard");
+          const { subsidyPrograms } = await server.ok(
+            '{ subsidyPrograms(city: "Shanghai") { budgetStatus { spent { fen } available { fen } } } }',
+            {},
+            { token: TOKENS.finance },
+          );
+          const status = subsidyPrograms[0].budgetStatus;
+          expect(BigInt(status.spent.fen)).toBeGreaterThanOrEqual(subsidyFen);
+          const spent = finance.locator(".figure-spent dd");
+          await expect.poll(() => spent.innerText()).toBe(yuan(lang, status.spent.fen));
+          expect(await finance.locator(".figure-available dd").innerText()).toBe(yuan(lang, status.available.fen));
+          await finance.locator(".chart svg").first().waitFor();
+          await scan(finance, `${lang} finance dashboard`);
+          await shoot(finance, `${lang}-finance-dashboard`);
+
+          await goTo(finance, lang, "nav.spend");
+          const year = new Date().getUTCFullYear();
+          const { subsidySpend } = await server.ok(
+            `{ subsidySpend(city: "Shanghai", from: "${year}-01-01T00:00:00Z", to: "${year + 1}-01-01T00:00:00Z", groupBy: [HUB]) { rows { keys { label } subsidy { fen } } } }`,
+            {},
+            { token: TOKENS.finance },
+          );
+          const ningxia = subsidySpend.rows.find((r: any) => r.keys[0].label === "Ningxia Zhongwei");
+          const hubRow = finance
+            .getByRole("region", { name: L(lang, "spend.byKey").replace("{by}", L(lang, "dimension.HUB")) })
+            .locator("tr", { hasText: "Ningxia Zhongwei" });
+          await expect.poll(() => hubRow.innerText()).toContain(yuan(lang, ningxia.subsidy.fen));
+          await finance.locator(".chart svg").first().waitFor();
+          await scan(finance, `${lang} finance spend`);
+          await shoot(finance, `${lang}-finance-spend`);
+
+          // 4. Finance approves the application with an amount.
+          await goTo(finance, lang, "nav.applications");
+          const application = finance.locator("li.card", { hasText: purpose });
+          await application.getByLabel(L(lang, "applications.grantAmount")).fill("4000");
+          await scan(finance, `${lang} finance applications`);
+          await shoot(finance, `${lang}-finance-applications`);
+          await application.getByRole("button", { name: L(lang, "applications.approve") }).click();
+          await application.getByText(L(lang, "applications.approved")).waitFor();
+          const { myVouchers } = await server.ok("{ myVouchers { grantedAmount { fen } } }", {}, { token: TOKENS.sme });
+          expect(myVouchers.map((v: any) => v.grantedAmount.fen)).toContain("400000");
+
+          // 5. Finance settles a statement of a month that has ended (on the server's test clock).
+          const now = new Date();
+          const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + settledMonths.length, 1))
+            .toISOString()
+            .slice(0, 7);
+          const later = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 2)).toISOString();
+          const settling = await open(lang, DESKTOP, { now: later });
+          await signIn(settling, lang, TOKENS.finance, "statements");
+          await settling.getByLabel(L(lang, "statements.month")).fill(month);
+          const statement = settling.getByRole("region", { name: L(lang, "statements.lines") });
+          if (settledMonths.length === 0)
+            await expect.poll(() => statement.innerText()).toContain("Zhongwei Desert Cloud DC-1");
+          await scan(settling, `${lang} finance statements`);
+          await shoot(settling, `${lang}-finance-statements`);
+          await settling.getByRole("button", { name: L(lang, "statements.settle") }).click();
+          const dialog = settling.getByRole("dialog");
+          await dialog.waitFor();
+          await scan(settling, `${lang} finance statements, confirmation`);
+          await dialog.getByRole("button", { name: L(lang, "statements.settle") }).click();
+          await settling
+            .getByRole("status")
+            .filter({ hasText: L(lang, "statements.settledNotice").split("{month}")[1].trim() || "" })
+            .first()
+            .waitFor();
+          await settling.getByText(L(lang, "statementStatus.SETTLED"), { exact: true }).first().waitFor();
+          settledMonths.push(month);
+
+          await goTo(finance, lang, "nav.audit");
+          await finance
+            .getByRole("cell", { name: L(lang, "audit.DECIDE_VOUCHER_APPLICATION") })
+            .first()
+            .waitFor();
+          await scan(finance, `${lang} finance audit`);
+
+          // Each role sees only its own views.
+          const navOf = async (page: Page) => page.getByRole("navigation").getByRole("link").allInnerTexts();
+          expect(await navOf(finance)).toEqual(
+            ["nav.dashboard", "nav.spend", "nav.applications", "nav.statements", "nav.audit"].map((k) =>
+              L(lang, k as MessageKey),
+            ),
+          );
+          expect(await navOf(sme)).toEqual(
+            ["nav.offers", "nav.rent", "nav.orders", "nav.vouchers"].map((k) => L(lang, k as MessageKey)),
+          );
+          expect(await navOf(operator)).toEqual(
+            ["nav.myOffers", "nav.utilization"].map((k) => L(lang, k as MessageKey)),
+          );
+
+          await goTo(operator, lang, "nav.utilization");
+          await operator.locator(".chart svg").first().waitFor();
+          expect(await operator.getByRole("region", { name: L(lang, "utilization.table") }).innerText()).toContain(
+            "Zhongwei Desert Cloud DC-1",
+          );
+          await scan(operator, `${lang} operator utilization`);
+          await shoot(operator, `${lang}-operator-utilization`);
+
+          for (const page of [operator, sme, finance, settling]) await page.context().close();
+        },
+      );
+
+      it(
+        `lets the admin register an organization and issue its key once, in ${lang === "zh" ? "Chinese" : "English"}`,
+        { timeout: 120_000 },
+        async () => {
+          const admin = await open(lang);
+          await signIn(admin, lang, ADMIN, "organizations");
+          const name = `Zhiyuan Speech ${lang}`;
+          await admin.getByLabel(L(lang, "admin.name")).fill(name);
+          await admin.getByLabel(L(lang, "admin.kind")).selectOption("SME");
+          await admin.getByLabel(L(lang, "common.city")).fill("Beijing");
+          await admin.getByRole("button", { name: L(lang, "admin.create"), exact: true }).click();
+          const row = admin.locator("tr", { hasText: name });
+          await row.getByRole("button", { name: L(lang, "admin.issueKey") }).click();
+          const token = await row.getByTestId("new-token").innerText();
+          expect(token).toMatch(/^gvm_/);
+          await scan(admin, `${lang} admin organizations`);
+          await shoot(admin, `${lang}-admin-organizations`);
+          await goTo(admin, lang, "nav.dataCenters");
+          await admin.getByText("Zhongwei Desert Cloud DC-1").first().waitFor();
+          await scan(admin, `${lang} admin data centers`);
+          await goTo(admin, lang, "nav.audit");
+          await admin
+            .getByRole("cell", { name: L(lang, "audit.CREATE_API_KEY") })
+            .first()
+            .waitFor();
+
+          // The new key signs in as an SME: its views, and none of the others.
+          const newcomer = await open(lang);
+          await signIn(newcomer, lang, token, "");
+          expect(await newcomer.getByRole("navigation").getByRole("link").allInnerTexts()).toEqual(
+            ["nav.offers", "nav.rent", "nav.orders", "nav.vouchers"].map((k) => L(lang, k as MessageKey)),
+          );
+          expect(await newcomer.getByRole("banner").innerText()).toContain(name);
+          // The key is in this tab's session storage, not in the URL.
+          expect(newcomer.url()).not.toContain(token);
+          expect(await newcomer.evaluate(() => sessionStorage.getItem("gvm.apiKey"))).toBe(token);
+          await newcomer.getByRole("button", { name: L(lang, "app.signOut") }).click();
+          await newcomer.getByLabel(L(lang, "signIn.key")).waitFor();
+          expect(await newcomer.evaluate(() => sessionStorage.getItem("gvm.apiKey"))).toBeNull();
+          for (const page of [admin, newcomer]) await page.context().close();
+        },
+      );
+    }
+
+    it("refuses an unknown key with a sentence, and switches language in place", { timeout: 60_000 }, async () => {
+      const page = await open("zh");
+      await page.goto(`${server.url}/console/`);
+      expect(await page.getByRole("heading", { level: 1 }).innerText()).toBe(L("zh", "signIn.title"));
+      await scan(page, "zh sign-in");
+      await shoot(page, "zh-sign-in");
+      await page.getByLabel(L("zh", "signIn.key")).fill("gvm_not_a_key");
+      await page.getByRole("button", { name: L("zh", "signIn.submit") }).click();
+      expect(await page.getByRole("alert").innerText()).toBe(L("zh", "signIn.unknownKey"));
+      failures.splice(0); // the 401 of the refused key is logged by Chromium as a failed resource
+      await page.getByRole("button", { name: "English" }).click();
+      expect(await page.getByRole("heading", { level: 1 }).innerText()).toBe(L("en", "signIn.title"));
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe("en");
+      await page.context().close();
+    });
+
+    for (const lang of ["zh", "en"] as const) {
+      it(`fits a phone's width, in ${lang === "zh" ? "Chinese" : "English"}`, { timeout: 120_000 }, async () => {
+        const finance = await open(lang, PHONE);
+        await signIn(finance, lang, TOKENS.finance, "dashboard");
+        await finance.locator(".chart svg").first().waitFor();
+        await finance.locator(".figure-spent dd").waitFor();
+        await scan(finance, `${lang} phone finance dashboard`);
+        await shoot(finance, `${lang}-phone-finance-dashboard`);
+        const sme = await open(lang, PHONE);
+        await signIn(sme, lang, TOKENS.sme, "rent");
+        await sme.getByRole("button", { name: L(lang, "rent.place") }).waitFor();
+        await scan(sme, `${lang} phone sme rent`);
+        await shoot(sme, `${lang}-phone-sme-rent`);
+        const operator = await open(lang, PHONE);
+        await signIn(operator, lang, TOKENS.operator, "my-offers");
+        await operator.locator("li.card").first().waitFor();
+        await scan(operator, `${lang} phone operator offers`);
+        await shoot(operator, `${lang}-phone-operator-offers`);
+        for (const page of [finance, sme, operator]) await page.context().close();
+      });
+    }
+
+    it("loads the finance dashboard with under 500 KB of JavaScript, gzipped", { timeout: 60_000 }, async () => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      await context.addInitScript((token) => sessionStorage.setItem("gvm.apiKey", token), TOKENS.finance);
+      const page = await context.newPage();
+      const loads: { url: string; type: string; bytes: number }[] = [];
+      page.on("requestfinished", async (request) => {
+        const sizes = await request.sizes();
+        loads.push({ url: request.url(), type: request.resourceType(), bytes: sizes.responseBodySize });
+      });
+      await page.goto(`${server.url}/console/#/dashboard`);
+      await page.locator(".chart svg").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      await context.close();
+      const script = loads.filter((l) => l.type === "script").reduce((sum, l) => sum + l.bytes, 0);
+      const all = loads.reduce((sum, l) => sum + l.bytes, 0);
+      console.log(
+        `console first load (finance dashboard): ${(script / 1024).toFixed(1)} KB of JavaScript gzipped, ${(all / 1024).toFixed(1)} KB in all over ${loads.length} requests`,
+      );
+      expect(script).toBeGreaterThan(10_000);
+      expect(script).toBeLessThan(500 * 1024);
+    });
+
+    it("asked nothing of another host and logged no error, on any page", () => {
+      expect(elsewhere).toEqual([]);
+      expect(failures).toEqual([]);
+      expect(scanned.length).toBeGreaterThanOrEqual(20);
+    });
+  },
+);
