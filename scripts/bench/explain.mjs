@@ -83,7 +83,10 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
             ]
               .filter(([a, b]) => a < b)
               .map(
-                ([a, b]) => `select o.paid_day - extract(day from o.paid_day)::int + 1 as k0, o.data_center_id as k1, 1 as orders,
+                ([
+                  a,
+                  b,
+                ]) => `select o.paid_day - extract(day from o.paid_day)::int + 1 as k0, o.data_center_id as k1, 1 as orders,
                      o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
               from orders o join subsidy_programs p on p.id = o.program_id
               where o.status = 'PAID' and o.program_id is not null and o.paid_at >= '${a.toISOString()}' and o.paid_at < '${b.toISOString()}'
