@@ -551,6 +551,43 @@ const SPEND = `query Spend($city: String, $from: DateTime!, $to: DateTime!) {
   log(`  GraphQL / raw throughput: ${scenarios.subsidySpend.ratio}`);
   logCpuRatio(viaGraphqlLoad, viaRawLoad);
 }
+// ---------------------------------------------------------------- e. policyReport for one city over a year
+// The policy's figures over a year of subsidized rentals, and every hub's capacity month by month:
+// a finance team's question, one connection. The issue's bound: 200 ms at p50 on the full data.
+const POLICY = `query Policy($city: String, $from: String!, $to: String!) {
+  policyReport(city: $city, from: $from, to: $to, granularity: MONTH) {
+    subsidizedGpuHours westernShareBasisPoints domesticShareBasisPoints subsidy { amount } subsidyPerGpuHour { amount }
+    smesServed top10ShareBasisPoints hubs { hub offeredGpuHours reservedGpuHours utilization periods { start utilization } }
+  }
+}`;
+{
+  const city = "Shanghai";
+  const token = `gvm_bench_finance_${city.toLowerCase()}`;
+  // The twelve whole months of China before the anchor's month (a report by MONTH takes whole months).
+  const month = new Date(anchor + 8 * 3_600_000);
+  const first = (back) =>
+    new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() - back, 1)).toISOString().slice(0, 10);
+  const variables = { city, from: first(12), to: first(0) };
+  const answer = await gql(POLICY, variables, token);
+  const figures = answer.policyReport;
+  log(
+    `\ne. policyReport, ${city}, ${variables.from}..${variables.to}, by MONTH: ${figures.subsidizedGpuHours} subsidized GPU-hours, ` +
+      `western ${figures.westernShareBasisPoints / 100} %, domestic ${figures.domesticShareBasisPoints / 100} %, ${figures.smesServed} SMEs, ` +
+      `top 10 ${figures.top10ShareBasisPoints / 100} %`,
+  );
+  const viaGraphqlLoad = await withCpu(server, "gpu-voucher-market", () =>
+    runLoad({
+      url: `${server.url}/graphql`,
+      duration,
+      connections: [
+        { headers: { authorization: `Bearer ${token}` }, next: () => JSON.stringify({ query: POLICY, variables }) },
+      ],
+    }),
+  );
+  scenarios.policyReport = { graphql: viaGraphqlLoad, p50UnderLimit: viaGraphqlLoad.latencyP50Ms < 200 };
+  print("GraphQL policyReport", viaGraphqlLoad);
+  log(`  p50 ${viaGraphqlLoad.latencyP50Ms} ms (bound 200 ms: ${viaGraphqlLoad.latencyP50Ms < 200 ? "ok" : "OVER"})`);
+}
 report.scenarios = scenarios;
 
 // ---------------------------------------------------------------- memory, invariants, plans
@@ -595,6 +632,7 @@ log(`  checkout          ${s.checkout.paidPerSecond} paid checkouts/s (target >=
 log(
   `  subsidySpend      p50 ${s.subsidySpend.graphql.latencyP50Ms} ms over ${market.counts.orders} orders, ${s.subsidySpend.rows} rows (target < 100 ms; raw SQL p50 ${s.subsidySpend.raw.latencyP50Ms} ms)`,
 );
+log(`  policyReport      p50 ${s.policyReport.graphql.latencyP50Ms} ms, a year by MONTH (target < 200 ms)`);
 log(`  invariants        ${invariants.every((c) => c.ok) ? "all hold" : "BROKEN"}`);
 log(`  server peak RSS   ${report.serverMemory.peakRssMb} MB`);
 log(`  total run         ${report.totalSeconds} s`);

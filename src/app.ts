@@ -21,7 +21,7 @@ import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
 import type { Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
-import { formatError, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
+import { formatError, httpAnswerOf, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
 import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
 import {
   graphqlAnswer,
@@ -34,6 +34,7 @@ import {
 import { Loaders } from "./graphql/loaders.js";
 import {
   AuthFailureLimit,
+  ExportLimit,
   MemoryLimitStore,
   RedisLimitStore,
   requestLimits,
@@ -58,6 +59,9 @@ import { EventStream } from "./events/stream.js";
 import { eventsMaintenanceTasks } from "./events/maintenance.js";
 import { serveSubscriptions, type Subscriptions } from "./graphql/ws.js";
 import { DeliveryWorker } from "./webhooks/worker.js";
+import { exportsRouter, type Caller } from "./exports/exports.route.js";
+import { configureBillingTimeZone } from "./time.js";
+import { useBillingZone } from "./reports/reports.queries.js";
 
 export interface App {
   services: AppServices;
@@ -112,6 +116,7 @@ async function limitStoreFor(config: Config, logger: Logger, metrics: Metrics): 
 /** Opens the database, migrates and seeds it, and builds the server (not yet listening). */
 export async function createApp(config: Config): Promise<App> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  configureBillingTimeZone(config.billingTimeZone);
   const database: Database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -139,6 +144,13 @@ export async function createApp(config: Config): Promise<App> {
               "run `npm run db:migrate` first",
           );
       }
+      // Billing days and months follow BILLING_TIME_ZONE; a changed zone re-counts them once.
+      const before = await db.transaction((tx) => useBillingZone(tx, config.billingTimeZone));
+      if (before !== config.billingTimeZone)
+        logger.info(
+          { from: before, to: config.billingTimeZone },
+          "billing days and months now counted in the billing time zone",
+        );
       await ensureReferenceData(db);
       if (config.seed === "demo" && (await isEmpty(db))) {
         await db.transaction((tx) => seedDemo(tx, new Date()));
@@ -271,7 +283,8 @@ export async function createApp(config: Config): Promise<App> {
     res.set("content-type", metrics.contentType).send(await metrics.text());
   });
 
-  const answer = graphqlAnswer<Context>(apollo, async (req) => {
+  // Who is calling, on the request's clock: for /graphql and the file exports alike.
+  const identify = async (req: http.IncomingMessage): Promise<Caller> => {
     const testNow = config.testClock ? req.headers["x-now"] : undefined;
     const now = typeof testNow === "string" ? new Date(testNow) : new Date();
     if (Number.isNaN(now.getTime())) throw httpError("BAD_USER_INPUT", "X-Now must be an ISO-8601 time", 400);
@@ -291,15 +304,38 @@ export async function createApp(config: Config): Promise<App> {
       }
     }
     return {
-      app: services,
-      db,
       viewer: viewer ?? null,
       now,
-      loaders: new Loaders(db),
       requestId: (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
       ip,
     };
-  });
+  };
+  const answer = graphqlAnswer<Context>(apollo, async (req) => ({
+    app: services,
+    db,
+    loaders: new Loaders(db),
+    ...(await identify(req)),
+  }));
+  // Statements and spend reports as files, with the same keys and authorization as GraphQL. A file
+  // costs more than most fields: exports count against the mutations' per-key limit of their own.
+  const exportLimit = new ExportLimit(limitStore, config.rateLimitPerMinute);
+  expressApp.use(
+    "/exports",
+    exportsRouter(services, {
+      caller: async (req) => {
+        const caller = await identify(req);
+        if (!caller.viewer) throw unauthenticated();
+        const wait = await exportLimit.take(`key:${caller.viewer.apiKeyId ?? "admin"}`, caller.now.getTime());
+        if (wait != null) throw rateLimited(`Too many exports this minute; retry in ${wait} s`, wait);
+        return { ...caller, viewer: caller.viewer };
+      },
+      fail: (res, error) => {
+        const answer = httpAnswerOf(error, config.development);
+        if (answer.status === 500) logger.error({ err: error }, "export failed");
+        res.status(answer.status).set(answer.headers).json(answer.body);
+      },
+    }),
+  );
   const leanGraphql = plainGraphqlPost(answer);
   serveRequest = (req, res) => {
     if (!isPlainGraphqlPost(req)) return expressApp(req, res);

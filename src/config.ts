@@ -2,6 +2,7 @@
 // table): every variable has a schema, and a bad value stops the start with one line per variable
 // naming it and what is allowed (ConfigError; main.ts exits with code 2). An empty value is unset.
 import { randomBytes } from "node:crypto";
+import { billingTimeZoneProblem, DEFAULT_BILLING_TIME_ZONE } from "./time.js";
 import { z } from "zod";
 import { parseCorsOrigins } from "./web/cors.js";
 
@@ -53,6 +54,8 @@ export interface Config {
   wsConnectionsPerKey: number;
   /** Subscriptions one WebSocket connection may run at once. */
   wsSubscriptionsPerConnection: number;
+  /** The IANA zone of statement months, report months and days, and annual-cap years (BILLING_TIME_ZONE). */
+  billingTimeZone: string;
   /** Applies the pending migrations at start (off when a release step runs `npm run db:migrate`). */
   migrateOnStart: boolean;
   /** Bearer token GET /metrics asks for; unset = open (keep the port private then). */
@@ -164,6 +167,10 @@ const VARIABLES = {
   WEBHOOK_POLL_MS: { schema: count(0, 3_600_000), allowed: "milliseconds from 0 (only when woken) to 3600000" },
   WS_CONNECTIONS_PER_KEY: { schema: count(1, 10_000), allowed: "an integer from 1 to 10000" },
   WS_SUBSCRIPTIONS_PER_CONNECTION: { schema: count(1, 1_000), allowed: "an integer from 1 to 1000" },
+  BILLING_TIME_ZONE: {
+    schema: z.string().refine((value) => billingTimeZoneProblem(value) == null),
+    allowed: "an IANA time zone a whole number of hours from UTC, e.g. Asia/Shanghai (the default)",
+  },
   MIGRATE_ON_START: { schema: bool, allowed: "true or false" },
   METRICS_TOKEN: {
     schema: z.string().min(16).regex(/^\S+$/),
@@ -253,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookPollMs: parsed.WEBHOOK_POLL_MS ?? 1_000,
     wsConnectionsPerKey: parsed.WS_CONNECTIONS_PER_KEY ?? 20,
     wsSubscriptionsPerConnection: parsed.WS_SUBSCRIPTIONS_PER_CONNECTION ?? 20,
+    billingTimeZone: parsed.BILLING_TIME_ZONE ?? DEFAULT_BILLING_TIME_ZONE,
     migrateOnStart: parsed.MIGRATE_ON_START ?? true,
     metricsToken: parsed.METRICS_TOKEN,
     redisUrl: parsed.REDIS_URL,
@@ -291,6 +299,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     holdExpiringMinutes: config.holdExpiringMinutes,
     eventRetentionDays: config.eventRetentionDays,
     webhookAllowPrivate: config.webhookAllowPrivate,
+    billingTimeZone: config.billingTimeZone,
     migrateOnStart: config.migrateOnStart,
     metricsToken: set(config.metricsToken),
   };

@@ -257,6 +257,17 @@ const QUERIES: Operation[] = [
     check: (data) => expect(data.subsidySpend.totals).toEqual({ orders: 1, subsidy: { fen: "12000" } }),
   },
   {
+    field: "policyReport",
+    kind: "query",
+    // A city is no secret: another city's figures are simply not the caller's to read.
+    expect: "U F F F F D F D",
+    document: `query($city: String) { policyReport(city: $city, from: "2027-01-01", to: "2028-01-01", granularity: MONTH) {
+      city subsidizedGpuHours smesServed subsidy { fen } } }`,
+    vars: () => ({ city: "Shanghai" }),
+    check: (data) =>
+      expect(data.policyReport).toMatchObject({ city: "Shanghai", smesServed: 1, subsidy: { fen: "12000" } }),
+  },
+  {
     field: "cityStatement",
     kind: "query",
     expect: "U F F F F D N D",
@@ -431,6 +442,14 @@ const MUTATIONS: Operation[] = [
     document: `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id name } }`,
     vars: () => ({ input: { name: "Matrix Org", kind: "SME", city: "Wuhan" } }),
     check: (data) => expect(data.createOrganization.name).toBe("Matrix Org"),
+  },
+  {
+    field: "setOrganizationCategory",
+    kind: "mutation",
+    expect: "U F F F F F F D",
+    document: `mutation($id: ID!) { setOrganizationCategory(organizationId: $id, category: STARTUP) { id category } }`,
+    vars: (w) => ({ id: w.spareSme.id }),
+    check: (data, _role, w) => expect(data.setOrganizationCategory).toEqual({ id: w.spareSme.id, category: "STARTUP" }),
   },
   {
     field: "createApiKey",

@@ -9,6 +9,7 @@ import { GlobalNode } from "../graphql/node.js";
 export enum AuditAction {
   CREATE_ORGANIZATION = "CREATE_ORGANIZATION",
   CREATE_API_KEY = "CREATE_API_KEY",
+  SET_ORGANIZATION_CATEGORY = "SET_ORGANIZATION_CATEGORY",
   DECLARE_AFFILIATION = "DECLARE_AFFILIATION",
   CREATE_DATA_CENTER = "CREATE_DATA_CENTER",
   PUBLISH_OFFER = "PUBLISH_OFFER",
@@ -36,6 +37,9 @@ registerEnumType(AuditAction, {
   valuesConfig: {
     CREATE_ORGANIZATION: { description: "createOrganization (admin); targetId: the organization" },
     CREATE_API_KEY: { description: "createApiKey (admin); targetId: the key, never its token" },
+    SET_ORGANIZATION_CATEGORY: {
+      description: "setOrganizationCategory (admin); targetId: the organization, detail: the old and new category",
+    },
     DECLARE_AFFILIATION: { description: "declareAffiliation (admin); targetId: the first organization" },
     CREATE_DATA_CENTER: { description: "createDataCenter (admin); targetId: the data center" },
     PUBLISH_OFFER: { description: "publishOffer (data center); targetId: the offer" },
@@ -132,6 +136,7 @@ export class AuditEntry {
 /** The type of the object each action acts on, which its target's id names. */
 const TARGET_TYPE: Record<AuditAction, IdType> = {
   CREATE_ORGANIZATION: "Organization",
+  SET_ORGANIZATION_CATEGORY: "Organization",
   CREATE_API_KEY: "ApiKey",
   DECLARE_AFFILIATION: "Organization",
   CREATE_DATA_CENTER: "DataCenter",

@@ -28,6 +28,8 @@ const updatedAt = () => ts("updated_at").notNull().defaultNow();
 
 // ---------------------------------------------------------------- accounts
 export const orgKind = pgEnum("org_kind", ["SME", "DATA_CENTER_OPERATOR", "CITY_FINANCE"]);
+/** What kind of applicant an organization of kind SME is, declared by the admin; programs accept some. */
+export const orgCategory = pgEnum("org_category", ["SME", "RESEARCH_INSTITUTE", "UNIVERSITY", "STARTUP"]);
 
 export const organizations = pgTable(
   "organizations",
@@ -37,6 +39,8 @@ export const organizations = pgTable(
     kind: orgKind("kind").notNull(),
     city: text("city"),
     creditCode: text("credit_code"),
+    /** The applicant category of an organization of kind SME; the other kinds keep the default, unused. */
+    category: orgCategory("category").notNull().default("SME"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("organizations_credit_code_uq").on(t.creditCode)],
@@ -263,6 +267,11 @@ export const subsidyPrograms = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'::text[]`),
+    /** The applicant categories the program pays for (at least one). */
+    eligibleCategories: orgCategory("eligible_categories")
+      .array()
+      .notNull()
+      .default(sql`'{SME}'::org_category[]`),
     validFrom: ts("valid_from").notNull(),
     validUntil: ts("valid_until").notNull(),
     status: programStatus("status").notNull().default("ACTIVE"),
@@ -279,6 +288,7 @@ export const subsidyPrograms = pgTable(
       sql`${t.domesticRateBasisPoints} is null or ${t.domesticRateBasisPoints} between 0 and 10000`,
     ),
     check("programs_validity_ordered", sql`${t.validUntil} > ${t.validFrom}`),
+    check("programs_categories_nonempty", sql`cardinality(${t.eligibleCategories}) > 0`),
     index("programs_city_idx").on(t.city),
   ],
 );
@@ -337,7 +347,7 @@ export const vouchers = pgTable(
   ],
 );
 
-/** Subsidy an SME has pending or spent in a program per calendar year (UTC): the annual cap's counter. */
+/** Subsidy an SME has pending or spent in a program per calendar year (billing time zone): the annual cap's counter. */
 export const smeAnnualSubsidy = pgTable(
   "sme_annual_subsidy",
   {
@@ -397,6 +407,11 @@ export const orders = pgTable(
     paymentStatus: text("payment_status").notNull().default("PENDING"),
     clientSecret: text("client_secret"),
     paidAt: ts("paid_at"),
+    /**
+     * The day of paidAt in the billing time zone, written by a trigger from billing_calendar
+     * (migration 0011): reports group by it without converting a time zone per row.
+     */
+    paidDay: date("paid_day", { mode: "string" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -412,11 +427,16 @@ export const orders = pgTable(
     index("orders_pending_idx")
       .on(t.updatedAt)
       .where(sql`${t.status} = 'PENDING_PAYMENT'`),
-    // Spend reports: a program's paid orders by payment time, with the figures they sum (index-only).
+    // Spend reports: a program's paid orders by payment time, with the figures they sum and the
+    // billing day they group by (index-only).
     index("orders_paid_spend_idx")
-      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare)
+      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare, t.paidDay)
       .where(sql`${t.status} = 'PAID'`),
     uniqueIndex("orders_payment_ref_uq").on(t.paymentRef),
+    // The policy report: a program's paid orders by billing day, with what it sums (index-only).
+    index("orders_paid_policy_idx")
+      .on(t.programId, t.paidDay, t.smeId, t.gpuModelId, t.hub, t.gpuHours, t.subsidy)
+      .where(sql`${t.status} = 'PAID'`),
   ],
 );
 
@@ -444,6 +464,8 @@ export const ledgerEntries = pgTable(
     check("ledger_amount_positive", sql`${t.amount} > 0`),
     uniqueIndex("ledger_order_kind_uq").on(t.orderId, t.kind),
     index("ledger_program_idx").on(t.programId, t.id),
+    // A program's moves of the last days, for its forecast (index-only).
+    index("ledger_program_time_idx").on(t.programId, t.createdAt, t.kind, t.amount),
   ],
 );
 
@@ -462,6 +484,8 @@ export const cityStatements = pgTable(
     settledAt: ts("settled_at"),
     /** When statement.ready was recorded for it (its month had ended): at most once. */
     readyAt: ts("ready_at"),
+    /** The finance team that settled it. */
+    settledBy: ref("settled_by").references(() => organizations.id),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("city_statements_program_month_uq").on(t.programId, t.month)],
@@ -494,7 +518,7 @@ export const claimLines = pgTable(
 );
 
 /**
- * Paid orders with a program, summed per program, UTC month of payment and data center: a spend
+ * Paid orders with a program, summed per program, billing month of payment and data center: a spend
  * report reads its whole months here instead of every order. Triggers on orders keep it (migration
  * 0004), so it always equals the PAID orders it sums; a group whose orders were all refunded stays
  * with zero orders.
@@ -526,6 +550,59 @@ export const spendByMonth = pgTable(
       t.subsidy,
       t.smePaid,
     ),
+  ],
+);
+
+/**
+ * The billing time zone the database's days and months were written in (one row). The server
+ * keeps it equal to BILLING_TIME_ZONE at start; the triggers that write orders.paid_day and
+ * capacity_by_day read it.
+ */
+export const billingCalendar = pgTable(
+  "billing_calendar",
+  {
+    id: boolean("id").primaryKey().default(true),
+    timeZone: text("time_zone").notNull(),
+  },
+  (t) => [check("billing_calendar_one_row", sql`${t.id}`)],
+);
+
+/**
+ * Offered and paid-for (CONFIRMED) GPU-hours per data center and billing day, for the policy
+ * report's utilization over time. Triggers on offers and reservations keep it (migration 0011):
+ * offered counts ACTIVE and PAUSED offers, clipped to each day.
+ */
+export const capacityByDay = pgTable(
+  "capacity_by_day",
+  {
+    dataCenterId: bigint("data_center_id", { mode: "number" }).notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    hub: text("hub").notNull(),
+    offeredGpuHours: bigint("offered_gpu_hours", { mode: "number" }).notNull(),
+    reservedGpuHours: bigint("reserved_gpu_hours", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dataCenterId, t.day] }),
+    index("capacity_by_day_report_idx").on(t.day, t.hub, t.offeredGpuHours, t.reservedGpuHours),
+  ],
+);
+
+/**
+ * capacity_by_day summed per data center and billing month (the month's first day), kept by the
+ * same triggers: a year's report by MONTH reads twelve rows per data center, not 365.
+ */
+export const capacityByMonth = pgTable(
+  "capacity_by_month",
+  {
+    dataCenterId: bigint("data_center_id", { mode: "number" }).notNull(),
+    month: date("month", { mode: "string" }).notNull(),
+    hub: text("hub").notNull(),
+    offeredGpuHours: bigint("offered_gpu_hours", { mode: "number" }).notNull(),
+    reservedGpuHours: bigint("reserved_gpu_hours", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dataCenterId, t.month] }),
+    index("capacity_by_month_report_idx").on(t.month, t.hub, t.offeredGpuHours, t.reservedGpuHours),
   ],
 );
 

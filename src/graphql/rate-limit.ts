@@ -288,3 +288,19 @@ export function requestLimits(
     },
   };
 }
+
+/** Files exported per API key: a file costs more than most fields, so exports have a limit of their own. */
+export class ExportLimit {
+  constructor(
+    private readonly store: LimitStore,
+    readonly limit: number,
+  ) {}
+
+  /** Spends one export of this key; the seconds to wait when the limit is reached, else null. */
+  async take(key: string, nowMs: number): Promise<number | null> {
+    if (this.limit <= 0) return null;
+    const charge: Charge = { limiter: "exports", key, limit: this.limit, amount: 1 };
+    const { refused } = await this.store.take([charge], windowOf(nowMs), true);
+    return refused >= 0 ? secondsLeft(nowMs) : null;
+  }
+}

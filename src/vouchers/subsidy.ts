@@ -18,7 +18,7 @@ export interface SubsidyInput {
   domestic: boolean;
   program: ProgramRules;
   voucherRemaining: bigint;
-  /** The SME's pending + spent subsidy in this program this calendar year (UTC). */
+  /** The SME's pending + spent subsidy in this program this calendar year (billing time zone). */
   smeCommittedThisYear: bigint;
   programAvailable: bigint;
 }
@@ -81,6 +81,7 @@ export type IneligibleReason =
   | "VOUCHER_EXPIRED"
   | "PROGRAM_NOT_ACTIVE"
   | "PROGRAM_OUTSIDE_VALIDITY"
+  | "CATEGORY"
   | "HUB_NOT_ELIGIBLE"
   | "AFFILIATED_WITH_DATA_CENTER";
 
@@ -90,6 +91,7 @@ export const INELIGIBLE_MESSAGES: Record<IneligibleReason, string> = {
   VOUCHER_EXPIRED: "This voucher has expired",
   PROGRAM_NOT_ACTIVE: "The voucher's subsidy program is not active",
   PROGRAM_OUTSIDE_VALIDITY: "The voucher's subsidy program is not valid at this time",
+  CATEGORY: "The subsidy program does not accept applicants of your category",
   HUB_NOT_ELIGIBLE: "The data center's hub is not eligible in this program",
   AFFILIATED_WITH_DATA_CENTER: "A voucher cannot pay a data center of the same or an affiliated organization",
 };
@@ -98,7 +100,15 @@ export interface EligibilityInput {
   smeId: number;
   /** null when no voucher with that id exists: refused like someone else's, so ids are never confirmed. */
   voucher: { smeId: number; status: string; validUntil: Date } | null;
-  program: { status: string; validFrom: Date; validUntil: Date; eligibleHubs: readonly string[] };
+  program: {
+    status: string;
+    validFrom: Date;
+    validUntil: Date;
+    eligibleHubs: readonly string[];
+    eligibleCategories: readonly string[];
+  };
+  /** The SME's applicant category (null for an organization that is not an SME). */
+  category: string | null;
   hub: string;
   /** The SME and the data center's operator are the same or declared affiliated organizations. */
   affiliated: boolean;
@@ -114,7 +124,13 @@ export function checkEligibility(input: EligibilityInput): IneligibleReason | nu
   if (program.status !== "ACTIVE") return "PROGRAM_NOT_ACTIVE";
   if (now.getTime() < program.validFrom.getTime() || now.getTime() >= program.validUntil.getTime())
     return "PROGRAM_OUTSIDE_VALIDITY";
+  if (!acceptsCategory(program, input.category)) return "CATEGORY";
   if (program.eligibleHubs.length > 0 && !program.eligibleHubs.includes(input.hub)) return "HUB_NOT_ELIGIBLE";
   if (input.affiliated) return "AFFILIATED_WITH_DATA_CENTER";
   return null;
+}
+
+/** Whether a program pays for an applicant of this category (programs list the ones they accept). */
+export function acceptsCategory(program: { eligibleCategories: readonly string[] }, category: string | null): boolean {
+  return category != null && program.eligibleCategories.includes(category);
 }

@@ -9,6 +9,7 @@ import {
   dataCenters,
   gpuModels,
   offers,
+  organizations,
   smeAnnualSubsidy,
   subsidyPrograms,
   vouchers,
@@ -24,19 +25,23 @@ export interface Rental {
   domestic: boolean;
   /** The SME operates the data center, or declared an affiliation with its operator. */
   affiliated: boolean;
+  /** The renting SME's applicant category. */
+  category: string | null;
 }
 
 const o = alias(offers, "o");
 const dc = alias(dataCenters, "dc");
 const m = alias(gpuModels, "m");
 const a = alias(affiliations, "a");
+const sme = alias(organizations, "sme");
 
 const rentalStatement = prepared(
   "rental_of_offer",
   (p: Placeholders<{ offerId: number; smeId: number }>) =>
     sql`select ${dc.id} as data_center_id, ${dc.hub} as hub, ${o.gpuModelId} as gpu_model_id, ${m.domestic} as domestic,
                (${dc.operatorId} = ${p.smeId} or exists (
-                  select 1 from ${tableAs(affiliations, a)} where ${a.organizationId} = ${p.smeId} and ${a.affiliatedId} = ${dc.operatorId})) as affiliated
+                  select 1 from ${tableAs(affiliations, a)} where ${a.organizationId} = ${p.smeId} and ${a.affiliatedId} = ${dc.operatorId})) as affiliated,
+               (select ${sme.category} from ${tableAs(organizations, sme)} where ${sme.id} = ${p.smeId}) as category
         from ${tableAs(offers, o)}
         join ${tableAs(dataCenters, dc)} on ${dc.id} = ${o.dataCenterId}
         join ${tableAs(gpuModels, m)} on ${m.id} = ${o.gpuModelId}
@@ -51,6 +56,7 @@ export async function readRental(tx: Executor, offerId: number, smeId: number): 
     gpu_model_id: string | number;
     domestic: boolean;
     affiliated: boolean;
+    category: string | null;
   }>(tx, { offerId, smeId });
   return row
     ? {
@@ -59,6 +65,7 @@ export async function readRental(tx: Executor, offerId: number, smeId: number): 
         gpuModelId: Number(row.gpu_model_id),
         domestic: !!row.domestic,
         affiliated: !!row.affiliated,
+        category: row.category ?? null,
       }
     : null;
 }

@@ -4,6 +4,17 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What kind of applicant an organization of kind SME is, declared by the admin; a program pays only the categories it lists */
+export type ApplicantCategory =
+  /** A research institute, like those Chengdu's research program pays for */
+  | 'RESEARCH_INSTITUTE'
+  /** A small or medium enterprise (the default) */
+  | 'SME'
+  /** A young company registered as a startup */
+  | 'STARTUP'
+  /** A university or its laboratory */
+  | 'UNIVERSITY';
+
 /** Where a voucher application stands; a decision is final */
 export type ApplicationStatus =
   /** Granted: its voucher is ready to use */
@@ -36,6 +47,8 @@ export type CheckoutInput = {
 
 /** The input of createOrganization: a new organization */
 export type CreateOrganizationInput = {
+  /** The applicant category of an organization of kind SME, SME when omitted; given for another kind it is BAD_USER_INPUT */
+  category?: ApplicantCategory | null | undefined;
   /** The city, up to 100 characters, like "Beijing"; required for CITY_FINANCE, whose programs are of this city */
   city?: string | null | undefined;
   /** An 18-character unified social credit code, like "91110108MA01C2XK3P" (stored upper-cased); a malformed one is BAD_USER_INPUT, one already registered CONFLICT */
@@ -155,6 +168,15 @@ export type PlaceBidInput = {
   maxPricePerGpuHour: string;
 };
 
+/** The length of the periods of a policy report's utilization over time (days of the billing time zone) */
+export type PolicyGranularity =
+  /** One period per day */
+  | 'DAY'
+  /** Calendar months: from and to must then be first days of months, like 2026-01-01 */
+  | 'MONTH'
+  /** ISO weeks, Monday to Sunday; the first and last may be cut by from and to */
+  | 'WEEK';
+
 /** Only an ACTIVE program pays subsidies; CLOSED is final */
 export type ProgramStatus =
   /** Pays subsidies and takes applications (within its validity) */
@@ -208,11 +230,13 @@ export type Role =
 export type SpendDimension =
   /** The data center rented; value its opaque id, label its name */
   | 'DATA_CENTER'
+  /** The calendar day of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11-30" */
+  | 'DAY'
   /** The GPU model rented; value its opaque id, label its name, like "H800" */
   | 'GPU_MODEL'
   /** The national hub of the data center; value and label its name, like "Ningxia Zhongwei" */
   | 'HUB'
-  /** The UTC calendar month of payment; value like "2026-11" */
+  /** The calendar month of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11" */
   | 'MONTH'
   /** The subsidy program; value its opaque id, label its name */
   | 'PROGRAM'
@@ -287,7 +311,7 @@ export type SubsidyProgramsQueryVariables = Exact<{
 }>;
 
 
-export type SubsidyProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, perOrderCap: { amount: string, fen: string, currency: string } | null, budgetStatus: { total: { amount: string, fen: string, currency: string }, available: { amount: string, fen: string, currency: string }, pending: { amount: string, fen: string, currency: string }, spent: { amount: string, fen: string, currency: string } } }> };
+export type SubsidyProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, eligibleCategories: Array<ApplicantCategory>, perOrderCap: { amount: string, fen: string, currency: string } | null, budgetStatus: { total: { amount: string, fen: string, currency: string }, available: { amount: string, fen: string, currency: string }, pending: { amount: string, fen: string, currency: string }, spent: { amount: string, fen: string, currency: string } }, forecast: { exhaustsAt: string | null, monthsLeft: number | null, runsOutBeforeEnd: boolean, thresholdsCrossed: Array<number>, committedPerDay: { amount: string, fen: string, currency: string } } | null }> };
 
 export type PendingApplicationsQueryVariables = Exact<{
   programId: string;
@@ -323,7 +347,17 @@ export type CityStatementQueryVariables = Exact<{
 }>;
 
 
-export type CityStatementQuery = { cityStatement: { month: string, status: StatementStatus, settledAt: string | null, program: { id: string, name: string }, lines: Array<{ orders: number, dataCenter: { id: string, name: string, hub: string }, subsidy: { amount: string, fen: string, currency: string } }>, total: { amount: string, fen: string, currency: string } } };
+export type CityStatementQuery = { cityStatement: { month: string, status: StatementStatus, settledAt: string | null, program: { id: string, name: string }, lines: Array<{ orders: number, dataCenter: { id: string, name: string, hub: string }, subsidy: { amount: string, fen: string, currency: string } }>, total: { amount: string, fen: string, currency: string }, settledBy: { name: string } | null, files: { csv: string, xlsx: string, pdf: string } } };
+
+export type PolicyReportQueryVariables = Exact<{
+  city?: string | null | undefined;
+  from: string;
+  to: string;
+  granularity: PolicyGranularity;
+}>;
+
+
+export type PolicyReportQuery = { policyReport: { subsidizedGpuHours: number, westernShareBasisPoints: number | null, domesticShareBasisPoints: number | null, smesServed: number, top10ShareBasisPoints: number | null, subsidyPerGpuHour: { amount: string, fen: string, currency: string } | null, hubs: Array<{ hub: string, western: boolean, utilization: number | null, periods: Array<{ start: string, utilization: number | null }> }> } };
 
 export type PublishOfferMutationVariables = Exact<{
   input: PublishOfferInput;
@@ -555,6 +589,16 @@ export const SubsidyProgramsDocument = new TypedDocumentString(`
         ...MoneyFields
       }
     }
+    eligibleCategories
+    forecast {
+      committedPerDay {
+        ...MoneyFields
+      }
+      exhaustsAt
+      monthsLeft
+      runsOutBeforeEnd
+      thresholdsCrossed
+    }
   }
 }
     fragment MoneyFields on Money {
@@ -679,6 +723,14 @@ export const CityStatementDocument = new TypedDocumentString(`
     total {
       ...MoneyFields
     }
+    settledBy {
+      name
+    }
+    files {
+      csv
+      xlsx
+      pdf
+    }
   }
 }
     fragment MoneyFields on Money {
@@ -686,6 +738,33 @@ export const CityStatementDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<CityStatementQuery, CityStatementQueryVariables>;
+export const PolicyReportDocument = new TypedDocumentString(`
+    query PolicyReport($city: String, $from: String!, $to: String!, $granularity: PolicyGranularity!) {
+  policyReport(city: $city, from: $from, to: $to, granularity: $granularity) {
+    subsidizedGpuHours
+    westernShareBasisPoints
+    domesticShareBasisPoints
+    subsidyPerGpuHour {
+      ...MoneyFields
+    }
+    smesServed
+    top10ShareBasisPoints
+    hubs {
+      hub
+      western
+      utilization
+      periods {
+        start
+        utilization
+      }
+    }
+  }
+}
+    fragment MoneyFields on Money {
+  amount
+  fen
+  currency
+}`) as unknown as TypedDocumentString<PolicyReportQuery, PolicyReportQueryVariables>;
 export const PublishOfferDocument = new TypedDocumentString(`
     mutation PublishOffer($input: PublishOfferInput!) {
   publishOffer(input: $input) {
