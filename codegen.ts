@@ -28,6 +28,11 @@ const output = (documents: string) => ({
       ID: { input: "string", output: "string" },
       // RFC 3339, always UTC in answers: "2026-12-01T08:00:00.000Z".
       DateTime: { input: "string", output: "string" },
+      // An event's payload: its fields per type are listed in EventType's descriptions.
+      JSONObject: {
+        input: "Record<string, string | number | boolean | null | object>",
+        output: "Record<string, string | number | boolean | null | object>",
+      },
     },
     // Enums as unions of string literals, no runtime code.
     enumType: "string-literal",

@@ -34,34 +34,143 @@ export function minDate(a: Date, b: Date): Date {
   return a.getTime() <= b.getTime() ? a : b;
 }
 
-/** "2026-11" for a time, in UTC. */
-export function monthOf(at: Date): string {
-  return at.toISOString().slice(0, 7);
+// ------------------------------------------------------------------ the billing calendar
+// Statement months, the spend report's months and days, and the annual cap's year are calendar
+// dates in the billing time zone (BILLING_TIME_ZONE, default Asia/Shanghai); instants stay UTC.
+// One zone per process, set once at start (configureBillingTimeZone), like the database's.
+
+export const DEFAULT_BILLING_TIME_ZONE = "Asia/Shanghai";
+
+let zone = DEFAULT_BILLING_TIME_ZONE;
+let formatter = dayFormatter(zone);
+
+function dayFormatter(timeZone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
 }
 
-/** When a month written "2026-11" ends: the start of the next UTC month. */
-export function monthEnd(month: string): Date {
-  const [year, mon] = month.split("-").map(Number);
-  const end = new Date(Date.UTC(2000, mon, 1)); // Date.UTC reads years below 100 as 19xx: set the year apart
-  end.setUTCFullYear(year + Math.floor(mon / 12), mon % 12, 1);
-  return end;
+/** The zone's calendar fields at an instant. */
+function fieldsAt(at: Date, f = formatter): { year: number; month: number; day: number; offsetMs: number } {
+  const parts: Record<string, number> = {};
+  for (const part of f.formatToParts(at)) if (part.type !== "literal") parts[part.type] = Number(part.value);
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return {
+    year: parts.year,
+    month: parts.month,
+    day: parts.day,
+    offsetMs: wall - (at.getTime() - at.getUTCMilliseconds()),
+  };
 }
 
 /**
- * Whether the month ("2026-11") is over at `now`, the rule for settling a city's statement. Months
- * are UTC months here, like monthOf: the one place to change when they follow another time zone.
+ * Checks a time zone name for billing: known to the runtime, and an offset from UTC of whole hours
+ * at every month start from 2000 to 2099 (the day and month tables count whole GPU-hours). Returns
+ * the reason it cannot be used, or null.
  */
+export function billingTimeZoneProblem(timeZone: string): string | null {
+  let f: Intl.DateTimeFormat;
+  try {
+    f = dayFormatter(timeZone);
+  } catch {
+    return `unknown time zone ${JSON.stringify(timeZone)}`;
+  }
+  for (let year = 2000; year < 2100; year++) {
+    for (let month = 0; month < 12; month++) {
+      if (fieldsAt(new Date(Date.UTC(year, month, 1)), f).offsetMs % HOUR_MS !== 0)
+        return `${timeZone} is not a whole number of hours from UTC`;
+    }
+  }
+  return null;
+}
+
+/** Sets the process's billing time zone (checked by loadConfig). */
+export function configureBillingTimeZone(timeZone: string): void {
+  zone = timeZone;
+  formatter = dayFormatter(timeZone);
+}
+
+export function billingTimeZone(): string {
+  return zone;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "2026-12" for an instant: its month in the billing time zone. 2026-11-30T16:00Z is "2026-12" in Shanghai. */
+export function monthOf(at: Date): string {
+  const { year, month } = fieldsAt(at);
+  return `${year}-${pad(month)}`;
+}
+
+/** "2026-12-01" for an instant: its day in the billing time zone. */
+export function dayOf(at: Date): string {
+  const { year, month, day } = fieldsAt(at);
+  return `${year}-${pad(month)}-${pad(day)}`;
+}
+
+/** The calendar year of an instant in the billing time zone: the per-SME annual cap's year. */
+export function yearOf(at: Date): number {
+  return fieldsAt(at).year;
+}
+
+/** The instant a day of the billing zone starts (midnight there), month 1-12; days past the month's end roll over. */
+export function zonedMidnight(year: number, month: number, day: number): Date {
+  const base = new Date(Date.UTC(2000, 0, 1));
+  base.setUTCFullYear(year, month - 1, day); // Date.UTC reads years below 100 as 19xx: set the year apart
+  // The zone's offset at the guess, then again at the corrected instant (a change of offset between).
+  let at = base.getTime() - fieldsAt(base).offsetMs;
+  at = base.getTime() - fieldsAt(new Date(at)).offsetMs;
+  return new Date(at);
+}
+
+/** When a month written "2026-11" ends: the start of the next month in the billing time zone. */
+export function monthEnd(month: string): Date {
+  const [year, mon] = month.split("-").map(Number);
+  return zonedMidnight(year, mon + 1, 1);
+}
+
+/** When a month written "2026-11" starts in the billing time zone. */
+export function monthStart(month: string): Date {
+  const [year, mon] = month.split("-").map(Number);
+  return zonedMidnight(year, mon, 1);
+}
+
+/** Whether the month ("2026-11") is over at `now`, the rule for settling a city's statement. */
 export function monthHasEnded(month: string, now: Date): boolean {
   return monthEnd(month).getTime() <= now.getTime();
 }
 
-/** The start of the UTC month `at` falls in. */
+/** The start of the billing month `at` falls in. */
 export function startOfMonth(at: Date): Date {
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+  const { year, month } = fieldsAt(at);
+  return zonedMidnight(year, month, 1);
 }
 
-/** The first start of a UTC month at or after `at`. */
+/** The first start of a billing month at or after `at`. */
 export function nextMonthStart(at: Date): Date {
   const start = startOfMonth(at);
-  return start.getTime() === at.getTime() ? start : new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1));
+  if (start.getTime() === at.getTime()) return start;
+  const { year, month } = fieldsAt(at);
+  return zonedMidnight(year, month + 1, 1);
+}
+
+/** The start of the billing day `at` falls in. */
+export function startOfDay(at: Date): Date {
+  const { year, month, day } = fieldsAt(at);
+  return zonedMidnight(year, month, day);
+}
+
+/** The first start of a billing day at or after `at`. */
+export function nextDayStart(at: Date): Date {
+  const start = startOfDay(at);
+  if (start.getTime() === at.getTime()) return start;
+  const { year, month, day } = fieldsAt(at);
+  return zonedMidnight(year, month, day + 1);
 }

@@ -283,6 +283,17 @@ const QUERIES: Operation[] = [
     check: (data) => expect(data.subsidySpend.totals).toEqual({ orders: 1, subsidy: { fen: "12000" } }),
   },
   {
+    field: "policyReport",
+    kind: "query",
+    // A city is no secret: another city's figures are simply not the caller's to read.
+    expect: "U F F F F D F D",
+    document: `query($city: String) { policyReport(city: $city, from: "2027-01-01", to: "2028-01-01", granularity: MONTH) {
+      city subsidizedGpuHours smesServed subsidy { fen } } }`,
+    vars: () => ({ city: "Shanghai" }),
+    check: (data) =>
+      expect(data.policyReport).toMatchObject({ city: "Shanghai", smesServed: 1, subsidy: { fen: "12000" } }),
+  },
+  {
     field: "cityStatement",
     kind: "query",
     expect: "U F F F F D N D",
@@ -347,6 +358,71 @@ function nodeRow(type: string, prefix: string, expectCells: string, idOf: (w: Wo
   };
 }
 
+// ------------------------------------------------------------------ events and webhooks
+// SME A's webhook endpoint, kept disabled so that no delivery runs in the background while the
+// matrix compares snapshots, and one of SME A's events: both made in beforeAll.
+let webhookA = "";
+let eventA = "";
+
+QUERIES.push(
+  {
+    field: "events",
+    kind: "query",
+    expect: "U D D D D D D D",
+    document: `{ events(first: 100) { id objectId } }`,
+    vars: () => ({}),
+    check: (data, role) => {
+      const ids = data.events.map((e: { id: string }) => e.id);
+      // Only SME A (and the admin, who sees every organization's) sees SME A's event.
+      expect(ids.includes(eventA)).toBe(role === "sme" || role === "admin");
+    },
+  },
+  {
+    field: "webhookEndpoints",
+    kind: "query",
+    expect: "U D D D D D D F",
+    document: `{ webhookEndpoints { id } }`,
+    vars: () => ({}),
+    check: (data, role) =>
+      expect(data.webhookEndpoints.some((e: { id: string }) => e.id === webhookA)).toBe(role === "sme"),
+  },
+  {
+    field: "webhookDeliveries",
+    kind: "query",
+    expect: "U D N N N N N F",
+    document: `query($id: ID!) { webhookDeliveries(endpointId: $id) { totalCount } }`,
+    vars: () => ({ id: webhookA }),
+    ghost: () => ({ id: ghostId("webhook") }),
+  },
+);
+
+const WEBHOOK_MUTATIONS: Operation[] = [
+  {
+    field: "createWebhookEndpoint",
+    kind: "mutation",
+    expect: "U D D D D D D F",
+    // A type none of the matrix's calls makes, so nothing is delivered in the background.
+    document: `mutation { createWebhookEndpoint(input: { url: "https://203.0.114.1/hooks", types: [STATEMENT_READY] }) { secret endpoint { status } } }`,
+    vars: () => ({}),
+    check: (data) => expect(data.createWebhookEndpoint.endpoint.status).toBe("ACTIVE"),
+  },
+  ...(["rotateWebhookSecret", "disableWebhookEndpoint", "redeliverEvent", "enableWebhookEndpoint"] as const).map(
+    (field): Operation => {
+      const event = field === "redeliverEvent";
+      const selection =
+        field === "rotateWebhookSecret" ? "{ secret }" : field === "redeliverEvent" ? "{ id }" : "{ id }";
+      return {
+        field,
+        kind: "mutation",
+        expect: "U D N N N N N F",
+        document: `mutation($id: ID!) { ${field}(id: $id) ${selection} }`,
+        vars: () => ({ id: event ? eventA : webhookA }),
+        ghost: () => ({ id: ghostId(event ? "event" : "webhook") }),
+      };
+    },
+  ),
+];
+
 /** The statement of program A for March 2027: `statement_<program's key>_2027-03`. */
 const statementOf = (w: World) => `statement_${w.programA.split("_")[1]}_2027-03`;
 
@@ -363,6 +439,8 @@ const NODE_ROWS: Operation[] = [
   nodeRow("Voucher", "voucher", "0 D 0 0 0 0 0 0", (w) => w.voucherA),
   nodeRow("VoucherApplication", "application", "0 D 0 0 0 D 0 D", (w) => w.applicationA),
   nodeRow("CityStatement", "statement", "0 0 0 0 0 D 0 D", statementOf),
+  nodeRow("Event", "event", "0 D 0 0 0 0 0 D", () => eventA),
+  nodeRow("WebhookEndpoint", "webhook", "0 D 0 0 0 0 0 0", () => webhookA),
   {
     field: "nodes",
     kind: "query",
@@ -390,6 +468,14 @@ const MUTATIONS: Operation[] = [
     document: `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id name } }`,
     vars: () => ({ input: { name: "Matrix Org", kind: "SME", city: "Wuhan" } }),
     check: (data) => expect(data.createOrganization.name).toBe("Matrix Org"),
+  },
+  {
+    field: "setOrganizationCategory",
+    kind: "mutation",
+    expect: "U F F F F F F D",
+    document: `mutation($id: ID!) { setOrganizationCategory(organizationId: $id, category: STARTUP) { id category } }`,
+    vars: (w) => ({ id: w.spareSme.id }),
+    check: (data, _role, w) => expect(data.setOrganizationCategory).toEqual({ id: w.spareSme.id, category: "STARTUP" }),
   },
   {
     field: "createApiKey",
@@ -670,6 +756,7 @@ const MUTATIONS: Operation[] = [
     check: (data, _role, w) =>
       expect(data.settleCityStatement).toEqual({ program: { id: w.programA }, status: "SETTLED" }),
   },
+  ...WEBHOOK_MUTATIONS,
 ];
 
 // ------------------------------------------------------------------ running the table
@@ -681,6 +768,19 @@ let tokens: Record<Role, string | undefined>;
 beforeAll(async () => {
   server = await startServer();
   w = await buildWorld(server);
+  const { createWebhookEndpoint } = await server.ok(
+    `mutation { createWebhookEndpoint(input: { url: "https://203.0.114.1/a" }) { endpoint { id } } }`,
+    {},
+    { token: w.smeA.token },
+  );
+  webhookA = createWebhookEndpoint.endpoint.id;
+  await server.ok(
+    `mutation($id: ID!) { disableWebhookEndpoint(id: $id) { id } }`,
+    { id: webhookA },
+    { token: w.smeA.token },
+  );
+  const { events } = await server.ok(`{ events(first: 1) { id } }`, {}, { token: w.smeA.token });
+  eventA = events[0].id;
   tokens = {
     anonymous: undefined,
     sme: w.smeA.token,

@@ -292,15 +292,16 @@ describe("budget ledger entry points", () => {
       const order = await checkoutOrder(db, { reservation: await reserve(smeA, 1, 1), voucherId, now });
       return payOrder(db, order.id, new Date(paidAt));
     };
-    const a = await paidIn("2026-11-30T23:00:00Z");
+    // Months of the billing time zone: 15:00Z on 30 November is 23:00 in Shanghai, still November.
+    const a = await paidIn("2026-11-30T15:00:00Z");
     // Settled once December is over; the claims below arrive later.
     const afterDecember = new Date("2027-01-01T00:00:00Z");
     await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-11", afterDecember, 3));
     await inTx((tx) => settleStatement(tx, ADMIN_VIEWER, keyOf(programId), "2026-12", afterDecember, 3));
-    const b = await paidIn("2026-11-30T23:30:00Z");
+    const b = await paidIn("2026-11-30T15:30:00Z");
     const c = await paidIn("2027-01-05T00:00:00Z");
     const d = await paidIn("2026-10-01T00:00:00Z");
-    await refundOrder(db, a.id, new Date("2026-11-30T23:59:00Z"));
+    await refundOrder(db, a.id, new Date("2026-11-30T15:59:00Z"));
     expect(await claims(programId)).toEqual([
       `2026-11 ${a.id} 2500`,
       `2027-01 ${b.id} 2500`,

@@ -20,6 +20,7 @@ describe("STRIPE_PAYMENT_METHODS", () => {
     expect(parsePaymentMethods("")).toEqual(["card"]);
     expect(parsePaymentMethods("wechat_pay, alipay,card,alipay")).toEqual(["wechat_pay", "alipay", "card"]);
     expect(() => parsePaymentMethods("card,paypal")).toThrow(/unknown payment method "paypal"/);
+    expect(() => loadConfig({ STRIPE_PAYMENT_METHODS: "card,paypal" })).toThrow(/STRIPE_PAYMENT_METHODS="card,paypal"/);
     expect(() => loadConfig({ STRIPE_PAYMENT_METHODS: "unionpay" })).toThrow(/STRIPE_PAYMENT_METHODS/);
   });
 });

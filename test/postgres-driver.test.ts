@@ -1,6 +1,9 @@
 // The driver as the server loads it (src/db/postgres-driver.ts), against real PostgreSQL.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { postgres } from "../src/db/postgres-driver.js";
+import { driverPatch, postgres, unmatchedPatterns } from "../src/db/postgres-driver.js";
 
 describe.runIf(!!process.env.DATABASE_URL)("the postgres driver", () => {
   it("a query that fails after some rows arrived leaves the next query on its connection whole", async () => {
@@ -16,5 +19,18 @@ describe.runIf(!!process.env.DATABASE_URL)("the postgres driver", () => {
     } finally {
       await sql.end({ timeout: 5 });
     }
+  });
+});
+
+describe("the driver patch", () => {
+  it("applies to the pinned driver, and names the patterns a changed driver no longer contains", async () => {
+    const pinned = JSON.parse(readFileSync("package.json", "utf8")).dependencies.postgres;
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/); // exactly one version
+    expect(driverPatch).toEqual({ version: pinned, applied: true, unmatched: [] });
+    const file = path.join(path.dirname(createRequire(import.meta.url).resolve("postgres")), "connection.js");
+    const source = readFileSync(file, "utf8");
+    expect(unmatchedPatterns(source)).toEqual([]);
+    const moved = source.replace("function nextWrite(fn) {", "function nextWrite(fn, x) {");
+    expect(unmatchedPatterns(moved)).toEqual([1]);
   });
 });

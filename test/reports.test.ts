@@ -126,7 +126,10 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
+type Dimension = "MONTH" | "DAY" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
+
+/** The day of an instant in China (UTC+8, no daylight saving), written out by hand: "2027-01-01" for 2026-12-31T16:00Z. */
+const chinaDay = (at: Date) => new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 
 /** The report computed here from the orders themselves, to compare with the server's SQL. */
 async function expected(orders: OrderRow[], groupBy: Dimension[]) {
@@ -153,7 +156,9 @@ async function expected(orders: OrderRow[], groupBy: Dimension[]) {
   const keyOf = (o: OrderRow, d: Dimension) => {
     switch (d) {
       case "MONTH":
-        return { dimension: d, value: o.paidAt!.toISOString().slice(0, 7), label: o.paidAt!.toISOString().slice(0, 7) };
+        return { dimension: d, value: chinaDay(o.paidAt!).slice(0, 7), label: chinaDay(o.paidAt!).slice(0, 7) };
+      case "DAY":
+        return { dimension: d, value: chinaDay(o.paidAt!), label: chinaDay(o.paidAt!) };
       case "PROGRAM":
         return { dimension: d, value: globalId("SubsidyProgram", o.programId!), label: programNames.get(o.programId!) };
       case "DATA_CENTER":
@@ -211,6 +216,8 @@ describe("subsidySpend", () => {
     ["HUB"],
     ["GPU_MODEL"],
     ["SME"],
+    ["DAY"],
+    ["DAY", "HUB"],
     ["MONTH", "DATA_CENTER"],
     ["GPU_MODEL", "PROGRAM", "SME"],
     ["SME", "HUB", "SME"],
@@ -232,16 +239,25 @@ describe("subsidySpend", () => {
 
   it("reads whole months from the monthly sums and the partial months at either end from the orders", () => {
     const at = (iso: string) => new Date(iso);
+    // Months of the billing time zone, Asia/Shanghai: December 2025 starts at 2025-11-30T16:00Z.
     expect(spendSources(at("2025-11-30T00:00:00Z"), at("2026-11-30T00:00:00Z"), ["MONTH", "DATA_CENTER"])).toEqual({
-      months: { from: at("2025-12-01T00:00:00Z"), to: at("2026-11-01T00:00:00Z") },
+      months: { from: at("2025-11-30T16:00:00Z"), to: at("2026-10-31T16:00:00Z") },
       orders: [
-        { from: at("2025-11-30T00:00:00Z"), to: at("2025-12-01T00:00:00Z") },
-        { from: at("2026-11-01T00:00:00Z"), to: at("2026-11-30T00:00:00Z") },
+        { from: at("2025-11-30T00:00:00Z"), to: at("2025-11-30T16:00:00Z") },
+        { from: at("2026-10-31T16:00:00Z"), to: at("2026-11-30T00:00:00Z") },
       ],
     });
-    expect(spendSources(at("2026-11-01T00:00:00Z"), at("2027-01-01T00:00:00Z"), ["HUB", "PROGRAM"])).toEqual({
-      months: { from: at("2026-11-01T00:00:00Z"), to: at("2027-01-01T00:00:00Z") },
+    expect(spendSources(at("2026-11-01T00:00:00+08:00"), at("2027-01-01T00:00:00+08:00"), ["HUB", "PROGRAM"])).toEqual({
+      months: { from: at("2026-10-31T16:00:00Z"), to: at("2026-12-31T16:00:00Z") },
       orders: [],
+    });
+    // Whole UTC months are not whole months here: the first and last eight hours come from the orders.
+    expect(spendSources(at("2026-11-01T00:00:00Z"), at("2027-01-01T00:00:00Z"), ["HUB"])).toEqual({
+      months: { from: at("2026-11-30T16:00:00Z"), to: at("2026-12-31T16:00:00Z") },
+      orders: [
+        { from: at("2026-11-01T00:00:00Z"), to: at("2026-11-30T16:00:00Z") },
+        { from: at("2026-12-31T16:00:00Z"), to: at("2027-01-01T00:00:00Z") },
+      ],
     });
     // No whole month inside, or a dimension the monthly sums do not keep: the orders alone.
     const within = { from: at("2026-11-03T00:00:00Z"), to: at("2026-11-29T00:00:00Z") };
@@ -258,7 +274,13 @@ describe("subsidySpend", () => {
     const inCut = counted.filter((o) => o.paidAt! >= new Date(cut.from) && o.paidAt! < new Date(cut.to));
     expect(inCut.length).toBeGreaterThan(1);
     expect(inCut.length).toBeLessThan(counted.length);
-    for (const groupBy of [["MONTH", "DATA_CENTER"], ["PROGRAM", "HUB"], ["MONTH", "SME"], []] as Dimension[][]) {
+    for (const groupBy of [
+      ["MONTH", "DATA_CENTER"],
+      ["PROGRAM", "HUB"],
+      ["MONTH", "SME"],
+      ["DAY"],
+      [],
+    ] as Dimension[][]) {
       const { subsidySpend: report } = await server.ok(SPEND, { ...cut, groupBy }, { token: finance.token });
       expect(sortRows(report.rows)).toEqual(sortRows(await expected(inCut, groupBy)));
       expect(report.totals.orders).toBe(inCut.length);
@@ -280,11 +302,12 @@ describe("subsidySpend", () => {
 
   it("orders rows by their keys and labels them with names", async () => {
     const { subsidySpend } = await server.ok(SPEND, { ...WINDOW, groupBy: ["MONTH", "HUB"] }, { token: finance.token });
+    // The payment at 2026-12-31T23:00Z is inside the window but on 1 January in China: January's.
     expect(subsidySpend.rows.map((r: any) => r.keys.map((k: any) => k.label).join(" / "))).toEqual([
       "2026-11 / Gansu Qingyang",
       "2026-11 / Ningxia Zhongwei",
       "2026-12 / Gansu Qingyang",
-      "2026-12 / Ningxia Zhongwei",
+      "2027-01 / Ningxia Zhongwei",
     ]);
     const byDc = await server.ok(SPEND, { ...WINDOW, groupBy: ["DATA_CENTER"] }, { token: finance.token });
     expect(byDc.subsidySpend.rows.map((r: any) => r.keys[0])).toEqual([
@@ -467,6 +490,9 @@ describe("city statements", () => {
   it("settles a month once; later claims of that month land in the next open statement", async () => {
     const before = (await server.ok(STATEMENT, { programId: programs.p2, month: "2026-12" }, { token: finance.token }))
       .cityStatement;
+    const januaryBefore = (
+      await server.ok(STATEMENT, { programId: programs.p2, month: "2027-01" }, { token: finance.token })
+    ).cityStatement;
     const { settleCityStatement } = await server.ok(
       SETTLE,
       { programId: programs.p2, month: "2026-12" },
@@ -511,9 +537,9 @@ describe("city statements", () => {
       .cityStatement;
     expect(january).toMatchObject({
       status: "OPEN",
-      total: { fen: String(order.subsidy) },
-      lines: [{ dataCenter: { id: dcs.gansu }, orders: 1 }],
+      total: { fen: String(BigInt(januaryBefore.total.fen) + order.subsidy) },
     });
+    expect(january.lines.find((l: any) => l.dataCenter.id === dcs.gansu)).toMatchObject({ orders: 1 });
     expect(await brokenInvariants(server)).toEqual([]);
   });
 
@@ -536,12 +562,13 @@ describe("city statements", () => {
     const settled = async () =>
       (await server.sql(`select count(*)::int as n from city_statements where status = 'SETTLED'`))[0].n;
     const before = await settled();
-    // January 2027, Hangzhou's program: not over on its last millisecond, nor the months after it.
+    // January 2027, Hangzhou's program: not over on its last millisecond in China (15:59:59.999Z on
+    // the 31st), nor the months after it.
     for (const [month, now] of [
       ["2027-01", "2027-01-15T00:00:00Z"],
-      ["2027-01", "2027-01-31T23:59:59.999Z"],
-      ["2027-02", "2027-01-31T23:59:59.999Z"],
-      ["2030-05", "2027-01-31T23:59:59.999Z"],
+      ["2027-01", "2027-01-31T15:59:59.999Z"],
+      ["2027-02", "2027-01-31T15:59:59.999Z"],
+      ["2030-05", "2027-01-31T15:59:59.999Z"],
     ]) {
       const error = await server.fails(
         "BAD_USER_INPUT",
@@ -579,16 +606,16 @@ describe("city statements", () => {
       { token: otherFinance.token, now: "2027-01-15T00:00:00Z" },
     );
     expect(cityStatement).toMatchObject({ month: "2027-01", status: "OPEN" });
-    // Over at its end: settled.
+    // Over at its end, midnight in China: settled.
     const { settleCityStatement } = await server.ok(
       SETTLE,
       { programId: programs.p3, month: "2027-01" },
-      { token: otherFinance.token, now: "2027-02-01T00:00:00Z" },
+      { token: otherFinance.token, now: "2027-01-31T16:00:00Z" },
     );
     expect(settleCityStatement).toMatchObject({
       month: "2027-01",
       status: "SETTLED",
-      settledAt: "2027-02-01T00:00:00.000Z",
+      settledAt: "2027-01-31T16:00:00.000Z",
     });
     expect(await settled()).toBe(before + 1);
   });

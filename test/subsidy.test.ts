@@ -288,7 +288,9 @@ const eligible: EligibilityInput = {
     validFrom: new Date("2026-01-01T00:00:00Z"),
     validUntil: new Date("2027-01-01T00:00:00Z"),
     eligibleHubs: ["Ningxia Zhongwei", "Gansu Qingyang"],
+    eligibleCategories: ["SME", "STARTUP"],
   },
+  category: "SME",
   hub: "Ningxia Zhongwei",
   affiliated: false,
   now,
@@ -341,6 +343,17 @@ const refusals: { name: string; input: EligibilityInput; reason: IneligibleReaso
     name: "a program already over",
     input: { ...eligible, program: { ...eligible.program, validUntil: new Date("2026-11-15T09:00:00Z") } },
     reason: "PROGRAM_OUTSIDE_VALIDITY",
+  },
+  { name: "a startup where startups are paid", input: { ...eligible, category: "STARTUP" }, reason: null },
+  {
+    name: "a research institute in a program for SMEs and startups",
+    input: { ...eligible, category: "RESEARCH_INSTITUTE" },
+    reason: "CATEGORY",
+  },
+  {
+    name: "a category refused before the hub",
+    input: { ...eligible, category: "UNIVERSITY", hub: "Wuhu" },
+    reason: "CATEGORY",
   },
   { name: "a hub the program does not list", input: { ...eligible, hub: "Wuhu" }, reason: "HUB_NOT_ELIGIBLE" },
   {

@@ -230,6 +230,13 @@ export async function financeMonth(finance: Request, city: string, month: string
     lines.push(
       `${program.name} (${program.status}): ${yuan(available)} of ${yuan(total)} available, ${yuan(pending)} pending, ${yuan(spent)} spent`,
     );
+    if (program.forecast?.exhaustsAt)
+      lines.push(
+        `  at ${yuan(program.forecast.committedPerDay)} a day the budget runs out on ${program.forecast.exhaustsAt.slice(0, 10)}` +
+          (program.forecast.thresholdsCrossed.length
+            ? `; past ${program.forecast.thresholdsCrossed.join(", ")} %`
+            : ""),
+      );
 
     const { voucherApplications } = await finance(PendingApplicationsDocument, { programId: program.id });
     for (const application of voucherApplications) {
@@ -248,6 +255,7 @@ export async function financeMonth(finance: Request, city: string, month: string
     lines.push(`  statement ${cityStatement.month} ${cityStatement.status}: ${yuan(cityStatement.total)}`);
     for (const line of cityStatement.lines)
       lines.push(`    ${line.dataCenter.name}: ${line.orders} orders, ${yuan(line.subsidy)}`);
+    lines.push(`    to file: ${cityStatement.files.pdf} (also .xlsx, .csv)`);
   }
 
   const { subsidySpend } = await finance(SubsidySpendDocument, {

@@ -9,13 +9,18 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
   const until = new Date(market.anchor + 9 * DAY).toISOString();
   const earliest = new Date(Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR).toISOString();
   const latest = new Date(Date.parse(earliest) + 40 * HOUR).toISOString();
-  // The spend report's year, the whole UTC months inside it and its ends.
+  // The spend report's year, the whole months inside it in the billing time zone (Asia/Shanghai,
+  // UTC+8 all year) and its ends.
+  const CHINA = 8 * HOUR;
   const yearStart = new Date(market.anchor - 365 * DAY);
   const yearEnd = new Date(market.anchor);
-  const firstMonth = new Date(
-    Date.UTC(yearStart.getUTCFullYear(), yearStart.getUTCMonth() + (yearStart.getUTCDate() === 1 ? 0 : 1), 1),
-  );
-  const lastMonth = new Date(Date.UTC(yearEnd.getUTCFullYear(), yearEnd.getUTCMonth(), 1));
+  const monthStart = (at, add = 0) => {
+    const china = new Date(at.getTime() + CHINA);
+    return new Date(Date.UTC(china.getUTCFullYear(), china.getUTCMonth() + add, 1) - CHINA);
+  };
+  const monthDate = (at) => new Date(at.getTime() + CHINA).toISOString().slice(0, 10);
+  const firstMonth = monthStart(yearStart).getTime() === yearStart.getTime() ? yearStart : monthStart(yearStart, 1);
+  const lastMonth = monthStart(yearEnd);
   // What the services read of an offer: every column but updated_at (search), the match terms (bids).
   const LISTED_OFFER =
     "offers.id, offers.data_center_id, offers.gpu_model_id, offers.gpu_count, offers.price_per_gpu_hour, offers.available_from, offers.available_until, offers.min_hours, offers.status, offers.created_at";
@@ -81,7 +86,7 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
                 ([
                   a,
                   b,
-                ]) => `select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders,
+                ]) => `select o.paid_day - extract(day from o.paid_day)::int + 1 as k0, o.data_center_id as k1, 1 as orders,
                      o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
               from orders o join subsidy_programs p on p.id = o.program_id
               where o.status = 'PAID' and o.program_id is not null and o.paid_at >= '${a.toISOString()}' and o.paid_at < '${b.toISOString()}'
@@ -91,7 +96,7 @@ export async function explainHotQueries(sql, market, maxLines = 30) {
               .join("\n          ")}
             select s.month, s.data_center_id, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
             from spend_by_month s join subsidy_programs p on p.id = s.program_id
-            where s.month >= '${firstMonth.toISOString().slice(0, 10)}' and s.month < '${lastMonth.toISOString().slice(0, 10)}' and p.city = 'Shanghai'
+            where s.month >= '${monthDate(firstMonth)}' and s.month < '${monthDate(lastMonth)}' and p.city = 'Shanghai'
           ) u
           group by grouping sets ((u.k0, u.k1), ()) having sum(u.orders) > 0 or grouping(u.k0, u.k1) <> 0
         ) g

@@ -73,10 +73,12 @@ export const checks = (now) => ({
     select p.id from subsidy_programs p
     left join (select program_id, sum(amount) as claimed from claim_lines group by program_id) c on c.program_id = p.id
     where p.spent <> coalesce(c.claimed, 0)`,
+  "an order's paid_day is the day of its payment in the billing time zone": `
+    select id from orders where paid_day is distinct from (paid_at at time zone billing_zone())::date limit 20`,
   "the spend report's monthly sums = the PAID orders they sum": `
     select coalesce(s.program_id, o.program_id) as program_id, coalesce(s.month, o.month) as month, coalesce(s.data_center_id, o.data_center_id) as data_center_id
     from spend_by_month s
-    full join (select program_id, date_trunc('month', paid_at at time zone 'UTC')::date as month, data_center_id, hub,
+    full join (select program_id, date_trunc('month', paid_at at time zone billing_zone())::date as month, data_center_id, hub,
                       count(*) as orders, sum(gpu_hours) as gpu_hours, sum(gross) as gross, sum(subsidy) as subsidy, sum(sme_share) as sme_paid
                from orders where status = 'PAID' and program_id is not null group by 1, 2, 3, 4) o
       using (program_id, month, data_center_id, hub)

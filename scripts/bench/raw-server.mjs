@@ -81,14 +81,17 @@ async function spend({ city, from, to }, authorization) {
   const viewer = await viewerOf(authorization);
   if (!viewer || viewer.kind !== "CITY_FINANCE" || viewer.city !== city)
     return { errors: [{ message: "forbidden", extensions: { code: "FORBIDDEN" } }] };
-  // The same sources as the server: whole UTC months from the monthly sums, the ends from the orders.
-  const monthStart = (at) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+  // The same sources as the server: whole months of the billing time zone (Asia/Shanghai, UTC+8
+  // all year) from the monthly sums, the ends from the orders.
+  const CHINA = 8 * 3_600_000;
+  const monthStart = (at, add = 0) => {
+    const china = new Date(at.getTime() + CHINA);
+    return new Date(Date.UTC(china.getUTCFullYear(), china.getUTCMonth() + add, 1) - CHINA);
+  };
+  const monthDate = (at) => new Date(at.getTime() + CHINA).toISOString().slice(0, 10);
   const start = new Date(from);
   const end = new Date(to);
-  const firstMonth =
-    monthStart(start).getTime() === start.getTime()
-      ? start
-      : new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+  const firstMonth = monthStart(start).getTime() === start.getTime() ? start : monthStart(start, 1);
   const lastMonth = monthStart(end);
   const whole = firstMonth < lastMonth;
   const periods = whole
@@ -98,13 +101,13 @@ async function spend({ city, from, to }, authorization) {
       ].filter(([a, b]) => a < b)
     : [[start, end]];
   const fromOrders = (a, b) => sql`
-    select date_trunc('month', o.paid_at at time zone 'UTC')::date as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
+    select o.paid_day - extract(day from o.paid_day)::int + 1 as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
     from orders o join subsidy_programs p on p.id = o.program_id
     where o.status = 'PAID' and o.program_id is not null and o.paid_at >= ${a.toISOString()} and o.paid_at < ${b.toISOString()} and p.city = ${city}`;
   const fromMonths = sql`
     select s.month as k0, s.data_center_id as k1, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
     from spend_by_month s join subsidy_programs p on p.id = s.program_id
-    where s.month >= ${firstMonth.toISOString().slice(0, 10)}::date and s.month < ${lastMonth.toISOString().slice(0, 10)}::date and p.city = ${city}`;
+    where s.month >= ${monthDate(firstMonth)}::date and s.month < ${monthDate(lastMonth)}::date and p.city = ${city}`;
   const parts = [...periods.map(([a, b]) => fromOrders(a, b)), ...(whole ? [fromMonths] : [])];
   const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
   // As the server sends it: summed in bigint with the totals as a grouping set (last), sorted narrow.

@@ -3,7 +3,14 @@ import { organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { globalId, parseId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
-import { ApiKey, CreateOrganizationInput, Organization, toOrganization, Viewer } from "./accounts.types.js";
+import {
+  ApiKey,
+  ApplicantCategory,
+  CreateOrganizationInput,
+  Organization,
+  toOrganization,
+  Viewer,
+} from "./accounts.types.js";
 import * as accounts from "./accounts.service.js";
 
 @Resolver()
@@ -37,6 +44,33 @@ export class AccountsResolver {
         action: "CREATE_ORGANIZATION",
         targetId: org.id,
         detail: `${org.kind} ${org.name}`,
+      });
+      return org;
+    });
+    return toOrganization(row);
+  }
+
+  @Authorized("ADMIN")
+  @Mutation(() => Organization, {
+    description:
+      "Declares the applicant category of an organization of kind SME (a research institute, a university, a startup, or an " +
+      "SME again); programs pay only the categories they list, judged at each application and checkout. Role: ADMIN. Errors: " +
+      "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (malformed id, or an organization that is not of kind SME), NOT_FOUND, RATE_LIMITED",
+  })
+  async setOrganizationCategory(
+    @Arg("organizationId", () => ID, { description: 'The organization\'s opaque id, like "org_3"' })
+    organizationId: string,
+    @Arg("category", () => ApplicantCategory, { description: "The category, like RESEARCH_INSTITUTE" })
+    category: ApplicantCategory,
+    @Ctx() ctx: Context,
+  ): Promise<Organization> {
+    const orgId = parseId("organizationId", organizationId, "Organization");
+    const row = await ctx.db.transaction(async (tx) => {
+      const { row: org, before } = await accounts.setOrganizationCategory(tx, orgId, category);
+      await recordAudit(tx, actorOf(ctx), {
+        action: "SET_ORGANIZATION_CATEGORY",
+        targetId: org.id,
+        detail: `${before} -> ${category}`,
       });
       return org;
     });

@@ -6,6 +6,7 @@ import { badInput, conflict, notFound } from "../errors.js";
 import { newToken, hashToken } from "./tokens.js";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
+export type Category = OrganizationRow["category"];
 
 const CREDIT_CODE = /^[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$/;
 
@@ -23,7 +24,13 @@ export function requireText(field: string, value: string, max = 200): string {
 
 export async function createOrganization(
   db: Executor,
-  input: { name: string; kind: OrganizationRow["kind"]; city?: string | null; creditCode?: string | null },
+  input: {
+    name: string;
+    kind: OrganizationRow["kind"];
+    city?: string | null;
+    creditCode?: string | null;
+    category?: Category | null;
+  },
 ): Promise<OrganizationRow> {
   const name = requireText("name", input.name);
   const city = input.city == null || input.city.trim() === "" ? null : requireText("city", input.city, 100);
@@ -33,13 +40,38 @@ export async function createOrganization(
   if (creditCode && !CREDIT_CODE.test(creditCode)) {
     throw badInput("creditCode", "creditCode must be an 18-character unified social credit code");
   }
+  if (input.category != null && input.kind !== "SME")
+    throw badInput("category", "Only an organization of kind SME has an applicant category");
+  const category = input.category ?? "SME";
   const [row] = await db
     .insert(organizations)
-    .values({ name, kind: input.kind, city, creditCode })
+    .values({ name, kind: input.kind, city, creditCode, category })
     .onConflictDoNothing()
     .returning();
   if (!row) throw conflict("An organization with this creditCode already exists");
   return row;
+}
+
+/**
+ * Declares the applicant category of an organization of kind SME (BAD_USER_INPUT for another
+ * kind); returns the organization and the category it had. Programs judge it at each application
+ * and checkout, so orders already made keep their subsidy.
+ */
+export async function setOrganizationCategory(
+  db: Executor,
+  organizationId: number,
+  category: Category,
+): Promise<{ row: OrganizationRow; before: Category }> {
+  const [current] = await db.select().from(organizations).where(eq(organizations.id, organizationId)).for("update");
+  if (!current) throw notFound("Organization");
+  if (current.kind !== "SME")
+    throw badInput("organizationId", "Only an organization of kind SME has an applicant category");
+  const [row] = await db
+    .update(organizations)
+    .set({ category })
+    .where(eq(organizations.id, organizationId))
+    .returning();
+  return { row, before: current.category };
 }
 
 export async function createApiKey(db: Executor, organizationId: number): Promise<{ id: number; token: string }> {

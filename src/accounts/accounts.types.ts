@@ -22,6 +22,24 @@ registerEnumType(OrgKind, {
   },
 });
 
+export enum ApplicantCategory {
+  SME = "SME",
+  RESEARCH_INSTITUTE = "RESEARCH_INSTITUTE",
+  UNIVERSITY = "UNIVERSITY",
+  STARTUP = "STARTUP",
+}
+registerEnumType(ApplicantCategory, {
+  name: "ApplicantCategory",
+  description:
+    "What kind of applicant an organization of kind SME is, declared by the admin; a program pays only the categories it lists",
+  valuesConfig: {
+    SME: { description: "A small or medium enterprise (the default)" },
+    RESEARCH_INSTITUTE: { description: "A research institute, like those Chengdu's research program pays for" },
+    UNIVERSITY: { description: "A university or its laboratory" },
+    STARTUP: { description: "A young company registered as a startup" },
+  },
+});
+
 export enum ViewerRole {
   ADMIN = "ADMIN",
   SME = "SME",
@@ -69,10 +87,20 @@ export class Organization {
       'The 18-character unified social credit code (统一社会信用代码), like "91310000MA1FL8XQ30"; null when not given',
   })
   creditCode!: string | null;
+
+  @Field(() => ApplicantCategory, {
+    nullable: true,
+    description:
+      "The applicant category of an organization of kind SME (SME unless the admin declared another); null for the other kinds",
+  })
+  category!: ApplicantCategory | null;
 }
 
 export function toOrganization(row: Omit<OrganizationRow, "createdAt">): Organization {
-  return Object.assign(new Organization(), row, { id: globalId("Organization", row.id) });
+  return Object.assign(new Organization(), row, {
+    id: globalId("Organization", row.id),
+    category: row.kind === "SME" ? (row.category as ApplicantCategory) : null,
+  });
 }
 
 @ObjectType({ simpleResolvers: true, description: "The caller, as its API key identifies it" })
@@ -121,4 +149,11 @@ export class CreateOrganizationInput {
       'An 18-character unified social credit code, like "91110108MA01C2XK3P" (stored upper-cased); a malformed one is BAD_USER_INPUT, one already registered CONFLICT',
   })
   creditCode?: string | null;
+
+  @Field(() => ApplicantCategory, {
+    nullable: true,
+    description:
+      "The applicant category of an organization of kind SME, SME when omitted; given for another kind it is BAD_USER_INPUT",
+  })
+  category?: ApplicantCategory | null;
 }

@@ -9,6 +9,7 @@ import { GlobalNode } from "../graphql/node.js";
 export enum AuditAction {
   CREATE_ORGANIZATION = "CREATE_ORGANIZATION",
   CREATE_API_KEY = "CREATE_API_KEY",
+  SET_ORGANIZATION_CATEGORY = "SET_ORGANIZATION_CATEGORY",
   DECLARE_AFFILIATION = "DECLARE_AFFILIATION",
   CREATE_DATA_CENTER = "CREATE_DATA_CENTER",
   PUBLISH_OFFER = "PUBLISH_OFFER",
@@ -26,6 +27,11 @@ export enum AuditAction {
   REPORT_DELIVERY = "REPORT_DELIVERY",
   DISPUTE_DELIVERY = "DISPUTE_DELIVERY",
   CORRECT_DELIVERY = "CORRECT_DELIVERY",
+  CREATE_WEBHOOK_ENDPOINT = "CREATE_WEBHOOK_ENDPOINT",
+  DISABLE_WEBHOOK_ENDPOINT = "DISABLE_WEBHOOK_ENDPOINT",
+  ENABLE_WEBHOOK_ENDPOINT = "ENABLE_WEBHOOK_ENDPOINT",
+  ROTATE_WEBHOOK_SECRET = "ROTATE_WEBHOOK_SECRET",
+  REDELIVER_EVENT = "REDELIVER_EVENT",
   /** A payment reported for an order (by a webhook or the reconciler) that is not the order's own, or not for its amount in CNY: the order was left as it was. */
   PAYMENT_MISMATCH = "PAYMENT_MISMATCH",
 }
@@ -35,6 +41,9 @@ registerEnumType(AuditAction, {
   valuesConfig: {
     CREATE_ORGANIZATION: { description: "createOrganization (admin); targetId: the organization" },
     CREATE_API_KEY: { description: "createApiKey (admin); targetId: the key, never its token" },
+    SET_ORGANIZATION_CATEGORY: {
+      description: "setOrganizationCategory (admin); targetId: the organization, detail: the old and new category",
+    },
     DECLARE_AFFILIATION: { description: "declareAffiliation (admin); targetId: the first organization" },
     CREATE_DATA_CENTER: { description: "createDataCenter (admin); targetId: the data center" },
     PUBLISH_OFFER: { description: "publishOffer (data center); targetId: the offer" },
@@ -56,6 +65,11 @@ registerEnumType(AuditAction, {
     REPORT_DELIVERY: { description: "reportDelivery (data center); targetId: the reservation" },
     DISPUTE_DELIVERY: { description: "disputeDelivery (SME); targetId: the reservation" },
     CORRECT_DELIVERY: { description: "correctDelivery (admin), with the credit it made; targetId: the reservation" },
+    CREATE_WEBHOOK_ENDPOINT: { description: "createWebhookEndpoint; targetId: the endpoint, never its secret" },
+    DISABLE_WEBHOOK_ENDPOINT: { description: "disableWebhookEndpoint; targetId: the endpoint" },
+    ENABLE_WEBHOOK_ENDPOINT: { description: "enableWebhookEndpoint; targetId: the endpoint" },
+    ROTATE_WEBHOOK_SECRET: { description: "rotateWebhookSecret; targetId: the endpoint, never its secret" },
+    REDELIVER_EVENT: { description: "redeliverEvent; targetId: the event" },
     PAYMENT_MISMATCH: {
       description:
         "A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was",
@@ -134,6 +148,7 @@ export class AuditEntry {
 /** The type of the object each action acts on, which its target's id names. */
 const TARGET_TYPE: Record<AuditAction, IdType> = {
   CREATE_ORGANIZATION: "Organization",
+  SET_ORGANIZATION_CATEGORY: "Organization",
   CREATE_API_KEY: "ApiKey",
   DECLARE_AFFILIATION: "Organization",
   CREATE_DATA_CENTER: "DataCenter",
@@ -152,6 +167,11 @@ const TARGET_TYPE: Record<AuditAction, IdType> = {
   REPORT_DELIVERY: "Reservation",
   DISPUTE_DELIVERY: "Reservation",
   CORRECT_DELIVERY: "Reservation",
+  CREATE_WEBHOOK_ENDPOINT: "WebhookEndpoint",
+  DISABLE_WEBHOOK_ENDPOINT: "WebhookEndpoint",
+  ENABLE_WEBHOOK_ENDPOINT: "WebhookEndpoint",
+  ROTATE_WEBHOOK_SECRET: "WebhookEndpoint",
+  REDELIVER_EVENT: "Event",
   PAYMENT_MISMATCH: "Order",
 };
 

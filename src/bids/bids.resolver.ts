@@ -66,6 +66,7 @@ export class BidsResolver {
         return placed;
       }),
     );
+    if (bid.status === "MATCHED") ctx.app.meters.matched("placeBid", 1);
     // The bid's reservation is known: its field resolver needs no query.
     reservationOfBid(ctx).prime(bid.id, reservation);
     return toBid(bid);

@@ -225,8 +225,10 @@ export function rematcherFor(logger: Logger) {
   return async (ctx: HookContext, gpuModelIds: number[], offerIds?: number[]): Promise<void> => {
     try {
       for (const id of [...new Set(gpuModelIds)].sort((a, b) => a - b)) {
-        if (offerIds?.length) await serveFreedCapacity(ctx.app.db, id, offerIds, ctx.now, ctx.app.config.holdMinutes);
-        else await rematchModel(ctx.app.db, id, ctx.now, ctx.app.config.holdMinutes);
+        const matched = offerIds?.length
+          ? (await serveFreedCapacity(ctx.app.db, id, offerIds, ctx.now, ctx.app.config.holdMinutes)).matched
+          : await rematchModel(ctx.app.db, id, ctx.now, ctx.app.config.holdMinutes);
+        ctx.app.meters.matched("rematch", matched);
       }
     } catch (error) {
       logger.warn({ err: error, gpuModelIds, offerIds }, "re-matching open bids failed; maintenance will retry");

@@ -104,11 +104,19 @@ export async function expireStaleBids(db: Db, now: Date): Promise<number> {
 export const bidsMaintenanceTasks: MaintenanceTask[] = [
   {
     name: "expireLapsedHolds",
-    run: async (app, now) => (await expireLapsedHolds(app.db, now, app.config.holdMinutes)).reservations,
+    run: async (app, now) => {
+      const { reservations, matched } = await expireLapsedHolds(app.db, now, app.config.holdMinutes);
+      app.meters.matched("rematch", matched);
+      return reservations;
+    },
   },
   { name: "expireStaleBids", run: (app, now) => expireStaleBids(app.db, now) },
   {
     name: "rematchOpenBids",
-    run: async (app, now) => rematchModels(app.db, await modelsWithOpenBids(app.db), now, app.config.holdMinutes),
+    run: async (app, now) => {
+      const matched = await rematchModels(app.db, await modelsWithOpenBids(app.db), now, app.config.holdMinutes);
+      app.meters.matched("rematch", matched);
+      return matched;
+    },
   },
 ];

@@ -6,6 +6,7 @@ import { orgIdOf } from "../graphql/context.js";
 import { globalId, parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
+import { DomainError } from "../errors.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { Reservation, toReservation } from "../bids/bids.types.js";
 import { toVoucher, Voucher } from "../vouchers/vouchers.types.js";
@@ -52,7 +53,15 @@ export class CheckoutResolver {
         programId: order.programId,
         detail: orderDetail(order),
       });
-    return toOrder(await service.checkout(ctx.app, request, ctx.now, created));
+    let order: OrderRow;
+    try {
+      order = await service.checkout(ctx.app, request, ctx.now, created);
+    } catch (error) {
+      ctx.app.meters.checkout(error instanceof DomainError ? "REFUSED" : "ERROR");
+      throw error;
+    }
+    ctx.app.meters.checkout(order.status);
+    return toOrder(order);
   }
 
   @Authorized("SME")

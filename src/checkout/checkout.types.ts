@@ -211,7 +211,8 @@ export class Order {
 
   @Field(() => Date, {
     nullable: true,
-    description: "When the payment succeeded (UTC); null until PAID. Claims are billed to this month",
+    description:
+      "When the payment succeeded (UTC); null until PAID. Claims are billed to its month in the billing time zone (Asia/Shanghai by default)",
   })
   paidAt!: Date | null;
 

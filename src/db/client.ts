@@ -38,7 +38,31 @@ export interface Database {
   queryCount(): number;
   close(): Promise<void>;
   migrateWithLock(run: () => Promise<void>): Promise<void>;
+  /**
+   * LISTENs on a channel (events/stream.ts); `onListen` runs once listening, and again after the
+   * connection was lost and made again (notifications sent meanwhile are lost: read what was missed
+   * then). Returns the function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<() => Promise<void>>;
+  /**
+   * A connection of its own for migrations: no statement timeout (an index on a large table takes
+   * its time), statements sent as written, in a transaction or not. Closed by the caller.
+   */
+  migrationSession(): Promise<MigrationSession>;
+  /** PostgreSQL connections of this application by state (all its processes), for /metrics. */
+  connectionStates(): Promise<Record<string, number>>;
 }
+
+/** Plain SQL text on one connection, for the migrator. */
+export interface MigrationSession {
+  /** Runs one statement (or several, without parameters) and returns the last one's rows. */
+  run(text: string): Promise<Record<string, unknown>[]>;
+  /** Runs `work` in one transaction on this connection. */
+  transaction<T>(work: (run: (text: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export const APPLICATION_NAME = "gpu-voucher-market";
 
 export interface DatabaseOptions {
   databaseUrl?: string;
@@ -60,7 +84,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // which holds requests long after the database is back; a short, capped wait instead.
       backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
       // A runaway statement is cancelled rather than holding locks and connections.
-      connection: { application_name: "gpu-voucher-market", statement_timeout: 15_000 },
+      connection: { application_name: APPLICATION_NAME, statement_timeout: 15_000 },
     });
     const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
     return {
@@ -68,6 +92,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: "postgres",
       queryCount: () => queries,
       close: () => client.end({ timeout: 5 }),
+      // The driver listens on a connection of its own, outside the pool, and listens again after a reconnect.
+      listen: async (channel, onNotify, onListen) => {
+        const { unlisten } = await client.listen(channel, onNotify, onListen);
+        return unlisten;
+      },
       // Several processes may start at once on one database: one migrates and seeds at a time.
       migrateWithLock: async (run) => {
         const lockClient = postgres(options.databaseUrl!, { max: 1, onnotice: () => {} });
@@ -78,6 +107,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           await lockClient`select pg_advisory_unlock(727001)`.catch(() => {});
           await lockClient.end({ timeout: 5 });
         }
+      },
+      migrationSession: async () => {
+        const session = postgres(options.databaseUrl!, {
+          max: 1,
+          onnotice: () => {},
+          connect_timeout: 10,
+          connection: { application_name: `${APPLICATION_NAME} migrate`, statement_timeout: 0 },
+        });
+        const rows = (result: unknown) => [...(result as Record<string, unknown>[])];
+        return {
+          run: async (text) => rows(await session.unsafe(text)),
+          transaction: async (work) =>
+            (await session.begin((tx) => work(async (text) => rows(await tx.unsafe(text))))) as never,
+          close: () => session.end({ timeout: 5 }),
+        };
+      },
+      connectionStates: async () => {
+        const rows = await client<{ state: string | null; n: number }[]>`
+          select coalesce(state, 'unknown') as state, count(*)::int as n from pg_stat_activity
+          where datname = current_database() and application_name = ${APPLICATION_NAME} group by 1`;
+        return Object.fromEntries(rows.map((row) => [row.state ?? "unknown", row.n]));
       },
     };
   }
@@ -92,6 +142,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     queryCount: () => queries,
     close: () => client.close(),
     migrateWithLock: (run) => run(),
+    listen: async (channel, onNotify, onListen) => {
+      const unlisten = await client.listen(channel, onNotify);
+      onListen();
+      return () => unlisten();
+    },
+    // One embedded connection: the migrator shares it (PGlite runs one statement at a time).
+    migrationSession: async () => {
+      const last = (results: { rows: Record<string, unknown>[] }[]) => results.at(-1)?.rows ?? [];
+      return {
+        run: async (text) => last(await client.exec(text)),
+        transaction: (work) => client.transaction((tx) => work(async (text) => last(await tx.exec(text)))),
+        close: async () => {},
+      };
+    },
+    connectionStates: async () => ({ embedded: 1 }),
   };
 }
 

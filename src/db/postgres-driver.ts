@@ -9,8 +9,10 @@
 // its rows arrived (cancelled by a restart, a timeout) leaves the row counter where it was, and
 // the next query on that connection resolves with holes at the start of its rows
 // (porsager/postgres#1119, #1181); the counter is reset on every error. When a release fixes
-// these, the patterns no longer match and the driver loads unchanged.
-import { readFileSync } from "node:fs";
+// these, the patterns no longer match and the driver loads unchanged: `driverPatch` says so, and the
+// server logs a warning at start (a release may also have moved the code without fixing it). The
+// driver is pinned exactly in package.json for that reason (decision record 0011).
+import { existsSync, readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import type PostgresModule from "postgres";
@@ -54,12 +56,33 @@ type ModuleInternals = typeof Module & {
   };
 };
 
+/** The patterns (by index) that a version of the driver's connection.js no longer contains. */
+export function unmatchedPatterns(source: string): number[] {
+  return PATCHES.flatMap(([from], i) => (source.includes(from) ? [] : [i]));
+}
+
+/** Whether the fixes above were applied to the installed driver, and which patterns did not match. */
+export const driverPatch: { version: string; applied: boolean; unmatched: number[] } = {
+  version: "unknown",
+  applied: false,
+  unmatched: [],
+};
+
 function loadPatched(): typeof PostgresModule {
   const index = require.resolve("postgres"); // the CommonJS build: .../cjs/src/index.js
   const file = path.join(path.dirname(index), "connection.js");
+  try {
+    // The package's own package.json, two levels above cjs/src/ (its exports map hides it).
+    const manifest = path.join(path.dirname(index), "..", "..", "package.json");
+    driverPatch.version = (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+  } catch {
+    // another layout: the version stays unknown
+  }
+  const source = existsSync(file) ? readFileSync(file, "utf8") : "";
+  driverPatch.unmatched = unmatchedPatterns(source);
+  driverPatch.applied = driverPatch.unmatched.length === 0;
   if (!require.cache[file]) {
-    const source = readFileSync(file, "utf8");
-    if (PATCHES.every(([from]) => source.includes(from))) {
+    if (driverPatch.applied) {
       const patched = PATCHES.reduce((text, [from, to]) => text.replace(from, to), source);
       const internals = Module as ModuleInternals;
       const connection = new internals(file, null);

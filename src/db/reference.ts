@@ -17,6 +17,19 @@ export const HUBS: ReadonlyArray<{ name: string; province: string }> = [
 
 export const HUB_NAMES: ReadonlySet<string> = new Set(HUBS.map((h) => h.name));
 
+/**
+ * The western hubs of "East Data, West Computing" (东数西算), where power is cheap and capacity idle:
+ * the policy report's western share counts GPU-hours in these; the others are the eastern hubs.
+ */
+export const WESTERN_HUBS: readonly string[] = [
+  "Ningxia Zhongwei",
+  "Gansu Qingyang",
+  "Inner Mongolia Horinger",
+  "Guizhou Gui'an",
+  "Chengdu Tianfu",
+  "Chongqing",
+];
+
 export const GPU_CATALOG: ReadonlyArray<{ name: string; vendor: string; memoryGb: number; domestic: boolean }> = [
   { name: "H800", vendor: "NVIDIA", memoryGb: 80, domestic: false },
   { name: "A800", vendor: "NVIDIA", memoryGb: 80, domestic: false },

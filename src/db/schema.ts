@@ -6,9 +6,11 @@ import {
   bigserial,
   boolean,
   check,
+  customType,
   date,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -26,6 +28,8 @@ const updatedAt = () => ts("updated_at").notNull().defaultNow();
 
 // ---------------------------------------------------------------- accounts
 export const orgKind = pgEnum("org_kind", ["SME", "DATA_CENTER_OPERATOR", "CITY_FINANCE"]);
+/** What kind of applicant an organization of kind SME is, declared by the admin; programs accept some. */
+export const orgCategory = pgEnum("org_category", ["SME", "RESEARCH_INSTITUTE", "UNIVERSITY", "STARTUP"]);
 
 export const organizations = pgTable(
   "organizations",
@@ -35,6 +39,8 @@ export const organizations = pgTable(
     kind: orgKind("kind").notNull(),
     city: text("city"),
     creditCode: text("credit_code"),
+    /** The applicant category of an organization of kind SME; the other kinds keep the default, unused. */
+    category: orgCategory("category").notNull().default("SME"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("organizations_credit_code_uq").on(t.creditCode)],
@@ -298,9 +304,16 @@ export const subsidyPrograms = pgTable(
       .default(sql`'{}'::text[]`),
     /** Only offers whose hardware the operator declared (offer_attestations) may be subsidized. */
     requiresHardwareAttestation: boolean("requires_hardware_attestation").notNull().default(false),
+    /** The applicant categories the program pays for (at least one). */
+    eligibleCategories: orgCategory("eligible_categories")
+      .array()
+      .notNull()
+      .default(sql`'{SME}'::org_category[]`),
     validFrom: ts("valid_from").notNull(),
     validUntil: ts("valid_until").notNull(),
     status: programStatus("status").notNull().default("ACTIVE"),
+    /** The highest of 80, 95, 100 (% of the budget committed) announced by program.budget_threshold; a trigger keeps it. */
+    budgetAlertPercent: integer("budget_alert_percent").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
@@ -312,6 +325,7 @@ export const subsidyPrograms = pgTable(
       sql`${t.domesticRateBasisPoints} is null or ${t.domesticRateBasisPoints} between 0 and 10000`,
     ),
     check("programs_validity_ordered", sql`${t.validUntil} > ${t.validFrom}`),
+    check("programs_categories_nonempty", sql`cardinality(${t.eligibleCategories}) > 0`),
     index("programs_city_idx").on(t.city),
   ],
 );
@@ -370,7 +384,7 @@ export const vouchers = pgTable(
   ],
 );
 
-/** Subsidy an SME has pending or spent in a program per calendar year (UTC): the annual cap's counter. */
+/** Subsidy an SME has pending or spent in a program per calendar year (billing time zone): the annual cap's counter. */
 export const smeAnnualSubsidy = pgTable(
   "sme_annual_subsidy",
   {
@@ -440,6 +454,11 @@ export const orders = pgTable(
     smeShareCredited: fen("sme_share_credited")
       .notNull()
       .default(sql`0`),
+    /**
+     * The day of paidAt in the billing time zone, written by a trigger from billing_calendar
+     * (migration 0011): reports group by it without converting a time zone per row.
+     */
+    paidDay: date("paid_day", { mode: "string" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -459,11 +478,16 @@ export const orders = pgTable(
     index("orders_pending_idx")
       .on(t.updatedAt)
       .where(sql`${t.status} = 'PENDING_PAYMENT'`),
-    // Spend reports: a program's paid orders by payment time, with the figures they sum (index-only).
+    // Spend reports: a program's paid orders by payment time, with the figures they sum and the
+    // billing day they group by (index-only).
     index("orders_paid_spend_idx")
-      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare)
+      .on(t.programId, t.paidAt, t.dataCenterId, t.gpuHours, t.gross, t.subsidy, t.smeShare, t.paidDay)
       .where(sql`${t.status} = 'PAID'`),
     uniqueIndex("orders_payment_ref_uq").on(t.paymentRef),
+    // The policy report: a program's paid orders by billing day, with what it sums (index-only).
+    index("orders_paid_policy_idx")
+      .on(t.programId, t.paidDay, t.smeId, t.gpuModelId, t.hub, t.gpuHours, t.subsidy)
+      .where(sql`${t.status} = 'PAID'`),
   ],
 );
 
@@ -491,6 +515,8 @@ export const ledgerEntries = pgTable(
     check("ledger_amount_positive", sql`${t.amount} > 0`),
     uniqueIndex("ledger_order_kind_uq").on(t.orderId, t.kind),
     index("ledger_program_idx").on(t.programId, t.id),
+    // A program's moves of the last days, for its forecast (index-only).
+    index("ledger_program_time_idx").on(t.programId, t.createdAt, t.kind, t.amount),
   ],
 );
 
@@ -507,6 +533,10 @@ export const cityStatements = pgTable(
     month: text("month").notNull(),
     status: statementStatus("status").notNull().default("OPEN"),
     settledAt: ts("settled_at"),
+    /** When statement.ready was recorded for it (its month had ended): at most once. */
+    readyAt: ts("ready_at"),
+    /** The finance team that settled it. */
+    settledBy: ref("settled_by").references(() => organizations.id),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("city_statements_program_month_uq").on(t.programId, t.month)],
@@ -541,7 +571,7 @@ export const claimLines = pgTable(
 );
 
 /**
- * Paid orders with a program, summed per program, UTC month of payment and data center: a spend
+ * Paid orders with a program, summed per program, billing month of payment and data center: a spend
  * report reads its whole months here instead of every order. Triggers on orders keep it (migration
  * 0004), so it always equals the PAID orders it sums; a group whose orders were all refunded stays
  * with zero orders.
@@ -627,6 +657,59 @@ export const deliveries = pgTable(
   ],
 );
 
+/**
+ * The billing time zone the database's days and months were written in (one row). The server
+ * keeps it equal to BILLING_TIME_ZONE at start; the triggers that write orders.paid_day and
+ * capacity_by_day read it.
+ */
+export const billingCalendar = pgTable(
+  "billing_calendar",
+  {
+    id: boolean("id").primaryKey().default(true),
+    timeZone: text("time_zone").notNull(),
+  },
+  (t) => [check("billing_calendar_one_row", sql`${t.id}`)],
+);
+
+/**
+ * Offered and paid-for (CONFIRMED) GPU-hours per data center and billing day, for the policy
+ * report's utilization over time. Triggers on offers and reservations keep it (migration 0011):
+ * offered counts ACTIVE and PAUSED offers, clipped to each day.
+ */
+export const capacityByDay = pgTable(
+  "capacity_by_day",
+  {
+    dataCenterId: bigint("data_center_id", { mode: "number" }).notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    hub: text("hub").notNull(),
+    offeredGpuHours: bigint("offered_gpu_hours", { mode: "number" }).notNull(),
+    reservedGpuHours: bigint("reserved_gpu_hours", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dataCenterId, t.day] }),
+    index("capacity_by_day_report_idx").on(t.day, t.hub, t.offeredGpuHours, t.reservedGpuHours),
+  ],
+);
+
+/**
+ * capacity_by_day summed per data center and billing month (the month's first day), kept by the
+ * same triggers: a year's report by MONTH reads twelve rows per data center, not 365.
+ */
+export const capacityByMonth = pgTable(
+  "capacity_by_month",
+  {
+    dataCenterId: bigint("data_center_id", { mode: "number" }).notNull(),
+    month: date("month", { mode: "string" }).notNull(),
+    hub: text("hub").notNull(),
+    offeredGpuHours: bigint("offered_gpu_hours", { mode: "number" }).notNull(),
+    reservedGpuHours: bigint("reserved_gpu_hours", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dataCenterId, t.month] }),
+    index("capacity_by_month_report_idx").on(t.month, t.hub, t.offeredGpuHours, t.reservedGpuHours),
+  ],
+);
+
 /** Payment provider events already handled, for deduplication. */
 export const webhookEvents = pgTable("webhook_events", {
   id: text("id").primaryKey(),
@@ -656,4 +739,121 @@ export const auditLog = pgTable(
     index("audit_log_action_idx").on(t.action, t.id),
     index("audit_log_city_idx").on(t.city, t.id),
   ],
+);
+
+// ---------------------------------------------------------------- events and outbound webhooks
+
+/** A transaction id that never wraps (PostgreSQL's xid8): the order events are read in (src/events/stream.ts). */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
+
+/**
+ * The outbox: one row per event, written in the transaction of the change (by the triggers of
+ * migration 0009, or by a maintenance task), for one organization. Subscriptions and webhooks read
+ * it; readers take rows whose transaction is older than every running one, in (xid, id) order, so
+ * an event that commits late is never skipped.
+ */
+export const events = pgTable(
+  "events",
+  {
+    id: id(),
+    xid: xid8("xid")
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
+    /** The catalogue's name, like `bid.matched` (src/events/catalogue.ts). */
+    type: text("type").notNull(),
+    organizationId: ref("organization_id")
+      .notNull()
+      .references(() => organizations.id),
+    /** The global id of the object the event is about, like `reservation_12`. */
+    objectId: text("object_id").notNull(),
+    payload: jsonb("payload").notNull(),
+    /** Set for events that must be recorded once (a hold's warning): a second insert is skipped. */
+    dedupeKey: text("dedupe_key"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("events_stream_idx").on(t.xid, t.id),
+    index("events_organization_idx").on(t.organizationId, t.xid, t.id),
+    uniqueIndex("events_dedupe_uq").on(t.dedupeKey),
+    index("events_created_idx").on(t.createdAt),
+  ],
+);
+
+/** Where an organization's back end receives its events, signed with the endpoint's secret. */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: id(),
+    organizationId: ref("organization_id")
+      .notNull()
+      .references(() => organizations.id),
+    url: text("url").notNull(),
+    /** Event types sent (catalogue names); empty: every type the organization receives. */
+    types: text("types")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    description: text("description"),
+    /** `whsec_` and the base64 key; kept to sign (shown to the client once). */
+    secret: text("secret").notNull(),
+    /** The secret before the last rotation, still signed with until previousSecretUntil. */
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: ts("previous_secret_until"),
+    enabled: boolean("enabled").notNull().default(true),
+    /** Since when a delivery has used up every retry without success; null once one succeeds. */
+    failingSince: ts("failing_since"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("webhook_endpoints_organization_idx").on(t.organizationId)],
+);
+
+export const webhookDeliveryStatus = pgEnum("webhook_delivery_status", ["PENDING", "DELIVERED", "FAILED"]);
+
+/** One event to one endpoint: made with the event (same transaction), claimed by a worker per attempt. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: id(),
+    endpointId: ref("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: ref("event_id")
+      .notNull()
+      .references(() => events.id, { onDelete: "cascade" }),
+    status: webhookDeliveryStatus("status").notNull().default("PENDING"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull().defaultNow(),
+    /** A worker's claim: no other takes the delivery before this time (a worker that died loses it then). */
+    lockedUntil: ts("locked_until"),
+    deliveredAt: ts("delivered_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event_uq").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'PENDING'`),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
+  ],
+);
+
+/** Each HTTP attempt of a delivery, as the client reads it in webhookDeliveries. */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: id(),
+    deliveryId: ref("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    succeeded: boolean("succeeded").notNull(),
+    /** The receiver's HTTP status; null when none came (refused, timed out, address not allowed). */
+    responseStatus: integer("response_status"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
 );

@@ -23,6 +23,8 @@ export const DEMO_TOKENS = {
   DATA_CENTER_2: "gvm_demo_operator_east",
   CITY_FINANCE: "gvm_demo_finance_shanghai",
   CITY_FINANCE_2: "gvm_demo_finance_hangzhou",
+  INSTITUTE: "gvm_demo_institute_chengdu",
+  CITY_FINANCE_CHENGDU: "gvm_demo_finance_chengdu",
 } as const;
 
 const CNY = (yuan: number) => BigInt(yuan) * 100n;
@@ -94,6 +96,14 @@ export async function seedDemo(db: Executor, now: Date): Promise<void> {
       { name: "Chengdu Finance Bureau", kind: "CITY_FINANCE", city: "Chengdu" },
       { name: "Shandong Finance Department", kind: "CITY_FINANCE", city: "Shandong" },
       { name: "Henan Finance Department", kind: "CITY_FINANCE", city: "Henan" },
+      // Chengdu's research program pays research institutes only.
+      {
+        name: "Chengdu Institute of Intelligent Computing",
+        kind: "SME",
+        city: "Chengdu",
+        category: "RESEARCH_INSTITUTE",
+        creditCode: "12510100MB0X5GH43Y",
+      },
     ])
     .returning();
   const org = (name: string) => orgs.find((o) => o.name === name)!.id;
@@ -110,6 +120,8 @@ export async function seedDemo(db: Executor, now: Date): Promise<void> {
         [DEMO_TOKENS.DATA_CENTER_2, operators[1]],
         [DEMO_TOKENS.CITY_FINANCE, org("Shanghai Municipal Finance Bureau")],
         [DEMO_TOKENS.CITY_FINANCE_2, org("Hangzhou Finance Bureau")],
+        [DEMO_TOKENS.INSTITUTE, org("Chengdu Institute of Intelligent Computing")],
+        [DEMO_TOKENS.CITY_FINANCE_CHENGDU, org("Chengdu Finance Bureau")],
       ] as const
     ).map(([token, organizationId]) => ({ organizationId, tokenHash: hashToken(token) })),
   );
@@ -187,6 +199,7 @@ export async function seedDemo(db: Executor, now: Date): Promise<void> {
         budgetTotal: CNY(100_000_000),
         rateBasisPoints: 3000,
         perSmeAnnualCap: CNY(3_000_000),
+        eligibleCategories: ["RESEARCH_INSTITUTE"],
       }),
       program("Shandong", "Shandong Finance Department", {
         name: "Shandong Compute Voucher",

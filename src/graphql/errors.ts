@@ -149,3 +149,44 @@ export function formatError(
     extensions: { code: "INTERNAL_SERVER_ERROR" },
   };
 }
+
+/** The HTTP status of each code, for answers outside GraphQL (the file exports). */
+const HTTP_STATUS: Partial<Record<string, number>> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+/**
+ * Any thrown value as a plain HTTP answer shaped like GraphQL's, `{ errors: [{ message, extensions }] }`,
+ * with the status of its code (and Retry-After when rate limited): what routes outside /graphql send.
+ */
+export function httpAnswerOf(
+  error: unknown,
+  development: boolean,
+): { status: number; headers: Record<string, string>; body: { errors: GraphQLFormattedError[] } } {
+  const graphqlError =
+    error instanceof GraphQLError
+      ? error
+      : new GraphQLError(error instanceof Error ? error.message : "Internal error", { originalError: error as Error });
+  const formatted = formatError(
+    { message: graphqlError.message, extensions: { code: graphqlError.extensions?.code ?? "INTERNAL_SERVER_ERROR" } },
+    graphqlError,
+    development,
+  );
+  const { http: _http, ...extensions } = { ...graphqlError.extensions, ...formatted.extensions } as Record<
+    string,
+    unknown
+  >;
+  const code = String(extensions.code);
+  const retry = extensions.retryAfterSeconds;
+  return {
+    status: HTTP_STATUS[code] ?? 500,
+    headers: retry == null ? {} : { "retry-after": String(retry) },
+    body: { errors: [{ message: formatted.message, extensions }] },
+  };
+}

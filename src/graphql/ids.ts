@@ -11,6 +11,7 @@ export const ID_PREFIX = {
   Bid: "bid",
   CityStatement: "statement",
   DataCenter: "dc",
+  Event: "event",
   GpuModel: "gpu",
   LedgerEntry: "ledger",
   Offer: "offer",
@@ -20,6 +21,8 @@ export const ID_PREFIX = {
   SubsidyProgram: "program",
   Voucher: "voucher",
   VoucherApplication: "application",
+  WebhookDelivery: "delivery",
+  WebhookEndpoint: "webhook",
 } as const;
 
 export type IdType = keyof typeof ID_PREFIX;

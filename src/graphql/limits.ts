@@ -378,6 +378,29 @@ export function costEstimator(schema: GraphQLSchema) {
   };
 }
 
+/** The fields a mutation runs: response name to field name, through fragments and aliases (__typename aside). */
+export function mutationFields(document: DocumentNode, operation: OperationDefinitionNode): Map<string, string> {
+  const fragments = fragmentsOf(document);
+  const fields = new Map<string, string>();
+  const seen = new Set<string>();
+  const collect = (set: SelectionSetNode) => {
+    for (const node of set.selections) {
+      if (node.kind === Kind.FIELD) {
+        if (node.name.value !== TypeNameMetaFieldDef.name)
+          fields.set(node.alias?.value ?? node.name.value, node.name.value);
+      } else if (node.kind === Kind.INLINE_FRAGMENT) {
+        collect(node.selectionSet);
+      } else if (!seen.has(node.name.value)) {
+        seen.add(node.name.value);
+        const fragment = fragments.get(node.name.value);
+        if (fragment) collect(fragment.selectionSet);
+      }
+    }
+  };
+  collect(operation.selectionSet);
+  return fields;
+}
+
 /**
  * Bulk mutations and the list argument they count by: each counts as one mutation per
  * BULK_ITEMS_PER_MUTATION items of it (or part), so that 1,000 offers cost what 10 mutations do.

@@ -6,6 +6,7 @@ import {
   auditLog,
   bids,
   dataCenters,
+  events,
   ledgerEntries,
   offers,
   orders,
@@ -14,7 +15,12 @@ import {
   subsidyPrograms,
   voucherApplications,
   vouchers,
+  webhookDeliveries,
+  webhookEndpoints,
 } from "../db/schema.js";
+import { toEvent } from "../events/events.types.js";
+import { toWebhookDelivery, toWebhookEndpoint } from "../webhooks/webhooks.types.js";
+import { attemptsOf } from "../webhooks/webhooks.service.js";
 import { toOrganization } from "../accounts/accounts.types.js";
 import { toAuditEntry } from "../audit/audit.types.js";
 import { toBid, toReservation } from "../bids/bids.types.js";
@@ -115,6 +121,29 @@ const FETCH: Record<Exclude<IdType, "ApiKey" | "CityStatement">, Fetch> = {
     return row && (viewer.role === "ADMIN" || (viewer.city != null && row.city === viewer.city))
       ? toAuditEntry(row)
       : null;
+  },
+  // Events, endpoints and deliveries: the organization's own; events also the admin, as events() shows them.
+  Event: async (ctx, key) => {
+    const viewer = ctx.viewer;
+    if (!viewer) return null;
+    const row = await ctx.loaders.byId(events).load(key);
+    return row && (viewer.role === "ADMIN" || row.organizationId === viewer.organizationId)
+      ? toEvent({ ...row, xid: String(row.xid) })
+      : null;
+  },
+  WebhookEndpoint: async (ctx, key) => {
+    const viewer = ctx.viewer;
+    if (!viewer || viewer.role === "ADMIN") return null;
+    const row = await ctx.loaders.byId(webhookEndpoints).load(key);
+    return row && row.organizationId === viewer.organizationId ? toWebhookEndpoint(row, ctx.now) : null;
+  },
+  WebhookDelivery: async (ctx, key) => {
+    const viewer = ctx.viewer;
+    if (!viewer || viewer.role === "ADMIN") return null;
+    const row = await ctx.loaders.byId(webhookDeliveries).load(key);
+    const endpoint = row ? await ctx.loaders.byId(webhookEndpoints).load(row.endpointId) : null;
+    if (!row || endpoint?.organizationId !== viewer.organizationId) return null;
+    return toWebhookDelivery(row, (await attemptsOf(ctx.db, [row.id])).get(row.id) ?? []);
   },
 };
 

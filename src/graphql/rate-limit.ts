@@ -1,50 +1,203 @@
-// Per-client limits, counted per process in fixed windows of a minute: a budget of cost points
-// per client (its API key, or its IP when anonymous), mutation fields per API key and per IP.
+// Per-client limits in fixed windows of a minute: a budget of cost points per client (its API key,
+// or its IP when anonymous), mutation fields per API key and per IP, failed authentications per IP.
 // They bound abuse; business invariants live in the database.
+//
+// Where they are counted: with REDIS_URL, in Redis, shared by every process (one atomic script
+// checks every counter a request touches and spends on all of them, or on none); without it, in
+// this process's memory (N processes then allow N times each limit). Windows follow the request's
+// clock, so the test clock moves them too. Decision record 0010.
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GraphQLSchema } from "graphql";
+import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
 import { httpError, rateLimited } from "./errors.js";
 import { costEstimator, MAX_COST, mutationFieldCount } from "./limits.js";
 
 const WINDOW_MS = 60_000;
 
-/** Amounts spent per key in the current minute, against one limit per key; a limit of 0 is off. */
-export class FixedWindowLimiter {
-  private windowStart = 0;
-  private spent = new Map<string, number>();
+/** One counter of one limiter, and what a request would add to it. */
+export interface Charge {
+  /** The limiter: `points`, `mutations`, `authFailures`. */
+  limiter: string;
+  key: string;
+  limit: number;
+  amount: number;
+}
 
-  constructor(readonly limit: number) {}
+export interface TakeResult {
+  /** The index of the first charge that did not fit (nothing was spent then), or -1. */
+  refused: number;
+  /** Each counter's total after the spend (or as it stands, when refused or not spending). */
+  totals: number[];
+}
 
-  get enabled(): boolean {
-    return this.limit > 0;
+/** Where the counters live. */
+export interface LimitStore {
+  readonly shared: boolean;
+  /**
+   * In the window that starts at `window` (ms): when every charge fits its limit, spends them all
+   * (if `spend`); else spends nothing and names the first that does not fit.
+   */
+  take(charges: Charge[], window: number, spend: boolean): Promise<TakeResult>;
+  /** Reachable, for /readyz; always true in memory. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Counters in this process's memory; a limiter forgets its counts when its window moves. */
+export class MemoryLimitStore implements LimitStore {
+  readonly shared = false;
+  private readonly windows = new Map<string, { window: number; spent: Map<string, number> }>();
+
+  private counters(limiter: string, window: number): Map<string, number> {
+    let state = this.windows.get(limiter);
+    if (!state || state.window !== window) this.windows.set(limiter, (state = { window, spent: new Map() }));
+    return state.spent;
   }
 
-  private roll(nowMs: number): void {
-    const window = Math.floor(nowMs / WINDOW_MS) * WINDOW_MS;
-    if (window !== this.windowStart) {
-      this.windowStart = window;
-      this.spent.clear();
+  async take(charges: Charge[], window: number, spend: boolean): Promise<TakeResult> {
+    const totals = charges.map((c) => this.counters(c.limiter, window).get(c.key) ?? 0);
+    const refused = charges.findIndex((c, i) => totals[i] + c.amount > c.limit);
+    if (refused >= 0 || !spend) return { refused, totals };
+    return {
+      refused,
+      totals: charges.map((c) => {
+        const counters = this.counters(c.limiter, window);
+        const total = (counters.get(c.key) ?? 0) + c.amount;
+        counters.set(c.key, total);
+        return total;
+      }),
+    };
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * KEYS: the counters; ARGV: spend (0/1), expiry in ms, then a limit and an amount per key.
+ * Returns {refused (1-based, 0 = none), total per key}.
+ */
+const TAKE_SCRIPT = `
+local totals = {}
+for i = 1, #KEYS do totals[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+for i = 1, #KEYS do
+  if totals[i] + tonumber(ARGV[2 + 2 * i]) > tonumber(ARGV[1 + 2 * i]) then
+    return {i, unpack(totals)}
+  end
+end
+if ARGV[1] == '1' then
+  for i = 1, #KEYS do
+    local amount = tonumber(ARGV[2 + 2 * i])
+    if amount > 0 then
+      totals[i] = redis.call('INCRBY', KEYS[i], amount)
+      redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2]))
+    end
+  end
+end
+return {0, unpack(totals)}
+`;
+
+/** The commands the Redis store sends (a subset of @redis/client's client). */
+export interface RedisLike {
+  sendCommand(args: string[]): Promise<unknown>;
+  close?(): Promise<unknown>;
+  quit?(): Promise<unknown>;
+}
+
+/**
+ * Counters in Redis, shared by every process. When Redis does not answer, the request is let
+ * through (limits bound abuse; refusing everyone would be an outage of our own making), counted
+ * in gvm_rate_limit_store_errors_total and logged at most once a minute.
+ */
+export class RedisLimitStore implements LimitStore {
+  readonly shared = true;
+  private sha: string | undefined;
+  private lastWarning = 0;
+
+  constructor(
+    private readonly redis: RedisLike,
+    private readonly logger: Logger,
+    private readonly onError: () => void = () => {},
+    private readonly prefix = "gvm",
+  ) {}
+
+  private async script(keys: string[], args: string[]): Promise<number[]> {
+    const tail = [String(keys.length), ...keys, ...args];
+    if (this.sha) {
+      try {
+        return (await this.redis.sendCommand(["EVALSHA", this.sha, ...tail])) as number[];
+      } catch (error) {
+        if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      }
+    }
+    this.sha = String(await this.redis.sendCommand(["SCRIPT", "LOAD", TAKE_SCRIPT]));
+    return (await this.redis.sendCommand(["EVALSHA", this.sha, ...tail])) as number[];
+  }
+
+  async take(charges: Charge[], window: number, spend: boolean): Promise<TakeResult> {
+    if (charges.length === 0) return { refused: -1, totals: [] };
+    const keys = charges.map((c) => `${this.prefix}:limits:${c.limiter}:${window}:${c.key}`);
+    // A counter outlives its window a little, whatever the clock of the request that made it.
+    const args = [spend ? "1" : "0", String(2 * WINDOW_MS)];
+    for (const c of charges) args.push(String(c.limit), String(c.amount));
+    try {
+      const [refused, ...totals] = (await this.script(keys, args)).map(Number);
+      return { refused: refused - 1, totals };
+    } catch (error) {
+      this.onError();
+      if (Date.now() - this.lastWarning > WINDOW_MS) {
+        this.lastWarning = Date.now();
+        this.logger.warn({ err: error }, "rate limits: Redis did not answer; requests pass unlimited meanwhile");
+      }
+      return { refused: -1, totals: charges.map(() => 0) };
     }
   }
 
-  /** What a key has left this minute (Infinity when the limit is off). */
-  remaining(key: string, nowMs: number): number {
-    if (!this.enabled) return Number.POSITIVE_INFINITY;
-    this.roll(nowMs);
-    return Math.max(0, this.limit - (this.spent.get(key) ?? 0));
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.sendCommand(["PING"])) === "PONG";
+    } catch {
+      return false;
+    }
   }
 
-  /** The seconds to wait when spending `amount` would take a key past the limit; null when it fits. */
-  wait(keys: string[], amount: number, nowMs: number): number | null {
-    if (!this.enabled || keys.every((key) => this.remaining(key, nowMs) >= amount)) return null;
-    return Math.max(1, Math.ceil((this.windowStart + WINDOW_MS - nowMs) / 1000));
+  async close(): Promise<void> {
+    await (this.redis.close?.() ?? this.redis.quit?.())?.catch(() => {});
+  }
+}
+
+const windowOf = (nowMs: number) => Math.floor(nowMs / WINDOW_MS) * WINDOW_MS;
+/** Seconds until the window of `nowMs` ends (at least 1). */
+const secondsLeft = (nowMs: number) => Math.max(1, Math.ceil((windowOf(nowMs) + WINDOW_MS - nowMs) / 1000));
+
+/** Failed authentications per IP: checked before a token is looked up, counted after it failed. */
+export class AuthFailureLimit {
+  constructor(
+    private readonly store: LimitStore,
+    readonly limit: number,
+  ) {}
+
+  private charge(ip: string, amount: number): Charge[] {
+    return this.limit > 0 ? [{ limiter: "authFailures", key: `ip:${ip}`, limit: this.limit, amount }] : [];
   }
 
-  spend(keys: string[], amount: number, nowMs: number): void {
-    if (!this.enabled || amount <= 0) return;
-    this.roll(nowMs);
-    for (const key of keys) this.spent.set(key, (this.spent.get(key) ?? 0) + amount);
+  /** The seconds this IP must wait before a token of its is looked up again; null when it may try. */
+  async wait(ip: string, nowMs: number): Promise<number | null> {
+    const { refused } = await this.store.take(this.charge(ip, 1), windowOf(nowMs), false);
+    return refused >= 0 ? secondsLeft(nowMs) : null;
+  }
+
+  async failed(ip: string, nowMs: number): Promise<void> {
+    // Counted whatever the limit: the check above refuses once it is reached.
+    await this.store.take(
+      this.charge(ip, 1).map((c) => ({ ...c, limit: Number.MAX_SAFE_INTEGER })),
+      windowOf(nowMs),
+      true,
+    );
   }
 }
 
@@ -71,15 +224,17 @@ const clientOf = (context: Context) => {
 export function requestLimits(
   schema: GraphQLSchema,
   limits: RequestLimits,
-  /** Shared with other routes that change things (the CSV import of offers). */
-  mutations: FixedWindowLimiter = new FixedWindowLimiter(limits.mutationsPerMinute),
+  store: LimitStore,
 ): ApolloServerPlugin<Context> {
-  const points = new FixedWindowLimiter(limits.pointsPerMinute);
   const costOf = costEstimator(schema);
+  const budget = (client: string, amount: number): Charge[] =>
+    limits.pointsPerMinute > 0 ? [{ limiter: "points", key: client, limit: limits.pointsPerMinute, amount }] : [];
   return {
     async requestDidStart({ contextValue }) {
       const client = clientOf(contextValue);
       let requested = 0;
+      /** Points spent this minute as last seen, once known. */
+      let spent: number | undefined;
       return {
         async didResolveOperation({ request, document, operation }) {
           if (!operation) return; // no such operation: execution reports it
@@ -96,31 +251,76 @@ export function requestLimits(
           const fields =
             operation.operation === "mutation" ? mutationFieldCount(document, operation, request.variables ?? {}) : 0;
           const senders = [`ip:${contextValue.ip}`, ...(contextValue.viewer ? [client] : [])];
-          const overBudget = points.wait([client], requested, now);
-          if (overBudget != null) {
-            const left = points.remaining(client, now);
+          const points = budget(client, requested);
+          const changes: Charge[] =
+            limits.mutationsPerMinute > 0 && fields > 0
+              ? senders.map((key) => ({ limiter: "mutations", key, limit: limits.mutationsPerMinute, amount: fields }))
+              : [];
+          const { refused, totals } = await store.take([...points, ...changes], windowOf(now), true);
+          if (points.length) spent = totals[0];
+          if (refused >= 0 && refused < points.length) {
+            const left = Math.max(0, limits.pointsPerMinute - (spent ?? 0));
             throw rateLimited(
-              `The query costs ${requested} points and ${left} are left this minute; retry in ${overBudget} s`,
-              overBudget,
+              `The query costs ${requested} points and ${left} are left this minute; retry in ${secondsLeft(now)} s`,
+              secondsLeft(now),
             );
           }
-          const tooManyChanges = mutations.wait(senders, fields, now);
-          if (tooManyChanges != null) {
+          if (refused >= 0) {
             throw rateLimited(
-              `Too many changes (${fields} in this request, a bulk mutation counting one per 100 items); retry in ${tooManyChanges} s`,
-              tooManyChanges,
+              `Too many changes (${fields} in this request, a bulk mutation counting one per 100 items); retry in ${secondsLeft(now)} s`,
+              secondsLeft(now),
             );
           }
-          points.spend([client], requested, now);
-          mutations.spend(senders, fields, now);
         },
         async willSendResponse({ response }) {
           if (response.body.kind !== "single") return;
-          const remaining = points.enabled ? points.remaining(client, contextValue.now.getTime()) : null;
+          let remaining: number | null = null;
+          if (limits.pointsPerMinute > 0) {
+            if (spent === undefined) {
+              const seen = await store.take(budget(client, 0), windowOf(contextValue.now.getTime()), false);
+              spent = seen.totals[0] ?? 0;
+            }
+            remaining = Math.max(0, limits.pointsPerMinute - spent);
+          }
           const result = response.body.singleResult;
           result.extensions = { ...result.extensions, cost: { requested, remaining } };
         },
       };
     },
   };
+}
+
+/** Files exported per API key: a file costs more than most fields, so exports have a limit of their own. */
+export class ExportLimit {
+  constructor(
+    private readonly store: LimitStore,
+    readonly limit: number,
+  ) {}
+
+  /** Spends one export of this key; the seconds to wait when the limit is reached, else null. */
+  async take(key: string, nowMs: number): Promise<number | null> {
+    if (this.limit <= 0) return null;
+    const charge: Charge = { limiter: "exports", key, limit: this.limit, amount: 1 };
+    const { refused } = await this.store.take([charge], windowOf(nowMs), true);
+    return refused >= 0 ? secondsLeft(nowMs) : null;
+  }
+}
+
+/**
+ * Changes made outside GraphQL (the CSV import of offers), counted against the same per-key and
+ * per-IP allowance of mutations as GraphQL's.
+ */
+export class MutationLimit {
+  constructor(
+    private readonly store: LimitStore,
+    readonly limit: number,
+  ) {}
+
+  /** Spends `amount` mutations of these senders; the seconds to wait when that does not fit, else null. */
+  async take(senders: string[], amount: number, nowMs: number): Promise<number | null> {
+    if (this.limit <= 0 || amount <= 0) return null;
+    const charges: Charge[] = senders.map((key) => ({ limiter: "mutations", key, limit: this.limit, amount }));
+    const { refused } = await this.store.take(charges, windowOf(nowMs), true);
+    return refused >= 0 ? secondsLeft(nowMs) : null;
+  }
 }

@@ -6,14 +6,17 @@ import { CheckoutResolver } from "../checkout/checkout.resolver.js";
 import { MaintenanceResolver } from "../maintenance/maintenance.resolver.js";
 import { DataCentersResolver, OffersResolver } from "../offers/offers.resolver.js";
 import {
+  SubsidyProgramFieldsResolver,
   SubsidyProgramsResolver,
   VoucherApplicationsResolver,
   VouchersResolver,
 } from "../vouchers/vouchers.resolver.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
-import { ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
+import { CityStatementResolver, ReportsResolver, StatementLineResolver } from "../reports/reports.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
 import { DeliveryResolver } from "../delivery/delivery.resolver.js";
+import { EventSubscriptionsResolver, EventsResolver } from "../events/events.resolver.js";
+import { WebhookDeliveriesResolver, WebhookEndpointsResolver } from "../webhooks/webhooks.resolver.js";
 import { NodeResolver } from "./node.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -25,13 +28,19 @@ export const resolvers: NonEmptyArray<Function> = [
   BidsResolver,
   ReservationsResolver,
   SubsidyProgramsResolver,
+  SubsidyProgramFieldsResolver,
   VoucherApplicationsResolver,
   VouchersResolver,
   LedgerResolver,
   ReportsResolver,
   StatementLineResolver,
+  CityStatementResolver,
   CheckoutResolver,
   DeliveryResolver,
   AuditResolver,
+  EventsResolver,
+  EventSubscriptionsResolver,
+  WebhookEndpointsResolver,
+  WebhookDeliveriesResolver,
   NodeResolver,
 ];

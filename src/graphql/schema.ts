@@ -21,6 +21,16 @@ export function buildSchema(): Promise<GraphQLSchema> {
     // Inputs are checked by the services, with the codes docs/api.md names; there are no class-validator
     // rules, so its pass over every input argument of every request is off.
     validate: false,
+    // Every subscription brings its own source (the process's event stream, events/stream.ts);
+    // type-graphql wants a PubSub all the same, for topic subscriptions, which none uses.
+    pubSub: {
+      publish: () => {
+        throw new Error("subscriptions read the event stream, not a PubSub");
+      },
+      subscribe: () => {
+        throw new Error("subscriptions read the event stream, not a PubSub");
+      },
+    },
   }).then(describingRoots);
   return built;
 }
@@ -36,6 +46,10 @@ function describingRoots(schema: GraphQLSchema): GraphQLSchema {
     "Changes; every one needs Authorization: Bearer <token> and names the roles it allows and the codes of its errors " +
     "(extensions.code; CONFLICT: a state or idempotency clash). A failed mutation changes nothing. Mutations are limited " +
     "per API key and per client IP: RATE_LIMITED, with extensions.retryAfterSeconds.";
+  schema.getSubscriptionType()!.description =
+    "Events as they commit, over WebSocket on /graphql with the graphql-ws protocol: send the API key in connection_init's " +
+    'payload ({"authorization": "Bearer <key>"}); a connection without a valid key is closed with 4403. Each organization ' +
+    "receives only its own events. Resume after a disconnect with after: (the last event id seen). docs/events.md";
   return schema;
 }
 

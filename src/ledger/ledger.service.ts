@@ -12,7 +12,7 @@
 // one program are serialized on every server; locks are always taken program -> voucher -> annual
 // counter -> statement.
 // Each is idempotent: repeating it for an order writes nothing and returns false.
-import { and, count, desc, eq, lt } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { ledgerEntries } from "../db/schema.js";
 import { conflict } from "../errors.js";
@@ -281,4 +281,24 @@ export async function programLedger(
     (row) => row,
     after != null,
   );
+}
+
+/**
+ * The budget a program committed over [from, to): what its checkouts reserved less what was voided
+ * or refunded then (a POST only moves pending to spent). Negative when more came back than went out.
+ */
+export async function committedBetween(db: Executor, programId: number, from: Date, to: Date): Promise<bigint> {
+  const rows = await db
+    .select({ kind: ledgerEntries.kind, amount: sql<string>`sum(${ledgerEntries.amount})::text` })
+    .from(ledgerEntries)
+    .where(
+      and(eq(ledgerEntries.programId, programId), gte(ledgerEntries.createdAt, from), lt(ledgerEntries.createdAt, to)),
+    )
+    .groupBy(ledgerEntries.kind);
+  let committed = 0n;
+  for (const row of rows) {
+    if (row.kind === "RESERVE") committed += BigInt(row.amount);
+    else if (row.kind === "VOID" || row.kind === "REFUND") committed -= BigInt(row.amount);
+  }
+  return committed;
 }

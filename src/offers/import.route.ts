@@ -8,7 +8,7 @@ import { bearerToken } from "../accounts/tokens.js";
 import { recordAuditMany, type AuditActor, type AuditEvent } from "../audit/audit.service.js";
 import { BadInput } from "../errors.js";
 import { bulkWeight } from "../graphql/limits.js";
-import type { FixedWindowLimiter } from "../graphql/rate-limit.js";
+import type { MutationLimit } from "../graphql/rate-limit.js";
 import { decodeId, globalId } from "../graphql/ids.js";
 import type { Logger } from "../logger.js";
 import type { AppServices } from "../services.js";
@@ -113,7 +113,7 @@ async function operatorOf(req: Request, res: Response, auth: Authenticator) {
 export function offersImportRoute(
   services: AppServices,
   auth: Authenticator,
-  mutations: FixedWindowLimiter,
+  mutations: MutationLimit,
   logger: Logger,
 ): RequestHandler {
   return async (req, res) => {
@@ -158,12 +158,11 @@ export function offersImportRoute(
       // Counted like publishOffers: one mutation per 100 offers, a dry run too.
       const senders = [`ip:${req.socket.remoteAddress ?? "unknown"}`, `key:${viewer.apiKeyId}`];
       const weight = bulkWeight(rows.length);
-      const wait = mutations.wait(senders, weight, now.getTime());
+      const wait = await mutations.take(senders, weight, now.getTime());
       if (wait != null)
         return fail(res, 429, "RATE_LIMITED", `Too many changes (${weight} for this file); retry in ${wait} s`, {
           "retry-after": String(wait),
         });
-      mutations.spend(senders, weight, now.getTime());
 
       const parsed = rows.map((cells, i) => {
         if (cells.length !== names.length)

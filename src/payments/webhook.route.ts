@@ -6,8 +6,12 @@ import type { Logger } from "../logger.js";
 import { handleStripeEvent } from "./payments.service.js";
 import { constructStripeEvent, isSignatureError } from "./stripe.js";
 
-function reply(res: Response, status: number, body: Record<string, unknown>): void {
-  res.status(status).json(body);
+/** A delivery's outcome for /metrics: the result when handled, else why not (from the answer). */
+function outcomeOf(status: number, body: Record<string, unknown>): string {
+  if (typeof body.result === "string") return body.result;
+  if (status === 404) return "not_configured";
+  if (status >= 500) return "error";
+  return String(body.error).includes("Signature") ? "bad_signature" : "bad_request";
 }
 
 /** The request clock: tests may set it with X-Now when the test clock is on; Stripe never does. */
@@ -19,6 +23,11 @@ function clockOf(req: Request, services: AppServices): Date | null {
 }
 
 export function stripeWebhookRoute(services: AppServices, logger: Logger): RequestHandler {
+  // Every answer is sent here, and counted once by outcome.
+  const reply = (res: Response, status: number, body: Record<string, unknown>): void => {
+    services.meters.webhook(outcomeOf(status, body));
+    res.status(status).json(body);
+  };
   return async (req, res) => {
     const { stripeSecretKey, stripeWebhookSecret } = services.config;
     if (!stripeSecretKey || !stripeWebhookSecret || services.payments.name !== "stripe") {

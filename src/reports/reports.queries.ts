@@ -5,6 +5,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
 import { perShape, planEachCall, prepared, tableAs, type Executor, type Placeholders } from "../db/client.js";
 import {
+  billingCalendar,
   cityStatements,
   claimLines,
   dataCenters,
@@ -16,6 +17,7 @@ import {
 } from "../db/schema.js";
 import { ID_PREFIX, type IdType } from "../graphql/ids.js";
 import { formatYuanOfText } from "../money.js";
+import { monthOf } from "../time.js";
 import type { Dimension, SpendMoney, SpendRowData } from "./reports.service.js";
 
 // ------------------------------------------------------------------ spend
@@ -42,10 +44,18 @@ const DIMENSIONS: Record<
     label?: ReturnType<typeof labelled>;
   }
 > = {
+  // Months and days of the billing time zone, from the day each order was paid there (written once,
+  // by a trigger, when it was paid).
   MONTH: {
-    order: sql`date_trunc('month', ${o.paidAt} at time zone 'UTC')::date`,
+    // The month's first day in integer date arithmetic: date_trunc would make each date a timestamptz.
+    order: sql`${o.paidDay} - extract(day from ${o.paidDay})::int + 1`,
     month: sql`${s.month}`,
     value: (k) => sql`to_char(${k}, 'YYYY-MM')`,
+  },
+  DAY: {
+    order: sql`${o.paidDay}`,
+    month: null,
+    value: (k) => sql`to_char(${k}, 'YYYY-MM-DD')`,
   },
   PROGRAM: {
     order: sql`${o.programId}`,
@@ -206,8 +216,9 @@ export async function spendReport(
     values[`to${i}`] = period.to.toISOString();
   });
   if (report.months) {
-    values.monthFrom = report.months.from.toISOString().slice(0, 10);
-    values.monthTo = report.months.to.toISOString().slice(0, 10);
+    // The months' first days as the billing zone writes them (their instants are the evening before in UTC).
+    values.monthFrom = `${monthOf(report.months.from)}-01`;
+    values.monthTo = `${monthOf(report.months.to)}-01`;
   }
   if (report.programId != null) values.programId = String(report.programId);
   if (report.city != null) values.city = report.city;
@@ -259,7 +270,7 @@ const st = cityStatements;
 const statementStatement = prepared(
   "city_statement_of_month",
   (v: Placeholders<{ programId: string; month: string }>) =>
-    sql`select ${st.status} as status, ${st.settledAt} as settled_at, ${c.dataCenterId} as data_center_id,
+    sql`select ${st.status} as status, ${st.settledAt} as settled_at, ${st.settledBy} as settled_by, ${c.dataCenterId} as data_center_id,
                grouping(${c.dataCenterId}) as is_total,
                coalesce(sum(sign(${c.amount})) filter (where not ${c.credit}), 0)::int as orders,
                coalesce(sum(${c.amount}), 0)::text as subsidy,
@@ -267,13 +278,14 @@ const statementStatement = prepared(
         from ${st}
         left join ${c} on ${c.statementId} = ${st.id}
         where ${st.programId} = ${v.programId}::bigint and ${st.month} = ${v.month}::text
-        group by grouping sets ((${st.status}, ${st.settledAt}, ${c.dataCenterId}), (${st.status}, ${st.settledAt}))
+        group by grouping sets ((${st.status}, ${st.settledAt}, ${st.settledBy}, ${c.dataCenterId}), (${st.status}, ${st.settledAt}, ${st.settledBy}))
         order by is_total, ${c.dataCenterId}`,
 );
 
 export interface MonthStatement {
   status: "OPEN" | "SETTLED";
   settledAt: Date | null;
+  settledBy: number | null;
   lines: { dataCenterId: number; orders: number; subsidy: bigint; credits: bigint }[];
   total: bigint;
 }
@@ -283,6 +295,7 @@ export async function monthStatement(db: Executor, programId: number, month: str
   const rows = await statementStatement.rows<{
     status: "OPEN" | "SETTLED";
     settled_at: Date | string | null;
+    settled_by: string | number | null;
     data_center_id: string | number | null;
     is_total: number | string;
     orders: number | string;
@@ -293,6 +306,7 @@ export async function monthStatement(db: Executor, programId: number, month: str
   return {
     status: total?.status ?? "OPEN",
     settledAt: total?.settled_at == null ? null : new Date(total.settled_at),
+    settledBy: total?.settled_by == null ? null : Number(total.settled_by),
     lines: rows
       .filter((r) => Number(r.is_total) === 0 && r.data_center_id != null)
       .map((r) => ({
@@ -303,4 +317,17 @@ export async function monthStatement(db: Executor, programId: number, month: str
       })),
     total: total ? BigInt(total.subsidy) : 0n,
   };
+}
+
+// ------------------------------------------------------------------ the billing calendar
+
+/**
+ * Keeps the database's billing zone equal to the server's: when they differ, the function of
+ * migration 0011 counts the payment days, the monthly spend and the daily capacity again in the
+ * new zone (claim lines stay on their statements). Returns the zone the database had.
+ */
+export async function useBillingZone(db: Executor, zone: string): Promise<string | null> {
+  const [row] = await db.select({ timeZone: billingCalendar.timeZone }).from(billingCalendar);
+  if (row?.timeZone !== zone) await db.execute(sql`select billing_recalendar(${zone}::text)`);
+  return row?.timeZone ?? null;
 }

@@ -1,13 +1,24 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { dataCenters } from "../db/schema.js";
+import { dataCenters, organizations } from "../db/schema.js";
+import { Organization, toOrganization } from "../accounts/accounts.types.js";
 import type { Context } from "../graphql/context.js";
 import { requireViewer } from "../graphql/context.js";
 import { parseId, parseOptionalId } from "../graphql/ids.js";
 import { actorOf, recordAudit } from "../audit/audit.service.js";
 import { formatYuan } from "../money.js";
 import { DataCenter, toDataCenter } from "../offers/offers.types.js";
-import { CityStatement, SpendDimension, SpendReport, StatementLine, toStatement } from "./reports.types.js";
+import {
+  CityStatement,
+  PolicyGranularity,
+  PolicyReport,
+  SpendDimension,
+  SpendReport,
+  StatementLine,
+  toPolicyReport,
+  toStatement,
+} from "./reports.types.js";
 import * as reports from "./reports.service.js";
+import { policyReport } from "./policy.js";
 
 @Resolver()
 export class ReportsResolver {
@@ -52,6 +63,33 @@ export class ReportsResolver {
   }
 
   @Authorized("CITY_FINANCE", "ADMIN")
+  @Query(() => PolicyReport, {
+    description:
+      "The voucher policy's own figures over [from, to), days of the billing time zone: the share of subsidized GPU-hours in the " +
+      "western hubs and on domestic chips, subsidy per GPU-hour, SMEs served and the top 10's share, and each hub's offered and " +
+      "rented GPU-hours over time. A finance team sees its own city's subsidies, the admin any city's or all. Role: CITY_FINANCE, " +
+      'ADMIN. Errors: UNAUTHENTICATED, FORBIDDEN (also a finance team naming another city), BAD_USER_INPUT (a day not like "2026-11-30", ' +
+      "to not after from, more than 1,100 days, or not the first day of a month with granularity MONTH)",
+  })
+  async policyReport(
+    @Arg("from", { description: 'The first day, like "2026-01-01"' }) from: string,
+    @Arg("to", { description: 'The day after the last, after from, like "2027-01-01"' }) to: string,
+    @Arg("granularity", () => PolicyGranularity, { description: "The length of the periods of the hubs' utilization" })
+    granularity: PolicyGranularity,
+    @Ctx() ctx: Context,
+    @Arg("city", () => String, {
+      nullable: true,
+      description:
+        'Only this city\'s programs, like "Shanghai"; a finance team may only name its own; the admin omits it for all',
+    })
+    city?: string,
+  ): Promise<PolicyReport> {
+    return toPolicyReport(
+      await policyReport(ctx.db, requireViewer(ctx), { city: city ?? null, from, to, granularity }),
+    );
+  }
+
+  @Authorized("CITY_FINANCE", "ADMIN")
   @Query(() => CityStatement, {
     description:
       "A program's monthly statement: the subsidy claimed per data center, to settle with the data centers. A month without " +
@@ -60,7 +98,10 @@ export class ReportsResolver {
   })
   async cityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
-    @Arg("month", { description: 'A UTC calendar month, like "2026-11"' }) month: string,
+    @Arg("month", {
+      description: 'A calendar month in the billing time zone (Asia/Shanghai by default), like "2026-11"',
+    })
+    month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     return toStatement(
@@ -78,7 +119,10 @@ export class ReportsResolver {
   })
   async settleCityStatement(
     @Arg("programId", () => ID, { description: 'The program\'s opaque id, like "program_1"' }) programId: string,
-    @Arg("month", { description: 'A UTC calendar month, like "2026-11"' }) month: string,
+    @Arg("month", {
+      description: 'A calendar month in the billing time zone (Asia/Shanghai by default), like "2026-11"',
+    })
+    month: string,
     @Ctx() ctx: Context,
   ): Promise<CityStatement> {
     const data = await ctx.db.transaction(async (tx) => {
@@ -99,6 +143,19 @@ export class ReportsResolver {
       return settled;
     });
     return toStatement(data);
+  }
+}
+
+@Resolver(() => CityStatement)
+export class CityStatementResolver {
+  @FieldResolver(() => Organization, {
+    nullable: true,
+    description: "The finance team that settled it; null while OPEN (and for months settled before this was recorded)",
+  })
+  async settledBy(@Root() statement: CityStatement, @Ctx() ctx: Context): Promise<Organization | null> {
+    if (statement.settledById == null) return null;
+    const row = await ctx.loaders.byId(organizations).load(statement.settledById);
+    return row ? toOrganization(row) : null;
   }
 }
 

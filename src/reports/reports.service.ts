@@ -12,7 +12,7 @@ import { requireStorable } from "../accounts/accounts.service.js";
 import { monthHasEnded, nextMonthStart, startOfMonth } from "../time.js";
 import { keptByMonth, monthStatement, spendReport } from "./reports.queries.js";
 
-export type Dimension = "MONTH" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
+export type Dimension = "MONTH" | "DAY" | "PROGRAM" | "DATA_CENTER" | "HUB" | "GPU_MODEL" | "SME";
 
 /** An amount as the report answers it: from the fen PostgreSQL summed, without a BigInt per row. */
 export interface SpendMoney {
@@ -46,7 +46,7 @@ interface Period {
 }
 
 /**
- * Where a report over [from, to) reads its figures: the whole UTC months inside it from the monthly
+ * Where a report over [from, to) reads its figures: the whole billing months inside it from the monthly
  * sums (when its dimensions are kept there), the rest from the orders themselves.
  */
 export function spendSources(
@@ -127,6 +127,7 @@ export interface StatementData {
   month: string;
   status: "OPEN" | "SETTLED";
   settledAt: Date | null;
+  settledBy: number | null;
   lines: { dataCenterId: number; orders: number; subsidy: bigint; credits: bigint }[];
   total: bigint;
 }
@@ -168,10 +169,10 @@ export async function settleStatement(
   await refuseWhileDeliveriesOpen(tx, program.id, month, graceDays, now);
   const settled = await tx
     .insert(cityStatements)
-    .values({ programId: program.id, month, status: "SETTLED", settledAt: now })
+    .values({ programId: program.id, month, status: "SETTLED", settledAt: now, settledBy: viewer.organizationId })
     .onConflictDoUpdate({
       target: [cityStatements.programId, cityStatements.month],
-      set: { status: "SETTLED", settledAt: now },
+      set: { status: "SETTLED", settledAt: now, settledBy: viewer.organizationId },
       setWhere: eq(cityStatements.status, "OPEN"),
     })
     .returning({ id: cityStatements.id });

@@ -1,13 +1,13 @@
 // Voucher applications: an SME applies, the program's city finance team decides once; approval grants a voucher.
 import { and, asc, eq } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
+import { organizations, subsidyPrograms, voucherApplications, vouchers } from "../db/schema.js";
 import type { Viewer } from "../graphql/context.js";
 import { badInput, conflict, notEligible, notFound } from "../errors.js";
 import { minFen, parsePositiveYuan } from "../money.js";
 import { requireText } from "../accounts/accounts.service.js";
 import { programInScope } from "./programs.service.js";
-import { INELIGIBLE_MESSAGES } from "./subsidy.js";
+import { acceptsCategory, INELIGIBLE_MESSAGES } from "./subsidy.js";
 
 export type ApplicationRow = typeof voucherApplications.$inferSelect;
 export type VoucherRow = typeof vouchers.$inferSelect;
@@ -24,15 +24,17 @@ export async function applyForVoucher(
 ): Promise<ApplicationRow> {
   const requestedAmount = parsePositiveYuan("requestedAmount", input.requestedAmount);
   const purpose = requireText("purpose", input.purpose, MAX_PURPOSE);
-  const [program] =
-    input.programId == null
-      ? []
-      : await db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, input.programId));
+  const [[program], [applicant]] = await Promise.all([
+    input.programId == null ? [] : db.select().from(subsidyPrograms).where(eq(subsidyPrograms.id, input.programId)),
+    db.select({ category: organizations.category }).from(organizations).where(eq(organizations.id, smeId)),
+  ]);
   if (!program) throw notFound("Subsidy program");
   if (program.status !== "ACTIVE") throw notEligible("PROGRAM_NOT_ACTIVE", INELIGIBLE_MESSAGES.PROGRAM_NOT_ACTIVE);
   if (now < program.validFrom || now >= program.validUntil) {
     throw notEligible("PROGRAM_OUTSIDE_VALIDITY", INELIGIBLE_MESSAGES.PROGRAM_OUTSIDE_VALIDITY);
   }
+  if (!acceptsCategory(program, applicant?.category ?? null))
+    throw notEligible("CATEGORY", INELIGIBLE_MESSAGES.CATEGORY);
   const [row] = await db
     .insert(voucherApplications)
     .values({ programId: program.id, smeId, requestedAmount, purpose, createdAt: now })

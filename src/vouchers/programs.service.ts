@@ -2,6 +2,7 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { subsidyPrograms } from "../db/schema.js";
+import type { Category } from "../accounts/accounts.service.js";
 import type { Viewer } from "../graphql/context.js";
 import { badInput, conflict, notFound } from "../errors.js";
 import { parsePositiveYuan } from "../money.js";
@@ -40,6 +41,7 @@ export interface CreateProgram {
   maxSubsidizedPricePerGpuHour?: string | null;
   eligibleHubs?: string[] | null;
   requiresHardwareAttestation?: boolean | null;
+  eligibleCategories?: Category[] | null;
   validFrom: Date;
   validUntil: Date;
 }
@@ -68,6 +70,9 @@ export async function createProgram(
   if (perSmeAnnualCap != null && perSmeAnnualCap > budget)
     throw badInput("perSmeAnnualCap", "perSmeAnnualCap may not exceed the budget");
   const eligibleHubs = [...new Set((input.eligibleHubs ?? []).map((hub) => requireHub("eligibleHubs", hub)))];
+  const eligibleCategories = [...new Set(input.eligibleCategories ?? ["SME"])] as Category[];
+  if (eligibleCategories.length === 0)
+    throw badInput("eligibleCategories", "eligibleCategories must name at least one category");
   if (input.validUntil <= input.validFrom) throw badInput("validUntil", "validUntil must be after validFrom");
   if (input.validUntil <= now) throw badInput("validUntil", "validUntil must be in the future");
 
@@ -86,6 +91,7 @@ export async function createProgram(
       maxSubsidizedPricePerGpuHour: ceiling,
       eligibleHubs,
       requiresHardwareAttestation: input.requiresHardwareAttestation ?? false,
+      eligibleCategories,
       validFrom: input.validFrom,
       validUntil: input.validUntil,
       createdAt: now,

@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { smeAnnualSubsidy, subsidyPrograms, vouchers } from "../db/schema.js";
 import { notEligible, notFound } from "../errors.js";
-import { hoursBetween } from "../time.js";
+import { hoursBetween, yearOf } from "../time.js";
 import type { ReservationRow } from "../bids/reservations.service.js";
 import { checkEligibility, computeSubsidy, grossOf, INELIGIBLE_MESSAGES } from "./subsidy.js";
 import { lockRentalAndVoucher, readRental, type Rental, type VoucherAndProgram } from "./vouchers.queries.js";
@@ -15,7 +15,7 @@ export interface PricedReservation {
   /** null without a voucher. */
   programId: number | null;
   voucherId: number | null;
-  /** The calendar year (UTC) whose per-SME cap the subsidy counts against. */
+  /** The calendar year (billing time zone) whose per-SME cap the subsidy counts against. */
   year: number;
   // What an order copies from the reservation, so that reports aggregate one table.
   offerId: number;
@@ -41,7 +41,7 @@ export interface PriceArgs {
 /** Gross, subsidy and SME share of a reservation; throws NOT_ELIGIBLE (with the reason) for a voucher that may not pay. */
 export async function priceReservation(tx: Executor, args: PriceArgs): Promise<PricedReservation> {
   const { reservation, smeId, now } = args;
-  const year = now.getUTCFullYear();
+  const year = yearOf(now);
   const hours = hoursBetween(reservation.startsAt, reservation.endsAt);
   // The rental's facts and the voucher's program, read or locked, in one round trip.
   const [rental, found] =
@@ -67,7 +67,10 @@ export async function priceReservation(tx: Executor, args: PriceArgs): Promise<P
   const reason = checkEligibility({
     smeId,
     voucher: found && found.voucher,
-    program: found ? found.program : { status: "ACTIVE", validFrom: now, validUntil: now, eligibleHubs: [] },
+    program: found
+      ? found.program
+      : { status: "ACTIVE", validFrom: now, validUntil: now, eligibleHubs: [], eligibleCategories: [] },
+    category: rental.category,
     hub: rental.hub,
     attested: rental.attested,
     affiliated: rental.affiliated,

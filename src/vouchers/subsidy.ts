@@ -18,7 +18,7 @@ export interface SubsidyInput {
   domestic: boolean;
   program: ProgramRules;
   voucherRemaining: bigint;
-  /** The SME's pending + spent subsidy in this program this calendar year (UTC). */
+  /** The SME's pending + spent subsidy in this program this calendar year (billing time zone). */
   smeCommittedThisYear: bigint;
   programAvailable: bigint;
 }
@@ -81,6 +81,7 @@ export type IneligibleReason =
   | "VOUCHER_EXPIRED"
   | "PROGRAM_NOT_ACTIVE"
   | "PROGRAM_OUTSIDE_VALIDITY"
+  | "CATEGORY"
   | "HUB_NOT_ELIGIBLE"
   | "UNATTESTED_HARDWARE"
   | "AFFILIATED_WITH_DATA_CENTER";
@@ -91,6 +92,7 @@ export const INELIGIBLE_MESSAGES: Record<IneligibleReason, string> = {
   VOUCHER_EXPIRED: "This voucher has expired",
   PROGRAM_NOT_ACTIVE: "The voucher's subsidy program is not active",
   PROGRAM_OUTSIDE_VALIDITY: "The voucher's subsidy program is not valid at this time",
+  CATEGORY: "The subsidy program does not accept applicants of your category",
   HUB_NOT_ELIGIBLE: "The data center's hub is not eligible in this program",
   UNATTESTED_HARDWARE:
     "This program subsidizes only offers whose operator declared the hardware of all their GPUs; this offer's is not declared",
@@ -107,7 +109,10 @@ export interface EligibilityInput {
     validUntil: Date;
     eligibleHubs: readonly string[];
     requiresHardwareAttestation?: boolean;
+    eligibleCategories: readonly string[];
   };
+  /** The SME's applicant category (null for an organization that is not an SME). */
+  category: string | null;
   hub: string;
   /** The offer's operator declared the hardware of all its GPUs. */
   attested?: boolean;
@@ -125,8 +130,14 @@ export function checkEligibility(input: EligibilityInput): IneligibleReason | nu
   if (program.status !== "ACTIVE") return "PROGRAM_NOT_ACTIVE";
   if (now.getTime() < program.validFrom.getTime() || now.getTime() >= program.validUntil.getTime())
     return "PROGRAM_OUTSIDE_VALIDITY";
+  if (!acceptsCategory(program, input.category)) return "CATEGORY";
   if (program.eligibleHubs.length > 0 && !program.eligibleHubs.includes(input.hub)) return "HUB_NOT_ELIGIBLE";
   if (program.requiresHardwareAttestation && !input.attested) return "UNATTESTED_HARDWARE";
   if (input.affiliated) return "AFFILIATED_WITH_DATA_CENTER";
   return null;
+}
+
+/** Whether a program pays for an applicant of this category (programs list the ones they accept). */
+export function acceptsCategory(program: { eligibleCategories: readonly string[] }, category: string | null): boolean {
+  return category != null && program.eligibleCategories.includes(category);
 }

@@ -10,6 +10,7 @@ import {
   gpuModels,
   offerAttestations,
   offers,
+  organizations,
   smeAnnualSubsidy,
   subsidyPrograms,
   vouchers,
@@ -27,12 +28,15 @@ export interface Rental {
   affiliated: boolean;
   /** The operator declared the hardware of all the offer's GPUs (offer_attestations). */
   attested: boolean;
+  /** The renting SME's applicant category. */
+  category: string | null;
 }
 
 const o = alias(offers, "o");
 const dc = alias(dataCenters, "dc");
 const m = alias(gpuModels, "m");
 const a = alias(affiliations, "a");
+const sme = alias(organizations, "sme");
 
 const rentalStatement = prepared(
   "rental_of_offer",
@@ -41,7 +45,8 @@ const rentalStatement = prepared(
                (${dc.operatorId} = ${p.smeId} or exists (
                   select 1 from ${tableAs(affiliations, a)} where ${a.organizationId} = ${p.smeId} and ${a.affiliatedId} = ${dc.operatorId})) as affiliated,
                exists (select 1 from ${offerAttestations} where ${offerAttestations.offerId} = ${o.id}
-                  and ${offerAttestations.gpuCount} >= ${o.gpuCount}) as attested
+                  and ${offerAttestations.gpuCount} >= ${o.gpuCount}) as attested,
+               (select ${sme.category} from ${tableAs(organizations, sme)} where ${sme.id} = ${p.smeId}) as category
         from ${tableAs(offers, o)}
         join ${tableAs(dataCenters, dc)} on ${dc.id} = ${o.dataCenterId}
         join ${tableAs(gpuModels, m)} on ${m.id} = ${o.gpuModelId}
@@ -57,6 +62,7 @@ export async function readRental(tx: Executor, offerId: number, smeId: number): 
     domestic: boolean;
     affiliated: boolean;
     attested: boolean;
+    category: string | null;
   }>(tx, { offerId, smeId });
   return row
     ? {
@@ -66,6 +72,7 @@ export async function readRental(tx: Executor, offerId: number, smeId: number): 
         domestic: !!row.domestic,
         affiliated: !!row.affiliated,
         attested: !!row.attested,
+        category: row.category ?? null,
       }
     : null;
 }

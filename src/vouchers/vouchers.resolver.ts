@@ -12,6 +12,8 @@ import { Organization, toOrganization } from "../accounts/accounts.types.js";
 import {
   ApplicationStatus,
   ApplyForVoucherInput,
+  BudgetForecast,
+  toForecast,
   CreateSubsidyProgramInput,
   ProgramStatus,
   Quote,
@@ -23,6 +25,8 @@ import {
   VoucherApplication,
 } from "./vouchers.types.js";
 import * as programs from "./programs.service.js";
+import { FORECAST_WINDOW_DAYS, forecastBudget } from "./forecast.js";
+import { committedBetween } from "../ledger/ledger.service.js";
 import * as applications from "./applications.service.js";
 import { priceReservation } from "./quote.service.js";
 
@@ -114,6 +118,31 @@ export class SubsidyProgramsResolver {
   }
 }
 
+@Resolver(() => SubsidyProgram)
+export class SubsidyProgramFieldsResolver {
+  @FieldResolver(() => BudgetForecast, {
+    nullable: true,
+    description:
+      "Where the budget is heading at the rate of the last 30 days, and the warning thresholds (80, 95, 100 %) it has crossed. " +
+      "For the finance team of the program's city and the admin; null for everyone else",
+  })
+  async forecast(@Root() program: SubsidyProgram, @Ctx() ctx: Context): Promise<BudgetForecast | null> {
+    const { row } = program;
+    if (!ctx.viewer || !programs.inScope(ctx.viewer, row.city)) return null;
+    const since = new Date(ctx.now.getTime() - FORECAST_WINDOW_DAYS * 86_400_000);
+    const committed = await committedBetween(ctx.db, row.id, since, ctx.now);
+    return toForecast(
+      forecastBudget({
+        total: row.budgetTotal,
+        available: row.available,
+        committed,
+        now: ctx.now,
+        validUntil: row.validUntil,
+      }),
+    );
+  }
+}
+
 @Resolver(() => VoucherApplication)
 export class VoucherApplicationsResolver {
   @Authorized("SME")
@@ -121,7 +150,7 @@ export class VoucherApplicationsResolver {
     description:
       "Applies for a voucher of a program; the program's finance team decides (decideVoucherApplication). Role: SME. Errors: " +
       "UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (requestedAmount, purpose), NOT_FOUND (unknown program), NOT_ELIGIBLE " +
-      "(extensions.reason PROGRAM_NOT_ACTIVE or PROGRAM_OUTSIDE_VALIDITY), RATE_LIMITED",
+      "(extensions.reason PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY or CATEGORY), RATE_LIMITED",
   })
   async applyForVoucher(
     @Arg("input", { description: "The program, the amount and the purpose" }) input: ApplyForVoucherInput,
@@ -257,7 +286,7 @@ export class VouchersResolver {
       "What checking out this reservation would cost now, with the voucher when given: the split checkout would make, changing " +
       "nothing. Role: SME (the reservation's holder). Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (unknown reservation or " +
       "another SME's), NOT_ELIGIBLE (the voucher may not pay this rental; extensions.reason: VOUCHER_NOT_OWNED, " +
-      "VOUCHER_NOT_ACTIVE, VOUCHER_EXPIRED, PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY, HUB_NOT_ELIGIBLE, " +
+      "VOUCHER_NOT_ACTIVE, VOUCHER_EXPIRED, PROGRAM_NOT_ACTIVE, PROGRAM_OUTSIDE_VALIDITY, CATEGORY, HUB_NOT_ELIGIBLE, " +
       "UNATTESTED_HARDWARE or AFFILIATED_WITH_DATA_CENTER)",
   })
   async quote(

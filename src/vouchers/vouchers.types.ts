@@ -1,11 +1,12 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Money, moneyOrNull } from "../graphql/money.type.js";
-import { Organization } from "../accounts/accounts.types.js";
+import { ApplicantCategory, Organization } from "../accounts/accounts.types.js";
 import { HUB_NAMES } from "../db/reference.js";
 import { globalId } from "../graphql/ids.js";
 import { GlobalNode } from "../graphql/node.js";
 import type { ApplicationRow, VoucherRow } from "./applications.service.js";
 import type { ProgramRow } from "./programs.service.js";
+import type { BudgetForecast as BudgetForecastData } from "./forecast.js";
 
 export enum ProgramStatus {
   ACTIVE = "ACTIVE",
@@ -75,6 +76,66 @@ export class BudgetStatus {
 }
 
 @ObjectType({
+  simpleResolvers: true,
+  description:
+    "Where a program's budget is heading: the budget committed per day over the last 30 days, carried forward " +
+    "(exact integer arithmetic; a month is 30 days), and the warning thresholds of the used share crossed",
+})
+export class BudgetForecast {
+  @Field(() => Money, {
+    description:
+      "Budget committed over the 30 days before now: subsidies reserved at checkout less those voided or refunded then; may be negative",
+  })
+  committedLast30Days!: Money;
+
+  @Field(() => Money, { description: "committedLast30Days / 30, rounded down to the fen; 0 when not positive" })
+  committedPerDay!: Money;
+
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      "When the available budget runs out at that rate: now + available × 30 days / committedLast30Days (UTC, to the millisecond); " +
+      "null when nothing was committed (the budget never runs out at this rate)",
+  })
+  exhaustsAt!: Date | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "Months (of 30 days) the available budget lasts at that rate: available / committedLast30Days, rounded down to hundredths; null with exhaustsAt",
+  })
+  monthsLeft!: number | null;
+
+  @Field({
+    description: "exhaustsAt falls before the program's validUntil: the budget runs out while the program still pays",
+  })
+  runsOutBeforeEnd!: boolean;
+
+  @Field(() => Int, {
+    description: "The share of the budget committed (pending and spent), in basis points rounded down: 8000 = 80 %",
+  })
+  usedBasisPoints!: number;
+
+  @Field(() => [Int], {
+    description:
+      "The warning thresholds (80, 95 and 100 percent of the budget committed) that the budget has reached, like [80, 95]; [] below 80 %",
+  })
+  thresholdsCrossed!: number[];
+}
+
+export function toForecast(data: BudgetForecastData): BudgetForecast {
+  return Object.assign(new BudgetForecast(), {
+    committedLast30Days: Money.of(data.committedInWindow),
+    committedPerDay: Money.of(data.committedPerDay),
+    exhaustsAt: data.exhaustsAt,
+    monthsLeft: data.monthsLeftHundredths == null ? null : Number(data.monthsLeftHundredths) / 100,
+    runsOutBeforeEnd: data.runsOutBeforeEnd,
+    usedBasisPoints: data.usedBasisPoints,
+    thresholdsCrossed: data.thresholdsCrossed,
+  });
+}
+
+@ObjectType({
   implements: GlobalNode,
   simpleResolvers: true,
   description:
@@ -111,7 +172,8 @@ export class SubsidyProgram {
 
   @Field(() => Money, {
     nullable: true,
-    description: "The most one SME's subsidies (pending and spent) may add up to per UTC calendar year; null = no cap",
+    description:
+      "The most one SME's subsidies (pending and spent) may add up to per calendar year in the billing time zone (Asia/Shanghai by default); null = no cap",
   })
   perSmeAnnualCap!: Money | null;
 
@@ -131,6 +193,11 @@ export class SubsidyProgram {
       "NOT_ELIGIBLE with reason UNATTESTED_HARDWARE",
   })
   requiresHardwareAttestation!: boolean;
+  @Field(() => [ApplicantCategory], {
+    description:
+      "The applicant categories it pays for, like [SME] or [RESEARCH_INSTITUTE]; another category's application or checkout is NOT_ELIGIBLE with reason CATEGORY",
+  })
+  eligibleCategories!: ApplicantCategory[];
 
   @Field({ description: "The start of its validity (UTC): subsidies and applications from then" })
   validFrom!: Date;
@@ -146,10 +213,14 @@ export class SubsidyProgram {
 
   @Field({ description: "When it was created (UTC)" })
   createdAt!: Date;
+
+  /** The row it was read from, for the fields that compute more (forecast). */
+  row!: ProgramRow;
 }
 
 export function toSubsidyProgram(row: ProgramRow): SubsidyProgram {
   return Object.assign(new SubsidyProgram(), {
+    row,
     id: globalId("SubsidyProgram", row.id),
     city: row.city,
     name: row.name,
@@ -161,6 +232,7 @@ export function toSubsidyProgram(row: ProgramRow): SubsidyProgram {
     maxSubsidizedPricePerGpuHour: moneyOrNull(row.maxSubsidizedPricePerGpuHour),
     eligibleHubs: row.eligibleHubs,
     requiresHardwareAttestation: row.requiresHardwareAttestation,
+    eligibleCategories: row.eligibleCategories as ApplicantCategory[],
     validFrom: row.validFrom,
     validUntil: row.validUntil,
     status: row.status as ProgramStatus,
@@ -330,7 +402,7 @@ export class CreateSubsidyProgramInput {
   @Field(() => String, {
     nullable: true,
     description:
-      'The most one SME\'s subsidies may add up to per UTC calendar year, in yuan, like "2000000.00", at most the budget; none = no annual cap',
+      'The most one SME\'s subsidies may add up to per calendar year (billing time zone), in yuan, like "2000000.00", at most the budget; none = no annual cap',
   })
   perSmeAnnualCap?: string | null;
 
@@ -353,6 +425,12 @@ export class CreateSubsidyProgramInput {
       "reason UNATTESTED_HARDWARE); none = false",
   })
   requiresHardwareAttestation?: boolean | null;
+  @Field(() => [ApplicantCategory], {
+    nullable: true,
+    description:
+      "The applicant categories it pays for, at least one, like [RESEARCH_INSTITUTE, UNIVERSITY]; none = [SME], the SMEs only",
+  })
+  eligibleCategories?: ApplicantCategory[] | null;
 
   @Field({ description: 'The start of its validity, like "2027-01-01T00:00:00Z"' })
   validFrom!: Date;

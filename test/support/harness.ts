@@ -73,6 +73,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     AUTH_FAILURES_PER_MINUTE: "0",
     LOG_LEVEL: "warn",
     MAINTENANCE_INTERVAL_MS: "0",
+    // No webhook polling in the background (new events with deliveries still wake the worker):
+    // tests that count a request's queries must not count a poll; webhook tests set it.
+    WEBHOOK_POLL_MS: "0",
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });

@@ -26,6 +26,7 @@ export interface ProgramInput {
   perSmeAnnualCap?: string | null;
   maxSubsidizedPricePerGpuHour?: string | null;
   eligibleHubs?: string[] | null;
+  eligibleCategories?: string[] | null;
   validFrom?: string;
   validUntil?: string;
 }

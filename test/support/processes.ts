@@ -35,7 +35,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Starts `node dist/main.js` with `env` on a free port and waits until it is healthy. */
-export async function startProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+export async function startProcess(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ["dist/main.js"], {
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env, PORT: String(port) },

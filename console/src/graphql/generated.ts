@@ -4,6 +4,17 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What kind of applicant an organization of kind SME is, declared by the admin; a program pays only the categories it lists */
+export type ApplicantCategory =
+  /** A research institute, like those Chengdu's research program pays for */
+  | 'RESEARCH_INSTITUTE'
+  /** A small or medium enterprise (the default) */
+  | 'SME'
+  /** A young company registered as a startup */
+  | 'STARTUP'
+  /** A university or its laboratory */
+  | 'UNIVERSITY';
+
 /** Where a voucher application stands; a decision is final */
 export type ApplicationStatus =
   /** Granted: its voucher is ready to use */
@@ -41,24 +52,36 @@ export type AuditAction =
   | 'CREATE_ORGANIZATION'
   /** createSubsidyProgram (city finance); targetId: the program */
   | 'CREATE_SUBSIDY_PROGRAM'
+  /** createWebhookEndpoint; targetId: the endpoint, never its secret */
+  | 'CREATE_WEBHOOK_ENDPOINT'
   /** decideVoucherApplication (city finance); targetId: the application */
   | 'DECIDE_VOUCHER_APPLICATION'
   /** declareAffiliation (admin); targetId: the first organization */
   | 'DECLARE_AFFILIATION'
   /** An operator's declaration of an offer's hardware (serial numbers or attestation reference, GPUs covered), with publishOffer, publishOffers or declareOfferHardware (data center); targetId: the offer */
   | 'DECLARE_OFFER_HARDWARE'
+  /** disableWebhookEndpoint; targetId: the endpoint */
+  | 'DISABLE_WEBHOOK_ENDPOINT'
   /** disputeDelivery (SME); targetId: the reservation */
   | 'DISPUTE_DELIVERY'
+  /** enableWebhookEndpoint; targetId: the endpoint */
+  | 'ENABLE_WEBHOOK_ENDPOINT'
   /** A payment the provider reported that is not the order's own, or not for its amount in CNY (role SYSTEM); targetId: the order, left as it was */
   | 'PAYMENT_MISMATCH'
   /** placeBid (SME); targetId: the bid */
   | 'PLACE_BID'
   /** publishOffer (data center); targetId: the offer */
   | 'PUBLISH_OFFER'
+  /** redeliverEvent; targetId: the event */
+  | 'REDELIVER_EVENT'
   /** reportDelivery (data center); targetId: the reservation */
   | 'REPORT_DELIVERY'
+  /** rotateWebhookSecret; targetId: the endpoint, never its secret */
+  | 'ROTATE_WEBHOOK_SECRET'
   /** settleCityStatement (city finance); targetId: the program */
   | 'SETTLE_CITY_STATEMENT'
+  /** setOrganizationCategory (admin); targetId: the organization, detail: the old and new category */
+  | 'SET_ORGANIZATION_CATEGORY'
   /** setSubsidyProgramStatus (city finance); targetId: the program */
   | 'SET_SUBSIDY_PROGRAM_STATUS'
   /** updateOffer (data center); targetId: the offer */
@@ -101,6 +124,8 @@ export type CreateDataCenterInput = {
 
 /** The input of createOrganization: a new organization */
 export type CreateOrganizationInput = {
+  /** The applicant category of an organization of kind SME, SME when omitted; given for another kind it is BAD_USER_INPUT */
+  category?: ApplicantCategory | null | undefined;
   /** The city, up to 100 characters, like "Beijing"; required for CITY_FINANCE, whose programs are of this city */
   city?: string | null | undefined;
   /** An 18-character unified social credit code, like "91110108MA01C2XK3P" (stored upper-cased); a malformed one is BAD_USER_INPUT, one already registered CONFLICT */
@@ -265,11 +290,13 @@ export type Role =
 export type SpendDimension =
   /** The data center rented; value its opaque id, label its name */
   | 'DATA_CENTER'
+  /** The calendar day of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11-30" */
+  | 'DAY'
   /** The GPU model rented; value its opaque id, label its name, like "H800" */
   | 'GPU_MODEL'
   /** The national hub of the data center; value and label its name, like "Ningxia Zhongwei" */
   | 'HUB'
-  /** The UTC calendar month of payment; value like "2026-11" */
+  /** The calendar month of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11" */
   | 'MONTH'
   /** The subsidy program; value its opaque id, label its name */
   | 'PROGRAM'

@@ -4,6 +4,17 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What kind of applicant an organization of kind SME is, declared by the admin; a program pays only the categories it lists */
+export type ApplicantCategory =
+  /** A research institute, like those Chengdu's research program pays for */
+  | 'RESEARCH_INSTITUTE'
+  /** A small or medium enterprise (the default) */
+  | 'SME'
+  /** A young company registered as a startup */
+  | 'STARTUP'
+  /** A university or its laboratory */
+  | 'UNIVERSITY';
+
 /** Where a voucher application stands; a decision is final */
 export type ApplicationStatus =
   /** Granted: its voucher is ready to use */
@@ -36,6 +47,8 @@ export type CheckoutInput = {
 
 /** The input of createOrganization: a new organization */
 export type CreateOrganizationInput = {
+  /** The applicant category of an organization of kind SME, SME when omitted; given for another kind it is BAD_USER_INPUT */
+  category?: ApplicantCategory | null | undefined;
   /** The city, up to 100 characters, like "Beijing"; required for CITY_FINANCE, whose programs are of this city */
   city?: string | null | undefined;
   /** An 18-character unified social credit code, like "91110108MA01C2XK3P" (stored upper-cased); a malformed one is BAD_USER_INPUT, one already registered CONFLICT */
@@ -64,6 +77,37 @@ export type DeliveryStatus =
   | 'FINAL'
   /** The data center reported; the SME may still dispute it until the deadline */
   | 'REPORTED';
+
+/** The kinds of event (docs/events.md): each goes to one organization, named by its role. Webhooks carry the dotted name (bid.matched) as type */
+export type EventType =
+  /** bid.matched, to the SME: A bid was matched (at once, or later when capacity appeared): its reservation is HELD until holdExpiresAt; check out before then. Payload: bidId, reservationId, offerId, gpuCount, startsAt, endsAt, status, total, holdExpiresAt */
+  | 'BID_MATCHED'
+  /** order.cancelled, to the SME: An unpaid order was cancelled (by the SME, or its payment was cancelled): its GPUs are freed. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_CANCELLED'
+  /** order.paid, to the SME: An order is PAID: the reservation is CONFIRMED and the subsidy posted. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_PAID'
+  /** order.payment_failed, to the SME: The payment of an order was refused: the order is FAILED, its subsidy returned and its GPUs freed. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_PAYMENT_FAILED'
+  /** order.refunded, to the SME: A paid order was cancelled before the rental: the SME's share refunded, the subsidy back on the voucher. Payload: orderId, reservationId, status, gross, subsidy, smeShare, voucherId, paidAt */
+  | 'ORDER_REFUNDED'
+  /** program.budget_threshold, to the city's finance team: 80, 95 or 100 % of a program's budget is committed (pending + spent); each threshold once per program. Payload: programId, thresholdPercent, total, available, pending, spent */
+  | 'PROGRAM_BUDGET_THRESHOLD'
+  /** reservation.confirmed, to the data center operator: A reservation on the operator's offer was paid for: the GPUs are booked. Payload: reservationId, offerId, gpuCount, startsAt, endsAt, status, total */
+  | 'RESERVATION_CONFIRMED'
+  /** reservation.created, to the data center operator: A bid was matched to one of the operator's offers: GPUs are HELD for checkout until holdExpiresAt. Payload: reservationId, offerId, gpuCount, startsAt, endsAt, status, total, holdExpiresAt */
+  | 'RESERVATION_CREATED'
+  /** reservation.expired, to the SME: A hold lapsed without checkout: the reservation and its bid are EXPIRED and the GPUs freed. Payload: bidId, reservationId, offerId, gpuCount, startsAt, endsAt, status, total, holdExpiresAt */
+  | 'RESERVATION_EXPIRED'
+  /** reservation.hold_expiring, to the SME: A HELD reservation with no order lapses soon (HOLD_EXPIRING_MINUTES before holdExpiresAt, default 5): check out or lose it. Payload: reservationId, bidId, offerId, holdExpiresAt */
+  | 'RESERVATION_HOLD_EXPIRING'
+  /** reservation.released, to the data center operator: A reservation on the operator's offer ended before use (status EXPIRED or CANCELLED): its GPUs are free again. Payload: reservationId, offerId, gpuCount, startsAt, endsAt, status, total */
+  | 'RESERVATION_RELEASED'
+  /** statement.ready, to the city's finance team: A month with claims has ended: its statement can be settled with settleCityStatement; once per statement. Payload: statementId, programId, month, total */
+  | 'STATEMENT_READY'
+  /** voucher_application.decided, to the SME: The city decided a voucher application: APPROVED with its voucher, or REJECTED with a reason. Payload: applicationId, programId, status, decisionReason, voucherId, grantedAmount, validUntil */
+  | 'VOUCHER_APPLICATION_DECIDED'
+  /** voucher_application.submitted, to the city's finance team: An SME applied for a voucher of one of the city's programs: decide it with decideVoucherApplication. Payload: applicationId, programId, smeId, requestedAmount, purpose */
+  | 'VOUCHER_APPLICATION_SUBMITTED';
 
 /** The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers */
 export type HardwareAttestationInput = {
@@ -172,6 +216,15 @@ export type PlaceBidInput = {
   maxPricePerGpuHour: string;
 };
 
+/** The length of the periods of a policy report's utilization over time (days of the billing time zone) */
+export type PolicyGranularity =
+  /** One period per day */
+  | 'DAY'
+  /** Calendar months: from and to must then be first days of months, like 2026-01-01 */
+  | 'MONTH'
+  /** ISO weeks, Monday to Sunday; the first and last may be cut by from and to */
+  | 'WEEK';
+
 /** Only an ACTIVE program pays subsidies; CLOSED is final */
 export type ProgramStatus =
   /** Pays subsidies and takes applications (within its validity) */
@@ -227,11 +280,13 @@ export type Role =
 export type SpendDimension =
   /** The data center rented; value its opaque id, label its name */
   | 'DATA_CENTER'
+  /** The calendar day of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11-30" */
+  | 'DAY'
   /** The GPU model rented; value its opaque id, label its name, like "H800" */
   | 'GPU_MODEL'
   /** The national hub of the data center; value and label its name, like "Ningxia Zhongwei" */
   | 'HUB'
-  /** The UTC calendar month of payment; value like "2026-11" */
+  /** The calendar month of payment in the billing time zone (Asia/Shanghai by default); value like "2026-11" */
   | 'MONTH'
   /** The subsidy program; value its opaque id, label its name */
   | 'PROGRAM'
@@ -269,6 +324,24 @@ export type VoucherStatus =
   /** Revoked by the city: it can no longer pay */
   | 'REVOKED';
 
+/** Where one event's delivery to one endpoint stands */
+export type WebhookDeliveryStatus =
+  /** The endpoint answered an attempt with a 2xx */
+  | 'DELIVERED'
+  /** Every retry failed; redeliverEvent sends it again */
+  | 'FAILED'
+  /** Not answered with a 2xx yet: an attempt is due at nextAttemptAt */
+  | 'PENDING';
+
+/** Whether an endpoint receives events */
+export type WebhookEndpointStatus =
+  /** Events are delivered */
+  | 'ACTIVE'
+  /** Disabled by the client: no deliveries; enableWebhookEndpoint sends what waits */
+  | 'DISABLED'
+  /** A delivery used up its retries (about 28 hours) without a 2xx answer; events are still sent, and the next success makes it ACTIVE again */
+  | 'FAILING';
+
 export type CreateOrganizationMutationVariables = Exact<{
   input: CreateOrganizationInput;
 }>;
@@ -303,7 +376,7 @@ export type SubsidyProgramsQueryVariables = Exact<{
 }>;
 
 
-export type SubsidyProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, perOrderCap: { amount: string, fen: string, currency: string } | null, budgetStatus: { total: { amount: string, fen: string, currency: string }, available: { amount: string, fen: string, currency: string }, pending: { amount: string, fen: string, currency: string }, spent: { amount: string, fen: string, currency: string } } }> };
+export type SubsidyProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, eligibleCategories: Array<ApplicantCategory>, perOrderCap: { amount: string, fen: string, currency: string } | null, budgetStatus: { total: { amount: string, fen: string, currency: string }, available: { amount: string, fen: string, currency: string }, pending: { amount: string, fen: string, currency: string }, spent: { amount: string, fen: string, currency: string } }, forecast: { exhaustsAt: string | null, monthsLeft: number | null, runsOutBeforeEnd: boolean, thresholdsCrossed: Array<number>, committedPerDay: { amount: string, fen: string, currency: string } } | null }> };
 
 export type PendingApplicationsQueryVariables = Exact<{
   programId: string;
@@ -339,7 +412,17 @@ export type CityStatementQueryVariables = Exact<{
 }>;
 
 
-export type CityStatementQuery = { cityStatement: { month: string, status: StatementStatus, settledAt: string | null, program: { id: string, name: string }, lines: Array<{ orders: number, dataCenter: { id: string, name: string, hub: string }, subsidy: { amount: string, fen: string, currency: string } }>, total: { amount: string, fen: string, currency: string } } };
+export type CityStatementQuery = { cityStatement: { month: string, status: StatementStatus, settledAt: string | null, program: { id: string, name: string }, lines: Array<{ orders: number, dataCenter: { id: string, name: string, hub: string }, subsidy: { amount: string, fen: string, currency: string } }>, total: { amount: string, fen: string, currency: string }, settledBy: { name: string } | null, files: { csv: string, xlsx: string, pdf: string } } };
+
+export type PolicyReportQueryVariables = Exact<{
+  city?: string | null | undefined;
+  from: string;
+  to: string;
+  granularity: PolicyGranularity;
+}>;
+
+
+export type PolicyReportQuery = { policyReport: { subsidizedGpuHours: number, westernShareBasisPoints: number | null, domesticShareBasisPoints: number | null, smesServed: number, top10ShareBasisPoints: number | null, subsidyPerGpuHour: { amount: string, fen: string, currency: string } | null, hubs: Array<{ hub: string, western: boolean, utilization: number | null, periods: Array<{ start: string, utilization: number | null }> }> } };
 
 export type PublishOfferMutationVariables = Exact<{
   input: PublishOfferInput;
@@ -366,6 +449,20 @@ export type OfferReservationsQueryVariables = Exact<{
 
 
 export type OfferReservationsQuery = { offerReservations: { totalCount: number, edges: Array<{ node: { id: string, status: ReservationStatus, gpuCount: number, startsAt: string, endsAt: string, holdExpiresAt: string, total: { amount: string, fen: string, currency: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type RegisterReservationsWebhookMutationVariables = Exact<{
+  url: string;
+}>;
+
+
+export type RegisterReservationsWebhookMutation = { createWebhookEndpoint: { secret: string, endpoint: { id: string, status: WebhookEndpointStatus } } };
+
+export type WebhookDeliveriesQueryVariables = Exact<{
+  endpointId: string;
+}>;
+
+
+export type WebhookDeliveriesQuery = { webhookDeliveries: { edges: Array<{ node: { id: string, status: WebhookDeliveryStatus, event: { id: string, name: string }, attempts: Array<{ attempt: number, succeeded: boolean, responseStatus: number | null, latencyMs: number }> } }> } };
 
 export type PublishOffersMutationVariables = Exact<{
   inputs: Array<PublishOfferInput> | PublishOfferInput;
@@ -448,6 +545,21 @@ export type MyOrdersQueryVariables = Exact<{
 
 
 export type MyOrdersQuery = { myOrders: { totalCount: number, edges: Array<{ node: { id: string, status: OrderStatus, paidAt: string | null, createdAt: string, gross: { amount: string, fen: string, currency: string }, subsidy: { amount: string, fen: string, currency: string }, smeShare: { amount: string, fen: string, currency: string }, voucher: { id: string } | null, reservation: { id: string, startsAt: string, endsAt: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type EventsSinceQueryVariables = Exact<{
+  after?: string | null | undefined;
+  types?: Array<EventType> | EventType | null | undefined;
+}>;
+
+
+export type EventsSinceQuery = { events: Array<{ id: string, type: EventType, name: string, objectId: string, payload: Record<string, string | number | boolean | null | object>, createdAt: string }> };
+
+export type MyEventsSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type MyEventsSubscription = { events: { id: string, type: EventType, objectId: string, payload: Record<string, string | number | boolean | null | object> } };
 
 export type ConfirmPaymentMutationVariables = Exact<{
   orderId: string;
@@ -597,6 +709,16 @@ export const SubsidyProgramsDocument = new TypedDocumentString(`
         ...MoneyFields
       }
     }
+    eligibleCategories
+    forecast {
+      committedPerDay {
+        ...MoneyFields
+      }
+      exhaustsAt
+      monthsLeft
+      runsOutBeforeEnd
+      thresholdsCrossed
+    }
   }
 }
     fragment MoneyFields on Money {
@@ -721,6 +843,14 @@ export const CityStatementDocument = new TypedDocumentString(`
     total {
       ...MoneyFields
     }
+    settledBy {
+      name
+    }
+    files {
+      csv
+      xlsx
+      pdf
+    }
   }
 }
     fragment MoneyFields on Money {
@@ -728,6 +858,33 @@ export const CityStatementDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<CityStatementQuery, CityStatementQueryVariables>;
+export const PolicyReportDocument = new TypedDocumentString(`
+    query PolicyReport($city: String, $from: String!, $to: String!, $granularity: PolicyGranularity!) {
+  policyReport(city: $city, from: $from, to: $to, granularity: $granularity) {
+    subsidizedGpuHours
+    westernShareBasisPoints
+    domesticShareBasisPoints
+    subsidyPerGpuHour {
+      ...MoneyFields
+    }
+    smesServed
+    top10ShareBasisPoints
+    hubs {
+      hub
+      western
+      utilization
+      periods {
+        start
+        utilization
+      }
+    }
+  }
+}
+    fragment MoneyFields on Money {
+  amount
+  fen
+  currency
+}`) as unknown as TypedDocumentString<PolicyReportQuery, PolicyReportQueryVariables>;
 export const PublishOfferDocument = new TypedDocumentString(`
     mutation PublishOffer($input: PublishOfferInput!) {
   publishOffer(input: $input) {
@@ -820,6 +977,41 @@ export const OfferReservationsDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<OfferReservationsQuery, OfferReservationsQueryVariables>;
+export const RegisterReservationsWebhookDocument = new TypedDocumentString(`
+    mutation RegisterReservationsWebhook($url: String!) {
+  createWebhookEndpoint(
+    input: {url: $url, types: [RESERVATION_CREATED, RESERVATION_CONFIRMED, RESERVATION_RELEASED]}
+  ) {
+    secret
+    endpoint {
+      id
+      status
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RegisterReservationsWebhookMutation, RegisterReservationsWebhookMutationVariables>;
+export const WebhookDeliveriesDocument = new TypedDocumentString(`
+    query WebhookDeliveries($endpointId: ID!) {
+  webhookDeliveries(endpointId: $endpointId, first: 20) {
+    edges {
+      node {
+        id
+        status
+        event {
+          id
+          name
+        }
+        attempts {
+          attempt
+          succeeded
+          responseStatus
+          latencyMs
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<WebhookDeliveriesQuery, WebhookDeliveriesQueryVariables>;
 export const PublishOffersDocument = new TypedDocumentString(`
     mutation PublishOffers($inputs: [PublishOfferInput!]!) {
   publishOffers(inputs: $inputs) {
@@ -1066,6 +1258,31 @@ export const MyOrdersDocument = new TypedDocumentString(`
   fen
   currency
 }`) as unknown as TypedDocumentString<MyOrdersQuery, MyOrdersQueryVariables>;
+export const EventsSinceDocument = new TypedDocumentString(`
+    query EventsSince($after: ID, $types: [EventType!]) {
+  events(after: $after, first: 100, types: $types) {
+    id
+    type
+    name
+    objectId
+    payload
+    createdAt
+  }
+}
+    `) as unknown as TypedDocumentString<EventsSinceQuery, EventsSinceQueryVariables>;
+export const MyEventsDocument = new TypedDocumentString(`
+    subscription MyEvents($after: ID) {
+  events(
+    types: [BID_MATCHED, RESERVATION_HOLD_EXPIRING, ORDER_PAID, ORDER_PAYMENT_FAILED]
+    after: $after
+  ) {
+    id
+    type
+    objectId
+    payload
+  }
+}
+    `) as unknown as TypedDocumentString<MyEventsSubscription, MyEventsSubscriptionVariables>;
 export const ConfirmPaymentDocument = new TypedDocumentString(`
     mutation ConfirmPayment($orderId: ID!, $method: PaymentMethod!, $returnUrl: String) {
   confirmPayment(orderId: $orderId, method: $method, returnUrl: $returnUrl) {
