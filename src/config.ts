@@ -126,6 +126,8 @@ interface Variable {
   allowed: string;
   /** Its value is never written anywhere, also not in an error line. */
   secret?: boolean;
+  /** What exactly is wrong with a refused value, when `allowed` alone would not say it. */
+  explain?: (raw: string) => string | null;
 }
 
 const VARIABLES = {
@@ -207,6 +209,7 @@ const VARIABLES = {
   BILLING_TIME_ZONE: {
     schema: z.string().refine((value) => billingTimeZoneProblem(value) == null),
     allowed: "an IANA time zone a whole number of hours from UTC, e.g. Asia/Shanghai (the default)",
+    explain: billingTimeZoneProblem,
   },
   MIGRATE_ON_START: { schema: bool, allowed: "true or false" },
   METRICS_TOKEN: {
@@ -240,7 +243,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (raw === undefined || raw === "") continue;
     const result = variable.schema.safeParse(raw);
     if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
-    else problems.push(`${name}=${variable.secret ? "(hidden)" : JSON.stringify(raw)}: ${variable.allowed}`);
+    else
+      problems.push(
+        `${name}=${variable.secret ? "(hidden)" : JSON.stringify(raw)}: ${variable.explain?.(raw) ?? variable.allowed}`,
+      );
   }
 
   // What must not run in production, checked once each variable is valid.
