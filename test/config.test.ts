@@ -172,10 +172,13 @@ describe("loading the configuration", () => {
   });
 });
 
-describe("the README's configuration table", () => {
+describe("the configuration table (docs/operations.md)", () => {
   it("lists every variable the server reads", () => {
-    const readme = readFileSync("README.md", "utf8");
-    const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Conventions"));
+    const operations = readFileSync("docs/operations.md", "utf8");
+    const table = operations.slice(
+      operations.indexOf("## Configuration variables"),
+      operations.indexOf("## Configuration is checked at start"),
+    );
     for (const name of CONFIG_VARIABLES) expect(table, name).toContain(`\`${name}\``);
   });
 });
