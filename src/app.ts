@@ -34,8 +34,7 @@ import {
 import { Loaders } from "./graphql/loaders.js";
 import {
   AuthFailureLimit,
-  ExportLimit,
-  MutationLimit,
+  CountLimit,
   MemoryLimitStore,
   RedisLimitStore,
   requestLimits,
@@ -192,7 +191,7 @@ export async function createApp(config: Config): Promise<App> {
   const limitStore = await limitStoreFor(config, logger, metrics);
   const authFailures = new AuthFailureLimit(limitStore, config.authFailuresPerMinute);
   // Mutations per key and IP outside GraphQL (the CSV import), counted with GraphQL's.
-  const importMutations = new MutationLimit(limitStore, config.rateLimitPerMinute);
+  const importMutations = new CountLimit(limitStore, "mutations", config.rateLimitPerMinute);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -330,14 +329,14 @@ export async function createApp(config: Config): Promise<App> {
   }));
   // Statements and spend reports as files, with the same keys and authorization as GraphQL. A file
   // costs more than most fields: exports count against the mutations' per-key limit of their own.
-  const exportLimit = new ExportLimit(limitStore, config.rateLimitPerMinute);
+  const exportLimit = new CountLimit(limitStore, "exports", config.rateLimitPerMinute);
   expressApp.use(
     "/exports",
     exportsRouter(services, {
       caller: async (req) => {
         const caller = await identify(req);
         if (!caller.viewer) throw unauthenticated();
-        const wait = await exportLimit.take(`key:${caller.viewer.apiKeyId ?? "admin"}`, caller.now.getTime());
+        const wait = await exportLimit.take([`key:${caller.viewer.apiKeyId ?? "admin"}`], 1, caller.now.getTime());
         if (wait != null) throw rateLimited(`Too many exports this minute; retry in ${wait} s`, wait);
         return { ...caller, viewer: caller.viewer };
       },

@@ -290,36 +290,21 @@ export function requestLimits(
   };
 }
 
-/** Files exported per API key: a file costs more than most fields, so exports have a limit of their own. */
-export class ExportLimit {
-  constructor(
-    private readonly store: LimitStore,
-    readonly limit: number,
-  ) {}
-
-  /** Spends one export of this key; the seconds to wait when the limit is reached, else null. */
-  async take(key: string, nowMs: number): Promise<number | null> {
-    if (this.limit <= 0) return null;
-    const charge: Charge = { limiter: "exports", key, limit: this.limit, amount: 1 };
-    const { refused } = await this.store.take([charge], windowOf(nowMs), true);
-    return refused >= 0 ? secondsLeft(nowMs) : null;
-  }
-}
-
 /**
- * Changes made outside GraphQL (the CSV import of offers), counted against the same per-key and
- * per-IP allowance of mutations as GraphQL's.
+ * A per-minute count outside GraphQL's own plugin: file exports per API key (`exports`), and the
+ * CSV import's changes counted with GraphQL's mutations per key and IP (`mutations`).
  */
-export class MutationLimit {
+export class CountLimit {
   constructor(
     private readonly store: LimitStore,
+    private readonly limiter: "exports" | "mutations",
     readonly limit: number,
   ) {}
 
-  /** Spends `amount` mutations of these senders; the seconds to wait when that does not fit, else null. */
+  /** Spends `amount` for each sender; the seconds to wait when that does not fit (nothing spent), else null. */
   async take(senders: string[], amount: number, nowMs: number): Promise<number | null> {
     if (this.limit <= 0 || amount <= 0) return null;
-    const charges: Charge[] = senders.map((key) => ({ limiter: "mutations", key, limit: this.limit, amount }));
+    const charges: Charge[] = senders.map((key) => ({ limiter: this.limiter, key, limit: this.limit, amount }));
     const { refused } = await this.store.take(charges, windowOf(nowMs), true);
     return refused >= 0 ? secondsLeft(nowMs) : null;
   }

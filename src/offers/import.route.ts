@@ -8,7 +8,7 @@ import { bearerToken } from "../accounts/tokens.js";
 import { recordAuditMany, type AuditActor, type AuditEvent } from "../audit/audit.service.js";
 import { BadInput } from "../errors.js";
 import { bulkWeight } from "../graphql/limits.js";
-import type { MutationLimit } from "../graphql/rate-limit.js";
+import type { CountLimit } from "../graphql/rate-limit.js";
 import { decodeId, globalId } from "../graphql/ids.js";
 import type { Logger } from "../logger.js";
 import type { AppServices } from "../services.js";
@@ -113,7 +113,7 @@ async function operatorOf(req: Request, res: Response, auth: Authenticator) {
 export function offersImportRoute(
   services: AppServices,
   auth: Authenticator,
-  mutations: MutationLimit,
+  mutations: CountLimit,
   logger: Logger,
 ): RequestHandler {
   return async (req, res) => {
