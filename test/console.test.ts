@@ -702,35 +702,70 @@ describe.skipIf(!hasChromium)(
       });
     }
 
-    it("shows the date a small program's budget is forecast to run out", { timeout: 60_000 }, async () => {
-      // The demo programs' budgets outlast any forecast; this one (¥1,000) commits ¥120 (a rental in
-      // March, on the server's test clock), so at that pace it runs out in 220 days, before its end.
-      const m = await market(server, { budget: "1000.00", voucherAmount: "500.00" });
-      const reservationId = await reserve(server, m.sme);
-      await server.ok(
-        CHECKOUT,
-        { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "console-forecast" } },
-        { token: m.sme.token, now: NOW },
-      );
-      // The ledger records the checkout at the database's time: today, in the forecast's window.
-      const { subsidyPrograms } = await server.ok(
-        "{ subsidyPrograms { id name forecast { exhaustsAt runsOutBeforeEnd } } }",
-        {},
-        { token: m.finance.token },
-      );
-      const program = subsidyPrograms.find((p: any) => p.id === m.programId);
-      expect(program.forecast.exhaustsAt).not.toBeNull();
-      expect(program.forecast.runsOutBeforeEnd).toBe(true);
-      const finance = await open("en");
-      await signIn(finance, "en", m.finance.token, "dashboard");
-      await finance.getByLabel(L("en", "finance.program")).selectOption(m.programId);
-      await expect
-        .poll(() => finance.getByTestId("forecast-date").innerText())
-        .toBe(texts("en").date(program.forecast.exhaustsAt));
-      await finance.getByText(L("en", "forecast.beforeEnd").split("{until}")[0]).waitFor();
-      await scan(finance, "en finance dashboard, forecast");
-      await finance.context().close();
-    });
+    it(
+      "shows when a small program's budget runs out, and a rental's delivery reported and disputed",
+      { timeout: 90_000 },
+      async () => {
+        // The demo programs' budgets outlast any forecast; this one (¥1,000) commits ¥120 (a rental in
+        // March, on the server's test clock), so at that pace it runs out in 220 days, before its end.
+        const m = await market(server, { budget: "1000.00", voucherAmount: "500.00" });
+        const reservationId = await reserve(server, m.sme);
+        const { checkout } = await server.ok(
+          CHECKOUT,
+          { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "console-forecast" } },
+          { token: m.sme.token, now: NOW },
+        );
+        // The ledger records the checkout at the database's time: today, in the forecast's window.
+        const { subsidyPrograms } = await server.ok(
+          "{ subsidyPrograms { id name forecast { exhaustsAt runsOutBeforeEnd } } }",
+          {},
+          { token: m.finance.token },
+        );
+        const program = subsidyPrograms.find((p: any) => p.id === m.programId);
+        expect(program.forecast.exhaustsAt).not.toBeNull();
+        expect(program.forecast.runsOutBeforeEnd).toBe(true);
+        const finance = await open("en");
+        await signIn(finance, "en", m.finance.token, "dashboard");
+        await finance.getByLabel(L("en", "finance.program")).selectOption(m.programId);
+        await expect
+          .poll(() => finance.getByTestId("forecast-date").innerText())
+          .toBe(texts("en").date(program.forecast.exhaustsAt));
+        await finance.getByText(L("en", "forecast.beforeEnd").split("{until}")[0]).waitFor();
+        await scan(finance, "en finance dashboard, forecast");
+        await finance.context().close();
+
+        // The rental (10 March 2027, 00:00 to 10:00 UTC, 2 GPUs) has ended, on the server's test
+        // clock and the browser's: the operator reports 18 of its 20 GPU-hours, the SME disputes it.
+        const afterRental = "2027-03-10T12:00:00Z";
+        const operator = await open("en", DESKTOP, { now: afterRental });
+        await operator.clock.setFixedTime(new Date(afterRental));
+        await signIn(operator, "en", m.operator.token, "my-offers");
+        const card = operator.locator("li.card", { hasText: m.offerId });
+        await card.getByRole("button", { name: L("en", "operator.showReservations") }).click();
+        const report = card.getByRole("group", { name: new RegExp(`^Rental ${reservationId}:`) });
+        await report.getByLabel(L("en", "delivery.delivered")).fill("18");
+        await report.getByLabel(L("en", "delivery.outageFrom")).fill("2027-03-10T10:00"); // 02:00 UTC
+        await report.getByLabel(L("en", "delivery.outageTo")).fill("2027-03-10T11:00");
+        await report.getByLabel(L("en", "delivery.outageGpus")).fill("2");
+        await report.getByRole("button", { name: L("en", "delivery.report") }).click();
+        await report.getByText(L("en", "delivery.reported")).waitFor();
+        expect(await report.innerText()).toContain("18 of 20 GPU-hours delivered");
+        await scan(operator, "en operator delivery report");
+        await operator.context().close();
+
+        const sme = await open("en", DESKTOP, { now: afterRental });
+        await sme.clock.setFixedTime(new Date(afterRental));
+        await signIn(sme, "en", m.sme.token, "orders");
+        const dispute = sme.getByRole("group", { name: new RegExp(`^Order ${checkout.id}:`) });
+        await expect.poll(() => dispute.innerText()).toContain(L("en", "deliveryStatus.REPORTED"));
+        await dispute.getByLabel(L("en", "delivery.reason")).fill("2 GPUs were down from 10:00 to 12:00");
+        await dispute.getByRole("button", { name: L("en", "delivery.dispute") }).click();
+        await dispute.getByText(L("en", "delivery.disputed")).waitFor();
+        expect(await dispute.innerText()).toContain(L("en", "deliveryStatus.DISPUTED"));
+        await scan(sme, "en sme delivery dispute");
+        await sme.context().close();
+      },
+    );
 
     it("loads the finance dashboard with under 500 KB of JavaScript, gzipped", { timeout: 60_000 }, async () => {
       const context = await browser.newContext({ viewport: DESKTOP });

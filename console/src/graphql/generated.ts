@@ -136,6 +136,25 @@ export type CreateOrganizationInput = {
   name: string;
 };
 
+/** What a data center delivered of one rental */
+export type DeliveryReportInput = {
+  /** GPU-hours delivered, 0 to the rental's gpuCount × hours; the outages account for every GPU-hour missing */
+  deliveredGpuHours: number;
+  /** Where the missing GPU-hours were: their gpus × hours add up to booked − deliveredGpuHours; empty when delivered in full */
+  outages?: Array<OutageInput>;
+};
+
+/** Where the delivery of a paid rental stands; its claim on the city's statement waits until it is FINAL */
+export type DeliveryStatus =
+  /** Nothing reported yet: the rental has not ended, or its grace period (DELIVERY_REPORT_DAYS) runs. Nothing reported by the deadline counts as delivered in full */
+  | 'AWAITING_REPORT'
+  /** The SME disputed it: the claim waits until the admin corrects it (correctDelivery) */
+  | 'DISPUTED'
+  /** Settled for good, with the credit for any undelivered GPU-hours made */
+  | 'FINAL'
+  /** The data center reported; the SME may still dispute it until the deadline */
+  | 'REPORTED';
+
 /** The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers */
 export type HardwareAttestationInput = {
   /** A reference to an attestation of the hardware, 1 to 500 characters, like a certificate or audit report number "CAICT-2027-00123" */
@@ -216,6 +235,16 @@ export type OrgKind =
   | 'DATA_CENTER_OPERATOR'
   /** A small or medium enterprise renting GPUs; its keys act as the SME role */
   | 'SME';
+
+/** GPUs of a rental that were not available over [from, to) */
+export type OutageInput = {
+  /** The first hour out, a whole UTC hour inside the rental, like "2027-03-10T04:00:00Z" */
+  from: string;
+  /** How many GPUs were out in each of these hours, 1 to the rental's gpuCount; overlapping outages may not put more out in one hour */
+  gpus: number;
+  /** The end (exclusive), a whole UTC hour after from and inside the rental, like "2027-03-10T06:00:00Z" */
+  to: string;
+};
 
 /** How an SME pays its share through Stripe; the server offers those of STRIPE_PAYMENT_METHODS */
 export type PaymentMethod =
@@ -419,6 +448,15 @@ export type PaymentConfigurationQueryVariables = Exact<{ [key: string]: never; }
 
 export type PaymentConfigurationQuery = { paymentConfiguration: { provider: string, publishableKey: string | null, methods: Array<PaymentMethod> } };
 
+export type DeliveryRowFragment = { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null };
+
+export type DeliveryQueryVariables = Exact<{
+  reservationId: string;
+}>;
+
+
+export type DeliveryQuery = { delivery: { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null } | null };
+
 export type LedgerQueryVariables = Exact<{
   programId: string;
   first: number;
@@ -546,6 +584,14 @@ export type UtilizationQueryVariables = Exact<{
 
 export type UtilizationQuery = { dataCenters: Array<{ id: string, name: string, hub: string, utilization: number, operator: { id: string } }> };
 
+export type ReportDeliveryMutationVariables = Exact<{
+  reservationId: string;
+  input: DeliveryReportInput;
+}>;
+
+
+export type ReportDeliveryMutation = { reportDelivery: { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null } };
+
 export type OfferRowFragment = { id: string, status: OfferStatus, gpuCount: number, minHours: number, availableFrom: string, availableUntil: string, pricePerGpuHour: { amount: string, fen: string }, gpuModel: { id: string, name: string }, dataCenter: { id: string, name: string, hub: string, province: string } };
 
 export type OffersQueryVariables = Exact<{
@@ -652,6 +698,14 @@ export type OrderQueryVariables = Exact<{
 
 export type OrderQuery = { order: { id: string, status: OrderStatus, createdAt: string, paidAt: string | null, gross: { amount: string, fen: string }, subsidy: { amount: string, fen: string }, smeShare: { amount: string, fen: string }, payment: { provider: string, status: string, clientSecret: string | null }, voucher: { id: string } | null, reservation: { id: string, status: ReservationStatus, startsAt: string, endsAt: string, gpuCount: number, offer: { id: string, gpuModel: { name: string }, dataCenter: { name: string, hub: string } } } } | null };
 
+export type DisputeDeliveryMutationVariables = Exact<{
+  reservationId: string;
+  reason: string;
+}>;
+
+
+export type DisputeDeliveryMutation = { disputeDelivery: { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -670,6 +724,18 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const DeliveryRowFragmentDoc = new TypedDocumentString(`
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}
+    `, {"fragmentName":"DeliveryRow"}) as unknown as TypedDocumentString<DeliveryRowFragment, unknown>;
 export const AmountFragmentDoc = new TypedDocumentString(`
     fragment Amount on Money {
   amount
@@ -947,6 +1013,22 @@ export const PaymentConfigurationDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PaymentConfigurationQuery, PaymentConfigurationQueryVariables>;
+export const DeliveryDocument = new TypedDocumentString(`
+    query Delivery($reservationId: ID!) {
+  delivery(reservationId: $reservationId) {
+    ...DeliveryRow
+  }
+}
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}`) as unknown as TypedDocumentString<DeliveryQuery, DeliveryQueryVariables>;
 export const LedgerDocument = new TypedDocumentString(`
     query Ledger($programId: ID!, $first: Int!, $after: String) {
   budgetLedger(programId: $programId, first: $first, after: $after) {
@@ -1376,6 +1458,22 @@ export const UtilizationDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UtilizationQuery, UtilizationQueryVariables>;
+export const ReportDeliveryDocument = new TypedDocumentString(`
+    mutation ReportDelivery($reservationId: ID!, $input: DeliveryReportInput!) {
+  reportDelivery(reservationId: $reservationId, input: $input) {
+    ...DeliveryRow
+  }
+}
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}`) as unknown as TypedDocumentString<ReportDeliveryMutation, ReportDeliveryMutationVariables>;
 export const OffersDocument = new TypedDocumentString(`
     query Offers($filter: OfferFilter, $sort: OfferSort!, $first: Int!, $after: String) {
   offers(filter: $filter, sort: $sort, first: $first, after: $after) {
@@ -1999,3 +2097,19 @@ fragment OrderRow on Order {
     }
   }
 }`) as unknown as TypedDocumentString<OrderQuery, OrderQueryVariables>;
+export const DisputeDeliveryDocument = new TypedDocumentString(`
+    mutation DisputeDelivery($reservationId: ID!, $reason: String!) {
+  disputeDelivery(reservationId: $reservationId, reason: $reason) {
+    ...DeliveryRow
+  }
+}
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}`) as unknown as TypedDocumentString<DisputeDeliveryMutation, DisputeDeliveryMutationVariables>;
