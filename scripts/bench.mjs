@@ -473,6 +473,8 @@ if (want("search")) {
     raw: viaRawLoad,
     ratio: Number((viaGraphqlLoad.requestsPerSecond / viaRawLoad.requestsPerSecond).toFixed(2)),
     identical: same,
+    // The compared filter's matching offers (its page shows up to 50; totalCount counts them all).
+    matching: hits,
   };
   print("GraphQL offers", viaGraphqlLoad);
   print("raw SQL offers", viaRawLoad);
@@ -1162,7 +1164,6 @@ await benchDb.end();
 await admin.end();
 
 report.totalSeconds = Number(((Date.now() - started) / 1000).toFixed(1));
-log(`\nsummary (${size}): ratios to the raw-SQL floor (throughput GraphQL / raw; CPU per request raw / GraphQL)`);
 const s = scenarios;
 report.ratios = {};
 const LABELS = {
@@ -1173,9 +1174,12 @@ const LABELS = {
   policyReport: "policyReport",
   bulkPublish: "bulk publishing",
 };
-log(
-  `  ${"scenario".padEnd(16)} ${"throughput".padStart(10)} ${"CPU/req".padStart(8)}  target  identical  GraphQL req/s, p50`,
-);
+if (Object.keys(scenarios).length) {
+  log(`\nsummary (${size}): ratios to the raw-SQL floor (throughput GraphQL / raw; CPU per request raw / GraphQL)`);
+  log(
+    `  ${"scenario".padEnd(16)} ${"throughput".padStart(10)} ${"CPU/req".padStart(8)}  target  identical  GraphQL req/s, p50`,
+  );
+}
 for (const [key, label] of Object.entries(LABELS)) {
   const r = s[key]?.ratios;
   if (!r) continue;

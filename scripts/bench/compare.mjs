@@ -5,7 +5,7 @@
 // rounds, this one then the other (A B A B ...), and prints per scenario the ratios this / other
 // with their spread over the rounds. The worktree is removed at the end, whatever happens.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -42,6 +42,11 @@ export async function prepareOther(args) {
     const run = spawnSync(process.execPath, [process.argv[1], ...argv], { stdio: "inherit" });
     return run.status ?? 1;
   } finally {
+    // The links first: the worktree's removal must not reach into this tree's node_modules.
+    for (const link of ["node_modules", "console/node_modules"]) {
+      const at = path.join(dir, link);
+      if (existsSync(at) && lstatSync(at).isSymbolicLink()) unlinkSync(at);
+    }
     try {
       git("worktree", "remove", "--force", dir);
     } catch {

@@ -91,6 +91,13 @@ export async function runCurve(args) {
         postgresMs: graphql?.postgresCpuMsPerRequest ?? null,
         p50Ms: graphql?.latencyP50Ms ?? null,
         rawCpuMs: cpu(r?.raw),
+        // How big the answer is: what grows with the data however the rows are found.
+        answer:
+          scenario.key === "offersSearch"
+            ? `${Math.min(50, r?.matching ?? 0)} of ${r?.matching} matching offers`
+            : scenario.key === "subsidySpend"
+              ? `${r?.rows} rows, ${r?.orders} orders`
+              : "one bid",
       };
       // Against the smallest point: cost grew by `growth` while log(n) grew by `logGrowth`.
       const base = cpu(first.scenarios[scenario.key]?.graphql ?? first.scenarios[scenario.key]);
@@ -100,7 +107,7 @@ export async function runCurve(args) {
       if (row.worseThanLog) flagged++;
       rows.push(row);
       console.log(
-        `    ${String(n).padStart(9)} ${scenario.by}: CPU ${String(row.cpuMs?.toFixed(2)).padStart(7)} ms (node ${row.nodeMs} + PostgreSQL ${row.postgresMs}; raw floor ${row.rawCpuMs?.toFixed(2)})` +
+        `    ${String(n).padStart(9)} ${scenario.by} (${row.answer}): CPU ${String(row.cpuMs?.toFixed(2)).padStart(7)} ms (node ${row.nodeMs} + PostgreSQL ${row.postgresMs}; raw floor ${row.rawCpuMs?.toFixed(2)})` +
           `   p50 ${String(row.p50Ms).padStart(4)} ms   cost x${row.growth} vs log(n) x${row.logGrowth}${row.worseThanLog ? "   WORSE THAN LOGARITHMIC" : ""}`,
       );
     }
@@ -108,13 +115,17 @@ export async function runCurve(args) {
   }
   console.log(
     flagged
-      ? `  ${flagged} point(s) grew faster than log(n) (beyond x${TOLERANCE} for noise)`
+      ? `  ${flagged} point(s) grew faster than log(n) (beyond x${TOLERANCE} for noise): see whether the answer grew with them, and the raw floor's cost`
       : `  no indexed path grew faster than log(n) (x${TOLERANCE} allowed for noise)`,
   );
-  const png = args.json ? args.json.replace(/\.json$/, "") + ".png" : "docs/performance-curve.png";
+  // The figures beside the chart, so that it can be read (and drawn again) without a run.
+  const json = args.json ?? "docs/performance-curve.json";
+  const png = json.replace(/\.json$/, "") + ".png";
+  curve.machine = { cpus: os.cpus().length, load: os.loadavg().map((x) => Number(x.toFixed(1))) };
+  curve.measuredAt = new Date().toISOString();
+  writeFileSync(json, JSON.stringify(curve, null, 2) + "\n");
   writeFileSync(png, renderChart(curve));
-  console.log(`chart written to ${png}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  if (args.json) writeFileSync(args.json, JSON.stringify(curve, null, 2));
+  console.log(`chart written to ${png}, figures to ${json}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return points.every((p) => p.status === 0) ? 0 : 1;
 }
 
@@ -123,7 +134,7 @@ export function renderChart(curve) {
   const require = createRequire(import.meta.url);
   const echarts = require("echarts");
   const { Resvg } = require("@resvg/resvg-js");
-  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: 1200, height: 520 });
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: 1200, height: 560 });
   const series = [];
   const colors = ["#5470c6", "#91cc75", "#ee6666"];
   SCENARIOS.forEach((scenario, i) => {
@@ -137,6 +148,17 @@ export function renderChart(curve) {
       symbolSize: 8,
       data: rows.filter((r) => r.cpuMs != null).map((r) => [r.n, Number(r.cpuMs.toFixed(2))]),
       label: { show: true, formatter: (p) => p.value[1] },
+    });
+    series.push({
+      name: `${scenario.label}, raw floor's CPU ms`,
+      type: "line",
+      xAxisIndex: 0,
+      yAxisIndex: 0,
+      color: colors[i],
+      lineStyle: { type: "dotted", width: 1 },
+      symbol: "triangle",
+      symbolSize: 6,
+      data: rows.filter((r) => r.rawCpuMs != null).map((r) => [r.n, Number(r.rawCpuMs.toFixed(2))]),
     });
     series.push({
       name: `${scenario.label}, p50 ms`,
@@ -163,10 +185,10 @@ export function renderChart(curve) {
       },
       { text: "p50 latency (ms) against data size", left: "53%", top: 8, textStyle: { fontSize: 14 } },
     ],
-    legend: { bottom: 4, textStyle: { fontSize: 11 } },
+    legend: { bottom: 4, itemGap: 14, textStyle: { fontSize: 11 } },
     grid: [
-      { left: "5%", right: "52%", top: 50, bottom: 110 },
-      { left: "55%", right: "3%", top: 50, bottom: 110 },
+      { left: "5%", right: "52%", top: 50, bottom: 130 },
+      { left: "55%", right: "3%", top: 50, bottom: 130 },
     ],
     xAxis: [0, 1].map((gridIndex) => ({
       type: "log",
