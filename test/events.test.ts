@@ -316,6 +316,42 @@ describe("order.payment_failed and order.cancelled (Stripe)", () => {
 });
 
 describe("subscriptions over WebSocket", () => {
+  it("reads the outbox only for the organizations subscribed to: an idle subscription costs no read", async () => {
+    // The other tests' subscriptions end first, so only this test's are served.
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const busy = await organization(server, "SME", "Busy SME");
+    const idle = await organization(server, "SME", "Idle SME");
+    /** Queries the server sends while eight bids of the busy SME are matched and their events committed. */
+    const queriesForEightBids = async () => {
+      const before = server.queryCount();
+      for (let i = 0; i < 8; i++) {
+        await reserve(server, busy, 1, 2);
+        await settled();
+        await new Promise((resolve) => setTimeout(resolve, 100)); // time for the stream to read, if it would
+      }
+      return server.queryCount() - before;
+    };
+    const withoutSubscription = await queriesForEightBids();
+    const watching = client(idle.token).subscribe(LIVE);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const withIdleSubscription = await queriesForEightBids();
+    // Sixteen events of other organizations: no read of the outbox for them (at most the stream's safety
+    // read every 5 s: the horizon and one read, two queries).
+    expect(withIdleSubscription - withoutSubscription).toBeLessThanOrEqual(2);
+    expect(watching.data).toEqual([]);
+
+    // A subscription that starts now gets what comes after it, not the events the stream moved past.
+    const own = client(busy.token).subscribe(LIVE, { types: ["BID_MATCHED"] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const next = await reserve(server, busy, 1, 2);
+    const [{ events: matched }] = await own.until(1);
+    expect(matched.payload.reservationId).toBe(next);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(own.data).toHaveLength(1);
+    expect(watching.data).toEqual([]);
+  });
+
   it("pushes a matched bid to its SME and the reservation to the operator, as they commit", async () => {
     const sme = client(m.sme.token).subscribe(LIVE, { types: ["BID_MATCHED"] });
     const operator = client(m.operator.token).subscribe(LIVE);

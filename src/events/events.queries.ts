@@ -50,6 +50,21 @@ const readOwnStatement = prepared(
         order by ${events.xid}, ${events.id} limit ${p.limit}::int`,
 );
 
+/**
+ * Some organizations' events after a position, up to and including a horizon (an earlier tail):
+ * what a process's stream fans out when no subscription of its process takes every organization's.
+ * Every event up to the horizon is final, so the rows in (from, upTo] never change once it is known,
+ * and the stream may move to the horizon when fewer than `limit` come back.
+ */
+const readForStatement = prepared(
+  "events_read_for",
+  (p: Placeholders<Position & { upToXid: string; upToId: number; organizationIds: string; limit: number }>) =>
+    sql`select ${selected} from ${events}
+        where ${after(p)} and (${events.xid}, ${events.id}) <= (${p.upToXid}::xid8, ${p.upToId}::bigint)
+          and ${events.organizationId} = any (string_to_array(${p.organizationIds}::text, ',')::bigint[])
+        order by ${events.xid}, ${events.id} limit ${p.limit}::int`,
+);
+
 /** The position of the last final event: a stream that starts now starts after it. */
 const tailStatement = prepared(
   "events_tail",
@@ -79,6 +94,23 @@ export async function readOwn(
   limit: number,
 ): Promise<EventRow[]> {
   return (await readOwnStatement.rows(db, { ...from, organizationId, types: types.join(","), limit })).map(toRow);
+}
+
+export async function readFor(
+  db: Executor,
+  organizationIds: readonly number[],
+  from: Position,
+  upTo: Position,
+  limit: number,
+): Promise<EventRow[]> {
+  const rows = await readForStatement.rows(db, {
+    ...from,
+    upToXid: upTo.xid,
+    upToId: upTo.id,
+    organizationIds: organizationIds.join(","),
+    limit,
+  });
+  return rows.map(toRow);
 }
 
 export async function tail(db: Executor): Promise<Position> {

@@ -1,11 +1,12 @@
 // One process's live view of the outbox: it LISTENs for the notification each event sends at commit
 // (from any process on the database), reads the new final events once, in the outbox's order, and
-// hands each to the subscriptions of its organization. Idle, with no subscription, it reads
-// nothing. A subscription may start after an event id it saw: the outbox is replayed from there,
+// hands each to the subscriptions of its organization. It reads only for the organizations its
+// subscriptions are for (every one when the admin subscribes): idle subscriptions of organizations
+// where nothing happens cost no read, and with no subscription it reads nothing. A subscription may start after an event id it saw: the outbox is replayed from there,
 // then it goes on live, with nothing missed or repeated (the position decides, see events.queries.ts).
 import type { Database } from "../db/client.js";
 import type { Logger } from "../logger.js";
-import { readAll, readOwn, tail, type EventRow, type Position } from "./events.queries.js";
+import { readAll, readFor, readOwn, START, tail, type EventRow, type Position } from "./events.queries.js";
 
 export const EVENTS_CHANNEL = "gvm_events";
 
@@ -66,6 +67,11 @@ class Subscriber implements AsyncIterableIterator<EventRow> {
     this.position = from;
   }
 
+  /** Replays, or starts after, this position; events arriving meanwhile wait until `live()`. */
+  startAfter(position: Position): void {
+    this.position = position;
+  }
+
   offer(row: EventRow): void {
     if (this.done || !matches(this.filter, row)) return;
     if (this.replaying) this.held.push(row);
@@ -119,6 +125,9 @@ class Subscriber implements AsyncIterableIterator<EventRow> {
 
 export class EventStream {
   private subscribers = new Set<Subscriber>();
+  /** Subscriptions per organization; null: the admin's, which take every organization's events. */
+  private audience = new Map<number | null, number>();
+  /** Where the stream has read to; null while it has no subscription. */
   private position: Position | null = null;
   private reading: Promise<void> | null = null;
   private again = false;
@@ -171,19 +180,26 @@ export class EventStream {
    */
   async subscribe(filter: Filter, from: Position | null): Promise<AsyncIterableIterator<EventRow>> {
     if (this.stopped) throw new Error("the event stream is stopped");
-    if (this.subscribers.size === 0 || this.position == null) {
-      // The first subscription: the stream starts after the last final event (what came before is not read).
-      await this.reading?.catch(() => {});
-      this.notified.clear();
-      this.position = await tail(this.database.db);
-    }
-    const subscriber = new Subscriber(filter, from ?? this.position, (s) => this.subscribers.delete(s));
+    const subscriber = new Subscriber(filter, from ?? START, (s) => this.remove(s));
     this.subscribers.add(subscriber);
-    if (from == null) {
-      subscriber.live();
-      return subscriber;
-    }
+    this.audience.set(filter.organizationId, (this.audience.get(filter.organizationId) ?? 0) + 1);
     try {
+      // A read under way may have left this organization out: once it is over, every read includes it,
+      // and what it skipped is older than the tail below or is in the replay.
+      await this.reading?.catch(() => {});
+      if (from == null || this.position == null) {
+        const now = await tail(this.database.db);
+        // The first subscription: the stream starts after the last final event (what came before is not read).
+        if (this.position == null) {
+          this.notified.clear();
+          this.position = now;
+        }
+        if (from == null) {
+          subscriber.startAfter(now);
+          subscriber.live();
+          return subscriber;
+        }
+      }
       for (let position = from; ;) {
         const rows =
           filter.organizationId == null
@@ -201,10 +217,28 @@ export class EventStream {
     return subscriber;
   }
 
+  private remove(subscriber: Subscriber): void {
+    if (!this.subscribers.delete(subscriber)) return;
+    const organization = subscriber.filter.organizationId;
+    const left = (this.audience.get(organization) ?? 1) - 1;
+    if (left > 0) this.audience.set(organization, left);
+    else this.audience.delete(organization);
+    // With no subscription left the stream stops reading; the next one starts it again from then.
+    if (this.subscribers.size === 0) this.position = null;
+  }
+
+  /** Whether a subscription of this process may receive an event of this organization. */
+  private wants(organizationId: number): boolean {
+    return this.audience.has(null) || this.audience.has(organizationId);
+  }
+
+  /** A notification's payload: `<event id>:<organization id>`, then `:w` when webhook deliveries were made. */
   private onNotify(payload: string): void {
-    const [id, deliveries] = payload.split(":");
-    if (deliveries) this.onDeliveries();
+    const [id, organization, deliveries] = payload.split(":");
+    if (deliveries === "w" || organization === "w") this.onDeliveries(); // "<id>:w" from before migration 0013
     if (this.subscribers.size === 0) return;
+    const organizationId = Number(organization);
+    if (Number.isSafeInteger(organizationId) && !this.wants(organizationId)) return;
     if (!this.recent.has(Number(id))) this.notified.set(Number(id), Date.now());
     this.scheduleRetry(GATHER_MS);
   }
@@ -231,21 +265,50 @@ export class EventStream {
   }
 
   private async readNew(): Promise<void> {
-    for (;;) {
-      if (this.position == null || this.subscribers.size === 0) return;
-      const rows = await readAll(this.database.db, this.position, BATCH);
-      if (this.recent.size > 10_000) this.recent.clear();
-      for (const row of rows) {
-        this.notified.delete(row.id);
-        this.recent.add(row.id);
-        for (const subscriber of this.subscribers) subscriber.offer(row);
-      }
-      if (rows.length) this.position = { xid: rows.at(-1)!.xid, id: rows.at(-1)!.id };
-      if (rows.length < BATCH) break;
-    }
+    if (this.audience.has(null)) await this.readEvery();
+    else await this.readWanted();
     const forgotten = Date.now() - 60_000;
     for (const [id, at] of this.notified) if (at < forgotten) this.notified.delete(id);
     if (this.notified.size) this.scheduleRetry(RETRY_MS);
+  }
+
+  /** Every organization's new events (an admin subscribes). */
+  private async readEvery(): Promise<void> {
+    for (;;) {
+      if (this.position == null) return;
+      const rows = await readAll(this.database.db, this.position, BATCH);
+      this.fanOut(rows);
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  /**
+   * The new events of the organizations subscribed to, up to the last final event (the horizon): the
+   * stream then moves to the horizon, past every other organization's events without reading them.
+   */
+  private async readWanted(): Promise<void> {
+    if (this.position == null) return;
+    const horizon = await tail(this.database.db);
+    for (;;) {
+      if (this.position == null) return;
+      const organizations = [...this.audience.keys()].filter((id): id is number => id != null);
+      if (organizations.length === 0) return;
+      const rows = await readFor(this.database.db, organizations, this.position, horizon, BATCH);
+      this.fanOut(rows);
+      if (rows.length === BATCH) continue;
+      if (this.position != null && after(horizon, this.position)) this.position = horizon;
+      return;
+    }
+  }
+
+  private fanOut(rows: readonly EventRow[]): void {
+    if (this.recent.size > 10_000) this.recent.clear();
+    for (const row of rows) {
+      this.notified.delete(row.id);
+      this.recent.add(row.id);
+      for (const subscriber of this.subscribers) subscriber.offer(row);
+    }
+    if (rows.length && this.position != null) this.position = { xid: rows.at(-1)!.xid, id: rows.at(-1)!.id };
   }
 
   private scheduleRetry(ms: number): void {
