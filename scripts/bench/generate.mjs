@@ -9,6 +9,9 @@ import { prng } from "./prng.mjs";
 export const SIZES = {
   full: { dataCenters: 1000, operators: 250, offers: 200_000, smes: 50_000, programs: 20, orders: 1_000_000 },
   quick: { dataCenters: 100, operators: 25, offers: 5_000, smes: 1_000, programs: 20, orders: 20_000 },
+  // The points of `--curve` between quick and full (quick and full are its ends).
+  c100k: { dataCenters: 250, operators: 60, offers: 25_000, smes: 5_000, programs: 20, orders: 100_000 },
+  c300k: { dataCenters: 500, operators: 125, offers: 60_000, smes: 15_000, programs: 20, orders: 300_000 },
 };
 
 /** SMEs (by index) that get API keys and large vouchers in uncapped programs: the load's clients. */
