@@ -24,6 +24,8 @@ export interface Config {
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string | undefined;
   stripeApiBase: string | undefined;
+  /** Stripe's publishable key (pk_...), public by design: given to the console for Stripe.js. */
+  stripePublishableKey: string | undefined;
   /** Lets a request set the clock with an `X-Now` header; for tests, never in production. */
   testClock: boolean;
   development: boolean;
@@ -159,6 +161,10 @@ const VARIABLES = {
     allowed: "a Stripe webhook signing secret (whsec_...)",
     secret: true,
   },
+  STRIPE_PUBLISHABLE_KEY: {
+    schema: z.string().regex(/^pk_(test|live)_\S+$/),
+    allowed: "a Stripe publishable key (pk_live_..., pk_test_...), with STRIPE_SECRET_KEY",
+  },
   STRIPE_API_BASE: { schema: urlWith(["http:", "https:"]), allowed: "an http(s) URL" },
   MAINTENANCE_INTERVAL_MS: {
     schema: count(0, 86_400_000),
@@ -264,6 +270,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           "set it, or set ALLOW_SIMULATED_PAYMENTS=1 for a staging deployment",
       );
   }
+  if (parsed.STRIPE_PUBLISHABLE_KEY && !parsed.STRIPE_SECRET_KEY)
+    problems.push(
+      "STRIPE_PUBLISHABLE_KEY: set without STRIPE_SECRET_KEY; payments are simulated, so the console would load Stripe.js for nothing",
+    );
   if (production && !env.ADMIN_TOKEN)
     problems.push(
       "ADMIN_TOKEN: required with NODE_ENV=production (a generated one would differ in every process and be lost at restart); " +
@@ -286,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stripeSecretKey: parsed.STRIPE_SECRET_KEY,
     stripeWebhookSecret: parsed.STRIPE_WEBHOOK_SECRET,
     stripeApiBase: parsed.STRIPE_API_BASE,
+    stripePublishableKey: parsed.STRIPE_PUBLISHABLE_KEY,
     testClock: parsed.ENABLE_TEST_CLOCK ?? false,
     development: parsed.NODE_ENV === "development",
     production,
@@ -335,6 +346,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     payments: config.stripeSecretKey ? "stripe" : "simulated",
     stripeWebhookSecret: set(config.stripeWebhookSecret),
     stripeApiBase: config.stripeApiBase ?? "(default)",
+    stripePublishableKey: config.stripePublishableKey ? "(set)" : "(unset)",
     testClock: config.testClock,
     nodeEnv: config.production ? "production" : config.development ? "development" : "(unset)",
     allowSimulatedPayments: config.allowSimulatedPayments,

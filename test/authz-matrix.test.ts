@@ -102,6 +102,15 @@ const QUERIES: Operation[] = [
     check: (data) => expect(data.gpuModels.map((m: { name: string }) => m.name)).toContain("H800"),
   },
   {
+    field: "paymentConfiguration",
+    kind: "query",
+    expect: "D D D D D D D D",
+    document: `{ paymentConfiguration { provider publishableKey methods } }`,
+    vars: () => ({}),
+    check: (data) =>
+      expect(data.paymentConfiguration).toEqual({ provider: "simulated", publishableKey: null, methods: [] }),
+  },
+  {
     field: "dataCenters",
     kind: "query",
     expect: "D D D D D D D D",

@@ -59,6 +59,14 @@ const BAD: [Record<string, string>, string][] = [
   [{ MIGRATE_ON_START: "later" }, `MIGRATE_ON_START="later": true or false`],
   [{ STRIPE_API_BASE: "localhost:12111" }, `STRIPE_API_BASE="localhost:12111": an http(s) URL`],
   [
+    { STRIPE_SECRET_KEY: "sk_test_abc", STRIPE_PUBLISHABLE_KEY: "sk_test_abc" },
+    `STRIPE_PUBLISHABLE_KEY="sk_test_abc": a Stripe publishable key (pk_live_..., pk_test_...), with STRIPE_SECRET_KEY`,
+  ],
+  [
+    { STRIPE_PUBLISHABLE_KEY: "pk_test_abc" },
+    "STRIPE_PUBLISHABLE_KEY: set without STRIPE_SECRET_KEY; payments are simulated, so the console would load Stripe.js for nothing",
+  ],
+  [
     { CORS_ORIGINS: "https://app.example.com/path" },
     `CORS_ORIGINS="https://app.example.com/path": comma-separated origins like https://app.example.com (scheme, host and port only), or *`,
   ],

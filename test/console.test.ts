@@ -1,13 +1,18 @@
 // The web console at /console: its files and headers; every API error code as a sentence in both
 // languages; and, where Debian's Chromium is installed, the README's rental story done by clicking
 // in Chinese and in English (operator publishes, SME bids and checks out with a voucher, finance
-// sees the spend, approves an application and settles a statement), the admin's pages, an
-// accessibility scan (axe-core) of every page, phone-width layouts, the first load's weight, and
-// a screenshot of each main page in docs/screenshots/ when SCREENSHOTS=1.
+// sees the spend, the budget forecast and the policy figures, approves an application, settles a
+// statement and downloads its files; the operator imports offers from CSV, which matches an SME's
+// open bid live over the WebSocket), the admin's pages, an accessibility scan (axe-core) of every
+// page, phone-width layouts, polling when the WebSocket is refused, the first load's weight, the
+// card payment through Stripe.js on a server with Stripe, and a screenshot of each main page in
+// docs/screenshots/ when SCREENSHOTS=1.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startServer, type TestServer } from "./support/harness.js";
+import { FakeStripe } from "./support/fake-stripe.js";
+import { CHECKOUT, market, NOW, reserve } from "./support/market.js";
 import { ApiError } from "../console/src/api.js";
 import { CODES, explain } from "../console/src/errors.js";
 import { formatFen, type Lang } from "../console/src/format.js";
@@ -46,6 +51,8 @@ describe("the console's files", () => {
         "frame-ancestors 'none'",
       ])
         expect(csp).toContain(directive);
+      // Without Stripe nothing comes from another host (the Stripe mode is tested further down).
+      expect(csp).not.toContain("stripe.com");
       const html = await response.text();
       expect(html).toContain('<div id="root">');
       // Every script and stylesheet is this server's: no other host, no inline script.
@@ -136,6 +143,39 @@ describe("errors as people read them", () => {
 });
 
 const hasChromium = existsSync(CHROMIUM);
+
+/** One Chromium for every browser test of this file, launched when the first needs it. */
+let launched: Promise<import("playwright-core").Browser> | undefined;
+const chromiumBrowser = () =>
+  (launched ??= import("playwright-core").then(({ chromium }) =>
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+      ],
+    }),
+  ));
+afterAll(async () => {
+  if (launched) await (await launched).close();
+});
+
+/** The next whole hour from now plus `hours`, as the API takes it (UTC, "Z"). */
+const wholeHourFromNow = (hours: number) =>
+  new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + hours * 3_600_000).toISOString().replace(".000Z", "Z");
+
+/** The cells of a CSV file's row that starts with `first` (simple rows: no quoted commas). */
+const csvRow = (text: string, first: string) =>
+  text
+    .replace(/^\ufeff/, "")
+    .split(/\r?\n/)
+    .find((line) => line.startsWith(first))
+    ?.split(",");
 if (!hasChromium)
   console.warn(`console browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
 
@@ -154,22 +194,9 @@ describe.skipIf(!hasChromium)(
     const scanned: string[] = [];
 
     beforeAll(async () => {
-      const { chromium } = await import("playwright-core");
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--no-first-run",
-          "--disable-sync",
-        ],
-      });
+      browser = await chromiumBrowser();
       mkdirSync(SCREENSHOTS, { recursive: true });
     });
-    afterAll(() => browser?.close());
 
     const L = (lang: Lang, key: MessageKey) => MESSAGES[key][lang === "zh" ? 0 : 1];
     const yuan = (lang: Lang, fen: string) => formatFen(fen, lang);
@@ -343,6 +370,71 @@ describe.skipIf(!hasChromium)(
           await card.getByRole("button", { name: L(lang, "operator.showReservations") }).click();
           await card.getByText(L(lang, "reservationStatus.CONFIRMED")).first().waitFor();
 
+          // The SME bids for GPUs nobody offers at that price: the bid waits (OPEN), followed live
+          // over the WebSocket (the bidUpdated subscription), not by polling.
+          const importModel = lang === "zh" ? "H20" : "L40S";
+          const importPrice = lang === "zh" ? "0.60" : "0.50";
+          await goTo(sme, lang, "nav.rent");
+          await sme.getByLabel(L(lang, "common.gpuModel")).selectOption(importModel);
+          await sme.getByLabel(L(lang, "common.gpus")).fill("8");
+          await sme.getByLabel(L(lang, "rent.hours")).fill("24");
+          await sme.getByLabel(L(lang, "rent.maxPrice")).fill("0.90");
+          await sme.getByRole("checkbox", { name: "Inner Mongolia Horinger" }).check();
+          await sme.getByRole("button", { name: L(lang, "rent.place") }).click();
+          const waiting = sme.getByTestId("active-bid");
+          await waiting.getByText(L(lang, "bidStatus.OPEN")).first().waitFor();
+          await waiting.getByText(L(lang, "live.live")).waitFor({ timeout: 10_000 });
+
+          // The operator imports offers from a CSV file: the template, a dry run that names the bad
+          // row and its column, then the corrected file published, whose offer matches the bid.
+          const { dataCenters } = await server.ok("{ dataCenters { id name } }");
+          const horinger = dataCenters.find((d: any) => d.name === "Horinger Grassland AI Center").id;
+          await goTo(operator, lang, "nav.import");
+          const templateDownload = operator.waitForEvent("download");
+          await operator.getByRole("button", { name: L(lang, "import.template") }).click();
+          const template = await templateDownload;
+          expect(template.url()).toMatch(/^blob:/);
+          expect(readFileSync((await template.path())!, "utf8")).toContain(
+            "dataCenterId,gpuModel,gpuCount,pricePerGpuHour,availableFrom,availableUntil,minHours",
+          );
+          const header = "dataCenterId,gpuModel,gpuCount,pricePerGpuHour,availableFrom,availableUntil,minHours";
+          const offerWindow = `${wholeHourFromNow(1)},${wholeHourFromNow(24 * 9)}`;
+          const good = `${horinger},${importModel},8,${importPrice},${offerWindow},1`;
+          const csv = (...rows: string[]) => ({
+            name: "offers.csv",
+            mimeType: "text/csv",
+            buffer: Buffer.from(`${[header, ...rows].join("\n")}\n`),
+          });
+          const fileInput = operator.getByLabel(L(lang, "import.file"));
+          await fileInput.setInputFiles(csv(good, `${horinger},${importModel},8,abc,${offerWindow},1`));
+          await operator.getByRole("button", { name: L(lang, "import.check") }).click();
+          expect(await operator.getByRole("alert").innerText()).toBe(
+            L(lang, "import.invalid").replace("{invalid}", "1").replace("{count}", "2"),
+          );
+          const badRows = await operator.locator("tr.bad-row").allInnerTexts();
+          expect(badRows).toHaveLength(1);
+          expect(badRows[0]).toMatch(/^3\s.*pricePerGpuHour/s);
+          await scan(operator, `${lang} operator import`);
+          await shoot(operator, `${lang}-operator-import`);
+          await fileInput.setInputFiles(csv(good));
+          await operator.getByRole("button", { name: L(lang, "import.check") }).click();
+          await operator.getByText(L(lang, "import.valid").replace("{count}", "1")).waitFor();
+          let polls = 0;
+          sme.on("request", (r) => {
+            if (r.method() === "POST" && r.postData()?.includes("query Bid(")) polls++;
+          });
+          await operator.getByRole("button", { name: L(lang, "import.publish").replace("{count}", "1") }).click();
+          await operator.getByText(L(lang, "import.published").replace("{count}", "1")).waitFor();
+          expect(await operator.locator("tbody tr").allInnerTexts()).toEqual([
+            expect.stringMatching(new RegExp(`^2\\s+${L(lang, "import.rowStatus.PUBLISHED")}\\s+offer_\\d+$`)),
+          ]);
+
+          // The SME's bid turns MATCHED without a reload, the hold's countdown running.
+          await waiting.getByText(L(lang, "bidStatus.MATCHED")).first().waitFor({ timeout: 15_000 });
+          await waiting.getByRole("timer").waitFor();
+          expect(await waiting.innerText()).toContain("Horinger Grassland AI Center");
+          expect(polls, "the bid was polled instead of followed live").toBe(0);
+
           // 3. Finance sees the spend on the dashboard, with the API's figures.
           const finance = await open(lang);
           await signIn(finance, lang, TOKENS.finance, "dashboard");
@@ -357,6 +449,39 @@ describe.skipIf(!hasChromium)(
           await expect.poll(() => spent.innerText()).toBe(yuan(lang, status.spent.fen));
           expect(await finance.locator(".figure-available dd").innerText()).toBe(yuan(lang, status.available.fen));
           await finance.locator(".chart svg").first().waitFor();
+          // Beside the burn-down, the date the API forecasts the budget to run out.
+          const { subsidyPrograms: forecasts } = await server.ok(
+            '{ subsidyPrograms(city: "Shanghai") { forecast { exhaustsAt } } }',
+            {},
+            { token: TOKENS.finance },
+          );
+          // The demo budget outlasts a thousand years at this pace: no date (a small program's below).
+          expect(forecasts[0].forecast.exhaustsAt).toBeNull();
+          await expect.poll(() => finance.getByTestId("forecast-date").innerText()).toBe(L(lang, "forecast.beyond"));
+          // The policy's figures of the year: western and domestic shares, each hub's utilization.
+          const chinaYear = new Date(Date.now() + 8 * 3_600_000).getUTCFullYear();
+          const { policyReport } = await server.ok(
+            `{ policyReport(city: "Shanghai", from: "${chinaYear}-01-01", to: "${chinaYear + 1}-01-01", granularity: MONTH) { westernShareBasisPoints domesticShareBasisPoints hubs { hub utilization } } }`,
+            {},
+            { token: TOKENS.finance },
+          );
+          expect(policyReport.westernShareBasisPoints).not.toBeNull();
+          await expect
+            .poll(() => finance.locator(".figure-western dd").innerText())
+            .toContain(texts(lang).bp(policyReport.westernShareBasisPoints));
+          expect(await finance.locator(".figure-domestic dd").innerText()).toContain(
+            policyReport.domesticShareBasisPoints == null
+              ? L(lang, "policy.none")
+              : texts(lang).bp(policyReport.domesticShareBasisPoints),
+          );
+          const ningxiaUse = policyReport.hubs.find((h: any) => h.hub === "Ningxia Zhongwei").utilization;
+          expect(
+            await finance
+              .getByRole("region", { name: L(lang, "policy.table") })
+              .locator("tr", { hasText: "Ningxia Zhongwei" })
+              .innerText(),
+          ).toContain(texts(lang).share(ningxiaUse));
+          await finance.locator(".chart svg").nth(1).waitFor();
           await scan(finance, `${lang} finance dashboard`);
           await shoot(finance, `${lang}-finance-dashboard`);
 
@@ -373,6 +498,20 @@ describe.skipIf(!hasChromium)(
             .locator("tr", { hasText: "Ningxia Zhongwei" });
           await expect.poll(() => hubRow.innerText()).toContain(yuan(lang, ningxia.subsidy.fen));
           await finance.locator(".chart svg").first().waitFor();
+          // The report as a CSV file: its TOTAL row's subsidy is the page's total.
+          const { subsidySpend: spendTotals } = await server.ok(
+            `{ subsidySpend(from: "${year}-01-01T00:00:00Z", to: "${year + 1}-01-01T00:00:00Z", groupBy: []) { totals { subsidy { amount } } } }`,
+            {},
+            { token: TOKENS.finance },
+          );
+          const spendDownload = finance.waitForEvent("download");
+          await finance.getByRole("button", { name: L(lang, "files.csv") }).click();
+          const spendFile = await spendDownload;
+          expect(spendFile.url()).toMatch(/^blob:/);
+          expect(spendFile.suggestedFilename()).toMatch(/\.csv$/);
+          const spendTotal = csvRow(readFileSync((await spendFile.path())!, "utf8"), "TOTAL");
+          // …, orders, GPU-hours, gross, subsidy, paid by SMEs
+          expect(spendTotal?.at(-2)).toBe(spendTotals.totals.subsidy.amount);
           await scan(finance, `${lang} finance spend`);
           await shoot(finance, `${lang}-finance-spend`);
 
@@ -412,6 +551,28 @@ describe.skipIf(!hasChromium)(
             .first()
             .waitFor();
           await settling.getByText(L(lang, "statementStatus.SETTLED"), { exact: true }).first().waitFor();
+          // Its files: fetched with the key in a header, saved from a blob: URL; the CSV's total is the statement's.
+          const { subsidyPrograms: shanghai } = await server.ok(
+            '{ subsidyPrograms(city: "Shanghai") { id } }',
+            {},
+            { token: TOKENS.finance },
+          );
+          const { cityStatement } = await server.ok(
+            "query($p: ID!, $m: String!) { cityStatement(programId: $p, month: $m) { total { amount } } }",
+            { p: shanghai[0].id, m: month },
+            { token: TOKENS.finance, now: later },
+          );
+          const downloads: Record<string, import("playwright-core").Download> = {};
+          for (const kind of ["csv", "xlsx", "pdf"] as const) {
+            const next = settling.waitForEvent("download");
+            await settling.getByRole("button", { name: L(lang, `files.${kind}`) }).click();
+            downloads[kind] = await next;
+            expect(downloads[kind].url()).toMatch(/^blob:/);
+            expect(downloads[kind].suggestedFilename()).toMatch(new RegExp(`${month}\\.${kind}$`));
+          }
+          const statementTotal = csvRow(readFileSync((await downloads.csv.path())!, "utf8"), "TOTAL");
+          expect(statementTotal?.at(-1)).toBe(cityStatement.total.amount);
+          expect(settling.url()).not.toContain("gvm_");
           settledMonths.push(month);
 
           await goTo(finance, lang, "nav.audit");
@@ -432,7 +593,7 @@ describe.skipIf(!hasChromium)(
             ["nav.offers", "nav.rent", "nav.orders", "nav.vouchers"].map((k) => L(lang, k as MessageKey)),
           );
           expect(await navOf(operator)).toEqual(
-            ["nav.myOffers", "nav.utilization"].map((k) => L(lang, k as MessageKey)),
+            ["nav.myOffers", "nav.import", "nav.utilization"].map((k) => L(lang, k as MessageKey)),
           );
 
           await goTo(operator, lang, "nav.utilization");
@@ -525,9 +686,86 @@ describe.skipIf(!hasChromium)(
         await operator.locator("li.card").first().waitFor();
         await scan(operator, `${lang} phone operator offers`);
         await shoot(operator, `${lang}-phone-operator-offers`);
+        await operator.evaluate(() => (location.hash = "#/import"));
+        await operator.getByLabel(L(lang, "import.file")).waitFor();
+        await scan(operator, `${lang} phone operator import`);
+        await shoot(operator, `${lang}-phone-operator-import`);
+        // A network that refuses the WebSocket: the bid is checked every few seconds instead.
+        await sme.context().routeWebSocket(/\/graphql$/, (ws) => ws.close({ code: 1011, reason: "refused" }));
+        await sme.getByLabel(L(lang, "rent.maxPrice")).fill("0.10");
+        await sme.getByRole("button", { name: L(lang, "rent.place") }).click();
+        const polled = sme.getByTestId("active-bid");
+        await polled.getByText(L(lang, "live.polling")).waitFor({ timeout: 15_000 });
+        await polled.getByText(L(lang, "bidStatus.OPEN")).first().waitFor();
+        await scan(sme, `${lang} phone sme rent, polling`);
         for (const page of [finance, sme, operator]) await page.context().close();
       });
     }
+
+    it(
+      "shows when a small program's budget runs out, and a rental's delivery reported and disputed",
+      { timeout: 90_000 },
+      async () => {
+        // The demo programs' budgets outlast any forecast; this one (¥1,000) commits ¥120 (a rental in
+        // March, on the server's test clock), so at that pace it runs out in 220 days, before its end.
+        const m = await market(server, { budget: "1000.00", voucherAmount: "500.00" });
+        const reservationId = await reserve(server, m.sme);
+        const { checkout } = await server.ok(
+          CHECKOUT,
+          { input: { reservationId, voucherId: m.voucherId, idempotencyKey: "console-forecast" } },
+          { token: m.sme.token, now: NOW },
+        );
+        // The ledger records the checkout at the database's time: today, in the forecast's window.
+        const { subsidyPrograms } = await server.ok(
+          "{ subsidyPrograms { id name forecast { exhaustsAt runsOutBeforeEnd } } }",
+          {},
+          { token: m.finance.token },
+        );
+        const program = subsidyPrograms.find((p: any) => p.id === m.programId);
+        expect(program.forecast.exhaustsAt).not.toBeNull();
+        expect(program.forecast.runsOutBeforeEnd).toBe(true);
+        const finance = await open("en");
+        await signIn(finance, "en", m.finance.token, "dashboard");
+        await finance.getByLabel(L("en", "finance.program")).selectOption(m.programId);
+        await expect
+          .poll(() => finance.getByTestId("forecast-date").innerText())
+          .toBe(texts("en").date(program.forecast.exhaustsAt));
+        await finance.getByText(L("en", "forecast.beforeEnd").split("{until}")[0]).waitFor();
+        await scan(finance, "en finance dashboard, forecast");
+        await finance.context().close();
+
+        // The rental (10 March 2027, 00:00 to 10:00 UTC, 2 GPUs) has ended, on the server's test
+        // clock and the browser's: the operator reports 18 of its 20 GPU-hours, the SME disputes it.
+        const afterRental = "2027-03-10T12:00:00Z";
+        const operator = await open("en", DESKTOP, { now: afterRental });
+        await operator.clock.setFixedTime(new Date(afterRental));
+        await signIn(operator, "en", m.operator.token, "my-offers");
+        const card = operator.locator("li.card", { hasText: m.offerId });
+        await card.getByRole("button", { name: L("en", "operator.showReservations") }).click();
+        const report = card.getByRole("group", { name: new RegExp(`^Rental ${reservationId}:`) });
+        await report.getByLabel(L("en", "delivery.delivered")).fill("18");
+        await report.getByLabel(L("en", "delivery.outageFrom")).fill("2027-03-10T10:00"); // 02:00 UTC
+        await report.getByLabel(L("en", "delivery.outageTo")).fill("2027-03-10T11:00");
+        await report.getByLabel(L("en", "delivery.outageGpus")).fill("2");
+        await report.getByRole("button", { name: L("en", "delivery.report") }).click();
+        await report.getByText(L("en", "delivery.reported")).waitFor();
+        expect(await report.innerText()).toContain("18 of 20 GPU-hours delivered");
+        await scan(operator, "en operator delivery report");
+        await operator.context().close();
+
+        const sme = await open("en", DESKTOP, { now: afterRental });
+        await sme.clock.setFixedTime(new Date(afterRental));
+        await signIn(sme, "en", m.sme.token, "orders");
+        const dispute = sme.getByRole("group", { name: new RegExp(`^Order ${checkout.id}:`) });
+        await expect.poll(() => dispute.innerText()).toContain(L("en", "deliveryStatus.REPORTED"));
+        await dispute.getByLabel(L("en", "delivery.reason")).fill("2 GPUs were down from 10:00 to 12:00");
+        await dispute.getByRole("button", { name: L("en", "delivery.dispute") }).click();
+        await dispute.getByText(L("en", "delivery.disputed")).waitFor();
+        expect(await dispute.innerText()).toContain(L("en", "deliveryStatus.DISPUTED"));
+        await scan(sme, "en sme delivery dispute");
+        await sme.context().close();
+      },
+    );
 
     it("loads the finance dashboard with under 500 KB of JavaScript, gzipped", { timeout: 60_000 }, async () => {
       const context = await browser.newContext({ viewport: DESKTOP });
@@ -558,3 +796,155 @@ describe.skipIf(!hasChromium)(
     });
   },
 );
+
+describe("the console with Stripe configured", () => {
+  const WEBHOOK_SECRET = "whsec_console";
+  const PUBLISHABLE = "pk_test_console";
+  let fake: FakeStripe;
+  let stripeServer: TestServer;
+
+  beforeAll(async () => {
+    fake = await FakeStripe.start({ webhookSecret: WEBHOOK_SECRET });
+    stripeServer = await startServer({
+      SEED: "demo",
+      STRIPE_SECRET_KEY: "sk_test_console",
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_BASE: fake.url,
+      STRIPE_PUBLISHABLE_KEY: PUBLISHABLE,
+    });
+    fake.webhookUrl = `${stripeServer.url}/webhooks/stripe`;
+  });
+  afterAll(async () => {
+    await stripeServer?.close();
+    await fake?.close();
+  });
+
+  it("tells the console Stripe's publishable key, and only then lets the page load Stripe.js", async () => {
+    const { paymentConfiguration } = await stripeServer.ok(
+      "{ paymentConfiguration { provider publishableKey methods } }",
+    );
+    expect(paymentConfiguration).toEqual({ provider: "stripe", publishableKey: PUBLISHABLE, methods: ["CARD"] });
+    const csp = (await fetch(`${stripeServer.url}/console/`)).headers.get("content-security-policy")!;
+    expect(csp).toContain("script-src 'self' https://js.stripe.com https://*.js.stripe.com;");
+    expect(csp).toContain("connect-src 'self' https://api.stripe.com;");
+    expect(csp).toContain("frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com;");
+    expect(csp).toContain("default-src 'none'");
+    // The server without Stripe: simulated, no key, and a policy naming no other host.
+    const simulated = await server.ok("{ paymentConfiguration { provider publishableKey methods } }");
+    expect(simulated.paymentConfiguration).toEqual({ provider: "simulated", publishableKey: null, methods: [] });
+    const selfOnly = (await fetch(`${server.url}/console/`)).headers.get("content-security-policy")!;
+    expect(selfOnly).toContain("script-src 'self';");
+    expect(selfOnly).toContain("connect-src 'self';");
+    expect(selfOnly).not.toMatch(/stripe|frame-src/);
+  });
+
+  // There is no internet here: Playwright answers https://js.stripe.com with a small stand-in for
+  // Stripe.js (its card element and confirmCardPayment), so the test checks what the console hands
+  // Stripe.js (the publishable key and the order's client secret) and that the page's policy lets
+  // the script load; Stripe's own card form is not exercised.
+  const STRIPE_JS_STAND_IN = `
+    window.Stripe = function (key) {
+      return {
+        elements: function () {
+          return { create: function () { return {
+            mount: function (box) {
+              var input = document.createElement("input");
+              input.setAttribute("aria-label", "Card number");
+              input.value = "4242 4242 4242 4242";
+              box.appendChild(input);
+            },
+            on: function () {}, destroy: function () {}, unmount: function () {},
+          }; } };
+        },
+        confirmCardPayment: function (secret, data) {
+          window.stripeCalls = (window.stripeCalls || []).concat([{ key: key, secret: secret, card: Boolean(data.payment_method.card) }]);
+          return Promise.resolve({ paymentIntent: { id: secret.split("_secret_")[0], status: "succeeded" } });
+        },
+      };
+    };
+    window.Stripe.version = "endive";`;
+
+  it.skipIf(!hasChromium)(
+    "pays the SME's share by card through Stripe.js, then shows the order paid",
+    { timeout: 90_000 },
+    async () => {
+      // An offer cheaper than the seed's, so the bid below is matched to it.
+      const { dataCenters } = await stripeServer.ok("{ dataCenters { id name } }");
+      const ningxia = dataCenters.find((d: any) => d.name === "Zhongwei Desert Cloud DC-1").id;
+      await stripeServer.ok(
+        "mutation($input: PublishOfferInput!) { publishOffer(input: $input) { id } }",
+        {
+          input: {
+            dataCenterId: ningxia,
+            gpuModel: "H800",
+            gpuCount: 16,
+            pricePerGpuHour: "20.00",
+            availableFrom: wholeHourFromNow(1),
+            availableUntil: wholeHourFromNow(24 * 9),
+            minHours: 1,
+          },
+        },
+        { token: TOKENS.operator },
+      );
+      const browser = await chromiumBrowser();
+      const context = await browser.newContext({ viewport: DESKTOP, locale: "en-US", timezoneId: "Asia/Shanghai" });
+      await context.addInitScript(() => localStorage.setItem("gvm.lang", "en"));
+      const stripeHosts: string[] = [];
+      await context.route("https://js.stripe.com/**", (route) => {
+        stripeHosts.push(route.request().url());
+        return route.fulfill({ contentType: "text/javascript", body: STRIPE_JS_STAND_IN });
+      });
+      const failures: string[] = [];
+      const page = await context.newPage();
+      page.on("pageerror", (e) => failures.push(`page: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error") failures.push(`console: ${m.text()}`);
+      });
+      const L = (key: MessageKey) => MESSAGES[key][1];
+      await page.goto(`${stripeServer.url}/console/#/rent`);
+      await page.getByLabel(L("signIn.key")).fill(TOKENS.sme);
+      await page.getByRole("button", { name: L("signIn.submit") }).click();
+      await page.getByRole("button", { name: L("rent.place") }).click();
+      const active = page.getByTestId("active-bid");
+      await active.getByRole("timer").waitFor({ timeout: 15_000 });
+      // Stripe.js is loaded only now that a payment waits.
+      expect(stripeHosts).toEqual([]);
+      await active.getByRole("button", { name: L("rent.checkout") }).click();
+      const result = active.getByTestId("order-result");
+      const orderId = /order_\d+/.exec(await result.getByText(/order_\d+/).innerText())![0];
+      const { order } = await stripeServer.ok(
+        "query($id: ID!) { order(id: $id) { status smeShare { fen } payment { clientSecret } } }",
+        { id: orderId },
+        { token: TOKENS.sme },
+      );
+      expect(order.status).toBe("PENDING_PAYMENT");
+      await result.getByLabel("Card number").waitFor();
+      expect(stripeHosts.length).toBeGreaterThan(0);
+      await scanWith(page, "en sme stripe card form");
+      await result
+        .getByRole("button", { name: L("stripe.pay").replace("{amount}", formatFen(order.smeShare.fen, "en")) })
+        .click();
+      await result.getByText(L("stripe.sent")).waitFor();
+      expect(await page.evaluate(() => (window as any).stripeCalls)).toEqual([
+        { key: PUBLISHABLE, secret: order.payment.clientSecret, card: true },
+      ]);
+      // Stripe confirms through its webhook: the order turns paid on the page without a reload.
+      await fake.succeed(order.payment.clientSecret.split("_secret_")[0]);
+      await result.getByText(L("rent.paid").split("{id}")[0] + orderId).waitFor({ timeout: 15_000 });
+      expect(failures).toEqual([]);
+      await context.close();
+    },
+  );
+});
+
+/** axe-core's serious and critical violations of a page (the Stripe page's own context). */
+async function scanWith(page: import("playwright-core").Page, name: string): Promise<void> {
+  await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
+  const violations = await page.evaluate(async () => {
+    const result = await (window as any).axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v: any) => v.impact === "serious" || v.impact === "critical")
+      .map((v: any) => `${v.id}: ${v.help}`);
+  });
+  expect(violations, name).toEqual([]);
+}

@@ -17,6 +17,7 @@ import { SmeOrders } from "./views/SmeOrders.js";
 import { SmeVouchers } from "./views/SmeVouchers.js";
 import { OperatorOffers } from "./views/OperatorOffers.js";
 import { OperatorUtilization } from "./views/OperatorUtilization.js";
+import { OperatorImport } from "./views/OperatorImport.js";
 import { AdminOrganizations } from "./views/AdminOrganizations.js";
 import { AdminDataCenters } from "./views/AdminDataCenters.js";
 
@@ -45,6 +46,7 @@ const VIEWS: Record<Role, View[]> = {
   ],
   DATA_CENTER: [
     { path: "my-offers", label: "nav.myOffers", render: (v) => <OperatorOffers viewer={v} /> },
+    { path: "import", label: "nav.import", render: (v) => <OperatorImport viewer={v} /> },
     { path: "utilization", label: "nav.utilization", render: (v) => <OperatorUtilization viewer={v} /> },
   ],
   ADMIN: [

@@ -10,7 +10,15 @@ import { DomainError } from "../errors.js";
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION, pageSize } from "../graphql/pagination.js";
 import { Reservation, toReservation } from "../bids/bids.types.js";
 import { toVoucher, Voucher } from "../vouchers/vouchers.types.js";
-import { CheckoutInput, Order, OrderConnection, PaymentMethod, STRIPE_METHOD, toOrder } from "./checkout.types.js";
+import {
+  CheckoutInput,
+  Order,
+  OrderConnection,
+  PaymentConfiguration,
+  PaymentMethod,
+  STRIPE_METHOD,
+  toOrder,
+} from "./checkout.types.js";
 import * as service from "./checkout.service.js";
 import type { OrderRow } from "./settlement.js";
 
@@ -62,6 +70,24 @@ export class CheckoutResolver {
     }
     ctx.app.meters.checkout(order.status);
     return toOrder(order);
+  }
+
+  @Query(() => PaymentConfiguration, {
+    description:
+      "How checkout takes the SME's share on this server: the provider, and for Stripe the publishable key Stripe.js needs " +
+      "and the payment methods offered. Role: anyone, no token needed. Errors: UNAUTHENTICATED only for an unknown token",
+  })
+  paymentConfiguration(@Ctx() ctx: Context): PaymentConfiguration {
+    const stripe = ctx.app.payments.name === "stripe";
+    return {
+      provider: ctx.app.payments.name,
+      publishableKey: stripe ? (ctx.app.config.stripePublishableKey ?? null) : null,
+      methods: stripe
+        ? (Object.entries(STRIPE_METHOD) as [PaymentMethod, string][])
+            .filter(([, name]) => ctx.app.config.stripePaymentMethods.some((offered) => offered === name))
+            .map(([method]) => method)
+        : [],
+    };
   }
 
   @Authorized("SME")

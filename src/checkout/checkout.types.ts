@@ -266,3 +266,27 @@ export class CheckoutInput {
   })
   idempotencyKey!: string;
 }
+
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    "How this server takes the SME's share, for a client app such as the web console: public, no token needed",
+})
+export class PaymentConfiguration {
+  @Field({ description: '"stripe", or "simulated" on a server without Stripe keys (every payment succeeds at once)' })
+  provider!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Stripe's publishable key (pk_live_... or pk_test_..., STRIPE_PUBLISHABLE_KEY) for Stripe.js, public by design; " +
+      "null with the simulated provider, or when the server was given none (then the payment is collected elsewhere)",
+  })
+  publishableKey!: string | null;
+
+  @Field(() => [PaymentMethod], {
+    description:
+      "The methods checkout offers through Stripe (STRIPE_PAYMENT_METHODS); empty with the simulated provider",
+  })
+  methods!: PaymentMethod[];
+}

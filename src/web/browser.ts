@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { answerPreflight, corsPolicy, isPreflight, setCorsHeaders } from "./cors.js";
-import { CONSOLE_PATH, sendConsole } from "./console.js";
+import { CONSOLE_PATH, consoleCsp, sendConsole } from "./console.js";
 import { EXPLORER_ASSETS, sendExplorer, sendExplorerAsset } from "./explorer.js";
 import { sendDoc, sendLanding, sendNotFound, sendSchema } from "./pages.js";
 
@@ -55,6 +55,8 @@ export interface BrowserFront {
 
 export function browserFront(config: Config, logger: Logger): BrowserFront {
   const policy = corsPolicy(config.corsOrigins, config.development);
+  // Stripe's hosts join the console's policy only where the console can use Stripe.js.
+  const csp = consoleCsp(Boolean(config.stripeSecretKey && config.stripePublishableKey));
 
   const settle = (res: ServerResponse, work: Promise<unknown>) => {
     work.catch((error: unknown) => {
@@ -97,7 +99,7 @@ export function browserFront(config: Config, logger: Logger): BrowserFront {
         return true;
       }
       if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
-        settle(res, sendConsole(req, res, path));
+        settle(res, sendConsole(req, res, path, csp));
         return true;
       }
       if (path === "/schema.graphql") {

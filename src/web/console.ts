@@ -1,6 +1,8 @@
 // The web console at /console: the files Vite builds from console/ into dist/console (npm run build).
 // Everything comes from this server: the page's Content-Security-Policy lets it load scripts,
-// styles and images from this origin only and talk to nothing but this origin's /graphql.
+// styles and images from this origin only and talk to nothing but this origin (/graphql, its
+// WebSocket, /exports, /imports). The one exception: with Stripe configured (a publishable key),
+// Stripe.js from js.stripe.com and its calls to api.stripe.com (docs/decisions/0020).
 // Hashed files under /console/assets/ never change, so browsers keep them for a year; the page
 // itself is revalidated on every load, so a new build is picked up at once.
 import { readFile } from "node:fs/promises";
@@ -10,19 +12,30 @@ import { gzipSync } from "node:zlib";
 
 export const CONSOLE_PATH = "/console";
 
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  // ECharts and React set element styles; no stylesheet comes from elsewhere.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/**
+ * The page's policy. `'self'` in connect-src also allows this origin's WebSocket (ws: or wss:,
+ * CSP Level 3) for the subscriptions. `stripe`: the server has a publishable key, so the card form
+ * loads Stripe.js, which Stripe requires to come from its own host, and its frames and API calls.
+ */
+export function consoleCsp(stripe: boolean): string {
+  return [
+    "default-src 'none'",
+    stripe ? "script-src 'self' https://js.stripe.com https://*.js.stripe.com" : "script-src 'self'",
+    // ECharts and React set element styles; no stylesheet comes from elsewhere.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    stripe ? "connect-src 'self' https://api.stripe.com" : "connect-src 'self'",
+    ...(stripe ? ["frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"] : []),
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** The policy of a server without Stripe: nothing from another host. */
+export const CONSOLE_CSP = consoleCsp(false);
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -70,7 +83,12 @@ const acceptsGzip = (req: IncomingMessage) => /\bgzip\b/.test(String(req.headers
  * Answers GET /console and everything under it: a file of the build, or the page for any other
  * path (the console's views are in the URL's fragment).
  */
-export async function sendConsole(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function sendConsole(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  csp: string = CONSOLE_CSP,
+): Promise<void> {
   const asset = path.startsWith(`${CONSOLE_PATH}/assets/`);
   const name = asset ? path.slice(CONSOLE_PATH.length + 1) : "index.html";
   if (asset && !/^assets\/[\w.-]+$/.test(name)) return notFound(res);
@@ -91,7 +109,7 @@ export async function sendConsole(req: IncomingMessage, res: ServerResponse, pat
     "cache-control": asset ? "public, max-age=31536000, immutable" : "no-cache",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
-    ...(asset ? {} : { "content-security-policy": CONSOLE_CSP, "x-frame-options": "DENY" }),
+    ...(asset ? {} : { "content-security-policy": csp, "x-frame-options": "DENY" }),
   });
   res.end(req.method === "HEAD" ? undefined : body);
 }

@@ -136,6 +136,25 @@ export type CreateOrganizationInput = {
   name: string;
 };
 
+/** What a data center delivered of one rental */
+export type DeliveryReportInput = {
+  /** GPU-hours delivered, 0 to the rental's gpuCount × hours; the outages account for every GPU-hour missing */
+  deliveredGpuHours: number;
+  /** Where the missing GPU-hours were: their gpus × hours add up to booked − deliveredGpuHours; empty when delivered in full */
+  outages?: Array<OutageInput>;
+};
+
+/** Where the delivery of a paid rental stands; its claim on the city's statement waits until it is FINAL */
+export type DeliveryStatus =
+  /** Nothing reported yet: the rental has not ended, or its grace period (DELIVERY_REPORT_DAYS) runs. Nothing reported by the deadline counts as delivered in full */
+  | 'AWAITING_REPORT'
+  /** The SME disputed it: the claim waits until the admin corrects it (correctDelivery) */
+  | 'DISPUTED'
+  /** Settled for good, with the credit for any undelivered GPU-hours made */
+  | 'FINAL'
+  /** The data center reported; the SME may still dispute it until the deadline */
+  | 'REPORTED';
+
 /** The operator's declaration of an offer's hardware: serial numbers, an attestation reference, or both, and the GPUs it covers */
 export type HardwareAttestationInput = {
   /** A reference to an attestation of the hardware, 1 to 500 characters, like a certificate or audit report number "CAICT-2027-00123" */
@@ -217,6 +236,25 @@ export type OrgKind =
   /** A small or medium enterprise renting GPUs; its keys act as the SME role */
   | 'SME';
 
+/** GPUs of a rental that were not available over [from, to) */
+export type OutageInput = {
+  /** The first hour out, a whole UTC hour inside the rental, like "2027-03-10T04:00:00Z" */
+  from: string;
+  /** How many GPUs were out in each of these hours, 1 to the rental's gpuCount; overlapping outages may not put more out in one hour */
+  gpus: number;
+  /** The end (exclusive), a whole UTC hour after from and inside the rental, like "2027-03-10T06:00:00Z" */
+  to: string;
+};
+
+/** How an SME pays its share through Stripe; the server offers those of STRIPE_PAYMENT_METHODS */
+export type PaymentMethod =
+  /** Alipay (支付宝): confirmPayment answers the redirect to Alipay (payment.nextAction.redirectUrl) */
+  | 'ALIPAY'
+  /** A bank card (UnionPay, Visa, ...), confirmed in the client app with Stripe.js and payment.clientSecret */
+  | 'CARD'
+  /** WeChat Pay (微信支付): confirmPayment answers a QR code to scan with WeChat (payment.nextAction.qrCodeData) */
+  | 'WECHAT_PAY';
+
 /** The input of placeBid: what to rent, when, where, and the most to pay; every field is checked before anything is written */
 export type PlaceBidInput = {
   /** The earliest start, a whole UTC hour, like "2027-06-01T00:00:00Z" */
@@ -234,6 +272,15 @@ export type PlaceBidInput = {
   /** The most to pay per GPU-hour before subsidy: yuan with at most two decimals, more than 0 and at most "100000.00", like "30.00" */
   maxPricePerGpuHour: string;
 };
+
+/** The length of the periods of a policy report's utilization over time (days of the billing time zone) */
+export type PolicyGranularity =
+  /** One period per day */
+  | 'DAY'
+  /** Calendar months: from and to must then be first days of months, like 2026-01-01 */
+  | 'MONTH'
+  /** ISO weeks, Monday to Sunday; the first and last may be cut by from and to */
+  | 'WEEK';
 
 /** Only an ACTIVE program pays subsidies; CLOSED is final */
 export type ProgramStatus =
@@ -396,6 +443,20 @@ export type ProgramsQueryVariables = Exact<{
 
 export type ProgramsQuery = { subsidyPrograms: Array<{ id: string, name: string, city: string, status: ProgramStatus, createdAt: string, rateBasisPoints: number, domesticRateBasisPoints: number | null, eligibleHubs: Array<string>, validFrom: string, validUntil: string, maxSubsidizedPricePerGpuHour: { amount: string, fen: string } | null, perOrderCap: { amount: string, fen: string } | null, budget: { amount: string, fen: string }, budgetStatus: { id: string, total: { amount: string, fen: string }, available: { amount: string, fen: string }, pending: { amount: string, fen: string }, spent: { amount: string, fen: string } } }> };
 
+export type PaymentConfigurationQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PaymentConfigurationQuery = { paymentConfiguration: { provider: string, publishableKey: string | null, methods: Array<PaymentMethod> } };
+
+export type DeliveryRowFragment = { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null };
+
+export type DeliveryQueryVariables = Exact<{
+  reservationId: string;
+}>;
+
+
+export type DeliveryQuery = { delivery: { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null } | null };
+
 export type LedgerQueryVariables = Exact<{
   programId: string;
   first: number;
@@ -441,7 +502,7 @@ export type StatementQueryVariables = Exact<{
 }>;
 
 
-export type StatementQuery = { cityStatement: { id: string, month: string, status: StatementStatus, settledAt: string | null, total: { amount: string, fen: string }, lines: Array<{ orders: number, subsidy: { amount: string, fen: string }, dataCenter: { id: string, name: string, hub: string } }> } };
+export type StatementQuery = { cityStatement: { id: string, month: string, status: StatementStatus, settledAt: string | null, total: { amount: string, fen: string }, files: { csv: string, xlsx: string, pdf: string }, lines: Array<{ orders: number, subsidy: { amount: string, fen: string }, dataCenter: { id: string, name: string, hub: string } }> } };
 
 export type SettleMutationVariables = Exact<{
   programId: string;
@@ -459,6 +520,23 @@ export type AuditQueryVariables = Exact<{
 
 
 export type AuditQuery = { auditLog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, action: AuditAction, role: string, createdAt: string, targetId: string | null, detail: string | null, organization: { id: string, name: string } | null } }> } };
+
+export type ForecastQueryVariables = Exact<{
+  city?: string | null | undefined;
+}>;
+
+
+export type ForecastQuery = { subsidyPrograms: Array<{ id: string, validUntil: string, forecast: { exhaustsAt: string | null, monthsLeft: number | null, runsOutBeforeEnd: boolean, thresholdsCrossed: Array<number>, committedPerDay: { amount: string, fen: string }, committedLast30Days: { amount: string, fen: string } } | null }> };
+
+export type PolicyQueryVariables = Exact<{
+  city?: string | null | undefined;
+  from: string;
+  to: string;
+  granularity: PolicyGranularity;
+}>;
+
+
+export type PolicyQuery = { policyReport: { from: string, to: string, subsidizedGpuHours: number, westernGpuHours: number, westernShareBasisPoints: number | null, domesticGpuHours: number, domesticShareBasisPoints: number | null, smesServed: number, subsidy: { amount: string, fen: string }, subsidyPerGpuHour: { amount: string, fen: string } | null, hubs: Array<{ hub: string, western: boolean, offeredGpuHours: number, reservedGpuHours: number, utilization: number | null, periods: Array<{ start: string, offeredGpuHours: number, reservedGpuHours: number, utilization: number | null }> }> } };
 
 export type MyOffersQueryVariables = Exact<{
   first: number;
@@ -505,6 +583,14 @@ export type UtilizationQueryVariables = Exact<{
 
 
 export type UtilizationQuery = { dataCenters: Array<{ id: string, name: string, hub: string, utilization: number, operator: { id: string } }> };
+
+export type ReportDeliveryMutationVariables = Exact<{
+  reservationId: string;
+  input: DeliveryReportInput;
+}>;
+
+
+export type ReportDeliveryMutation = { reportDelivery: { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null } };
 
 export type OfferRowFragment = { id: string, status: OfferStatus, gpuCount: number, minHours: number, availableFrom: string, availableUntil: string, pricePerGpuHour: { amount: string, fen: string }, gpuModel: { id: string, name: string }, dataCenter: { id: string, name: string, hub: string, province: string } };
 
@@ -591,6 +677,35 @@ export type ApplyMutationVariables = Exact<{
 
 export type ApplyMutation = { applyForVoucher: { id: string, status: ApplicationStatus } };
 
+export type BidUpdatedSubscriptionVariables = Exact<{
+  id: string;
+}>;
+
+
+export type BidUpdatedSubscription = { bidUpdated: { id: string, status: BidStatus, gpuCount: number, hours: number, hubs: Array<string>, earliestStart: string, latestEnd: string, createdAt: string, maxPricePerGpuHour: { amount: string, fen: string }, gpuModel: { id: string, name: string }, reservation: { id: string, status: ReservationStatus, startsAt: string, endsAt: string, holdExpiresAt: string, gpuCount: number, pricePerGpuHour: { amount: string, fen: string }, total: { amount: string, fen: string }, offer: { id: string, dataCenter: { id: string, name: string, hub: string } } } | null } };
+
+export type OrderUpdatedSubscriptionVariables = Exact<{
+  id: string;
+}>;
+
+
+export type OrderUpdatedSubscription = { orderUpdated: { id: string, status: OrderStatus, createdAt: string, paidAt: string | null, gross: { amount: string, fen: string }, subsidy: { amount: string, fen: string }, smeShare: { amount: string, fen: string }, payment: { provider: string, status: string, clientSecret: string | null }, voucher: { id: string } | null, reservation: { id: string, status: ReservationStatus, startsAt: string, endsAt: string, gpuCount: number, offer: { id: string, gpuModel: { name: string }, dataCenter: { name: string, hub: string } } } } };
+
+export type OrderQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type OrderQuery = { order: { id: string, status: OrderStatus, createdAt: string, paidAt: string | null, gross: { amount: string, fen: string }, subsidy: { amount: string, fen: string }, smeShare: { amount: string, fen: string }, payment: { provider: string, status: string, clientSecret: string | null }, voucher: { id: string } | null, reservation: { id: string, status: ReservationStatus, startsAt: string, endsAt: string, gpuCount: number, offer: { id: string, gpuModel: { name: string }, dataCenter: { name: string, hub: string } } } } | null };
+
+export type DisputeDeliveryMutationVariables = Exact<{
+  reservationId: string;
+  reason: string;
+}>;
+
+
+export type DisputeDeliveryMutation = { disputeDelivery: { reservationId: string, status: DeliveryStatus, bookedGpuHours: number, deliveredGpuHours: number, reportedAt: string | null, reportDeadline: string, disputedAt: string | null, disputeReason: string | null } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -609,6 +724,18 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const DeliveryRowFragmentDoc = new TypedDocumentString(`
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}
+    `, {"fragmentName":"DeliveryRow"}) as unknown as TypedDocumentString<DeliveryRowFragment, unknown>;
 export const AmountFragmentDoc = new TypedDocumentString(`
     fragment Amount on Money {
   amount
@@ -877,6 +1004,31 @@ export const ProgramsDocument = new TypedDocumentString(`
   amount
   fen
 }`) as unknown as TypedDocumentString<ProgramsQuery, ProgramsQueryVariables>;
+export const PaymentConfigurationDocument = new TypedDocumentString(`
+    query PaymentConfiguration {
+  paymentConfiguration {
+    provider
+    publishableKey
+    methods
+  }
+}
+    `) as unknown as TypedDocumentString<PaymentConfigurationQuery, PaymentConfigurationQueryVariables>;
+export const DeliveryDocument = new TypedDocumentString(`
+    query Delivery($reservationId: ID!) {
+  delivery(reservationId: $reservationId) {
+    ...DeliveryRow
+  }
+}
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}`) as unknown as TypedDocumentString<DeliveryQuery, DeliveryQueryVariables>;
 export const LedgerDocument = new TypedDocumentString(`
     query Ledger($programId: ID!, $first: Int!, $after: String) {
   budgetLedger(programId: $programId, first: $first, after: $after) {
@@ -1021,6 +1173,11 @@ export const StatementDocument = new TypedDocumentString(`
     total {
       ...Amount
     }
+    files {
+      csv
+      xlsx
+      pdf
+    }
     lines {
       orders
       subsidy {
@@ -1072,6 +1229,65 @@ export const AuditDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AuditQuery, AuditQueryVariables>;
+export const ForecastDocument = new TypedDocumentString(`
+    query Forecast($city: String) {
+  subsidyPrograms(city: $city) {
+    id
+    validUntil
+    forecast {
+      exhaustsAt
+      monthsLeft
+      runsOutBeforeEnd
+      thresholdsCrossed
+      committedPerDay {
+        ...Amount
+      }
+      committedLast30Days {
+        ...Amount
+      }
+    }
+  }
+}
+    fragment Amount on Money {
+  amount
+  fen
+}`) as unknown as TypedDocumentString<ForecastQuery, ForecastQueryVariables>;
+export const PolicyDocument = new TypedDocumentString(`
+    query Policy($city: String, $from: String!, $to: String!, $granularity: PolicyGranularity!) {
+  policyReport(city: $city, from: $from, to: $to, granularity: $granularity) {
+    from
+    to
+    subsidizedGpuHours
+    westernGpuHours
+    westernShareBasisPoints
+    domesticGpuHours
+    domesticShareBasisPoints
+    smesServed
+    subsidy {
+      ...Amount
+    }
+    subsidyPerGpuHour {
+      ...Amount
+    }
+    hubs {
+      hub
+      western
+      offeredGpuHours
+      reservedGpuHours
+      utilization
+      periods {
+        start
+        offeredGpuHours
+        reservedGpuHours
+        utilization
+      }
+    }
+  }
+}
+    fragment Amount on Money {
+  amount
+  fen
+}`) as unknown as TypedDocumentString<PolicyQuery, PolicyQueryVariables>;
 export const MyOffersDocument = new TypedDocumentString(`
     query MyOffers($first: Int!, $after: String) {
   myOffers(first: $first, after: $after) {
@@ -1242,6 +1458,22 @@ export const UtilizationDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UtilizationQuery, UtilizationQueryVariables>;
+export const ReportDeliveryDocument = new TypedDocumentString(`
+    mutation ReportDelivery($reservationId: ID!, $input: DeliveryReportInput!) {
+  reportDelivery(reservationId: $reservationId, input: $input) {
+    ...DeliveryRow
+  }
+}
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}`) as unknown as TypedDocumentString<ReportDeliveryMutation, ReportDeliveryMutationVariables>;
 export const OffersDocument = new TypedDocumentString(`
     query Offers($filter: OfferFilter, $sort: OfferSort!, $first: Int!, $after: String) {
   offers(filter: $filter, sort: $sort, first: $first, after: $after) {
@@ -1716,3 +1948,168 @@ export const ApplyDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ApplyMutation, ApplyMutationVariables>;
+export const BidUpdatedDocument = new TypedDocumentString(`
+    subscription BidUpdated($id: ID!) {
+  bidUpdated(id: $id) {
+    ...BidRow
+  }
+}
+    fragment Amount on Money {
+  amount
+  fen
+}
+fragment BidRow on Bid {
+  id
+  status
+  gpuCount
+  hours
+  hubs
+  earliestStart
+  latestEnd
+  createdAt
+  maxPricePerGpuHour {
+    ...Amount
+  }
+  gpuModel {
+    id
+    name
+  }
+  reservation {
+    id
+    status
+    startsAt
+    endsAt
+    holdExpiresAt
+    gpuCount
+    pricePerGpuHour {
+      ...Amount
+    }
+    total {
+      ...Amount
+    }
+    offer {
+      id
+      dataCenter {
+        id
+        name
+        hub
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<BidUpdatedSubscription, BidUpdatedSubscriptionVariables>;
+export const OrderUpdatedDocument = new TypedDocumentString(`
+    subscription OrderUpdated($id: ID!) {
+  orderUpdated(id: $id) {
+    ...OrderRow
+  }
+}
+    fragment Amount on Money {
+  amount
+  fen
+}
+fragment OrderRow on Order {
+  id
+  status
+  createdAt
+  paidAt
+  gross {
+    ...Amount
+  }
+  subsidy {
+    ...Amount
+  }
+  smeShare {
+    ...Amount
+  }
+  payment {
+    provider
+    status
+    clientSecret
+  }
+  voucher {
+    id
+  }
+  reservation {
+    id
+    status
+    startsAt
+    endsAt
+    gpuCount
+    offer {
+      id
+      gpuModel {
+        name
+      }
+      dataCenter {
+        name
+        hub
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<OrderUpdatedSubscription, OrderUpdatedSubscriptionVariables>;
+export const OrderDocument = new TypedDocumentString(`
+    query Order($id: ID!) {
+  order(id: $id) {
+    ...OrderRow
+  }
+}
+    fragment Amount on Money {
+  amount
+  fen
+}
+fragment OrderRow on Order {
+  id
+  status
+  createdAt
+  paidAt
+  gross {
+    ...Amount
+  }
+  subsidy {
+    ...Amount
+  }
+  smeShare {
+    ...Amount
+  }
+  payment {
+    provider
+    status
+    clientSecret
+  }
+  voucher {
+    id
+  }
+  reservation {
+    id
+    status
+    startsAt
+    endsAt
+    gpuCount
+    offer {
+      id
+      gpuModel {
+        name
+      }
+      dataCenter {
+        name
+        hub
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<OrderQuery, OrderQueryVariables>;
+export const DisputeDeliveryDocument = new TypedDocumentString(`
+    mutation DisputeDelivery($reservationId: ID!, $reason: String!) {
+  disputeDelivery(reservationId: $reservationId, reason: $reason) {
+    ...DeliveryRow
+  }
+}
+    fragment DeliveryRow on Delivery {
+  reservationId
+  status
+  bookedGpuHours
+  deliveredGpuHours
+  reportedAt
+  reportDeadline
+  disputedAt
+  disputeReason
+}`) as unknown as TypedDocumentString<DisputeDeliveryMutation, DisputeDeliveryMutationVariables>;

@@ -1,5 +1,6 @@
 // The subsidy spend of a period, by month and by hub, data center or GPU model: a stacked bar
-// chart and tables with the figures of `subsidySpend`, exactly as the API sums them.
+// chart and tables with the figures of `subsidySpend`, exactly as the API sums them, and the
+// same report as CSV and XLSX files (/exports/spend...).
 import { useMemo, useState } from "react";
 import { gql } from "../api.js";
 import type { Viewer } from "../App.js";
@@ -13,6 +14,7 @@ import {
 import { useTexts, type Texts } from "../i18n.js";
 import { Field, Loading, TableBox, useLoad } from "../ui.js";
 import { ProgramPicker, usePrograms } from "./programs.js";
+import { Downloads } from "./Downloads.js";
 
 const DIMENSIONS: SpendDimension[] = ["HUB", "DATA_CENTER", "GPU_MODEL"];
 
@@ -157,6 +159,13 @@ export function FinanceSpend({ viewer }: { viewer: Viewer }) {
     [spend.data, texts, from, to, valid],
   );
   const dimensionLabel = texts.code("dimension", dimension);
+  // The same report as files: by month and the chosen dimension, over the same period.
+  const query = new URLSearchParams({
+    from: monthStart(from),
+    to: monthStart(to, true),
+    groupBy: `MONTH,${dimension}`,
+    ...(programId ? { programId } : {}),
+  }).toString();
   return (
     <>
       <form className="toolbar" onSubmit={(e) => e.preventDefault()}>
@@ -180,6 +189,16 @@ export function FinanceSpend({ viewer }: { viewer: Viewer }) {
         </Field>
       </form>
       {!valid && <p className="error">{t("spend.badPeriod")}</p>}
+      {valid && (
+        <Downloads
+          title={t("files.title")}
+          note={t("files.spendNote")}
+          files={[
+            { label: "files.csv", path: `/exports/spend.csv?${query}`, name: `spend-${from}-${to}.csv` },
+            { label: "files.xlsx", path: `/exports/spend.xlsx?${query}`, name: `spend-${from}-${to}.xlsx` },
+          ]}
+        />
+      )}
       <p className="muted">{t("spend.note")}</p>
       <Loading loaded={spend} />
       {spend.data && (

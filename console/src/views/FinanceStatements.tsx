@@ -1,5 +1,5 @@
-// A program's monthly statement: the subsidy claimed per data center, and settling it once the
-// month has ended, after a confirmation.
+// A program's monthly statement: the subsidy claimed per data center, its files (CSV, XLSX, PDF),
+// and settling it once the month has ended, after a confirmation.
 import { useState } from "react";
 import { ApiError, gql } from "../api.js";
 import type { Viewer } from "../App.js";
@@ -8,6 +8,7 @@ import { SettleDocument, StatementDocument } from "../graphql/generated.js";
 import { useTexts } from "../i18n.js";
 import { Confirm, ErrorBox, Field, Loading, Notice, Status, TableBox, useAction, useLoad } from "../ui.js";
 import { ProgramPicker, usePrograms } from "./programs.js";
+import { Downloads } from "./Downloads.js";
 
 export function FinanceStatements({ viewer }: { viewer: Viewer }) {
   const texts = useTexts();
@@ -79,6 +80,14 @@ export function FinanceStatements({ viewer }: { viewer: Viewer }) {
               <dd>{texts.dateTime(s.settledAt)}</dd>
             </div>
           </dl>
+          <Downloads
+            title={t("files.title")}
+            files={[
+              { label: "files.csv", path: s.files.csv, name: `statement-${program.id}-${s.month}.csv` },
+              { label: "files.xlsx", path: s.files.xlsx, name: `statement-${program.id}-${s.month}.xlsx` },
+              { label: "files.pdf", path: s.files.pdf, name: `statement-${program.id}-${s.month}.pdf` },
+            ]}
+          />
           <TableBox label={t("statements.lines")}>
             <caption>{t("statements.lines")}</caption>
             <thead>

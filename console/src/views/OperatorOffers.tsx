@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { gql } from "../api.js";
 import type { Viewer } from "../App.js";
 import { useCatalog } from "../catalog.js";
+import { ReportDelivery, ended } from "./Delivery.js";
 import { chinaInputToIso, fenToInput, hoursFromNow, isoToChinaInput, parseYuan } from "../format.js";
 import {
   MyOffersDocument,
@@ -372,7 +373,7 @@ function OfferReservations({ offerId }: { offerId: string }) {
   );
   if (!reservations.data) return <Loading loaded={reservations} />;
   if (reservations.data.totalCount === 0) return <p>{t("operator.noReservations")}</p>;
-  return (
+  const table = (
     <TableBox label={t("operator.reservations")}>
       <thead>
         <tr>
@@ -405,5 +406,15 @@ function OfferReservations({ offerId }: { offerId: string }) {
         ))}
       </tbody>
     </TableBox>
+  );
+  // Confirmed rentals that have ended: what was delivered, reported once before the deadline.
+  const endedRentals = reservations.data.edges.map((e) => e.node).filter((r) => r.status === "CONFIRMED" && ended(r));
+  return (
+    <>
+      {table}
+      {endedRentals.map((r) => (
+        <ReportDelivery key={r.id} rental={r} />
+      ))}
+    </>
   );
 }

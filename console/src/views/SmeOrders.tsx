@@ -2,6 +2,7 @@
 // rental starts, after a confirmation.
 import { useState } from "react";
 import { gql } from "../api.js";
+import { DisputeDelivery, ended } from "./Delivery.js";
 import { CancelOrderDocument, OrdersDocument, type OrderRowFragment } from "../graphql/generated.js";
 import { useTexts } from "../i18n.js";
 import { Confirm, ErrorBox, Loading, Notice, Status, TableBox, useAction, useLoad } from "../ui.js";
@@ -24,6 +25,10 @@ export function SmeOrders() {
   };
   const cancellable = (o: OrderRowFragment) =>
     (o.status === "PAID" || o.status === "PENDING_PAYMENT") && new Date(o.reservation.startsAt).getTime() > Date.now();
+  // Paid rentals that have ended: their delivery, and a dispute while it is open.
+  const endedOrders = (orders.data?.edges.map((e) => e.node) ?? []).filter(
+    (o) => o.status === "PAID" && ended(o.reservation),
+  );
   return (
     <>
       <Loading loaded={orders} />
@@ -89,6 +94,14 @@ export function SmeOrders() {
             ))}
           </tbody>
         </TableBox>
+      )}
+      {endedOrders.length > 0 && (
+        <section aria-labelledby="deliveries">
+          <h2 id="deliveries">{t("delivery.title")}</h2>
+          {endedOrders.map((o) => (
+            <DisputeDelivery key={o.id} orderId={o.id} rental={o.reservation} />
+          ))}
+        </section>
       )}
       <Confirm
         open={cancelling !== null}

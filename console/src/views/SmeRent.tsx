@@ -1,15 +1,20 @@
 // Renting: the bid form with a live estimate of the voucher's share, the bid's status followed
-// live (polling every few seconds; the API has no subscriptions yet) with the hold's countdown,
+// live (the bidUpdated subscription, or polling when the WebSocket cannot connect) with the hold's countdown,
 // the exact quote and checkout with a voucher, and the SME's bids.
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState, type FormEvent } from "react";
 import { gql } from "../api.js";
+import { follow, type LiveMode } from "../live.js";
 import { HUBS, hashParams, useCatalog } from "../catalog.js";
 import { chinaInputToIso, fenToInput, formatCountdown, hoursFromNow, isoToChinaInput, parseYuan } from "../format.js";
 import {
   BidDocument,
+  BidUpdatedDocument,
   BidsDocument,
   CancelBidDocument,
   CheckoutDocument,
+  OrderDocument,
+  OrderUpdatedDocument,
+  PaymentConfigurationDocument,
   PlaceBidDocument,
   QuoteDocument,
   VouchersDocument,
@@ -251,28 +256,28 @@ function ActiveBid({ id, vouchers, onChanged }: { id: string; vouchers: Voucher[
   const [error, setError] = useState<unknown>();
   const [order, setOrder] = useState<OrderRowFragment | null>(null);
   const [now, setNow] = useState(Date.now());
+  const [mode, setMode] = useState<LiveMode>("connecting");
   const held = bid?.reservation?.status === "HELD";
   const live = !order && (bid?.status === "OPEN" || held || !bid);
 
+  // Followed over the WebSocket while it can still change; polled when the socket cannot connect.
   useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
-      try {
-        const { bid: next } = await gql(BidDocument, { id });
-        if (stopped) return;
-        setBid(next);
-        setError(undefined);
-      } catch (caught) {
-        if (!stopped) setError(caught);
-      }
-      if (!stopped && live) timer = setTimeout(poll, POLL_MS);
-    };
-    poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
+    if (!live) return;
+    return follow(
+      BidUpdatedDocument,
+      { id },
+      {
+        onData: (data) => (setBid(data.bidUpdated), setError(undefined)),
+        onMode: setMode,
+        onError: setError,
+        poll: async () => {
+          const { bid: next } = await gql(BidDocument, { id });
+          setBid(next);
+          setError(undefined);
+        },
+        pollMs: POLL_MS,
+      },
+    );
   }, [id, live]);
   useEffect(() => {
     if (!held) return;
@@ -292,6 +297,11 @@ function ActiveBid({ id, vouchers, onChanged }: { id: string; vouchers: Voucher[
         <Status prefix="bidStatus" code={bid.status} />
       </p>
       {bid.status === "OPEN" && <p role="status">{t("rent.waiting")}</p>}
+      {live && (
+        <p className="muted live" data-testid="live-mode">
+          {t(`live.${mode}`)}
+        </p>
+      )}
       {reservation && (
         <dl className="pairs">
           <dt>{t("common.dataCenter")}</dt>
@@ -428,17 +438,57 @@ function CheckoutPanel({
   );
 }
 
+// The card form and Stripe.js: loaded only when a payment waits on a server with Stripe.
+const StripePay = lazy(() => import("./StripePay.js").then((m) => ({ default: m.StripePay })));
+
 /** The order checkout made: paid at once (simulated payments), or waiting for the card payment (Stripe). */
-export function OrderResult({ order }: { order: OrderRowFragment }) {
+export function OrderResult({ order: made }: { order: OrderRowFragment }) {
   const texts = useTexts();
   const { t } = texts;
+  const [order, setOrder] = useState(made);
+  const pending = order.status === "PENDING_PAYMENT";
+  const payments = useLoad(
+    () => (pending ? gql(PaymentConfigurationDocument).then((d) => d.paymentConfiguration) : Promise.resolve(null)),
+    [pending],
+  );
+  // A pending payment is followed until Stripe's webhook settles it.
+  useEffect(() => {
+    if (!pending) return;
+    return follow(
+      OrderUpdatedDocument,
+      { id: order.id },
+      {
+        onData: (data) => setOrder(data.orderUpdated),
+        onMode: () => undefined,
+        onError: () => undefined,
+        poll: async () => {
+          const { order: next } = await gql(OrderDocument, { id: order.id });
+          if (next) setOrder(next);
+        },
+        pollMs: POLL_MS,
+      },
+    );
+  }, [order.id, pending]);
+  const publishableKey = payments.data?.provider === "stripe" ? payments.data.publishableKey : null;
   return (
     <div className="order-result" data-testid="order-result">
       {order.status === "PAID" ? (
         <Notice>
           {t("rent.paid", { id: order.id, share: texts.money(order.smeShare), subsidy: texts.money(order.subsidy) })}
         </Notice>
-      ) : order.status === "PENDING_PAYMENT" ? (
+      ) : pending && publishableKey && order.payment.clientSecret ? (
+        <>
+          <p>{t("stripe.intro", { id: order.id, share: texts.money(order.smeShare) })}</p>
+          <Suspense fallback={<p className="muted">{t("common.loading")}</p>}>
+            <StripePay
+              publishableKey={publishableKey}
+              clientSecret={order.payment.clientSecret}
+              amount={texts.money(order.smeShare)}
+              onSent={() => undefined}
+            />
+          </Suspense>
+        </>
+      ) : pending ? (
         <Notice>
           {t("rent.pendingPayment", {
             id: order.id,
