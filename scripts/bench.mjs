@@ -307,6 +307,20 @@ const other = args["other-dist"]
 if (other) processes.push(other);
 process.on("exit", () => processes.forEach((p) => p.child.exitCode === null && p.child.kill("SIGKILL")));
 
+/**
+ * One timed load of `path` on a server process (the GraphQL server, the other revision's, or the
+ * raw floor), with the CPU of the process and of its PostgreSQL backends per request.
+ */
+function timedLoad(proc, path, scenario, connections, onBody) {
+  const application = proc === raw ? "bench-raw-baseline" : "gpu-voucher-market";
+  return withCpu(
+    proc,
+    application,
+    () => runLoad({ url: `${proc.url}${path}`, duration, connections, onBody }),
+    scenario,
+  );
+}
+
 // Idle subscriptions: SMEs that place no bid here, each watching its own events over WebSocket.
 const subscriberCount = Number(args.subscribers);
 const subscribers = [];
@@ -446,27 +460,17 @@ if (want("search")) {
       let n = i;
       return { headers: {}, next: () => encode(searchFilters[n++ % searchFilters.length]) };
     });
-  const viaGraphqlLoad = await withCpu(
+  const viaGraphqlLoad = await timedLoad(
     server,
-    "gpu-voucher-market",
-    () =>
-      runLoad({
-        url: `${server.url}/graphql`,
-        duration,
-        connections: rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })),
-      }),
+    "/graphql",
     "offersSearch",
+    rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })),
   );
-  const viaRawLoad = await withCpu(
+  const viaRawLoad = await timedLoad(
     raw,
-    "bench-raw-baseline",
-    () =>
-      runLoad({
-        url: `${raw.url}/offers`,
-        duration,
-        connections: rotating((filter) => JSON.stringify({ ...filter, first: 50 })),
-      }),
+    "/offers",
     "offersSearch",
+    rotating((filter) => JSON.stringify({ ...filter, first: 50 })),
   );
   scenarios.offersSearch = {
     graphql: viaGraphqlLoad,
@@ -570,21 +574,9 @@ if (want("placeBid")) {
     const wrong = checks.find((c) => !c.same);
     log(`   graphql: ${JSON.stringify(wrong.graphql)}\n   raw:     ${JSON.stringify(wrong.raw)}`);
   }
-  const result = await withCpu(
-    server,
-    "gpu-voucher-market",
-    () =>
-      runLoad({
-        url: `${server.url}/graphql`,
-        duration,
-        connections: bidSmes.map((sme, i) => ({
-          headers: { authorization: `Bearer ${sme.token}` },
-          next: bidSource(i),
-        })),
-        onBody: onBidBody,
-      }),
-    "placeBid",
-  );
+  const bidders = (firstSource) =>
+    bidSmes.map((sme, i) => ({ headers: { authorization: `Bearer ${sme.token}` }, next: bidSource(firstSource + i) }));
+  const result = await timedLoad(server, "/graphql", "placeBid", bidders(0), onBidBody);
   result.matched = matched;
   result.matchedPerSecond = Number((matched / result.durationSeconds).toFixed(1));
   result.matchedShare = Number((matched / Math.max(1, result.requests)).toFixed(3));
@@ -592,21 +584,7 @@ if (want("placeBid")) {
   log(`  matched bids/s: ${result.matchedPerSecond} (${Math.round(result.matchedShare * 100)} % of bids matched)`);
   // The raw floor's bids are real bids of the same SMEs: their HELD reservations feed checkout too.
   const matchedBefore = matched;
-  const viaRawLoad = await withCpu(
-    raw,
-    "bench-raw-baseline",
-    () =>
-      runLoad({
-        url: `${raw.url}/placeBid`,
-        duration,
-        connections: bidSmes.map((sme, i) => ({
-          headers: { authorization: `Bearer ${sme.token}` },
-          next: bidSource(200 + i),
-        })),
-        onBody: onBidBody,
-      }),
-    "placeBid",
-  );
+  const viaRawLoad = await timedLoad(raw, "/placeBid", "placeBid", bidders(200), onBidBody);
   viaRawLoad.matched = matched - matchedBefore;
   viaRawLoad.matchedPerSecond = Number((viaRawLoad.matched / viaRawLoad.durationSeconds).toFixed(1));
   print("raw SQL placeBid", viaRawLoad);
@@ -774,22 +752,17 @@ if (want("spend")) {
   // One connection: a finance team's report is a latency question, not a crowd.
   const connections = (encode) =>
     Array.from({ length: 1 }, () => ({ headers: { authorization: `Bearer ${token}` }, next: encode }));
-  const viaGraphqlLoad = await withCpu(
+  const viaGraphqlLoad = await timedLoad(
     server,
-    "gpu-voucher-market",
-    () =>
-      runLoad({
-        url: `${server.url}/graphql`,
-        duration,
-        connections: connections(() => JSON.stringify({ query: SPEND, variables })),
-      }),
+    "/graphql",
     "subsidySpend",
+    connections(() => JSON.stringify({ query: SPEND, variables })),
   );
-  const viaRawLoad = await withCpu(
+  const viaRawLoad = await timedLoad(
     raw,
-    "bench-raw-baseline",
-    () => runLoad({ url: `${raw.url}/spend`, duration, connections: connections(() => JSON.stringify(variables)) }),
+    "/spend",
     "subsidySpend",
+    connections(() => JSON.stringify(variables)),
   );
   scenarios.subsidySpend = {
     graphql: viaGraphqlLoad,
@@ -831,32 +804,11 @@ if (want("policy")) {
   );
   if (!policyIdentical)
     log(`   graphql: ${JSON.stringify(answer).slice(0, 300)}\n   raw:     ${JSON.stringify(viaRaw).slice(0, 300)}`);
-  const viaGraphqlLoad = await withCpu(
-    server,
-    "gpu-voucher-market",
-    () =>
-      runLoad({
-        url: `${server.url}/graphql`,
-        duration,
-        connections: [
-          { headers: { authorization: `Bearer ${token}` }, next: () => JSON.stringify({ query: POLICY, variables }) },
-        ],
-      }),
-    "policyReport",
-  );
-  const viaRawLoad = await withCpu(
-    raw,
-    "bench-raw-baseline",
-    () =>
-      runLoad({
-        url: `${raw.url}/policy`,
-        duration,
-        connections: [
-          { headers: { authorization: `Bearer ${token}` }, next: () => JSON.stringify({ query: POLICY, variables }) },
-        ],
-      }),
-    "policyReport",
-  );
+  const asFinance = () => [
+    { headers: { authorization: `Bearer ${token}` }, next: () => JSON.stringify({ query: POLICY, variables }) },
+  ];
+  const viaGraphqlLoad = await timedLoad(server, "/graphql", "policyReport", asFinance());
+  const viaRawLoad = await timedLoad(raw, "/policy", "policyReport", asFinance());
   scenarios.policyReport = {
     graphql: viaGraphqlLoad,
     raw: viaRawLoad,
@@ -1022,8 +974,7 @@ report.scenarios = scenarios;
 if (other) {
   const { runCompare } = await import("./bench/compare.mjs");
   const rounds = Number(args.rounds ?? (size === "full" ? 5 : 3));
-  const graphqlLoad = (proc, connections, extra = {}) =>
-    withCpu(proc, "gpu-voucher-market", () => runLoad({ url: `${proc.url}/graphql`, duration, connections, ...extra }));
+  const graphqlLoad = (proc, connections) => timedLoad(proc, "/graphql", undefined, connections);
   const finance = { authorization: "Bearer gvm_bench_finance_shanghai" };
   const spendVariables = {
     city: "Shanghai",
