@@ -12,8 +12,15 @@ work="$(mktemp -d)"
 db="smoke_$(date +%s)_$$"
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 server_pid=""
+# npm start runs the server as its child, in a process group of its own (setsid): stopping the group
+# stops both, where a signal to npm alone left the server running after the script.
+stop_server() {
+  kill -- "-${server_pid}" 2>/dev/null || true
+  wait "${server_pid}" 2>/dev/null || true
+  server_pid=""
+}
 cleanup() {
-  [ -n "${server_pid}" ] && kill "${server_pid}" 2>/dev/null && wait "${server_pid}" 2>/dev/null || true
+  [ -n "${server_pid}" ] && stop_server
   psql "${admin_url}" -qc "drop database if exists ${db} with (force)" >/dev/null 2>&1 || true
   rm -rf "${work}"
 }
@@ -39,7 +46,7 @@ echo "== npm run db:migrate"
 npm run -s db:migrate
 
 echo "== npm start"
-npm start >"${work}/server.log" 2>&1 &
+setsid npm start >"${work}/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:${port}"
 for _ in $(seq 240); do
@@ -72,7 +79,6 @@ metrics="$(curl -sf -H 'authorization: Bearer smoke-metrics-token-0123' "${base}
 grep -q '^gvm_checkouts_total{outcome="PAID"} 1$' <<<"${metrics}" || fail "/metrics: no PAID checkout"
 grep -q '^nodejs_eventloop_lag_seconds ' <<<"${metrics}" || fail "/metrics: no event-loop lag"
 
-kill "${server_pid}" && wait "${server_pid}" || true
-server_pid=""
+stop_server
 if grep -q "${ADMIN_TOKEN}" "${work}/server.log"; then fail "the admin token reached the log"; fi
 echo "== production smoke passed (${root})"
