@@ -98,6 +98,35 @@ describe("the billing calendar", () => {
     expect(() => loadConfig({ BILLING_TIME_ZONE: "Mars/Olympus" })).toThrow(/unknown time zone/);
   });
 
+  it("reads each instant's day as the zone's own clock does, across every change of offset", () => {
+    // Tehran's clocks changed at midnight, 19:30 or 20:30 UTC until 2022: inside an hour, not at its start.
+    const zones = ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Asia/Tehran"];
+    const instants: number[] = [];
+    // Every half hour through the months in which clocks change, north and south (China too, 1986-1991).
+    for (const year of [1986, 1987, 1991, 2021, 2026, 2027]) {
+      for (const month of [2, 3, 8, 9, 10]) {
+        const start = Date.UTC(year, month, 1);
+        for (let t = start; t < Date.UTC(year, month + 1, 1); t += 30 * 60_000) instants.push(t);
+      }
+    }
+    for (let i = 0; i < 2_000; i++) instants.push(Date.UTC(1930, 0, 1) + i * 1_777_777_777); // 1930 to 2042
+    try {
+      for (const zone of zones) {
+        const clock = new Intl.DateTimeFormat("en-CA", {
+          timeZone: zone,
+          year: "numeric",
+          month: "2-digit",
+          day: "2-digit",
+        });
+        configureBillingTimeZone(zone);
+        const wrong = instants.filter((t) => dayOf(new Date(t)) !== clock.format(new Date(t)));
+        expect(wrong.map((t) => `${zone} ${new Date(t).toISOString()}`)).toEqual([]);
+      }
+    } finally {
+      configureBillingTimeZone("Asia/Shanghai");
+    }
+  });
+
   it("bills a payment at 15:59:59 UTC on a month's last day to that month, and one at 16:00:00 to the next", async () => {
     const before = await checkout(voucher, NOW);
     const after = await checkout(voucher, NOW);
