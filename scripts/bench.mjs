@@ -311,14 +311,65 @@ process.on("exit", () => processes.forEach((p) => p.child.exitCode === null && p
  * One timed load of `path` on a server process (the GraphQL server, the other revision's, or the
  * raw floor), with the CPU of the process and of its PostgreSQL backends per request.
  */
-function timedLoad(proc, path, scenario, connections, onBody) {
+function timedLoad(proc, path, scenario, connections, onBody, seconds = duration) {
   const application = proc === raw ? "bench-raw-baseline" : "gpu-voucher-market";
   return withCpu(
     proc,
     application,
-    () => runLoad({ url: `${proc.url}${path}`, duration, connections, onBody }),
+    () => runLoad({ url: `${proc.url}${path}`, duration: seconds, connections, onBody }),
     scenario,
   );
+}
+
+/**
+ * A read scenario's two loads in alternating rounds (GraphQL, raw, GraphQL, raw ...; 4 rounds on
+ * full data, 2 on quick, 1 with --profile), each side's rounds added up: the host's speed drifts
+ * over a run by up to 30 %, and a drift then weighs on both sides alike instead of on whichever ran
+ * second. `side` is { proc, path, connections() }: fresh connections each round.
+ */
+async function alternatingLoads(scenario, graphqlSide, rawSide) {
+  const rounds = args.profile ? 1 : duration >= 8 ? 4 : 2;
+  const taken = { graphql: [], raw: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, side] of [
+      ["graphql", graphqlSide],
+      ["raw", rawSide],
+    ])
+      taken[name].push(
+        await timedLoad(side.proc, side.path, scenario, side.connections(), undefined, duration / rounds),
+      );
+  }
+  return { graphql: addedUp(taken.graphql), raw: addedUp(taken.raw) };
+}
+
+/** Rounds of one load as one: counts and CPU summed, p50 the median of the rounds', p99 the highest. */
+function addedUp(rounds) {
+  if (rounds.length === 1) return rounds[0];
+  const sum = (key) => rounds.reduce((total, r) => total + (r[key] ?? 0), 0);
+  const requests = sum("requests");
+  const seconds = sum("durationSeconds");
+  const cpuPerRequest = (key) =>
+    rounds.some((r) => r[key] == null)
+      ? undefined
+      : Number((rounds.reduce((total, r) => total + r[key] * r.requests, 0) / Math.max(1, requests)).toFixed(2));
+  const p50s = rounds.map((r) => r.latencyP50Ms).sort((a, b) => a - b);
+  return {
+    ...rounds[0],
+    rounds: rounds.length,
+    durationSeconds: Number(seconds.toFixed(2)),
+    requests,
+    requestsPerSecond: Number((requests / seconds).toFixed(1)),
+    latencyP50Ms: p50s[Math.floor((p50s.length - 1) / 2)],
+    latencyP99Ms: Math.max(...rounds.map((r) => r.latencyP99Ms)),
+    errors: sum("errors"),
+    non2xx: sum("non2xx"),
+    socketErrors: sum("socketErrors"),
+    timeouts: sum("timeouts"),
+    responses: sum("responses"),
+    sampleErrors: rounds.flatMap((r) => r.sampleErrors),
+    nodeCpuMsPerRequest: cpuPerRequest("nodeCpuMsPerRequest"),
+    postgresCpuMsPerRequest: cpuPerRequest("postgresCpuMsPerRequest"),
+  };
 }
 
 // Idle subscriptions: SMEs that place no bid here, each watching its own events over WebSocket.
@@ -376,7 +427,8 @@ const print = (name, r) =>
     `  ${name.padEnd(22)} ${String(r.requestsPerSecond).padStart(8)} req/s   p50 ${String(r.latencyP50Ms).padStart(5)} ms   p99 ${String(r.latencyP99Ms).padStart(5)} ms   errors ${r.errors}/${r.requests}` +
       (r.nodeCpuMsPerRequest != null
         ? `   CPU/request: node ${r.nodeCpuMsPerRequest} ms + PostgreSQL ${r.postgresCpuMsPerRequest} ms`
-        : ""),
+        : "") +
+      (r.rounds > 1 ? `   (${r.rounds} rounds, in turns with the other side)` : ""),
   );
 
 /**
@@ -460,17 +512,14 @@ if (want("search")) {
       let n = i;
       return { headers: {}, next: () => encode(searchFilters[n++ % searchFilters.length]) };
     });
-  const viaGraphqlLoad = await timedLoad(
-    server,
-    "/graphql",
+  const { graphql: viaGraphqlLoad, raw: viaRawLoad } = await alternatingLoads(
     "offersSearch",
-    rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })),
-  );
-  const viaRawLoad = await timedLoad(
-    raw,
-    "/offers",
-    "offersSearch",
-    rotating((filter) => JSON.stringify({ ...filter, first: 50 })),
+    {
+      proc: server,
+      path: "/graphql",
+      connections: () => rotating((filter) => JSON.stringify({ query: SEARCH, variables: { filter, first: 50 } })),
+    },
+    { proc: raw, path: "/offers", connections: () => rotating((filter) => JSON.stringify({ ...filter, first: 50 })) },
   );
   scenarios.offersSearch = {
     graphql: viaGraphqlLoad,
@@ -752,17 +801,14 @@ if (want("spend")) {
   // One connection: a finance team's report is a latency question, not a crowd.
   const connections = (encode) =>
     Array.from({ length: 1 }, () => ({ headers: { authorization: `Bearer ${token}` }, next: encode }));
-  const viaGraphqlLoad = await timedLoad(
-    server,
-    "/graphql",
+  const { graphql: viaGraphqlLoad, raw: viaRawLoad } = await alternatingLoads(
     "subsidySpend",
-    connections(() => JSON.stringify({ query: SPEND, variables })),
-  );
-  const viaRawLoad = await timedLoad(
-    raw,
-    "/spend",
-    "subsidySpend",
-    connections(() => JSON.stringify(variables)),
+    {
+      proc: server,
+      path: "/graphql",
+      connections: () => connections(() => JSON.stringify({ query: SPEND, variables })),
+    },
+    { proc: raw, path: "/spend", connections: () => connections(() => JSON.stringify(variables)) },
   );
   scenarios.subsidySpend = {
     graphql: viaGraphqlLoad,
@@ -807,8 +853,11 @@ if (want("policy")) {
   const asFinance = () => [
     { headers: { authorization: `Bearer ${token}` }, next: () => JSON.stringify({ query: POLICY, variables }) },
   ];
-  const viaGraphqlLoad = await timedLoad(server, "/graphql", "policyReport", asFinance());
-  const viaRawLoad = await timedLoad(raw, "/policy", "policyReport", asFinance());
+  const { graphql: viaGraphqlLoad, raw: viaRawLoad } = await alternatingLoads(
+    "policyReport",
+    { proc: server, path: "/graphql", connections: asFinance },
+    { proc: raw, path: "/policy", connections: asFinance },
+  );
   scenarios.policyReport = {
     graphql: viaGraphqlLoad,
     raw: viaRawLoad,

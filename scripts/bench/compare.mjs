@@ -86,6 +86,14 @@ export async function runCompare({ scenarios, rounds, mine, other, log }) {
     for (let round = 1; round <= rounds; round++) {
       const a = await load(mine, round);
       const b = await load(other, round);
+      // A scenario one side cannot serve (a field the other revision lacks, a changed input) is
+      // not compared: ratios over failed requests would measure the errors.
+      if (a.errors || b.errors) {
+        const failed = [a.errors && `${a.errors} on this`, b.errors && `${b.errors} on ${other.label}`].filter(Boolean);
+        log(`  round ${round}: errors (${failed.join(", ")}): not compared`);
+        result[name] = { notCompared: `errors in round ${round}: ${failed.join(", ")}` };
+        break;
+      }
       const cpu = (r) => (r.nodeCpuMsPerRequest == null ? null : r.nodeCpuMsPerRequest + r.postgresCpuMsPerRequest);
       const row = {
         round,
@@ -106,6 +114,7 @@ export async function runCompare({ scenarios, rounds, mine, other, log }) {
           `throughput x${row.throughput?.toFixed(2)}, CPU x${row.cpu?.toFixed(2)}${row.errors ? `, ${row.errors} errors` : ""}`,
       );
     }
+    if (result[name]) continue;
     result[name] = {
       rounds: perRound,
       throughput: spread(perRound.map((r) => r.throughput)),
@@ -116,8 +125,10 @@ export async function runCompare({ scenarios, rounds, mine, other, log }) {
   log(`  throughput above 1 and CPU per request below 1: this revision does better`);
   for (const [name, r] of Object.entries(result))
     log(
-      `  ${name.padEnd(16)} throughput ${r.throughput.median} (${r.throughput.min}-${r.throughput.max}; ${r.throughput.iqr.join("-")})` +
-        `   CPU per request ${r.cpu?.median} (${r.cpu?.min}-${r.cpu?.max}; ${r.cpu?.iqr.join("-")})`,
+      r.notCompared
+        ? `  ${name.padEnd(16)} not compared: ${r.notCompared}`
+        : `  ${name.padEnd(16)} throughput ${r.throughput.median} (${r.throughput.min}-${r.throughput.max}; ${r.throughput.iqr.join("-")})` +
+            `   CPU per request ${r.cpu?.median} (${r.cpu?.min}-${r.cpu?.max}; ${r.cpu?.iqr.join("-")})`,
     );
   return result;
 }
