@@ -1,15 +1,19 @@
 // On PostgreSQL, the hot paths (the bench's offer search, placeBid, checkout and spend report) send
 // every statement prepared, or with its values written in to be planned for them (decisions/0001):
 // none goes unnamed with parameters, which would cost a plan and a second round trip per call.
+import { fillPlaceholders } from "drizzle-orm";
 import { PostgresJsPreparedQuery } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/harness.js";
 import { market, NOW, reserve, type Market } from "./support/market.js";
+import { publishOffer } from "./support/fixtures.js";
+import { keyOf } from "./support/ids.js";
 
 interface Sent {
   text: string;
   prepared: boolean;
   parameters: number;
+  values: unknown[];
 }
 
 // Every statement drizzle hands to the `postgres` driver goes through this method.
@@ -40,7 +44,9 @@ describe.runIf(!!process.env.DATABASE_URL)("statements of the hot paths on Postg
 
   beforeAll(async () => {
     prototype.execute = function (...args) {
-      sent.push({ text: this.queryString, prepared: this.prepare, parameters: this.params.length });
+      // The values as the driver gets them: the statement's placeholders filled from the call's.
+      const values = fillPlaceholders(this.params, (args[0] ?? {}) as Record<string, unknown>);
+      sent.push({ text: this.queryString, prepared: this.prepare, parameters: this.params.length, values });
       return execute.apply(this, args);
     };
     server = await startServer();
@@ -124,5 +130,46 @@ describe.runIf(!!process.env.DATABASE_URL)("statements of the hot paths on Postg
       );
     const statements = await statementsOf(spend, spend);
     expect(statements).toEqual([expect.objectContaining({ prepared: false, parameters: 0 })]);
+  });
+
+  it("publishing an offer reads only the open bids that can pay its price, however many wait below it", async () => {
+    // Open L40S bids that fit the offer below in every way but their price, 1.00 CNY an hour.
+    const WAITING = 3_000;
+    await server.sql(
+      `insert into bids (sme_id, gpu_model_id, gpu_count, hours, earliest_start, latest_end, max_price_per_gpu_hour, status, created_at, updated_at)
+       select $1, (select id from gpu_models where name = 'L40S'), 1, 2, $2::timestamptz, $3::timestamptz, 100, 'OPEN', $4::timestamptz, $4::timestamptz
+       from generate_series(1, ${WAITING})`,
+      [keyOf(m.sme.id), "2027-03-20T00:00:00Z", "2027-03-22T00:00:00Z", NOW],
+    );
+    try {
+      sent = [];
+      const input = {
+        dataCenterId: m.dataCenterId,
+        gpuModel: "L40S",
+        gpuCount: 4,
+        pricePerGpuHour: "7.00",
+        availableFrom: "2027-03-20T00:00:00Z",
+        availableUntil: "2027-03-22T00:00:00Z",
+      };
+      await publishOffer(server, m.operator, input, NOW);
+      const page = sent.find((s) => s.text.includes("unnest(") && s.text.includes('from "bids"'));
+      expect(page, "the open bids' page is read after publishing").toBeDefined();
+      // Its values written in as literals (each placeholder carries its cast in the text).
+      const literal = (value: unknown) => (value == null ? "null" : `'${String(value).replace(/'/g, "''")}'`);
+      const text = page!.text.replace(/\$(\d+)/g, (_, n: string) => literal(page!.values[Number(n) - 1]));
+      const [{ "QUERY PLAN": plan }] = await server.sql(`explain (analyze, format json) ${text}`);
+      // Rows the scans of the open bids' index read, kept or filtered out.
+      let read = 0;
+      const walk = (node: Record<string, unknown>) => {
+        if (node["Index Name"] === "bids_open_priority_idx")
+          read +=
+            (Number(node["Actual Rows"]) + Number(node["Rows Removed by Filter"] ?? 0)) * Number(node["Actual Loops"]);
+        for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
+      expect(read).toBeLessThan(10);
+    } finally {
+      await server.sql(`delete from bids where status = 'OPEN' and max_price_per_gpu_hour = 100`);
+    }
   });
 });

@@ -368,6 +368,8 @@ export type PagedBid = BidRow & { cursor: BidCursor };
 export type SpanOf = FreeSpan & { offer: OfferTerms };
 
 type SpanValues = {
+  /** The cheapest span's price: no bid below it fits any span, and the index stops there. */
+  minPrice: string;
   prices: string;
   minHours: string;
   hubs: string;
@@ -401,7 +403,8 @@ const fitsSomeSpan = (p: Placeholders<PageValues>) =>
 /**
  * The next open bids of the model that can still start in time, in priority order after the
  * cursor; with spans, only those one of them could hold. bids_open_priority_idx holds them in
- * this order.
+ * this order, highest price first: with spans, the scan ends at the cheapest span's price, so the
+ * open bids priced below every span (most of a book that waits for cheaper capacity) are never read.
  */
 const openBidsStatement = perShape(({ after, spans }: { after: boolean; spans: boolean }) =>
   prepared<PageValues>("open_bids_page", (p) => {
@@ -413,7 +416,7 @@ const openBidsStatement = perShape(({ after, spans }: { after: boolean; spans: b
     return sql`select ${columnsOf(bids)}, ${bids.createdAt}::text as priority_created_at from ${bids}
         where ${bids.gpuModelId} = ${p.gpuModelId}::bigint and ${bids.status} = 'OPEN'
           and ${bids.latestEnd} - ${bids.hours} * interval '1 hour' >= ${p.now}::timestamptz
-          ${seek} ${spans ? sql`and ${fitsSomeSpan(p)}` : sql``}
+          ${seek} ${spans ? sql`and ${bids.maxPricePerGpuHour} >= ${p.minPrice}::bigint and ${fitsSomeSpan(p)}` : sql``}
         order by ${bids.maxPricePerGpuHour} desc, ${bids.createdAt}, ${bids.id}
         limit ${p.limit}::int`;
   }),
@@ -440,8 +443,10 @@ export async function openBidsPage(
     limit,
   };
   if (spans) {
+    const prices = spans.map((s) => s.offer.pricePerGpuHour);
     Object.assign(values, {
-      prices: arrayOf(spans.map((s) => s.offer.pricePerGpuHour)),
+      minPrice: String(prices.reduce((min, price) => (price < min ? price : min), prices[0] ?? 0n)),
+      prices: arrayOf(prices),
       minHours: arrayOf(spans.map((s) => s.offer.minHours)),
       hubs: arrayOf(spans.map((s) => s.offer.hub)),
       levels: arrayOf(spans.map((s) => s.level)),
