@@ -1,6 +1,7 @@
 // `npm run bench -- --curve [--curve-sizes quick,c100k,c300k,full] [--duration S] [--db PREFIX]`:
-// the offers search, placeBid and the spend report at several sizes of market, each size a fresh
-// load and a run of scripts/bench.mjs with those three scenarios only. Prints the cost per request
+// the offers search, placeBid, the spend report and publishing one offer (against the open bids
+// waiting) at several sizes of market, each size a fresh load and a run of scripts/bench.mjs with
+// those scenarios only. Prints the cost per request
 // (CPU ms of node + PostgreSQL, and p50) against size, flags growth worse than logarithmic on the
 // indexed paths, and draws the curve as a PNG (ECharts' server-side SVG, rasterized by resvg).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -18,6 +19,8 @@ const SCENARIOS = [
   { key: "offersSearch", label: "offers search", only: "search", by: "offers" },
   { key: "placeBid", label: "placeBid", only: "placeBid", by: "offers" },
   { key: "subsidySpend", label: "subsidySpend (a year)", only: "spend", by: "orders" },
+  // One offer published: it looks for the open bids it could serve, and none of the book can pay it.
+  { key: "bulkPublish", part: "single", label: "publishOffer (one offer)", only: "bulk", by: "openBids" },
 ];
 /** Growth over log(n) beyond this factor is flagged: run-to-run noise on a shared machine is up to 30 %. */
 const TOLERANCE = 1.3;
@@ -81,7 +84,7 @@ export async function runCurve(args) {
     const rows = [];
     for (const point of points) {
       const r = point.scenarios[scenario.key];
-      const graphql = r?.graphql ?? r;
+      const graphql = scenario.part ? r?.[scenario.part] : (r?.graphql ?? r);
       const n = point.counts[scenario.by];
       const row = {
         size: point.size,
@@ -90,24 +93,27 @@ export async function runCurve(args) {
         nodeMs: graphql?.nodeCpuMsPerRequest ?? null,
         postgresMs: graphql?.postgresCpuMsPerRequest ?? null,
         p50Ms: graphql?.latencyP50Ms ?? null,
-        rawCpuMs: cpu(r?.raw),
+        rawCpuMs: scenario.part ? null : cpu(r?.raw),
         // How big the answer is: what grows with the data however the rows are found.
         answer:
           scenario.key === "offersSearch"
             ? `${Math.min(50, r?.matching ?? 0)} of ${r?.matching} matching offers`
             : scenario.key === "subsidySpend"
               ? `${r?.rows} rows, ${r?.orders} orders`
-              : "one bid",
+              : scenario.key === "bulkPublish"
+                ? "one offer"
+                : "one bid",
       };
       // Against the smallest point: cost grew by `growth` while log(n) grew by `logGrowth`.
-      const base = cpu(first.scenarios[scenario.key]?.graphql ?? first.scenarios[scenario.key]);
+      const firstFigures = first.scenarios[scenario.key];
+      const base = cpu(scenario.part ? firstFigures?.[scenario.part] : (firstFigures?.graphql ?? firstFigures));
       row.growth = base && row.cpuMs != null ? Number((row.cpuMs / base).toFixed(2)) : null;
       row.logGrowth = Number((Math.log(n) / Math.log(first.counts[scenario.by])).toFixed(2));
       row.worseThanLog = row.growth != null && row.growth > row.logGrowth * TOLERANCE;
       if (row.worseThanLog) flagged++;
       rows.push(row);
       console.log(
-        `    ${String(n).padStart(9)} ${scenario.by} (${row.answer}): CPU ${String(row.cpuMs?.toFixed(2)).padStart(7)} ms (node ${row.nodeMs} + PostgreSQL ${row.postgresMs}; raw floor ${row.rawCpuMs?.toFixed(2)})` +
+        `    ${String(n).padStart(9)} ${scenario.by} (${row.answer}): CPU ${String(row.cpuMs?.toFixed(2)).padStart(7)} ms (node ${row.nodeMs} + PostgreSQL ${row.postgresMs}${row.rawCpuMs == null ? "" : `; raw floor ${row.rawCpuMs.toFixed(2)}`})` +
           `   p50 ${String(row.p50Ms).padStart(4)} ms   cost x${row.growth} vs log(n) x${row.logGrowth}${row.worseThanLog ? "   WORSE THAN LOGARITHMIC" : ""}`,
       );
     }
@@ -136,7 +142,7 @@ export function renderChart(curve) {
   const { Resvg } = require("@resvg/resvg-js");
   const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: 1200, height: 560 });
   const series = [];
-  const colors = ["#5470c6", "#91cc75", "#ee6666"];
+  const colors = ["#5470c6", "#91cc75", "#ee6666", "#fac858"];
   SCENARIOS.forEach((scenario, i) => {
     const rows = curve.scenarios[scenario.key] ?? [];
     series.push({
@@ -193,7 +199,7 @@ export function renderChart(curve) {
     xAxis: [0, 1].map((gridIndex) => ({
       type: "log",
       gridIndex,
-      name: "offers or orders",
+      name: "offers, orders or open bids",
       nameLocation: "middle",
       nameGap: 26,
     })),

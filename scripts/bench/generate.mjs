@@ -6,12 +6,37 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { prng } from "./prng.mjs";
 
+// openBids: the standing book, bids that wait for cheaper capacity than any offer's (see below).
 export const SIZES = {
-  full: { dataCenters: 1000, operators: 250, offers: 200_000, smes: 50_000, programs: 20, orders: 1_000_000 },
-  quick: { dataCenters: 100, operators: 25, offers: 5_000, smes: 1_000, programs: 20, orders: 20_000 },
+  full: {
+    dataCenters: 1000,
+    operators: 250,
+    offers: 200_000,
+    smes: 50_000,
+    programs: 20,
+    orders: 1_000_000,
+    openBids: 100_000,
+  },
+  quick: { dataCenters: 100, operators: 25, offers: 5_000, smes: 1_000, programs: 20, orders: 20_000, openBids: 1_000 },
   // The points of `--curve` between quick and full (quick and full are its ends).
-  c100k: { dataCenters: 250, operators: 60, offers: 25_000, smes: 5_000, programs: 20, orders: 100_000 },
-  c300k: { dataCenters: 500, operators: 125, offers: 60_000, smes: 15_000, programs: 20, orders: 300_000 },
+  c100k: {
+    dataCenters: 250,
+    operators: 60,
+    offers: 25_000,
+    smes: 5_000,
+    programs: 20,
+    orders: 100_000,
+    openBids: 10_000,
+  },
+  c300k: {
+    dataCenters: 500,
+    operators: 125,
+    offers: 60_000,
+    smes: 15_000,
+    programs: 20,
+    orders: 300_000,
+    openBids: 30_000,
+  },
 };
 
 /** SMEs (by index) that get API keys and large vouchers in uncapped programs: the load's clients. */
@@ -491,6 +516,49 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   await Promise.all([bids.end(), reservations.end(), orders.end(), ledger.end(), claims.end()]);
   log(`  history: ${id} orders, ${ledgerId} ledger entries, ${claimId} claim lines`);
 
+  // ---------------------------------------------------------------- the standing book: open bids
+  // Bids of SMEs that wait for cheaper capacity: 20-50 % of their model's base price, below every
+  // offer (60-140 %) and every offer the bench publishes, over the next ten days. They never match
+  // here; each publication still looks for open bids its capacity could serve.
+  let bidId = id;
+  const openBids = await copyStream(sql, "bids", [
+    "id",
+    "sme_id",
+    "gpu_model_id",
+    "gpu_count",
+    "hours",
+    "earliest_start",
+    "latest_end",
+    "max_price_per_gpu_hour",
+    "hubs",
+    "status",
+    "created_at",
+    "updated_at",
+  ]);
+  for (let j = 0; j < S.openBids; j++) {
+    const model = models[random.weighted(modelWeights)];
+    const base = BASE_PRICE[model.name] ?? 1000;
+    const hours = random.int(2, 24);
+    const earliest = anchor + random.int(0, 10 * 24) * HOUR;
+    const placedAt = iso(anchor - random.int(1, 30 * 24) * HOUR);
+    await openBids.row([
+      ++bidId,
+      smeIds[random.int(0, S.smes - 1)],
+      model.id,
+      random.int(1, 8),
+      hours,
+      iso(earliest),
+      iso(earliest + (hours + random.int(0, 48)) * HOUR),
+      Math.max(10, Math.round((base * (0.2 + random.next() * 0.3)) / 10) * 10),
+      "\\N",
+      "OPEN",
+      placedAt,
+      placedAt,
+    ]);
+  }
+  await openBids.end();
+  log(`  open bids: ${S.openBids}`);
+
   // ---------------------------------------------------------------- programs, applications, vouchers, annual counters
   const programRows = await copyStream(sql, "subsidy_programs", [
     "id",
@@ -599,7 +667,7 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
     ["api_keys", keyId],
     ["data_centers", S.dataCenters],
     ["offers", S.offers],
-    ["bids", id],
+    ["bids", bidId],
     ["reservations", id],
     ["orders", id],
     ["ledger_entries", ledgerId],
