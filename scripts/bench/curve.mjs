@@ -155,17 +155,19 @@ export function renderChart(curve) {
       data: rows.filter((r) => r.cpuMs != null).map((r) => [r.n, Number(r.cpuMs.toFixed(2))]),
       label: { show: true, formatter: (p) => p.value[1] },
     });
-    series.push({
-      name: `${scenario.label}, raw floor's CPU ms`,
-      type: "line",
-      xAxisIndex: 0,
-      yAxisIndex: 0,
-      color: colors[i],
-      lineStyle: { type: "dotted", width: 1 },
-      symbol: "triangle",
-      symbolSize: 6,
-      data: rows.filter((r) => r.rawCpuMs != null).map((r) => [r.n, Number(r.rawCpuMs.toFixed(2))]),
-    });
+    // A scenario measured without its floor (publishing one offer) draws no floor line.
+    if (rows.some((r) => r.rawCpuMs != null))
+      series.push({
+        name: `${scenario.label}, raw floor's CPU ms`,
+        type: "line",
+        xAxisIndex: 0,
+        yAxisIndex: 0,
+        color: colors[i],
+        lineStyle: { type: "dotted", width: 1 },
+        symbol: "triangle",
+        symbolSize: 6,
+        data: rows.filter((r) => r.rawCpuMs != null).map((r) => [r.n, Number(r.rawCpuMs.toFixed(2))]),
+      });
     series.push({
       name: `${scenario.label}, p50 ms`,
       type: "line",
