@@ -322,19 +322,21 @@ function timedLoad(proc, path, scenario, connections, onBody, seconds = duration
 }
 
 /**
- * A read scenario's two loads in alternating rounds (GraphQL, raw, GraphQL, raw ...; 4 rounds on
- * full data, 2 on quick, 1 with --profile), each side's rounds added up: the host's speed drifts
+ * A read scenario's two loads in alternating rounds (GraphQL then raw, then raw then GraphQL, ...;
+ * 4 rounds on full data, 2 on quick, 1 with --profile), each side's rounds added up: the host's speed drifts
  * over a run by up to 30 %, and a drift then weighs on both sides alike instead of on whichever ran
  * second. `side` is { proc, path, connections() }: fresh connections each round.
  */
 async function alternatingLoads(scenario, graphqlSide, rawSide) {
   const rounds = args.profile ? 1 : duration >= 8 ? 4 : 2;
   const taken = { graphql: [], raw: [] };
+  const sides = [
+    ["graphql", graphqlSide],
+    ["raw", rawSide],
+  ];
   for (let round = 0; round < rounds; round++) {
-    for (const [name, side] of [
-      ["graphql", graphqlSide],
-      ["raw", rawSide],
-    ])
+    // Who goes first alternates: a load that follows another finds the database warmer.
+    for (const [name, side] of round % 2 === 0 ? sides : [...sides].reverse())
       taken[name].push(
         await timedLoad(side.proc, side.path, scenario, side.connections(), undefined, duration / rounds),
       );

@@ -81,11 +81,15 @@ const spread = (values) => {
 export async function runCompare({ scenarios, rounds, mine, other, log }) {
   const result = {};
   for (const { name, load } of scenarios) {
-    log(`\n${name}: ${rounds} rounds, this then ${other.label}`);
+    log(`\n${name}: ${rounds} rounds, this and ${other.label} in turns, each first in every other round`);
     const perRound = [];
     for (let round = 1; round <= rounds; round++) {
-      const a = await load(mine, round);
-      const b = await load(other, round);
+      // Who goes first alternates (A B, B A, ...): a load that follows another finds the database
+      // warmer, or busier with what the first left to clean up.
+      const first = round % 2 === 1 ? mine : other;
+      const firstRun = await load(first, round);
+      const secondRun = await load(first === mine ? other : mine, round);
+      const [a, b] = first === mine ? [firstRun, secondRun] : [secondRun, firstRun];
       // A scenario one side cannot serve (a field the other revision lacks, a changed input) is
       // not compared: ratios over failed requests would measure the errors.
       if (a.errors || b.errors) {
