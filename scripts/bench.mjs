@@ -323,9 +323,9 @@ function timedLoad(proc, path, scenario, connections, onBody, seconds = duration
 
 /**
  * A read scenario's two loads in alternating rounds (GraphQL then raw, then raw then GraphQL, ...;
- * 4 rounds on full data, 2 on quick, 1 with --profile), each side's rounds added up: the host's speed drifts
- * over a run by up to 30 %, and a drift then weighs on both sides alike instead of on whichever ran
- * second. `side` is { proc, path, connections() }: fresh connections each round.
+ * 4 rounds on full data, 2 on quick, 1 with --profile), each side's rounds added up: the host's
+ * speed drifts over a run by up to 30 %, and a drift then weighs on both sides alike instead of on
+ * whichever ran second. `side` is { proc, path, connections() }: fresh connections each round.
  */
 async function alternatingLoads(scenario, graphqlSide, rawSide) {
   const rounds = args.profile ? 1 : duration >= 8 ? 4 : 2;
