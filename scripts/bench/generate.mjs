@@ -39,6 +39,22 @@ export const SIZES = {
   },
 };
 
+/** The columns of a bid as the history and the standing book write it. */
+const BID_COLUMNS = [
+  "id",
+  "sme_id",
+  "gpu_model_id",
+  "gpu_count",
+  "hours",
+  "earliest_start",
+  "latest_end",
+  "max_price_per_gpu_hour",
+  "hubs",
+  "status",
+  "created_at",
+  "updated_at",
+];
+
 /** SMEs (by index) that get API keys and large vouchers in uncapped programs: the load's clients. */
 export const BENCH_SMES = 64;
 export const CITIES = ["Shanghai", "Beijing", "Shenzhen", "Chengdu", "Jinan", "Zhengzhou", "Hangzhou"];
@@ -327,20 +343,7 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
 
   // ---------------------------------------------------------------- the history: bid, reservation, order, ledger, claim
   const [bids, reservations, orders, ledger, claims] = await Promise.all([
-    copyStream(sql, "bids", [
-      "id",
-      "sme_id",
-      "gpu_model_id",
-      "gpu_count",
-      "hours",
-      "earliest_start",
-      "latest_end",
-      "max_price_per_gpu_hour",
-      "hubs",
-      "status",
-      "created_at",
-      "updated_at",
-    ]),
+    copyStream(sql, "bids", BID_COLUMNS),
     copyStream(sql, "reservations", [
       "id",
       "bid_id",
@@ -521,20 +524,7 @@ export async function generate(sql, { size, seed = 20261101, anchor, log = () =>
   // offer (60-140 %) and every offer the bench publishes, over the next ten days. They never match
   // here; each publication still looks for open bids its capacity could serve.
   let bidId = id;
-  const openBids = await copyStream(sql, "bids", [
-    "id",
-    "sme_id",
-    "gpu_model_id",
-    "gpu_count",
-    "hours",
-    "earliest_start",
-    "latest_end",
-    "max_price_per_gpu_hour",
-    "hubs",
-    "status",
-    "created_at",
-    "updated_at",
-  ]);
+  const openBids = await copyStream(sql, "bids", BID_COLUMNS);
   for (let j = 0; j < S.openBids; j++) {
     const model = models[random.weighted(modelWeights)];
     const base = BASE_PRICE[model.name] ?? 1000;
