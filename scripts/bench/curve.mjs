@@ -1,9 +1,9 @@
 // `npm run bench -- --curve [--curve-sizes quick,c100k,c300k,full] [--duration S] [--db PREFIX]`:
 // the offers search, placeBid, the spend report and publishing one offer (against the open bids
 // waiting) at several sizes of market, each size a fresh load and a run of scripts/bench.mjs with
-// those scenarios only. Prints the cost per request
-// (CPU ms of node + PostgreSQL, and p50) against size, flags growth worse than logarithmic on the
-// indexed paths, and draws the curve as a PNG (ECharts' server-side SVG, rasterized by resvg).
+// those scenarios only. Prints the cost per request (CPU ms of node + PostgreSQL, and p50) against
+// size, flags growth worse than logarithmic on the indexed paths, and draws the curve as a PNG
+// (ECharts' server-side SVG, rasterized by resvg).
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
