@@ -957,7 +957,7 @@ if (want("bulk")) {
     `\nf. bulk publishing: ${TOTAL} offers through publishOffers, ${BATCH} per request (bodies of ${Math.round(Math.max(...bodies.map((b) => b.length)) / 1024)} KB), one operator, one connection; ` +
       `3 offers through GraphQL and the raw floor: same answer's shape, same stored offers and audit entries: ${scenarios.bulkPublishIdentical}`,
   );
-  const publishAll = (proc, url, list, app) =>
+  const publishAll = (proc, url, list, app, scenario = "bulkPublish") =>
     withCpu(
       proc,
       app,
@@ -975,13 +975,13 @@ if (want("bulk")) {
           requests: list.length,
           durationSeconds: Number(seconds.toFixed(2)),
           requestsPerSecond: Number((list.length / seconds).toFixed(2)),
-          latencyP50Ms: Math.round(latencies[Math.floor(latencies.length / 2)]),
+          latencyP50Ms: Number(latencies[Math.floor(latencies.length / 2)].toFixed(1)),
           latencyP99Ms: Math.round(latencies.at(-1)),
           errors: 0,
           latencies,
         };
       },
-      "bulkPublish",
+      scenario,
     );
   const viaGraphqlBulk = await publishAll(server, `${server.url}/graphql`, bodies, "gpu-voucher-market");
   const viaRawBulk = await publishAll(raw, `${raw.url}/publishOffers`, rawBodies, "bench-raw-baseline");
@@ -992,21 +992,11 @@ if (want("bulk")) {
   // The same desk one offer per request, for comparison; each publication also looks for the open
   // bids it could serve (the curve draws its cost against the number of open bids).
   const SINGLE = 500;
-  const single = await withCpu(server, "gpu-voucher-market", async () => {
-    const singleLatencies = [];
-    const started = performance.now();
-    for (let i = 0; i < SINGLE; i++) {
-      const one = performance.now();
-      await post(JSON.stringify({ query: PUBLISH_OFFER, variables: { input: offerInput() } }));
-      singleLatencies.push(performance.now() - one);
-    }
-    singleLatencies.sort((a, b) => a - b);
-    return {
-      requests: SINGLE,
-      durationSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
-      latencyP50Ms: Number(singleLatencies[Math.floor(SINGLE / 2)].toFixed(1)),
-    };
-  });
+  const singleBodies = Array.from({ length: SINGLE }, () =>
+    JSON.stringify({ query: PUBLISH_OFFER, variables: { input: offerInput() } }),
+  );
+  const single = await publishAll(server, `${server.url}/graphql`, singleBodies, "gpu-voucher-market", "publishOne");
+  delete single.latencies;
   const singleSeconds = single.durationSeconds;
   latencies.sort((a, b) => a - b);
   scenarios.bulkPublish = {

@@ -16,12 +16,35 @@ import { SIZES } from "./generate.mjs";
 export const CURVE_SIZES = ["quick", "c100k", "c300k", "full"];
 const SCENARIOS = [
   // What the size of each path's data is: offers for the search and a bid, orders for the report.
-  { key: "offersSearch", label: "offers search", only: "search", by: "offers" },
-  { key: "placeBid", label: "placeBid", only: "placeBid", by: "offers" },
-  { key: "subsidySpend", label: "subsidySpend (a year)", only: "spend", by: "orders" },
-  // One offer published: it looks for the open bids it could serve, and none of the book can pay it.
-  { key: "bulkPublish", part: "single", label: "publishOffer (one offer)", only: "bulk", by: "openBids" },
+  // `answer`: how big the answer is, what grows with the data however the rows are found.
+  {
+    key: "offersSearch",
+    label: "offers search",
+    only: "search",
+    by: "offers",
+    answer: (r) => `${Math.min(50, r?.matching ?? 0)} of ${r?.matching} matching offers`,
+  },
+  { key: "placeBid", label: "placeBid", only: "placeBid", by: "offers", answer: () => "one bid" },
+  {
+    key: "subsidySpend",
+    label: "subsidySpend (a year)",
+    only: "spend",
+    by: "orders",
+    answer: (r) => `${r?.rows} rows, ${r?.orders} orders`,
+  },
+  // One offer published (`part`: the scenario's single publications, which have no floor): it
+  // looks for the open bids it could serve, and none of the book can pay it.
+  {
+    key: "bulkPublish",
+    part: "single",
+    label: "publishOffer (one offer)",
+    only: "bulk",
+    by: "openBids",
+    answer: () => "one offer",
+  },
 ];
+/** A scenario's own figures at a point: its GraphQL side, or the part it draws. */
+const figuresOf = (scenario, r) => (scenario.part ? r?.[scenario.part] : (r?.graphql ?? r));
 /** Growth over log(n) beyond this factor is flagged: run-to-run noise on a shared machine is up to 30 %. */
 const TOLERANCE = 1.3;
 
@@ -84,7 +107,7 @@ export async function runCurve(args) {
     const rows = [];
     for (const point of points) {
       const r = point.scenarios[scenario.key];
-      const graphql = scenario.part ? r?.[scenario.part] : (r?.graphql ?? r);
+      const graphql = figuresOf(scenario, r);
       const n = point.counts[scenario.by];
       const row = {
         size: point.size,
@@ -94,19 +117,10 @@ export async function runCurve(args) {
         postgresMs: graphql?.postgresCpuMsPerRequest ?? null,
         p50Ms: graphql?.latencyP50Ms ?? null,
         rawCpuMs: scenario.part ? null : cpu(r?.raw),
-        // How big the answer is: what grows with the data however the rows are found.
-        answer:
-          scenario.key === "offersSearch"
-            ? `${Math.min(50, r?.matching ?? 0)} of ${r?.matching} matching offers`
-            : scenario.key === "subsidySpend"
-              ? `${r?.rows} rows, ${r?.orders} orders`
-              : scenario.key === "bulkPublish"
-                ? "one offer"
-                : "one bid",
+        answer: scenario.answer(r),
       };
       // Against the smallest point: cost grew by `growth` while log(n) grew by `logGrowth`.
-      const firstFigures = first.scenarios[scenario.key];
-      const base = cpu(scenario.part ? firstFigures?.[scenario.part] : (firstFigures?.graphql ?? firstFigures));
+      const base = cpu(figuresOf(scenario, first.scenarios[scenario.key]));
       row.growth = base && row.cpuMs != null ? Number((row.cpuMs / base).toFixed(2)) : null;
       row.logGrowth = Number((Math.log(n) / Math.log(first.counts[scenario.by])).toFixed(2));
       row.worseThanLog = row.growth != null && row.growth > row.logGrowth * TOLERANCE;
