@@ -169,6 +169,39 @@ describe("offer search", () => {
     }
   });
 
+  it("answers every field asked, however the query asks it: aliases, repeats, fragments, inline fragments", async () => {
+    // The search reads only the columns its fields show; offer(id) reads whole rows.
+    const selections = [
+      { node: "id pricePerGpuHour { amount }" },
+      { node: "id ...Age", fragments: "fragment Age on Offer { status createdAt }" },
+      { node: "id dataCenter { name }" },
+      { node: "id where: dataCenter { id } dataCenter { province } ... on Offer { dataCenter { operator { name } } }" },
+      { node: "id dataCenter { operator { name ... on Organization { kind city } } }" },
+      { node: "... on Node { id } ...Owner", fragments: "fragment Owner on Offer { dataCenter { operator { ...Org } } }" },
+      { node: "id ...Owner", fragments: "fragment Owner on Offer { dataCenter { operator { id } operator { creditCode } } }" },
+      { node: "id gpuCount hardwareAttested status" },
+    ].map(({ node, fragments = "" }) => ({
+      node,
+      fragments: fragments.includes("...Org") ? `${fragments} fragment Org on Organization { name creditCode }` : fragments,
+    }));
+    for (const { node, fragments } of selections) {
+      const { offers } = await server.ok(`{ offers(sort: NEWEST) { edges { node { ${node} } } } } ${fragments}`);
+      expect(offers.edges).toHaveLength(7);
+      for (const edge of offers.edges) {
+        const id = edge.node.id;
+        const { offer } = await server.ok(`query($id: ID!) { offer(id: $id) { ${node} } } ${fragments}`, { id });
+        expect(edge.node, node).toEqual(offer);
+      }
+    }
+    const { offers } = await server.ok(`{ offers(first: 1) { edges { node { status createdAt
+      dataCenter { operator { kind city } } } } } }`);
+    expect(offers.edges[0].node).toEqual({
+      status: "ACTIVE",
+      createdAt: "2027-01-10T08:00:00.000Z",
+      dataCenter: { operator: { kind: "DATA_CENTER_OPERATOR", city: null } },
+    });
+  });
+
   it("sorts by price descending and by newest", async () => {
     const desc = await search({ sort: "PRICE_DESC" });
     expect(desc.edges.map((e: any) => e.node.pricePerGpuHour.amount)).toEqual([

@@ -330,17 +330,23 @@ export const tableAs = (table: PgTable, aliased: PgTable): SQL =>
 export const nameOf = (column: Column): SQL => sql`${sql.identifier(column.name)}`;
 
 /**
- * The table's columns (of an alias, too) but those left out (by property name), for a select
- * list; with a prefix, each read as `<prefix><column name>`, for a join whose tables share names.
+ * The table's columns (of an alias, too) but those left out (by property name), or only some, for
+ * a select list; with a prefix, each read as `<prefix><column name>`, for a join whose tables share names.
  */
 export function columnsOf<T extends PgTable>(
   table: T,
-  options: { prefix?: string; leftOut?: readonly (keyof T["$inferSelect"])[] } = {},
+  options: {
+    prefix?: string;
+    leftOut?: readonly (keyof T["$inferSelect"])[];
+    /** Only these, in the table's order. */
+    only?: readonly (keyof T["$inferSelect"])[];
+  } = {},
 ): SQL {
-  const { prefix, leftOut = [] } = options;
+  const { prefix, leftOut = [], only } = options;
   return sql.join(
     Object.entries(getTableColumns(table))
       .filter(([key]) => !leftOut.includes(key as keyof T["$inferSelect"]))
+      .filter(([key]) => !only || only.includes(key as keyof T["$inferSelect"]))
       .map(([, column]) =>
         prefix == null ? sql`${column}` : sql`${column} as ${sql.identifier(prefix + column.name)}`,
       ),

@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { dataCenters, offers, organizations } from "../db/schema.js";
 import type { Context } from "../graphql/context.js";
 import { orgIdOf } from "../graphql/context.js";
@@ -28,7 +29,8 @@ import {
 } from "./offers.types.js";
 import { hardwareDetail } from "./hardware.js";
 import * as service from "./offers.service.js";
-import { liveBookings } from "./offers.queries.js";
+import { liveBookings, type SearchReads } from "./offers.queries.js";
+import { fieldsAsked, type Asked } from "../graphql/selection.js";
 import { utilizationOf, utilizationRatio, NO_UTILIZATION } from "./utilization.js";
 
 /** What an audit entry says about an offer's terms after the action. */
@@ -81,6 +83,36 @@ function seesSerials(ctx: Context, operatorId: number): boolean {
   );
 }
 
+/** The fields of an offer that its listing columns show (with the data center's and its own key columns). */
+const LISTED_OFFER_FIELDS = new Set([
+  "__typename",
+  "id",
+  "gpuModel",
+  "gpuCount",
+  "pricePerGpuHour",
+  "minHours",
+  "availableFrom",
+  "availableUntil",
+  "dataCenter",
+  "freeGpus",
+  "hardware",
+  "hardwareAttested",
+]);
+const OPERATOR_NAME_FIELDS = new Set(["__typename", "id", "name"]);
+
+const onlyOf = (asked: Asked, fields: ReadonlySet<string>) => [...asked.keys()].every((name) => fields.has(name));
+
+/** What a search reads for the fields asked of its offers; a field it does not know reads everything. */
+function searchReads(node: Asked): SearchReads {
+  const dataCenter = node.get("dataCenter");
+  const operator = dataCenter?.get("operator");
+  return {
+    wholeOffer: !onlyOf(node, LISTED_OFFER_FIELDS),
+    dataCenter: dataCenter != null,
+    operator: operator == null ? "none" : onlyOf(operator, OPERATOR_NAME_FIELDS) ? "name" : "all",
+  };
+}
+
 @Resolver(() => Offer)
 export class OffersResolver {
   @Query(() => [GpuModel], {
@@ -98,6 +130,7 @@ export class OffersResolver {
   })
   async offers(
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
     @Arg("filter", () => OfferFilter, {
       nullable: true,
       description: "Which offers to keep; omit for all active offers",
@@ -112,13 +145,15 @@ export class OffersResolver {
       ...filter,
       dataCenterId: parseOptionalId("filter.dataCenterId", filter?.dataCenterId, "DataCenter"),
     };
-    const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after);
-    // The page came with each offer's data center and its operator: the objects hold them, and the
-    // field resolvers below return what they hold without loading.
+    const reads = searchReads(fieldsAsked(info, ["edges", "node"]));
+    const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after, reads);
+    // The page came with each offer's data center and its operator as far as they are asked: the
+    // objects hold them, and the field resolvers below return what they hold without loading.
     const edges = page.edges.map((e, i) => {
       const node = toOffer(e.node, ctx.app.catalog);
-      node.dataCenter = toDataCenter(page.related[i].dataCenter);
-      node.dataCenter.operator = toOrganization(page.related[i].operator);
+      const { dataCenter, operator } = page.related[i];
+      if (dataCenter) node.dataCenter = toDataCenter(dataCenter);
+      if (node.dataCenter && operator) node.dataCenter.operator = toOrganization(operator);
       return { cursor: e.cursor, node };
     });
     return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges };

@@ -10,7 +10,14 @@ import { requireStorable, requireText, type OrganizationRow } from "../accounts/
 import { type Catalog, requireHub } from "./catalog.js";
 import { peakReserved } from "./capacity.js";
 import { checkHardware, type CheckedHardware, type HardwareDeclaration } from "./hardware.js";
-import { countOffers, liveBookings, searchPage, type SearchAfter, type SearchTerms } from "./offers.queries.js";
+import {
+  countOffers,
+  liveBookings,
+  searchPage,
+  type SearchAfter,
+  type SearchReads,
+  type SearchTerms,
+} from "./offers.queries.js";
 
 export type OfferRow = typeof offers.$inferSelect;
 
@@ -110,9 +117,9 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
 export type ShownDataCenter = Omit<DataCenterRow, "createdAt">;
 export type ShownOrganization = Omit<OrganizationRow, "createdAt">;
 
-/** A page of offers with the data center and operator of each, for the caller's loaders. */
+/** A page of offers with the data center and operator of each, as far as they were read (SearchReads). */
 export interface OfferPage extends Page<ListedOffer> {
-  related: { dataCenter: ShownDataCenter; operator: ShownOrganization }[];
+  related: { dataCenter?: ShownDataCenter; operator?: ShownOrganization }[];
 }
 
 /**
@@ -127,10 +134,11 @@ export async function searchOffers(
   sort: OfferOrder,
   first: number,
   after: string | null | undefined,
+  reads: SearchReads,
 ): Promise<OfferPage> {
   const terms = searchTerms(catalog, filter);
   const order = ordering(sort, after);
-  const { rows, total: counted } = await searchPage(db, terms, sort, order.after, first + 1);
+  const { rows, total: counted } = await searchPage(db, terms, sort, order.after, first + 1, reads);
   // An empty page has no row to carry the count: none match, or the cursor is past the last.
   const total = counted ?? (after ? await countOffers(db, terms) : 0);
   const page = toPage(
