@@ -177,12 +177,20 @@ describe("offer search", () => {
       { node: "id dataCenter { name }" },
       { node: "id where: dataCenter { id } dataCenter { province } ... on Offer { dataCenter { operator { name } } }" },
       { node: "id dataCenter { operator { name ... on Organization { kind city } } }" },
-      { node: "... on Node { id } ...Owner", fragments: "fragment Owner on Offer { dataCenter { operator { ...Org } } }" },
-      { node: "id ...Owner", fragments: "fragment Owner on Offer { dataCenter { operator { id } operator { creditCode } } }" },
+      {
+        node: "... on Node { id } ...Owner",
+        fragments: "fragment Owner on Offer { dataCenter { operator { ...Org } } }",
+      },
+      {
+        node: "id ...Owner",
+        fragments: "fragment Owner on Offer { dataCenter { operator { id } operator { creditCode } } }",
+      },
       { node: "id gpuCount hardwareAttested status" },
     ].map(({ node, fragments = "" }) => ({
       node,
-      fragments: fragments.includes("...Org") ? `${fragments} fragment Org on Organization { name creditCode }` : fragments,
+      fragments: fragments.includes("...Org")
+        ? `${fragments} fragment Org on Organization { name creditCode }`
+        : fragments,
     }));
     for (const { node, fragments } of selections) {
       const { offers } = await server.ok(`{ offers(sort: NEWEST) { edges { node { ${node} } } } } ${fragments}`);
