@@ -1,5 +1,5 @@
-// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts), POST /webhooks/stripe (raw body), GET /healthz,
-// GET /readyz, GET /metrics, POST /imports/offers (CSV); what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
+// The HTTP server: /graphql (Apollo; plain JSON POSTs by graphql/http.ts, repeated queries by graphql/known-queries.ts),
+// POST /webhooks/stripe (raw body), GET /healthz, GET /readyz, GET /metrics, POST /imports/offers (CSV); what browsers get (CORS, the explorer, the landing page) by web/browser.ts.
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -21,6 +21,7 @@ import { Authenticator } from "./accounts/auth.js";
 import { bearerToken } from "./accounts/tokens.js";
 import type { Context } from "./graphql/context.js";
 import { compiledExecution } from "./graphql/executor.js";
+import { KnownQueries } from "./graphql/known-queries.js";
 import { formatError, httpAnswerOf, httpError, rateLimited, unauthenticated } from "./graphql/errors.js";
 import { MAX_TOKENS, queryShape } from "./graphql/limits.js";
 import {
@@ -37,6 +38,7 @@ import {
   CountLimit,
   MemoryLimitStore,
   RedisLimitStore,
+  RequestJudge,
   requestLimits,
   type LimitStore,
 } from "./graphql/rate-limit.js";
@@ -216,8 +218,14 @@ export async function createApp(config: Config): Promise<App> {
   });
   httpServer.on("request", (req: http.IncomingMessage) => unread.delete(req.socket));
   const schema = await buildSchema();
+  const judge = new RequestJudge(
+    schema,
+    { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute },
+    limitStore,
+  );
+  const knownQueries = new KnownQueries(schema, judge, logger, metrics, config.development);
   const apollo = new ApolloServer<Context>({
-    gateway: compiledExecution(schema),
+    gateway: compiledExecution(schema, knownQueries),
     // Compact JSON: Apollo's default indents every answer.
     stringifyResult: (result) => JSON.stringify(result),
     introspection: true,
@@ -234,11 +242,7 @@ export async function createApp(config: Config): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching of GraphQL answers here; off, it no longer wraps every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
-      requestLimits(
-        schema,
-        { pointsPerMinute: config.queryPointsPerMinute, mutationsPerMinute: config.rateLimitPerMinute },
-        limitStore,
-      ),
+      requestLimits(judge),
       requestLog(logger, metrics),
       // Apollo's own landing page loads from a CDN; GET /graphql serves our offline explorer instead.
       ApolloServerPluginLandingPageDisabled(),
@@ -321,12 +325,11 @@ export async function createApp(config: Config): Promise<App> {
       ip,
     };
   };
-  const answer = graphqlAnswer<Context>(apollo, async (req) => ({
-    app: services,
-    db,
-    loaders: new Loaders(db),
-    ...(await identify(req)),
-  }));
+  const answer = graphqlAnswer<Context>(
+    apollo,
+    async (req) => ({ app: services, db, loaders: new Loaders(db), ...(await identify(req)) }),
+    knownQueries,
+  );
   // Statements and spend reports as files, with the same keys and authorization as GraphQL. A file
   // costs more than most fields: exports count against the mutations' per-key limit of their own.
   const exportLimit = new CountLimit(limitStore, "exports", config.rateLimitPerMinute);

@@ -2,34 +2,18 @@
 // field of every row; graphql-jit turns each operation into a function on first use, and later
 // requests with the same text (clients send a handful of fixed queries) run that function. Apollo
 // takes an executor through its gateway interface: parsing, validation, limits and error
-// formatting stay Apollo's.
+// formatting stay Apollo's. Each compiled query is handed to the short path of known queries
+// (known-queries.ts), which answers later requests of the same text without Apollo.
 import type { GatewayExecutor, GatewayInterface } from "@apollo/server-gateway-interface";
-import {
-  execute,
-  getVariableValues,
-  GraphQLError,
-  printSchema,
-  type ExecutionResult,
-  type GraphQLSchema,
-} from "graphql";
+import { execute, getVariableValues, printSchema, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
+import { asGraphQLError, type KnownQueries } from "./known-queries.js";
 
 /** Compiled operations kept per process; the oldest goes when a new one would exceed it. */
 const MAX_COMPILED = 500;
 
-/**
- * graphql-jit's errors borrow GraphQLError's prototype but leave `extensions` undefined when the
- * cause has none, which Apollo's error formatting cannot read: rebuilt as graphql-js builds them.
- */
-function asGraphQLError(error: GraphQLError): GraphQLError {
-  const rebuilt = new GraphQLError(error.message, {
-    path: error.path,
-    originalError: error.originalError ?? undefined,
-  });
-  return Object.assign(rebuilt, { locations: error.locations });
-}
-
-export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
+/** With `known`, each compiled query is remembered for the short path of known queries. */
+export function compiledExecution(schema: GraphQLSchema, known?: KnownQueries): GatewayInterface {
   const compiled = new Map<string, CompiledQuery>();
 
   const executor: GatewayExecutor = async (request) => {
@@ -52,6 +36,12 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
       compiled.set(key, result);
       query = result;
     }
+    if (known && request.operation && request.source)
+      known.remember(request.source, operationName, {
+        document: request.document,
+        operation: request.operation,
+        compiled: query,
+      });
     // graphql-js coerces the variables, as it would have: its errors name the input field at fault,
     // and it applies input defaults that graphql-jit's own coercion refuses (a non-null field with
     // a default, omitted). The compiled query then sees values already coerced.

@@ -4,7 +4,9 @@
 // on the bench). Anything else (GET, another content type or encoding, another path) goes to
 // Express, which parses the body and hands it to the same answer.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
+import { HeaderMap, type ApolloServer } from "@apollo/server";
+import type { Context } from "./context.js";
+import type { KnownQueries } from "./known-queries.js";
 import { batchTooLarge, MAX_BATCH } from "./limits.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -59,16 +61,20 @@ function readJson(req: IncomingMessage): Promise<{ body: unknown } | { refused: 
 }
 
 /**
- * Answers a GraphQL request whose body is parsed: the batch limit, then Apollo (which parses,
- * validates, runs and formats errors), then its status, headers and body written out.
+ * Answers a GraphQL request whose body is parsed: the batch limit, then a known query on its short
+ * path, else Apollo (which parses, validates, runs and formats errors), then its status, headers
+ * and body written out.
  */
-export function graphqlAnswer<C extends BaseContext>(
+export function graphqlAnswer<C extends Context>(
   apollo: ApolloServer<C>,
-  context: (req: IncomingMessage) => Promise<C>,
+  contextOf: (req: IncomingMessage) => Promise<C>,
+  known: KnownQueries,
 ) {
   return async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
     if (batchTooLarge(body))
       return sendClientError(res, 400, `A batch holds 1 to ${MAX_BATCH} operations`, "BAD_USER_INPUT");
+    const context = await known.answer(req, res, body, contextOf);
+    if (!context) return;
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
@@ -82,7 +88,7 @@ export function graphqlAnswer<C extends BaseContext>(
         search: query < 0 ? "" : url.slice(query),
         body,
       },
-      context: () => context(req),
+      context,
     });
     for (const [key, value] of answer.headers) res.setHeader(key, value);
     res.statusCode = answer.status ?? 200;

@@ -7,7 +7,7 @@
 // this process's memory (N processes then allow N times each limit). Windows follow the request's
 // clock, so the test clock moves them too. Decision record 0010.
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GraphQLSchema } from "graphql";
+import type { DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
 import { httpError, rateLimited } from "./errors.js";
@@ -214,76 +214,117 @@ const clientOf = (context: Context) => {
   return viewer.apiKeyId == null ? "admin" : `key:${viewer.apiKeyId}`;
 };
 
+/** What an operation costs, what the client has spent this minute as last seen, and why it is refused if it is. */
+export interface Admission {
+  requested: number;
+  /** Points spent this minute as last seen; undefined when the budget is off or was not read. */
+  spent?: number;
+  /** BAD_USER_INPUT over MAX_COST, RATE_LIMITED: nothing was spent. */
+  refusal?: GraphQLError;
+}
+
 /**
  * Once an operation is parsed and valid: its cost is estimated (over MAX_COST it is refused), the
  * client's budget must hold it and, for a mutation, the allowance must hold every field it runs;
  * only then is either spent, so a refused request spends nothing. Each operation of a batch is
  * judged on its own. Every answer says what the operation cost and what is left:
- * `extensions.cost { requested, remaining }` (remaining is null when the budget is off).
+ * `extensions.cost { requested, remaining }` (remaining is null when the budget is off). Used by
+ * Apollo's pipeline (requestLimits) and by the short path of known queries (known-queries.ts).
  */
-export function requestLimits(
-  schema: GraphQLSchema,
-  limits: RequestLimits,
-  store: LimitStore,
-): ApolloServerPlugin<Context> {
-  const costOf = costEstimator(schema);
-  const budget = (client: string, amount: number): Charge[] =>
-    limits.pointsPerMinute > 0 ? [{ limiter: "points", key: client, limit: limits.pointsPerMinute, amount }] : [];
+export class RequestJudge {
+  private readonly costOf: ReturnType<typeof costEstimator>;
+
+  constructor(
+    schema: GraphQLSchema,
+    private readonly limits: RequestLimits,
+    private readonly store: LimitStore,
+  ) {
+    this.costOf = costEstimator(schema);
+  }
+
+  private budget(client: string, amount: number): Charge[] {
+    const limit = this.limits.pointsPerMinute;
+    return limit > 0 ? [{ limiter: "points", key: client, limit, amount }] : [];
+  }
+
+  /** Charges the operation, or says why it is refused, having spent nothing. */
+  async admit(
+    context: Context,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | undefined,
+  ): Promise<Admission> {
+    const { limits } = this;
+    const requested = this.costOf(document, operation, variables);
+    if (requested > MAX_COST) {
+      const refusal = httpError(
+        "BAD_USER_INPUT",
+        `The query costs ${requested}; at most ${MAX_COST} is allowed (ask for fewer items)`,
+        400,
+        { cost: requested },
+      );
+      return { requested, refusal };
+    }
+    const now = context.now.getTime(); // the request's clock (tests may set it)
+    const fields = operation.operation === "mutation" ? mutationFieldCount(document, operation, variables ?? {}) : 0;
+    const client = clientOf(context);
+    const senders = [`ip:${context.ip}`, ...(context.viewer ? [client] : [])];
+    const points = this.budget(client, requested);
+    const changes: Charge[] =
+      limits.mutationsPerMinute > 0 && fields > 0
+        ? senders.map((key) => ({ limiter: "mutations", key, limit: limits.mutationsPerMinute, amount: fields }))
+        : [];
+    const { refused, totals } = await this.store.take([...points, ...changes], windowOf(now), true);
+    const spent = points.length ? totals[0] : undefined;
+    if (refused >= 0 && refused < points.length) {
+      const left = Math.max(0, limits.pointsPerMinute - (spent ?? 0));
+      const refusal = rateLimited(
+        `The query costs ${requested} points and ${left} are left this minute; retry in ${secondsLeft(now)} s`,
+        secondsLeft(now),
+      );
+      return { requested, spent, refusal };
+    }
+    if (refused >= 0) {
+      const refusal = rateLimited(
+        `Too many changes (${fields} in this request, a bulk mutation counting one per 100 items); retry in ${secondsLeft(now)} s`,
+        secondsLeft(now),
+      );
+      return { requested, spent, refusal };
+    }
+    return { requested, spent };
+  }
+
+  /** The answer's `extensions.cost`; the budget is read when the operation was not charged (refused before). */
+  async cost(
+    context: Context,
+    admission: Admission | undefined,
+  ): Promise<{ requested: number; remaining: number | null }> {
+    const requested = admission?.requested ?? 0;
+    if (this.limits.pointsPerMinute <= 0) return { requested, remaining: null };
+    let spent = admission?.spent;
+    if (spent === undefined) {
+      const seen = await this.store.take(this.budget(clientOf(context), 0), windowOf(context.now.getTime()), false);
+      spent = seen.totals[0] ?? 0;
+    }
+    return { requested, remaining: Math.max(0, this.limits.pointsPerMinute - spent) };
+  }
+}
+
+/** The judge in Apollo's pipeline: once the operation is resolved, and on the answer. */
+export function requestLimits(judge: RequestJudge): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue }) {
-      const client = clientOf(contextValue);
-      let requested = 0;
-      /** Points spent this minute as last seen, once known. */
-      let spent: number | undefined;
+      let admission: Admission | undefined;
       return {
         async didResolveOperation({ request, document, operation }) {
           if (!operation) return; // no such operation: execution reports it
-          requested = costOf(document, operation, request.variables);
-          if (requested > MAX_COST) {
-            throw httpError(
-              "BAD_USER_INPUT",
-              `The query costs ${requested}; at most ${MAX_COST} is allowed (ask for fewer items)`,
-              400,
-              { cost: requested },
-            );
-          }
-          const now = contextValue.now.getTime(); // the request's clock (tests may set it)
-          const fields =
-            operation.operation === "mutation" ? mutationFieldCount(document, operation, request.variables ?? {}) : 0;
-          const senders = [`ip:${contextValue.ip}`, ...(contextValue.viewer ? [client] : [])];
-          const points = budget(client, requested);
-          const changes: Charge[] =
-            limits.mutationsPerMinute > 0 && fields > 0
-              ? senders.map((key) => ({ limiter: "mutations", key, limit: limits.mutationsPerMinute, amount: fields }))
-              : [];
-          const { refused, totals } = await store.take([...points, ...changes], windowOf(now), true);
-          if (points.length) spent = totals[0];
-          if (refused >= 0 && refused < points.length) {
-            const left = Math.max(0, limits.pointsPerMinute - (spent ?? 0));
-            throw rateLimited(
-              `The query costs ${requested} points and ${left} are left this minute; retry in ${secondsLeft(now)} s`,
-              secondsLeft(now),
-            );
-          }
-          if (refused >= 0) {
-            throw rateLimited(
-              `Too many changes (${fields} in this request, a bulk mutation counting one per 100 items); retry in ${secondsLeft(now)} s`,
-              secondsLeft(now),
-            );
-          }
+          admission = await judge.admit(contextValue, document, operation, request.variables);
+          if (admission.refusal) throw admission.refusal;
         },
         async willSendResponse({ response }) {
           if (response.body.kind !== "single") return;
-          let remaining: number | null = null;
-          if (limits.pointsPerMinute > 0) {
-            if (spent === undefined) {
-              const seen = await store.take(budget(client, 0), windowOf(contextValue.now.getTime()), false);
-              spent = seen.totals[0] ?? 0;
-            }
-            remaining = Math.max(0, limits.pointsPerMinute - spent);
-          }
           const result = response.body.singleResult;
-          result.extensions = { ...result.extensions, cost: { requested, remaining } };
+          result.extensions = { ...result.extensions, cost: await judge.cost(contextValue, admission) };
         },
       };
     },
