@@ -355,6 +355,30 @@ export function columnsOf<T extends PgTable>(
 }
 
 /**
+ * Some columns of a table for a select list (as columnsOf gives them) with the reader of their
+ * values from each row (as rowFrom maps them): for a statement written once whose rows are many,
+ * each read by going over its own columns only.
+ */
+export function columnsRead<T extends PgTable>(
+  table: T,
+  keys: readonly (keyof T["$inferSelect"] & string)[],
+  prefix?: string,
+): { list: SQL; read: (raw: Record<string, unknown>) => T["$inferSelect"] } {
+  const columns = namesOf(table, prefix).filter(([key]) => keys.includes(key));
+  return {
+    list: columnsOf(table, { prefix, only: keys }),
+    read: (raw) => {
+      const mapped: Record<string, unknown> = {};
+      for (const [key, column, name] of columns) {
+        const value = raw[name];
+        mapped[key] = value === null ? null : column.mapFromDriverValue(value);
+      }
+      return mapped as T["$inferSelect"];
+    },
+  };
+}
+
+/**
  * A row of a table as the driver returns it (column names, driver values), in drizzle's shape;
  * with a prefix, of the columns columnsOf gave that prefix. A statement that reads only some
  * columns gets only those properties.

@@ -3,7 +3,7 @@
 // utilization of data centers. Their rows become the domain's types here.
 import { sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import { columnsOf, perShape, prepared, rowFrom, tableAs, type Executor, type Placeholders } from "../db/client.js";
+import { columnsRead, perShape, prepared, tableAs, type Executor, type Placeholders } from "../db/client.js";
 import { dataCenters, offers, organizations, reservations } from "../db/schema.js";
 import type { ListedOffer, OfferOrder, ShownDataCenter, ShownOrganization } from "./offers.service.js";
 import type { Utilization } from "./utilization.js";
@@ -110,7 +110,7 @@ export interface SearchReads {
 }
 
 /** The offer's columns a listing shows: all but status and created_at (and updated_at, which no answer shows). */
-const LISTED_OFFER: readonly (keyof ListedOffer)[] = [
+const LISTED_OFFER = [
   "id",
   "dataCenterId",
   "gpuModelId",
@@ -119,7 +119,19 @@ const LISTED_OFFER: readonly (keyof ListedOffer)[] = [
   "availableFrom",
   "availableUntil",
   "minHours",
-];
+] as const satisfies readonly (keyof ListedOffer)[];
+const WHOLE_OFFER = [...LISTED_OFFER, "status", "createdAt"] as const satisfies readonly (keyof ListedOffer)[];
+const DATA_CENTER = [
+  "id",
+  "name",
+  "hub",
+  "province",
+  "operatorId",
+] as const satisfies readonly (keyof ShownDataCenter)[];
+const OPERATOR = {
+  name: ["id", "name"],
+  all: ["id", "name", "kind", "city", "creditCode", "category"],
+} as const satisfies Record<string, readonly (keyof ShownOrganization)[]>;
 
 /**
  * A page of active offers with what the request shows of their data centers and operators and,
@@ -130,30 +142,32 @@ const LISTED_OFFER: readonly (keyof ListedOffer)[] = [
  * slower than the slowest plan made for its values, and planning each call cost 0.55 ms every time).
  * Reading only the columns asked spares PostgreSQL writing them and the driver parsing them: for a
  * page with the name and hub of each data center and its operator's name, 16 columns instead of 22.
+ * Each shape comes with the reader of its rows.
  */
 const searchPageStatement = perShape(
-  ({ filters, sort, after, reads }: { filters: Filter[]; sort: OfferOrder; after: boolean; reads: SearchReads }) =>
-    prepared<SearchValues>("offers_search_page", (p) => {
+  ({ filters, sort, after, reads }: { filters: Filter[]; sort: OfferOrder; after: boolean; reads: SearchReads }) => {
+    const offer = columnsRead(offers, reads.wholeOffer ? WHOLE_OFFER : LISTED_OFFER);
+    const dataCenter = reads.dataCenter ? columnsRead(dataCenters, DATA_CENTER, "dc_") : undefined;
+    const operator =
+      reads.operator === "none" ? undefined : columnsRead(organizations, OPERATOR[reads.operator], "op_");
+    const statement = prepared<SearchValues>("offers_search_page", (p) => {
       const order = ORDERS[sort];
-      const columns = [
-        sql`(${counted(filters, p)}) as total_count`,
-        reads.wholeOffer ? columnsOf(offers, { leftOut: ["updatedAt"] }) : columnsOf(offers, { only: LISTED_OFFER }),
-        ...(reads.dataCenter ? [columnsOf(dataCenters, { prefix: "dc_", leftOut: ["createdAt"] })] : []),
-        ...(reads.operator === "none"
-          ? []
-          : [
-              columnsOf(organizations, {
-                prefix: "op_",
-                ...(reads.operator === "name" ? { only: ["id", "name"] } : { leftOut: ["createdAt"] }),
-              }),
-            ]),
-      ];
+      const columns = [sql`(${counted(filters, p)}) as total_count`, offer.list];
+      if (dataCenter) columns.push(dataCenter.list);
+      if (operator) columns.push(operator.list);
       return sql`select ${sql.join(columns, sql`, `)}
           from ${offers} join ${dataCenters} on ${dataCenters.id} = ${offers.dataCenterId}
-            ${reads.operator === "none" ? sql`` : sql`join ${organizations} on ${organizations.id} = ${dataCenters.operatorId}`}
+            ${operator ? sql`join ${organizations} on ${organizations.id} = ${dataCenters.operatorId}` : sql``}
           where ${searchWhere(filters, p)}${after ? sql` and ${order.after(p)}` : sql``} ${order.by}
           limit ${p.limit}::int`;
-    }),
+    });
+    const read = (raw: Record<string, unknown>): SearchRow => ({
+      offer: offer.read(raw) as ListedOffer,
+      dataCenter: dataCenter?.read(raw),
+      operator: operator?.read(raw),
+    });
+    return { statement, read };
+  },
 );
 
 const countStatement = perShape((filters: Filter[]) =>
@@ -191,20 +205,14 @@ export async function searchPage(
   reads: SearchReads,
 ): Promise<{ rows: SearchRow[]; total: number | null }> {
   const { filters, values } = searchValues(terms);
-  const raw = await searchPageStatement({ filters, sort, after: after != null, reads }).rows(db, {
+  const { statement, read } = searchPageStatement({ filters, sort, after: after != null, reads });
+  const raw = await statement.rows(db, {
     ...values,
     afterPrice: after?.price == null ? undefined : String(after.price),
     afterId: after?.id,
     limit,
   });
-  return {
-    total: raw.length ? Number(raw[0].total_count) : null,
-    rows: raw.map((row) => ({
-      offer: rowFrom(offers, row) as ListedOffer,
-      dataCenter: reads.dataCenter ? rowFrom(dataCenters, row, "dc_") : undefined,
-      operator: reads.operator === "none" ? undefined : rowFrom(organizations, row, "op_"),
-    })),
-  };
+  return { total: raw.length ? Number(raw[0].total_count) : null, rows: raw.map(read) };
 }
 
 /** How many active offers the filter matches. */

@@ -149,12 +149,11 @@ export class OffersResolver {
     const page = await service.searchOffers(ctx.db, ctx.app.catalog, search, sort, pageSize(first), after, reads);
     // The page came with each offer's data center and its operator as far as they are asked: the
     // objects hold them, and the field resolvers below return what they hold without loading.
-    const edges = page.edges.map((e, i) => {
-      const node = toOffer(e.node, ctx.app.catalog);
-      const { dataCenter, operator } = page.related[i];
+    const edges = page.edges.map(({ cursor, node: { offer, dataCenter, operator } }) => {
+      const node = toOffer(offer, ctx.app.catalog);
       if (dataCenter) node.dataCenter = toDataCenter(dataCenter);
       if (node.dataCenter && operator) node.dataCenter.operator = toOrganization(operator);
-      return { cursor: e.cursor, node };
+      return { cursor, node };
     });
     return { totalCount: page.totalCount, pageInfo: page.pageInfo, edges };
   }

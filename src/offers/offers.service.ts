@@ -16,6 +16,7 @@ import {
   searchPage,
   type SearchAfter,
   type SearchReads,
+  type SearchRow,
   type SearchTerms,
 } from "./offers.queries.js";
 
@@ -117,11 +118,6 @@ function ordering(sort: OfferOrder, after: string | null | undefined) {
 export type ShownDataCenter = Omit<DataCenterRow, "createdAt">;
 export type ShownOrganization = Omit<OrganizationRow, "createdAt">;
 
-/** A page of offers with the data center and operator of each, as far as they were read (SearchReads). */
-export interface OfferPage extends Page<ListedOffer> {
-  related: { dataCenter?: ShownDataCenter; operator?: ShownOrganization }[];
-}
-
 /**
  * One page of active offers and their count, whatever the page size: one statement, or two when
  * a cursor leads past the last offer (searchPage). The page brings each offer's data center and
@@ -135,21 +131,20 @@ export async function searchOffers(
   first: number,
   after: string | null | undefined,
   reads: SearchReads,
-): Promise<OfferPage> {
+): Promise<Page<SearchRow>> {
   const terms = searchTerms(catalog, filter);
   const order = ordering(sort, after);
   const { rows, total: counted } = await searchPage(db, terms, sort, order.after, first + 1, reads);
   // An empty page has no row to carry the count: none match, or the cursor is past the last.
   const total = counted ?? (after ? await countOffers(db, terms) : 0);
-  const page = toPage(
+  return toPage(
     rows,
     first,
     total,
     (r) => order.cursorOf(r.offer),
-    (r) => r.offer,
+    (r) => r,
     after != null,
   );
-  return { ...page, related: rows.slice(0, first).map((r) => ({ dataCenter: r.dataCenter, operator: r.operator })) };
 }
 
 /** A data center operator's own offers, newest first, in every status. */
