@@ -46,6 +46,27 @@ function parse(value: unknown): Date {
   return date;
 }
 
+const HOUR_MS = 3_600_000;
+/** The texts of whole hours answered lately: offers, bids and reservations hold nothing else. */
+const wholeHours = new Map<number, string>();
+const MAX_WHOLE_HOURS = 20_000;
+
+/**
+ * The instant as answered: toISOString takes about 0.4 µs, a search page shows 100 times, nearly
+ * all whole hours, and a few hundred distinct ones at most; each is written once and kept.
+ */
+export function isoText(date: Date): string {
+  const ms = date.getTime();
+  if (ms % HOUR_MS !== 0) return date.toISOString();
+  let text = wholeHours.get(ms);
+  if (text === undefined) {
+    text = date.toISOString();
+    if (wholeHours.size >= MAX_WHOLE_HOURS) wholeHours.clear();
+    wholeHours.set(ms, text);
+  }
+  return text;
+}
+
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: "DateTime",
   description:
@@ -54,7 +75,7 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
     '"2026-12-01T08:00:00Z" or "2026-12-01T16:00:00+08:00"; anything else is BAD_USER_INPUT. Times of offers, ' +
     "bids and reservations are whole UTC hours. Inputs are taken exactly: digits past the milliseconds must be zeros.",
   specifiedByURL: "https://datatracker.ietf.org/doc/html/rfc3339",
-  serialize: (value) => (value instanceof Date ? value : new Date(String(value))).toISOString(),
+  serialize: (value) => isoText(value instanceof Date ? value : new Date(String(value))),
   parseValue: parse,
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING) {
