@@ -11,6 +11,15 @@ import { batchTooLarge, MAX_BATCH } from "./limits.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
+/**
+ * An answer's JSON as the bytes to send. Node sends a string body after its headers by joining the
+ * two into one string first: for a spend report of 2.7 MB that copy, and the garbage it leaves, cost
+ * about a tenth of its node CPU (130 against 116 ms at the median of 6 rounds in turns).
+ */
+export function jsonBody(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
 /** A client's mistake in the HTTP layer, answered with its status and a GraphQL error body. */
 export function sendClientError(res: ServerResponse, status: number, message: string, code: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
@@ -93,7 +102,8 @@ export function graphqlAnswer<C extends Context>(
     for (const [key, value] of answer.headers) res.setHeader(key, value);
     res.statusCode = answer.status ?? 200;
     if (answer.body.kind === "complete") {
-      res.end(answer.body.string);
+      // As bytes: see jsonBody.
+      res.end(Buffer.from(answer.body.string));
       return;
     }
     for await (const chunk of answer.body.asyncIterator) res.write(chunk);

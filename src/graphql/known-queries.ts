@@ -24,6 +24,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Context } from "./context.js";
 import { formatError } from "./errors.js";
+import { jsonBody } from "./http.js";
 import type { RequestJudge } from "./rate-limit.js";
 import { codeOf, logOperation } from "./request-log.js";
 
@@ -106,7 +107,7 @@ export class KnownQueries {
     const result = (await known.compiled.query(undefined, context, coerced.coerced)) as ExecutionResult;
     const errors = result.errors?.map(asGraphQLError);
     const { formatted, status, headers } = this.formatted(errors);
-    const text = JSON.stringify({
+    const answer = jsonBody({
       errors: formatted,
       data: result.data,
       extensions: { ...result.extensions, cost: await this.judge.cost(context, admission) },
@@ -114,10 +115,10 @@ export class KnownQueries {
     res.writeHead(status, {
       ...headers,
       "content-type": "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(text),
+      "content-length": answer.length,
       "x-request-id": context.requestId,
     });
-    res.end(text);
+    res.end(answer);
     logOperation(this.logger, this.metrics, {
       context,
       started,
