@@ -131,6 +131,16 @@ describe("a query asked again", () => {
     expect(cheapest.body.data.offers.edges).toHaveLength(1);
   });
 
+  it("sends a long answer whole, with its length, on either path", async () => {
+    const query = unseen(
+      `{ __schema { types { name description fields { name description args { name description } } } } }`,
+    );
+    const answer = await twice({ query });
+    const text = JSON.stringify(answer.body);
+    expect(text.length).toBeGreaterThan(64 * 1024); // past the length whose headers go out first
+    expect(answer.body.data.__schema.types.map((t: { name: string }) => t.name)).toContain("Offer");
+  });
+
   it("is logged and counted in /metrics on either path", async () => {
     const query = `query CountedTwice { offers { totalCount } }`;
     await twice({ query });

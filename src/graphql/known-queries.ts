@@ -24,7 +24,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Context } from "./context.js";
 import { formatError } from "./errors.js";
-import { jsonBody } from "./http.js";
+import { sendJson } from "./http.js";
 import type { RequestJudge } from "./rate-limit.js";
 import { codeOf, logOperation } from "./request-log.js";
 
@@ -107,18 +107,17 @@ export class KnownQueries {
     const result = (await known.compiled.query(undefined, context, coerced.coerced)) as ExecutionResult;
     const errors = result.errors?.map(asGraphQLError);
     const { formatted, status, headers } = this.formatted(errors);
-    const answer = jsonBody({
+    const text = JSON.stringify({
       errors: formatted,
       data: result.data,
       extensions: { ...result.extensions, cost: await this.judge.cost(context, admission) },
     });
-    res.writeHead(status, {
-      ...headers,
-      "content-type": "application/json; charset=utf-8",
-      "content-length": answer.length,
-      "x-request-id": context.requestId,
-    });
-    res.end(answer);
+    sendJson(
+      res,
+      status,
+      { ...headers, "content-type": "application/json; charset=utf-8", "x-request-id": context.requestId },
+      text,
+    );
     logOperation(this.logger, this.metrics, {
       context,
       started,
