@@ -29,11 +29,7 @@ export function sendJson(res: ServerResponse, status: number, headers: OutgoingH
 /** A client's mistake in the HTTP layer, answered with its status and a GraphQL error body. */
 export function sendClientError(res: ServerResponse, status: number, message: string, code: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
+  sendJson(res, status, { "content-type": "application/json; charset=utf-8" }, body);
 }
 
 /** What Express's JSON parser would have said about a body it refused. */
