@@ -287,6 +287,43 @@ describe("subsidySpend", () => {
     }
   });
 
+  it("answers the rows alike however a query selects them: aliases, repeats, fragments, __typename, @skip", async () => {
+    const variables = { ...WINDOW, groupBy: ["MONTH", "DATA_CENTER"] };
+    const { subsidySpend: plain } = await server.ok(SPEND, variables, { token: finance.token });
+    const shapes = `query($from: DateTime!, $to: DateTime!, $groupBy: [SpendDimension!]!) {
+      subsidySpend(from: $from, to: $to, groupBy: $groupBy) {
+        rows { ...Row keys { label } orders }
+        again: rows { __typename money: gross { fen } ... on SpendRow { keys { dimension } } } } }
+      fragment Row on SpendRow { keys { dimension value } gpuHours orders subsidy { fen } }`;
+    const { subsidySpend: asked } = await server.ok(shapes, variables, { token: finance.token });
+    expect(asked.rows.length).toBeGreaterThan(1);
+    expect(asked.rows).toEqual(
+      plain.rows.map((row: any) => ({
+        keys: row.keys,
+        gpuHours: row.gpuHours,
+        orders: row.orders,
+        subsidy: row.subsidy,
+      })),
+    );
+    // Keys in the order the query first names them, as graphql-js answers.
+    expect(Object.keys(asked.rows[0])).toEqual(["keys", "gpuHours", "orders", "subsidy"]);
+    expect(Object.keys(asked.rows[0].keys[0])).toEqual(["dimension", "value", "label"]);
+    expect(asked.again).toEqual(
+      plain.rows.map((row: any) => ({
+        __typename: "SpendRow",
+        money: row.gross,
+        keys: row.keys.map((key: any) => ({ dimension: key.dimension })),
+      })),
+    );
+    // A query with @skip or @include is completed field by field instead (decision 0022): the same answer.
+    const conditional = `query($from: DateTime!, $to: DateTime!, $groupBy: [SpendDimension!]!, $yes: Boolean!) {
+      subsidySpend(from: $from, to: $to, groupBy: $groupBy) { rows { orders keys { value label @skip(if: $yes) } } } }`;
+    const { subsidySpend: maybe } = await server.ok(conditional, { ...variables, yes: true }, { token: finance.token });
+    expect(maybe.rows).toEqual(
+      plain.rows.map((row: any) => ({ orders: row.orders, keys: row.keys.map((key: any) => ({ value: key.value })) })),
+    );
+  });
+
   it("answers every amount in yuan and fen, the yuan written as everywhere else", async () => {
     const query = `query($from: DateTime!, $to: DateTime!, $groupBy: [SpendDimension!]!) { subsidySpend(from: $from, to: $to, groupBy: $groupBy) {
       rows { gross { amount fen currency } subsidy { amount fen currency } smePaid { amount fen currency } }

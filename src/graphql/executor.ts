@@ -8,6 +8,7 @@ import type { GatewayExecutor, GatewayInterface } from "@apollo/server-gateway-i
 import { execute, getVariableValues, printSchema, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { asGraphQLError, type KnownQueries } from "./known-queries.js";
+import { answeredAsPublished, compiledAgainst, runsOnPlainData } from "./plain-data.js";
 
 /** Compiled operations kept per process; the oldest goes when a new one would exceed it. */
 const MAX_COMPILED = 500;
@@ -15,13 +16,20 @@ const MAX_COMPILED = 500;
 /** With `known`, each compiled query is remembered for the short path of known queries. */
 export function compiledExecution(schema: GraphQLSchema, known?: KnownQueries): GatewayInterface {
   const compiled = new Map<string, CompiledQuery>();
+  // Where plain data fields are one value, projected by their resolvers (plain-data.ts).
+  const withPlainData = compiledAgainst(schema);
 
   const executor: GatewayExecutor = async (request) => {
     const operationName = request.request.operationName ?? undefined; // as asked: Apollo's own is null when it matched none
     const key = `${request.queryHash}:${operationName ?? ""}`;
     let query = compiled.get(key);
     if (!query) {
-      const result = compileQuery(schema, request.document, operationName);
+      const compile = (target: GraphQLSchema) => compileQuery(target, request.document, operationName);
+      let result = compile(schema);
+      if (withPlainData !== schema && isCompiledQuery(result) && runsOnPlainData(request.document, request.operation)) {
+        const projected = compile(withPlainData);
+        if (isCompiledQuery(projected)) result = answeredAsPublished(projected, result);
+      }
       // What graphql-jit does not compile, graphql-js runs as before.
       if (!isCompiledQuery(result)) {
         return (await execute({

@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Extensions, Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Money } from "../graphql/money.type.js";
 import { DataCenter } from "../offers/offers.types.js";
 import { SubsidyProgram, toSubsidyProgram } from "../vouchers/vouchers.types.js";
@@ -101,6 +101,8 @@ export class SpendRow {
   description: "Paid orders with a voucher, by payment time; refunded orders drop out",
 })
 export class SpendReport {
+  // Thousands of rows already in the answer's shape: projected in one pass (src/graphql/plain-data.ts).
+  @Extensions({ plainData: true })
   @Field(() => [SpendRow], {
     description:
       "One row per group that has paid orders, sorted by the keys in groupBy's order; with an empty groupBy, one row equal to totals",
