@@ -219,7 +219,9 @@ function projecting(
 /**
  * How a value of `type` becomes its answer for these nodes, as graphql-js completes it: fields by
  * response key (aliases, repeats and fragments merged), in the order the query first names them,
- * and leaves serialized. A value that does not fit its type throws NotOfItsType.
+ * and leaves serialized; a value that does not fit its type throws NotOfItsType. Each object and
+ * list is one generated function with its checks written inline, so that every call in it always
+ * calls the same function (closures of one literal would share their call sites and stay slow).
  */
 function projection(
   type: GraphQLOutputType,
@@ -228,64 +230,74 @@ function projection(
   schema: GraphQLSchema,
   field: string,
 ): Projection {
-  if (isNonNullType(type)) {
-    const inner = projection(type.ofType, nodes, fragments, schema, field);
-    return (value) => {
-      if (value == null) throw new NotOfItsType(`Cannot return null for non-nullable field ${field}.`);
-      return inner(value);
-    };
-  }
-  if (isListType(type)) {
-    const item = projection(type.ofType, nodes, fragments, schema, field);
-    return (value) => {
-      if (value == null) return null;
-      if (!Array.isArray(value)) {
-        if (typeof value === "string" || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function")
-          throw new NotOfItsType(`Expected Iterable, but did not find one for field "${field}".`);
-        return Array.from(value as Iterable<unknown>, item);
-      }
-      const answer = new Array<unknown>(value.length);
-      for (let i = 0; i < value.length; i++) answer[i] = item(value[i]);
-      return answer;
-    };
-  }
-  if (isLeafType(type)) {
-    const serialize = serializer(type);
-    return (value) => (value == null ? null : serialize(value));
-  }
-  if (!isObjectType(type)) throw new Error(`${type.name} is abstract: it cannot be plain data`);
+  const helpers: unknown[] = [];
+  const helper = (value: unknown) => `f[${helpers.push(value) - 1}]`;
+  const fail = (message: string) =>
+    helper(() => {
+      throw new NotOfItsType(message);
+    });
+  /** The answer of `value` (a variable's name) as an expression. */
+  const answer = (type: GraphQLOutputType, nodes: readonly FieldNode[], field: string, value: string): string => {
+    if (isNonNullType(type))
+      return `(${value} == null ? ${fail(`Cannot return null for non-nullable field ${field}.`)}() : ${answer(type.ofType, nodes, field, value)})`;
+    if (isLeafType(type)) {
+      const fast = FAST_LEAVES.get(type);
+      const serialized = `${helper(serializer(type))}(${value})`;
+      return `(${value} == null ? null : ${fast ? `${fast(value)} ? ${value} : ${serialized}` : serialized})`;
+    }
+    return `${helper(projection(type, nodes, fragments, schema, field))}(${value})`;
+  };
 
-  const selected = new Map<string, FieldNode[]>();
-  collect(
-    type,
-    nodes.map((node) => node.selectionSet),
-    fragments,
-    schema,
-    selected,
-  );
-  const keys = [...selected.keys()];
-  const parts = keys.map((key): Projection | string => {
-    const [first] = selected.get(key)!;
-    const name = first.name.value;
-    if (name === "__typename") return type.name;
-    return projection(type.getFields()[name].type, selected.get(key)!, fragments, schema, `${type.name}.${name}`);
-  });
-  // One object literal per selection: its keys written out, so that every answer shares one shape.
-  // Keys and names are GraphQL names (letters, digits, _), quoted all the same.
-  const build = new Function(
-    "parts",
-    "value",
-    `return {${keys
-      .map((key, i) => {
-        const name = selected.get(key)![0].name.value;
-        const part =
-          typeof parts[i] === "string" ? JSON.stringify(parts[i]) : `parts[${i}](value[${JSON.stringify(name)}])`;
-        return `${JSON.stringify(key)}: ${part}`;
-      })
-      .join(", ")}};`,
-  ) as (parts: (Projection | string)[], value: Record<string, unknown>) => Record<string, unknown>;
-  return (value) => (value == null ? null : build(parts, value as Record<string, unknown>));
+  let body: string;
+  if (isNonNullType(type)) {
+    body = `return ${answer(type, nodes, field, "v")};`;
+  } else if (isListType(type)) {
+    const iterable = helper((value: unknown) => {
+      if (typeof value === "string" || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function")
+        throw new NotOfItsType(`Expected Iterable, but did not find one for field "${field}".`);
+      return Array.from(value as Iterable<unknown>);
+    });
+    body = `if (v == null) return null;
+      const items = Array.isArray(v) ? v : ${iterable}(v);
+      const answers = new Array(items.length);
+      for (let i = 0; i < items.length; i++) { const item = items[i]; answers[i] = ${answer(type.ofType, nodes, field, "item")}; }
+      return answers;`;
+  } else if (isLeafType(type)) {
+    body = `return ${answer(type, nodes, field, "v")};`;
+  } else if (isObjectType(type)) {
+    const selected = new Map<string, FieldNode[]>();
+    collect(
+      type,
+      nodes.map((node) => node.selectionSet),
+      fragments,
+      schema,
+      selected,
+    );
+    // Keys and names are GraphQL names (letters, digits, _), quoted all the same.
+    const fields = [...selected].map(([key, [first, ...more]]) => {
+      const name = first.name.value;
+      const value =
+        name === "__typename"
+          ? JSON.stringify(type.name)
+          : `(t = v[${JSON.stringify(name)}], ${answer(type.getFields()[name].type, [first, ...more], `${type.name}.${name}`, "t")})`;
+      return `${JSON.stringify(key)}: ${value}`;
+    });
+    body = `if (v == null) return null; let t; return { ${fields.join(", ")} };`;
+  } else {
+    throw new Error(`${type.name} is abstract: it cannot be plain data`);
+  }
+  return new Function("f", `"use strict"; return function project(v) { ${body} };`)(helpers) as Projection;
 }
+
+/** For each built-in scalar, the test of a value that it serializes as itself. */
+const FAST_LEAVES = new Map<GraphQLLeafType, (value: string) => string>([
+  [GraphQLString, (value) => `typeof ${value} === "string"`],
+  [GraphQLID, (value) => `typeof ${value} === "string"`],
+  [GraphQLBoolean, (value) => `typeof ${value} === "boolean"`],
+  // Whole numbers in the Int range: v | 0 is v itself only for those.
+  [GraphQLInt, (value) => `(${value} | 0) === ${value}`],
+  [GraphQLFloat, (value) => `(typeof ${value} === "number" && Number.isFinite(${value}))`],
+]);
 
 /** The fields these selection sets select on `type`, by response key, as graphql-js collects them. */
 function collect(
@@ -319,12 +331,9 @@ function collect(
   }
 }
 
-/**
- * A leaf's serializer, with the built-in scalars' common case first (a value already of their
- * kind); a value it refuses does not fit its type.
- */
+/** A leaf's serializer: a value it refuses does not fit its type. */
 function serializer(type: GraphQLLeafType): (value: unknown) => unknown {
-  const serialize = (value: unknown): unknown => {
+  return (value) => {
     let answer: unknown;
     try {
       answer = type.serialize(value);
@@ -335,20 +344,4 @@ function serializer(type: GraphQLLeafType): (value: unknown) => unknown {
       throw new NotOfItsType(`${type.name} cannot represent ${String(value)}`);
     return answer;
   };
-  switch (type) {
-    case GraphQLString:
-    case GraphQLID:
-      return (value) => (typeof value === "string" ? value : serialize(value));
-    case GraphQLInt:
-      return (value) =>
-        typeof value === "number" && Number.isInteger(value) && value <= 2147483647 && value >= -2147483648
-          ? value
-          : serialize(value);
-    case GraphQLFloat:
-      return (value) => (typeof value === "number" && Number.isFinite(value) ? value : serialize(value));
-    case GraphQLBoolean:
-      return (value) => (typeof value === "boolean" ? value : serialize(value));
-    default:
-      return serialize;
-  }
 }
