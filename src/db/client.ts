@@ -356,8 +356,9 @@ export function columnsOf<T extends PgTable>(
 
 /**
  * Some columns of a table for a select list (as columnsOf gives them) with the reader of their
- * values from each row (as rowFrom maps them): for a statement written once whose rows are many,
- * each read by going over its own columns only.
+ * values from each row (as rowFrom maps them): for a statement written once whose rows are many.
+ * The reader is generated with its properties written out: one object literal, one shape for
+ * every row, where a loop over the columns set them one by one (a third of the time, measured).
  */
 export function columnsRead<T extends PgTable>(
   table: T,
@@ -365,17 +366,16 @@ export function columnsRead<T extends PgTable>(
   prefix?: string,
 ): { list: SQL; read: (raw: Record<string, unknown>) => T["$inferSelect"] } {
   const columns = namesOf(table, prefix).filter(([key]) => keys.includes(key));
-  return {
-    list: columnsOf(table, { prefix, only: keys }),
-    read: (raw) => {
-      const mapped: Record<string, unknown> = {};
-      for (const [key, column, name] of columns) {
-        const value = raw[name];
-        mapped[key] = value === null ? null : column.mapFromDriverValue(value);
-      }
-      return mapped as T["$inferSelect"];
-    },
-  };
+  // Property and column names come from the schema; quoted all the same.
+  const properties = columns.map(
+    ([key, , name], i) =>
+      `${JSON.stringify(key)}: (value = raw[${JSON.stringify(name)}]) === null ? null : columns[${i}].mapFromDriverValue(value)`,
+  );
+  const read = new Function(
+    "columns",
+    `"use strict"; return function read(raw) { let value; return { ${properties.join(", ")} }; };`,
+  )(columns.map(([, column]) => column)) as (raw: Record<string, unknown>) => T["$inferSelect"];
+  return { list: columnsOf(table, { prefix, only: keys }), read };
 }
 
 /**
