@@ -108,12 +108,14 @@ async function spend({ city, from, to }, authorization) {
     : [[start, end]];
   const fromOrders = (a, b) => sql`
     select o.paid_day - extract(day from o.paid_day)::int + 1 as k0, o.data_center_id as k1, 1 as orders, o.gpu_hours, o.gross, o.subsidy, o.sme_share as sme_paid
-    from orders o join subsidy_programs p on p.id = o.program_id
-    where o.status = 'PAID' and o.program_id is not null and o.paid_at >= ${a.toISOString()} and o.paid_at < ${b.toISOString()} and p.city = ${city}`;
+    from orders o
+    where o.status = 'PAID' and o.program_id is not null and o.paid_at >= ${a.toISOString()} and o.paid_at < ${b.toISOString()}
+      and o.program_id = any(array(select id from subsidy_programs where city = ${city}))`;
   const fromMonths = sql`
     select s.month as k0, s.data_center_id as k1, s.orders, s.gpu_hours, s.gross, s.subsidy, s.sme_paid
-    from spend_by_month s join subsidy_programs p on p.id = s.program_id
-    where s.month >= ${monthDate(firstMonth)}::date and s.month < ${monthDate(lastMonth)}::date and p.city = ${city}`;
+    from spend_by_month s
+    where s.month >= ${monthDate(firstMonth)}::date and s.month < ${monthDate(lastMonth)}::date
+      and s.program_id = any(array(select id from subsidy_programs where city = ${city}))`;
   const parts = [...periods.map(([a, b]) => fromOrders(a, b)), ...(whole ? [fromMonths] : [])];
   const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
   // As the server sends it: summed in bigint with the totals as a grouping set (last), sorted narrow.

@@ -24,7 +24,6 @@ import type { Dimension, SpendMoney, SpendRowData } from "./reports.service.js";
 
 const o = alias(orders, "o");
 const s = alias(spendByMonth, "s");
-const p = alias(subsidyPrograms, "p");
 
 /** The table a key's label comes from, and the global id the API shows for the key. */
 const labelled = (type: IdType, table: PgTable & { id: PgColumn; name: PgColumn }) => ({ type, table });
@@ -107,10 +106,17 @@ const k = (name: string) => sql.raw(name);
 const spendStatement = perShape((shape: SpendShape) =>
   planEachCall<SpendValues>("spend_report", (v: Placeholders<SpendValues>) => {
     const { dimensions } = shape;
-    // The program and city filters, over the source's alias (`o` or `s`, joined to its program `p`).
+    // The program and city filters, over the source's program column (`o` or `s`). A city is the
+    // list of its programs' ids: PostgreSQL then reads each program's rows by their index. Joined
+    // to the programs instead, it scanned every month's sums: the programs' rows are updated with
+    // every payment, and between vacuums it took them for twenty times as many.
     const scope = (programId: PgColumn) => [
       ...(shape.program ? [sql`${programId} = ${v.programId}::bigint`] : []),
-      ...(shape.city ? [sql`${p.city} = ${v.city}::text`] : []),
+      ...(shape.city
+        ? [
+            sql`${programId} = any(array(select ${subsidyPrograms.id} from ${subsidyPrograms} where ${subsidyPrograms.city} = ${v.city}::text))`,
+          ]
+        : []),
     ];
     const keysOf = (source: "order" | "month") =>
       sql.join(
@@ -122,7 +128,6 @@ const spendStatement = perShape((shape: SpendShape) =>
       (_, i) =>
         sql`select ${keysOf("order")} 1 as orders, ${o.gpuHours} as gpu_hours, ${o.gross} as gross, ${o.subsidy} as subsidy, ${o.smeShare} as sme_paid
             from ${tableAs(orders, o)}
-            join ${tableAs(subsidyPrograms, p)} on ${p.id} = ${o.programId}
             where ${sql.join(
               [
                 sql`${o.status} = 'PAID'`,
@@ -138,7 +143,6 @@ const spendStatement = perShape((shape: SpendShape) =>
       parts.push(
         sql`select ${keysOf("month")} ${s.orders} as orders, ${s.gpuHours} as gpu_hours, ${s.gross} as gross, ${s.subsidy} as subsidy, ${s.smePaid} as sme_paid
             from ${tableAs(spendByMonth, s)}
-            join ${tableAs(subsidyPrograms, p)} on ${p.id} = ${s.programId}
             where ${sql.join(
               [sql`${s.month} >= ${v.monthFrom}::date`, sql`${s.month} < ${v.monthTo}::date`, ...scope(s.programId)],
               sql` and `,
