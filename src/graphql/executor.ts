@@ -25,11 +25,10 @@ export function compiledExecution(schema: GraphQLSchema, known?: KnownQueries): 
     let query = compiled.get(key);
     if (!query) {
       const compile = (target: GraphQLSchema) => compileQuery(target, request.document, operationName);
-      let result = compile(schema);
-      if (withPlainData !== schema && isCompiledQuery(result) && runsOnPlainData(request.document, request.operation)) {
-        const projected = compile(withPlainData);
-        if (isCompiledQuery(projected)) result = answeredAsPublished(projected, result);
-      }
+      const onPlainData = withPlainData !== schema && runsOnPlainData(request.document, request.operation);
+      let result = compile(onPlainData ? withPlainData : schema);
+      // Should a value not fit its type, the query runs as the published schema compiles it.
+      if (onPlainData && isCompiledQuery(result)) result = answeredAsPublished(result, () => compile(schema));
       // What graphql-jit does not compile, graphql-js runs as before.
       if (!isCompiledQuery(result)) {
         return (await execute({

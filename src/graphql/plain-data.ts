@@ -1,12 +1,12 @@
 // Plain data answered in one pass. graphql-jit completes a list value by value and field by field,
 // with a closure per item and a check, a path and a serializer call per value: for the year's spend
-// report (10,667 rows of 11 values) that cost 13 ms of CPU and as much again in garbage collection. A field marked
-// @Extensions({ plainData: true }) holds data already in its answer's shape: objects whose fields
-// are properties (no resolvers, no arguments), down to scalars and enums. Queries are compiled
-// against a copy of the schema in which such a field is one value, which its resolver projects onto
-// the fields the query selects: the same answer, built in one pass. Should a value not fit its type
-// (a null where none may be, a string for an Int), the query runs again as compiled against the
-// published schema, whose answer then says where, as graphql-js would. Decision 0022.
+// report (10,667 rows of 11 values) that cost 13 ms of CPU and as much again in garbage collection.
+// A field marked @Extensions({ plainData: true }) holds data already in its answer's shape: objects
+// whose fields are properties (no resolvers, no arguments), down to scalars and enums. Queries are
+// compiled against a copy of the schema in which such a field is one value, which its resolver
+// projects onto the fields the query selects: the same answer, built in one pass. Should a value
+// not fit its type (a null where none may be, a string for an Int), the query runs again as
+// compiled against the published schema, whose answer says where, as graphql-js would. Decision 0022.
 import {
   GraphQLBoolean,
   GraphQLFloat,
@@ -31,6 +31,7 @@ import {
   visit,
   BREAK,
   type DocumentNode,
+  type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLFieldConfig,
@@ -43,7 +44,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import type { CompiledQuery } from "graphql-jit";
+import { isCompiledQuery, type CompiledQuery } from "graphql-jit";
 
 /** A value that does not fit its type: the projection cannot say where graphql-js would put the null. */
 class NotOfItsType extends Error {}
@@ -163,16 +164,21 @@ export function runsOnPlainData(document: DocumentNode, operation: OperationDefi
 
 /**
  * A query compiled against the plain data schema that, when a value did not fit its type, answers
- * as `published` (the same query compiled against the published schema) does.
+ * as the same query compiled against the published schema (on first need) does.
  */
-export function answeredAsPublished(projected: CompiledQuery, published: CompiledQuery): CompiledQuery {
+export function answeredAsPublished(
+  projected: CompiledQuery,
+  compilePublished: () => CompiledQuery | ExecutionResult,
+): CompiledQuery {
+  let published: CompiledQuery | ExecutionResult | undefined;
   return {
     ...projected,
     query(root, context, variables) {
-      const settled = (answer: Awaited<ReturnType<CompiledQuery["query"]>>) =>
-        answer.errors?.some((error) => error.originalError instanceof NotOfItsType)
-          ? published.query(root, context, variables)
-          : answer;
+      const settled = (answer: Awaited<ReturnType<CompiledQuery["query"]>>) => {
+        if (!answer.errors?.some((error) => error.originalError instanceof NotOfItsType)) return answer;
+        published ??= compilePublished();
+        return isCompiledQuery(published) ? published.query(root, context, variables) : answer;
+      };
       const answer = projected.query(root, context, variables);
       return answer instanceof Promise ? answer.then(settled) : settled(answer);
     },
