@@ -358,7 +358,8 @@ export function columnsOf<T extends PgTable>(
  * Some columns of a table for a select list (as columnsOf gives them) with the reader of their
  * values from each row (as rowFrom maps them): for a statement written once whose rows are many.
  * The reader is generated with its properties written out: one object literal, one shape for
- * every row, where a loop over the columns set them one by one (a third of the time, measured).
+ * every row, where a loop over the columns set them one by one (a 51-row search page read in
+ * 50–70 µs instead of 109).
  */
 export function columnsRead<T extends PgTable>(
   table: T,

@@ -99,28 +99,18 @@ export function compiledAgainst(schema: GraphQLSchema): GraphQLSchema {
         ];
       }),
     );
+  // An object's or interface's configuration, its fields and interfaces pointing at the rebuilt types.
+  const pointing = <
+    C extends { interfaces: readonly GraphQLInterfaceType[]; fields: GraphQLFieldConfigMap<unknown, unknown> },
+  >(
+    config: C,
+  ) => ({ ...config, interfaces: () => config.interfaces.map(named), fields: fieldsOf(config.fields) });
   for (const type of Object.values(schema.getTypeMap())) {
     if (type.name.startsWith("__")) continue;
     if (isObjectType(type)) {
-      const config = type.toConfig();
-      rebuilt.set(
-        type.name,
-        new GraphQLObjectType({
-          ...config,
-          interfaces: () => config.interfaces.map(named),
-          fields: fieldsOf(config.fields),
-        }),
-      );
+      rebuilt.set(type.name, new GraphQLObjectType(pointing(type.toConfig())));
     } else if (isInterfaceType(type)) {
-      const config = type.toConfig();
-      rebuilt.set(
-        type.name,
-        new GraphQLInterfaceType({
-          ...config,
-          interfaces: () => config.interfaces.map(named),
-          fields: fieldsOf(config.fields),
-        }),
-      );
+      rebuilt.set(type.name, new GraphQLInterfaceType(pointing(type.toConfig())));
     } else if (isUnionType(type)) {
       const config = type.toConfig();
       rebuilt.set(type.name, new GraphQLUnionType({ ...config, types: () => config.types.map(named) }));
