@@ -147,9 +147,14 @@ const OPERATOR = {
 const searchPageStatement = perShape(
   ({ filters, sort, after, reads }: { filters: Filter[]; sort: OfferOrder; after: boolean; reads: SearchReads }) => {
     const offer = columnsRead(offers, reads.wholeOffer ? WHOLE_OFFER : LISTED_OFFER);
-    const dataCenter = reads.dataCenter ? columnsRead(dataCenters, DATA_CENTER, "dc_") : undefined;
+    // The joined rows' ids are the foreign keys they were joined on.
+    const dataCenter = reads.dataCenter
+      ? columnsRead(dataCenters, DATA_CENTER, "dc_", { id: "data_center_id" })
+      : undefined;
     const operator =
-      reads.operator === "none" ? undefined : columnsRead(organizations, OPERATOR[reads.operator], "op_");
+      reads.operator === "none"
+        ? undefined
+        : columnsRead(organizations, OPERATOR[reads.operator], "op_", { id: "dc_operator_id" });
     const statement = prepared<SearchValues>("offers_search_page", (p) => {
       const order = ORDERS[sort];
       const columns = [sql`(${counted(filters, p)}) as total_count`, offer.list];
