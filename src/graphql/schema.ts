@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema as buildTypeGraphqlSchema } from "type-graphql";
 import { authChecker } from "./auth-checker.js";
+import { directFieldResolvers, oneInstanceEach } from "./direct-resolvers.js";
 import { resolvers } from "./resolvers.js";
 import { DateTimeScalar } from "./scalars.js";
 
@@ -17,6 +18,7 @@ export function buildSchema(): Promise<GraphQLSchema> {
     resolvers,
     authChecker,
     authMode: "error",
+    container: oneInstanceEach,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Inputs are checked by the services, with the codes docs/api.md names; there are no class-validator
     // rules, so its pass over every input argument of every request is off.
@@ -31,7 +33,9 @@ export function buildSchema(): Promise<GraphQLSchema> {
         throw new Error("subscriptions read the event stream, not a PubSub");
       },
     },
-  }).then(describingRoots);
+  })
+    .then((schema) => directFieldResolvers(schema, resolvers))
+    .then(describingRoots);
   return built;
 }
 
