@@ -78,22 +78,13 @@ function direct(handler: Resolver, method: Method, instance: unknown, params: Pa
       return property ? (_, context) => (context as Record<string, unknown>)[property] : (_, context) => context;
     return (_, __, info) => info;
   });
-  const [first, second] = argumentOf;
-  // Written out for the usual one or two parameters (@Root, @Ctx): no array per call.
-  const call: (root: unknown, context: unknown, info: unknown) => unknown =
-    argumentOf.length === 1
-      ? (root, context, info) => method.call(instance, first(root, context, info))
-      : argumentOf.length === 2
-        ? (root, context, info) => method.call(instance, first(root, context, info), second(root, context, info))
-        : (root, context, info) =>
-            method.apply(
-              instance,
-              argumentOf.map((argument) => argument(root, context, info)),
-            );
   const resolve: Resolver = (root, args, context, info) =>
     convertsRoot && !(root instanceof (rootType as Class))
       ? handler(root, args, context, info)
-      : call(root, context, info);
+      : method.apply(
+          instance,
+          argumentOf.map((argument) => argument(root, context, info)),
+        );
   calledDirectly.add(resolve);
   return resolve;
 }
